@@ -1,0 +1,927 @@
+//! Event decoding: every summary encoding that real writers produce, turned into one small typed model.
+//!
+//! Writers differ (see TENSORBOARD_COMPAT.md): tensorboardX and torch write `simple_value` and
+//! legacy `histo`; TensorBoard's Python ops write rank-0 tensors in `float_val`; TF2 writes
+//! `tensor_content` and `[k, 3]` histogram tensors. [`EventDecoder`] accepts them all and
+//! yields [`Value`]s that no longer say which writer produced them.
+//!
+//! Writers put a value's `SummaryMetadata` (its plugin) on the first value of a tag only, so a
+//! decoder remembers each tag's plugin: use one decoder per run (or per file, read in order).
+//! Nothing here panics on bad input: a value that cannot be understood is counted in
+//! [`DecodeStats`] and skipped, and the rest of the event is kept.
+
+use prost::Message;
+use runboard_proto::tensorboard::{
+    self as pb, DataType, Event, SessionLog, TensorProto, event::What, hparams,
+    summary::value::Value as PbValue,
+};
+use rustc_hash::FxHashMap;
+
+/// Plugin names as TensorBoard spells them.
+pub mod plugin {
+    /// Scalars.
+    pub const SCALARS: &str = "scalars";
+    /// Histograms (and distributions).
+    pub const HISTOGRAMS: &str = "histograms";
+    /// Markdown text.
+    pub const TEXT: &str = "text";
+    /// Images.
+    pub const IMAGES: &str = "images";
+    /// Hyperparameters.
+    pub const HPARAMS: &str = "hparams";
+}
+
+/// The tags the HParams plugin uses.
+pub mod hparams_tag {
+    /// The experiment description (hparam and metric infos).
+    pub const EXPERIMENT: &str = "_hparams_/experiment";
+    /// A session's hyperparameter values.
+    pub const SESSION_START: &str = "_hparams_/session_start_info";
+    /// A session's end status.
+    pub const SESSION_END: &str = "_hparams_/session_end_info";
+}
+
+/// One decoded event: its step, wall time and what it carried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedEvent {
+    /// Wall time in seconds since the Unix epoch.
+    pub wall_time: f64,
+    /// Training step.
+    pub step: i64,
+    /// The tagged values of a summary event (empty for other events).
+    pub values: Vec<TaggedValue>,
+    /// What else the event was, when it was not (only) a summary.
+    pub marker: Option<Marker>,
+}
+
+/// Non-summary events a reader cares about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Marker {
+    /// The first record of a file: `brain.Event:2`.
+    FileVersion(String),
+    /// `SessionLog` START: TensorBoard treats it as a restart of the run at this step.
+    SessionStart,
+    /// `SessionLog` STOP or CHECKPOINT (kept for completeness).
+    SessionLog(i32),
+    /// A graph, run metadata or log message: not decoded by runboard.
+    Other(&'static str),
+}
+
+/// A value with its tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggedValue {
+    /// The tag as written (lossily decoded if it was not UTF-8).
+    pub tag: String,
+    /// The decoded value.
+    pub value: Value,
+}
+
+/// A decoded summary value, independent of the writer that produced it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A scalar. NaN and ±Inf are data.
+    Scalar(f64),
+    /// Histogram rows `[left, right, count]`, as TensorBoard serves them.
+    Histogram(Vec<[f64; 3]>),
+    /// Markdown strings (one for a rank-0 string tensor, several for a rank-1 one).
+    Text(Vec<String>),
+    /// Encoded images (PNG bytes in practice), with their declared size.
+    Images(Vec<Image>),
+    /// Hyperparameter plugin data.
+    HParams(HParams),
+    /// A tensor of a plugin runboard does not interpret, kept raw.
+    Tensor {
+        /// The plugin that wrote it ("" when there was no metadata).
+        plugin: String,
+        /// The tensor, unchanged.
+        tensor: Box<TensorProto>,
+    },
+}
+
+/// One image of an image summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// Width in pixels as declared by the writer (0 when unknown).
+    pub width: u32,
+    /// Height in pixels as declared by the writer (0 when unknown).
+    pub height: u32,
+    /// The encoded image (PNG, JPEG, ... as written).
+    pub encoded: Vec<u8>,
+}
+
+/// A hyperparameter's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HParamValue {
+    /// A number (ints are stored as numbers, as in TensorBoard).
+    Number(f64),
+    /// A string.
+    String(String),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl From<f64> for HParamValue {
+    fn from(v: f64) -> Self {
+        Self::Number(v)
+    }
+}
+impl From<f32> for HParamValue {
+    fn from(v: f32) -> Self {
+        Self::Number(f64::from(v))
+    }
+}
+impl From<i64> for HParamValue {
+    fn from(v: i64) -> Self {
+        Self::Number(v as f64)
+    }
+}
+impl From<i32> for HParamValue {
+    fn from(v: i32) -> Self {
+        Self::Number(f64::from(v))
+    }
+}
+impl From<u32> for HParamValue {
+    fn from(v: u32) -> Self {
+        Self::Number(f64::from(v))
+    }
+}
+impl From<usize> for HParamValue {
+    fn from(v: usize) -> Self {
+        Self::Number(v as f64)
+    }
+}
+impl From<bool> for HParamValue {
+    fn from(v: bool) -> Self {
+        Self::Bool(v)
+    }
+}
+impl From<&str> for HParamValue {
+    fn from(v: &str) -> Self {
+        Self::String(v.to_owned())
+    }
+}
+impl From<String> for HParamValue {
+    fn from(v: String) -> Self {
+        Self::String(v)
+    }
+}
+
+impl HParamValue {
+    /// As a `google.protobuf.Value`, the form the HParams plugin stores.
+    pub fn to_proto(&self) -> prost_types::Value {
+        use prost_types::value::Kind;
+        let kind = match self {
+            Self::Number(n) => Kind::NumberValue(*n),
+            Self::String(s) => Kind::StringValue(s.clone()),
+            Self::Bool(b) => Kind::BoolValue(*b),
+        };
+        prost_types::Value { kind: Some(kind) }
+    }
+
+    fn from_proto(v: &prost_types::Value) -> Option<Self> {
+        use prost_types::value::Kind;
+        match v.kind.as_ref()? {
+            Kind::NumberValue(n) => Some(Self::Number(*n)),
+            Kind::StringValue(s) => Some(Self::String(s.clone())),
+            Kind::BoolValue(b) => Some(Self::Bool(*b)),
+            Kind::NullValue(_) | Kind::StructValue(_) | Kind::ListValue(_) => None,
+        }
+    }
+}
+
+/// What the HParams plugin recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HParams {
+    /// `_hparams_/experiment`: the declared hyperparameters and metrics.
+    Experiment {
+        /// Hyperparameter names, in declaration order.
+        hparams: Vec<String>,
+        /// Metric tags, in declaration order.
+        metrics: Vec<String>,
+    },
+    /// `_hparams_/session_start_info`: this run's hyperparameter values.
+    SessionStart {
+        /// Name → value, sorted by name.
+        hparams: Vec<(String, HParamValue)>,
+        /// The session group ("" when the run is its own group).
+        group_name: String,
+        /// Start time in seconds since the epoch (0 when unset).
+        start_time_secs: f64,
+    },
+    /// `_hparams_/session_end_info`.
+    SessionEnd {
+        /// The `tensorboard.hparams.Status` value (1 success, 2 failure, 3 running).
+        status: i32,
+        /// End time in seconds since the epoch.
+        end_time_secs: f64,
+    },
+}
+
+/// Counts of what a decoder could not use. Every count is a value (or event) skipped, not a crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Events decoded.
+    pub events: u64,
+    /// Records that are not a valid `Event` protobuf.
+    pub bad_events: u64,
+    /// Values skipped because their contents did not fit their plugin (wrong dtype, shape, ...).
+    pub bad_values: u64,
+    /// Values of kinds runboard does not keep (audio, old-style histograms, values with no data).
+    pub unsupported_values: u64,
+}
+
+/// Why a record could not be decoded at all.
+#[derive(Debug, thiserror::Error)]
+#[error("record is not a valid Event protobuf: {0}")]
+pub struct DecodeEventError(#[from] prost::DecodeError);
+
+/// Decodes events, remembering each tag's plugin across calls (see the module docs).
+#[derive(Debug, Default)]
+pub struct EventDecoder {
+    plugins: FxHashMap<String, String>,
+    stats: DecodeStats,
+}
+
+impl EventDecoder {
+    /// A decoder that has seen no tags.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What was skipped so far.
+    pub fn stats(&self) -> DecodeStats {
+        self.stats
+    }
+
+    /// Decodes one record's payload. A payload that is not an `Event` is an error (and counted);
+    /// values inside a good event that cannot be understood are counted and dropped.
+    pub fn decode(&mut self, payload: &[u8]) -> Result<DecodedEvent, DecodeEventError> {
+        match Event::decode(payload) {
+            Ok(event) => Ok(self.convert(event)),
+            Err(e) => {
+                self.stats.bad_events += 1;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Converts an already decoded `Event`.
+    pub fn convert(&mut self, event: Event) -> DecodedEvent {
+        self.stats.events += 1;
+        let mut out = DecodedEvent {
+            wall_time: event.wall_time,
+            step: event.step,
+            values: Vec::new(),
+            marker: None,
+        };
+        match event.what {
+            Some(What::Summary(summary)) => {
+                out.values.reserve_exact(summary.value.len());
+                for v in summary.value {
+                    if let Some(tv) = self.convert_value(v) {
+                        out.values.push(tv);
+                    }
+                }
+            }
+            Some(What::FileVersion(v)) => out.marker = Some(Marker::FileVersion(v)),
+            Some(What::SessionLog(SessionLog { status, .. })) => {
+                out.marker = Some(if status == pb::session_log::SessionStatus::Start as i32 {
+                    Marker::SessionStart
+                } else {
+                    Marker::SessionLog(status)
+                });
+            }
+            Some(What::GraphDef(_)) => out.marker = Some(Marker::Other("graph_def")),
+            Some(What::MetaGraphDef(_)) => out.marker = Some(Marker::Other("meta_graph_def")),
+            Some(What::TaggedRunMetadata(_)) => {
+                out.marker = Some(Marker::Other("tagged_run_metadata"))
+            }
+            Some(What::LogMessage(_)) => out.marker = Some(Marker::Other("log_message")),
+            None => {}
+        }
+        out
+    }
+
+    fn convert_value(&mut self, v: pb::summary::Value) -> Option<TaggedValue> {
+        let tag = match String::from_utf8(v.tag) {
+            Ok(t) => t,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        // The plugin: from this value's metadata, else what the tag's first value said.
+        let metadata_plugin = v
+            .metadata
+            .as_ref()
+            .and_then(|m| m.plugin_data.as_ref())
+            .map(|p| p.plugin_name.as_str())
+            .filter(|p| !p.is_empty());
+        let plugin: &str = match metadata_plugin {
+            Some(p) => {
+                if self.plugins.get(&tag).map(String::as_str) != Some(p) {
+                    self.plugins.insert(tag.clone(), p.to_owned());
+                }
+                p
+            }
+            None => self.plugins.get(&tag).map(String::as_str).unwrap_or(""),
+        };
+        let value = match v.value {
+            Some(PbValue::SimpleValue(f)) => Some(Value::Scalar(f64::from(f))),
+            Some(PbValue::Histo(h)) => Some(Value::Histogram(legacy_histogram(&h))),
+            Some(PbValue::Image(img)) => Some(Value::Images(vec![Image {
+                width: u32::try_from(img.width).unwrap_or(0),
+                height: u32::try_from(img.height).unwrap_or(0),
+                encoded: img.encoded_image_string,
+            }])),
+            Some(PbValue::Tensor(t)) => {
+                let plugin = plugin.to_owned();
+                self.tensor_value(&plugin, t, v.metadata.as_ref())
+            }
+            Some(PbValue::Audio(_)) | Some(PbValue::ObsoleteOldStyleHistogram(_)) => {
+                self.stats.unsupported_values += 1;
+                return None;
+            }
+            None if plugin == plugin::HPARAMS => {
+                hparams_value(v.metadata.as_ref()).map(Value::HParams)
+            }
+            None => {
+                self.stats.unsupported_values += 1;
+                return None;
+            }
+        };
+        match value {
+            Some(value) => Some(TaggedValue { tag, value }),
+            None => {
+                self.stats.bad_values += 1;
+                None
+            }
+        }
+    }
+
+    fn tensor_value(
+        &mut self,
+        plugin: &str,
+        t: TensorProto,
+        metadata: Option<&pb::SummaryMetadata>,
+    ) -> Option<Value> {
+        match plugin {
+            plugin::SCALARS => tensor_scalar(&t).map(Value::Scalar),
+            plugin::HISTOGRAMS => tensor_histogram(&t).map(Value::Histogram),
+            plugin::TEXT => tensor_strings(&t).map(Value::Text),
+            plugin::IMAGES => tensor_images(&t).map(Value::Images),
+            plugin::HPARAMS => hparams_value(metadata).map(Value::HParams),
+            // No plugin: a rank-0 number is a scalar (TensorBoard's data class rules), anything
+            // else is kept raw.
+            "" if is_single_number(&t) => tensor_scalar(&t).map(Value::Scalar),
+            other => Some(Value::Tensor {
+                plugin: other.to_owned(),
+                tensor: Box::new(t),
+            }),
+        }
+    }
+}
+
+/// TensorBoard's conversion of a legacy `HistogramProto` to `[left, right, count]` rows: bucket
+/// `i` covers `(limit[i-1], limit[i]]`, the first left edge is `min` and the last right edge is
+/// `max` (writers put ±DBL_MAX in the last limit).
+pub fn legacy_histogram(h: &pb::HistogramProto) -> Vec<[f64; 3]> {
+    let n = h.bucket.len().min(h.bucket_limit.len());
+    (0..n)
+        .map(|i| {
+            let left = if i == 0 { h.min } else { h.bucket_limit[i - 1] };
+            let right = if i + 1 == n { h.max } else { h.bucket_limit[i] };
+            [left, right, h.bucket[i]]
+        })
+        .collect()
+}
+
+fn dtype(t: &TensorProto) -> Option<DataType> {
+    DataType::try_from(t.dtype).ok()
+}
+
+fn num_elements(t: &TensorProto) -> Option<usize> {
+    let shape = t
+        .tensor_shape
+        .as_ref()
+        .map(|s| s.dim.as_slice())
+        .unwrap_or(&[]);
+    shape.iter().try_fold(1usize, |acc, d| {
+        usize::try_from(d.size)
+            .ok()
+            .and_then(|s| acc.checked_mul(s))
+    })
+}
+
+fn is_single_number(t: &TensorProto) -> bool {
+    num_elements(t) == Some(1)
+        && matches!(
+            dtype(t),
+            Some(
+                DataType::DtFloat
+                    | DataType::DtDouble
+                    | DataType::DtHalf
+                    | DataType::DtInt32
+                    | DataType::DtInt64
+                    | DataType::DtInt16
+                    | DataType::DtInt8
+                    | DataType::DtUint8
+                    | DataType::DtBool
+            )
+        )
+}
+
+/// Reads all elements of a numeric tensor as f64, from the typed field or `tensor_content`.
+fn tensor_numbers(t: &TensorProto) -> Option<Vec<f64>> {
+    let content = t.tensor_content.as_slice();
+    fn le<const N: usize, T>(content: &[u8], f: impl Fn([u8; N]) -> T) -> Option<Vec<T>> {
+        if content.len() % N != 0 {
+            return None;
+        }
+        Some(
+            content
+                .chunks_exact(N)
+                .map(|c| f(c.try_into().expect("chunks_exact gives N bytes")))
+                .collect(),
+        )
+    }
+    let from_content = !content.is_empty();
+    let values = match dtype(t)? {
+        DataType::DtFloat if from_content => le(content, |b| f64::from(f32::from_le_bytes(b)))?,
+        DataType::DtFloat => t.float_val.iter().map(|&f| f64::from(f)).collect(),
+        DataType::DtDouble if from_content => le(content, f64::from_le_bytes)?,
+        DataType::DtDouble => t.double_val.clone(),
+        DataType::DtHalf if from_content => le(content, |b| f16_to_f64(u16::from_le_bytes(b)))?,
+        DataType::DtHalf => t.half_val.iter().map(|&h| f16_to_f64(h as u16)).collect(),
+        DataType::DtInt32 if from_content => le(content, |b| f64::from(i32::from_le_bytes(b)))?,
+        DataType::DtInt16 if from_content => le(content, |b| f64::from(i16::from_le_bytes(b)))?,
+        DataType::DtInt8 if from_content => le(content, |b| f64::from(i8::from_le_bytes(b)))?,
+        DataType::DtUint8 if from_content => le(content, |b: [u8; 1]| f64::from(b[0]))?,
+        DataType::DtInt32 | DataType::DtInt16 | DataType::DtInt8 | DataType::DtUint8 => {
+            t.int_val.iter().map(|&i| f64::from(i)).collect()
+        }
+        DataType::DtInt64 if from_content => le(content, |b| i64::from_le_bytes(b) as f64)?,
+        DataType::DtInt64 => t.int64_val.iter().map(|&i| i as f64).collect(),
+        DataType::DtBool if from_content => {
+            le(content, |b: [u8; 1]| f64::from(u8::from(b[0] != 0)))?
+        }
+        DataType::DtBool => t.bool_val.iter().map(|&b| f64::from(u8::from(b))).collect(),
+        _ => return None,
+    };
+    Some(values)
+}
+
+/// IEEE 754 half precision to f64.
+fn f16_to_f64(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((bits >> 10) & 0x1f);
+    let frac = f64::from(bits & 0x3ff);
+    match exp {
+        0 => sign * frac * 2f64.powi(-24),
+        0x1f if frac == 0.0 => sign * f64::INFINITY,
+        0x1f => f64::NAN,
+        _ => sign * (1.0 + frac / 1024.0) * 2f64.powi(exp - 15),
+    }
+}
+
+fn tensor_scalar(t: &TensorProto) -> Option<f64> {
+    if num_elements(t)? != 1 {
+        return None;
+    }
+    match tensor_numbers(t)?.as_slice() {
+        [v] => Some(*v),
+        _ => None,
+    }
+}
+
+fn tensor_histogram(t: &TensorProto) -> Option<Vec<[f64; 3]>> {
+    let shape = t.tensor_shape.as_ref()?;
+    let [rows, cols] = shape.dim.as_slice() else {
+        return None;
+    };
+    if cols.size != 3 {
+        return None;
+    }
+    let rows = usize::try_from(rows.size).ok()?;
+    let numbers = tensor_numbers(t)?;
+    if numbers.len() != rows.checked_mul(3)? {
+        return None;
+    }
+    Some(
+        numbers
+            .chunks_exact(3)
+            .map(|c| [c[0], c[1], c[2]])
+            .collect(),
+    )
+}
+
+fn tensor_strings(t: &TensorProto) -> Option<Vec<String>> {
+    if dtype(t)? != DataType::DtString {
+        return None;
+    }
+    Some(
+        t.string_val
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect(),
+    )
+}
+
+/// TF2 images: a string tensor `[width, height, image, image, ...]`.
+fn tensor_images(t: &TensorProto) -> Option<Vec<Image>> {
+    if dtype(t)? != DataType::DtString || t.string_val.len() < 2 {
+        return None;
+    }
+    let dim = |b: &[u8]| std::str::from_utf8(b).ok()?.trim().parse::<u32>().ok();
+    let width = dim(&t.string_val[0]).unwrap_or(0);
+    let height = dim(&t.string_val[1]).unwrap_or(0);
+    Some(
+        t.string_val[2..]
+            .iter()
+            .map(|img| Image {
+                width,
+                height,
+                encoded: img.clone(),
+            })
+            .collect(),
+    )
+}
+
+fn hparams_value(metadata: Option<&pb::SummaryMetadata>) -> Option<HParams> {
+    let content = &metadata?.plugin_data.as_ref()?.content;
+    let data = hparams::HParamsPluginData::decode(content.as_slice()).ok()?;
+    use hparams::h_params_plugin_data::Data;
+    Some(match data.data? {
+        Data::Experiment(e) => HParams::Experiment {
+            hparams: e.hparam_infos.into_iter().map(|h| h.name).collect(),
+            metrics: e
+                .metric_infos
+                .into_iter()
+                .filter_map(|m| m.name.map(|n| n.tag))
+                .collect(),
+        },
+        Data::SessionStartInfo(s) => {
+            let mut values: Vec<(String, HParamValue)> = s
+                .hparams
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), HParamValue::from_proto(v)?)))
+                .collect();
+            values.sort_by(|a, b| a.0.cmp(&b.0));
+            HParams::SessionStart {
+                hparams: values,
+                group_name: s.group_name,
+                start_time_secs: s.start_time_secs,
+            }
+        }
+        Data::SessionEndInfo(e) => HParams::SessionEnd {
+            status: e.status,
+            end_time_secs: e.end_time_secs,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pb::summary::Value as SummaryValue;
+    use pb::{Summary, SummaryMetadata, TensorShapeProto, summary_metadata::PluginData};
+
+    fn shape(dims: &[i64]) -> Option<TensorShapeProto> {
+        Some(TensorShapeProto {
+            dim: dims
+                .iter()
+                .map(|&size| pb::tensor_shape_proto::Dim {
+                    size,
+                    name: String::new(),
+                })
+                .collect(),
+            unknown_rank: false,
+        })
+    }
+
+    fn meta(plugin: &str, content: Vec<u8>) -> Option<SummaryMetadata> {
+        Some(SummaryMetadata {
+            plugin_data: Some(PluginData {
+                plugin_name: plugin.into(),
+                content,
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn event(values: Vec<SummaryValue>) -> Vec<u8> {
+        Event {
+            wall_time: 1.5,
+            step: 7,
+            what: Some(What::Summary(Summary { value: values })),
+            source_metadata: None,
+        }
+        .encode_to_vec()
+    }
+
+    fn value(tag: &str, metadata: Option<SummaryMetadata>, v: Option<PbValue>) -> SummaryValue {
+        SummaryValue {
+            node_name: String::new(),
+            tag: tag.as_bytes().to_vec(),
+            metadata,
+            value: v,
+        }
+    }
+
+    fn decode_one(dec: &mut EventDecoder, v: SummaryValue) -> Option<Value> {
+        let ev = dec.decode(&event(vec![v])).unwrap();
+        assert_eq!((ev.step, ev.wall_time), (7, 1.5));
+        ev.values.into_iter().next().map(|tv| tv.value)
+    }
+
+    #[test]
+    fn scalar_in_every_encoding() {
+        let mut dec = EventDecoder::new();
+        let simple = value("a", None, Some(PbValue::SimpleValue(0.25)));
+        assert_eq!(decode_one(&mut dec, simple), Some(Value::Scalar(0.25)));
+
+        let float_val = TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: shape(&[]),
+            float_val: vec![1.5],
+            ..Default::default()
+        };
+        let v = value(
+            "b",
+            meta("scalars", vec![]),
+            Some(PbValue::Tensor(float_val)),
+        );
+        assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(1.5)));
+
+        let content = TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: shape(&[]),
+            tensor_content: (-2.5f32).to_le_bytes().to_vec(),
+            ..Default::default()
+        };
+        let v = value("c", meta("scalars", vec![]), Some(PbValue::Tensor(content)));
+        assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(-2.5)));
+
+        let double = TensorProto {
+            dtype: DataType::DtDouble as i32,
+            double_val: vec![0.1],
+            ..Default::default()
+        };
+        let v = value("d", meta("scalars", vec![]), Some(PbValue::Tensor(double)));
+        assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(0.1)));
+
+        let int64 = TensorProto {
+            dtype: DataType::DtInt64 as i32,
+            tensor_content: 42i64.to_le_bytes().to_vec(),
+            ..Default::default()
+        };
+        let v = value("e", meta("scalars", vec![]), Some(PbValue::Tensor(int64)));
+        assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(42.0)));
+
+        let int32 = TensorProto {
+            dtype: DataType::DtInt32 as i32,
+            int_val: vec![-3],
+            ..Default::default()
+        };
+        let v = value("f", meta("scalars", vec![]), Some(PbValue::Tensor(int32)));
+        assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(-3.0)));
+
+        let half = TensorProto {
+            dtype: DataType::DtHalf as i32,
+            half_val: vec![0x3c00], // 1.0
+            ..Default::default()
+        };
+        let v = value("g", meta("scalars", vec![]), Some(PbValue::Tensor(half)));
+        assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(1.0)));
+    }
+
+    #[test]
+    fn nan_and_infinities_are_data() {
+        let mut dec = EventDecoder::new();
+        for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let got = decode_one(&mut dec, value("x", None, Some(PbValue::SimpleValue(x))));
+            match got {
+                Some(Value::Scalar(v)) => {
+                    assert!(v.is_nan() == x.is_nan() && (x.is_nan() || v == f64::from(x)))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn plugin_is_remembered_from_the_first_value_of_a_tag() {
+        let mut dec = EventDecoder::new();
+        let t = |x: f32| TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: shape(&[2]),
+            float_val: vec![x, x],
+            ..Default::default()
+        };
+        // Rank-1 tensor of an unknown plugin: kept raw, and the plugin is remembered.
+        let first = decode_one(
+            &mut dec,
+            value(
+                "pr",
+                meta("pr_curves", vec![]),
+                Some(PbValue::Tensor(t(1.0))),
+            ),
+        );
+        assert!(matches!(first, Some(Value::Tensor { ref plugin, .. }) if plugin == "pr_curves"));
+        let later = decode_one(&mut dec, value("pr", None, Some(PbValue::Tensor(t(2.0)))));
+        assert!(matches!(later, Some(Value::Tensor { ref plugin, .. }) if plugin == "pr_curves"));
+
+        let text = |s: &str| TensorProto {
+            dtype: DataType::DtString as i32,
+            string_val: vec![s.as_bytes().to_vec()],
+            ..Default::default()
+        };
+        decode_one(
+            &mut dec,
+            value(
+                "notes",
+                meta("text", vec![]),
+                Some(PbValue::Tensor(text("a"))),
+            ),
+        );
+        let second = decode_one(
+            &mut dec,
+            value("notes", None, Some(PbValue::Tensor(text("**b**")))),
+        );
+        assert_eq!(second, Some(Value::Text(vec!["**b**".into()])));
+    }
+
+    #[test]
+    fn legacy_histogram_matches_tensorboard_conversion() {
+        let h = pb::HistogramProto {
+            min: -1.0,
+            max: 3.0,
+            num: 6.0,
+            sum: 5.0,
+            sum_squares: 11.0,
+            bucket_limit: vec![0.0, 1.0, f64::MAX],
+            bucket: vec![2.0, 1.0, 3.0],
+        };
+        assert_eq!(
+            legacy_histogram(&h),
+            vec![[-1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 3.0, 3.0]]
+        );
+        let mut dec = EventDecoder::new();
+        let got = decode_one(&mut dec, value("h", None, Some(PbValue::Histo(h))));
+        assert!(matches!(got, Some(Value::Histogram(rows)) if rows.len() == 3));
+    }
+
+    #[test]
+    fn tf2_histogram_tensor() {
+        let rows = [[0.0, 1.0, 4.0], [1.0, 2.0, 6.0]];
+        let content: Vec<u8> = rows
+            .iter()
+            .flatten()
+            .flat_map(|x: &f64| x.to_le_bytes())
+            .collect();
+        let t = TensorProto {
+            dtype: DataType::DtDouble as i32,
+            tensor_shape: shape(&[2, 3]),
+            tensor_content: content,
+            ..Default::default()
+        };
+        let mut dec = EventDecoder::new();
+        let got = decode_one(
+            &mut dec,
+            value("h", meta("histograms", vec![]), Some(PbValue::Tensor(t))),
+        );
+        assert_eq!(got, Some(Value::Histogram(rows.to_vec())));
+
+        let bad = TensorProto {
+            dtype: DataType::DtDouble as i32,
+            tensor_shape: shape(&[2, 3]),
+            double_val: vec![1.0],
+            ..Default::default()
+        };
+        assert_eq!(
+            decode_one(&mut dec, value("h", None, Some(PbValue::Tensor(bad)))),
+            None
+        );
+        assert_eq!(dec.stats().bad_values, 1);
+    }
+
+    #[test]
+    fn images_legacy_and_tf2() {
+        let mut dec = EventDecoder::new();
+        let legacy = pb::summary::Image {
+            height: 2,
+            width: 3,
+            colorspace: 3,
+            encoded_image_string: b"\x89PNG...".to_vec(),
+        };
+        let got = decode_one(&mut dec, value("img", None, Some(PbValue::Image(legacy))));
+        assert_eq!(
+            got,
+            Some(Value::Images(vec![Image {
+                width: 3,
+                height: 2,
+                encoded: b"\x89PNG...".to_vec()
+            }]))
+        );
+        let tf2 = TensorProto {
+            dtype: DataType::DtString as i32,
+            tensor_shape: shape(&[3]),
+            string_val: vec![b"4".to_vec(), b"5".to_vec(), b"png-bytes".to_vec()],
+            ..Default::default()
+        };
+        let got = decode_one(
+            &mut dec,
+            value("img2", meta("images", vec![]), Some(PbValue::Tensor(tf2))),
+        );
+        assert_eq!(
+            got,
+            Some(Value::Images(vec![Image {
+                width: 4,
+                height: 5,
+                encoded: b"png-bytes".to_vec()
+            }]))
+        );
+    }
+
+    #[test]
+    fn hparams_without_a_value_as_torch_writes_them() {
+        let start = hparams::HParamsPluginData {
+            version: 0,
+            data: Some(hparams::h_params_plugin_data::Data::SessionStartInfo(
+                hparams::SessionStartInfo {
+                    hparams: [
+                        ("lr".to_string(), HParamValue::Number(0.01).to_proto()),
+                        ("opt".to_string(), HParamValue::from("adam").to_proto()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    ..Default::default()
+                },
+            )),
+        };
+        let mut dec = EventDecoder::new();
+        let v = value(
+            hparams_tag::SESSION_START,
+            meta("hparams", start.encode_to_vec()),
+            None,
+        );
+        assert_eq!(
+            decode_one(&mut dec, v),
+            Some(Value::HParams(HParams::SessionStart {
+                hparams: vec![
+                    ("lr".into(), HParamValue::Number(0.01)),
+                    ("opt".into(), HParamValue::String("adam".into()))
+                ],
+                group_name: String::new(),
+                start_time_secs: 0.0,
+            }))
+        );
+    }
+
+    #[test]
+    fn non_utf8_tag_is_kept_lossily() {
+        let mut dec = EventDecoder::new();
+        let mut v = value("", None, Some(PbValue::SimpleValue(1.0)));
+        v.tag = b"loss\xff".to_vec();
+        let ev = dec.decode(&event(vec![v])).unwrap();
+        assert_eq!(ev.values[0].tag, "loss\u{fffd}");
+    }
+
+    #[test]
+    fn garbage_payload_is_an_error_not_a_panic() {
+        let mut dec = EventDecoder::new();
+        assert!(dec.decode(b"\xff\xff\xff\xff\xff").is_err());
+        assert_eq!(dec.stats().bad_events, 1);
+    }
+
+    #[test]
+    fn file_version_and_session_start() {
+        let mut dec = EventDecoder::new();
+        let fv = Event {
+            what: Some(What::FileVersion("brain.Event:2".into())),
+            ..Default::default()
+        };
+        let got = dec.decode(&fv.encode_to_vec()).unwrap();
+        assert_eq!(
+            got.marker,
+            Some(Marker::FileVersion("brain.Event:2".into()))
+        );
+        let start = Event {
+            step: 300,
+            what: Some(What::SessionLog(SessionLog {
+                status: 1,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            dec.decode(&start.encode_to_vec()).unwrap().marker,
+            Some(Marker::SessionStart)
+        );
+    }
+
+    #[test]
+    fn audio_is_counted_and_skipped() {
+        let mut dec = EventDecoder::new();
+        let v = value("a", None, Some(PbValue::Audio(Default::default())));
+        assert_eq!(decode_one(&mut dec, v), None);
+        assert_eq!(dec.stats().unsupported_values, 1);
+    }
+}

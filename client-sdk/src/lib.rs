@@ -1,0 +1,25 @@
+//! runboard's SDK: TensorBoard-compatible event files from any Rust training loop.
+//!
+//! ```text
+//! training loop ── SummaryWriter / Run ── queue ──► writer thread ── summary ── event_file ── record ──► tfevents file
+//!                                                                                                         │
+//!            server, export, tools ◄── event (EventDecoder: every writer's encoding) ◄── record (RecordReader) ◄┘
+//! ```
+//! - [`record`]: TFRecord framing and the incremental, corruption-tolerant reader.
+//! - [`event`]: decoding of every summary encoding real writers produce into one typed model.
+//! - [`summary`]: the protobuf values runboard writes for each kind.
+//! - [`event_file`]: file naming, a synchronous event-file writer, a whole-file reader.
+//! - [`SummaryWriter`]: tensorboardX/torch-style logging on a background thread.
+//! - [`Run`]: wandb-style `init` / `log` / `finish`.
+
+pub mod event;
+pub mod event_file;
+pub mod record;
+pub mod run;
+pub mod summary;
+pub mod writer;
+
+pub use event::{DecodedEvent, EventDecoder, HParamValue, TaggedValue, Value};
+pub use run::{Run, RunError};
+pub use runboard_proto as proto;
+pub use writer::{SummaryWriter, WriterError, WriterOptions};

@@ -1,0 +1,320 @@
+//! Summary builders: the exact protobuf values TensorBoard's plugins read, for each kind runboard writes.
+//!
+//! Scalars are written as `simple_value` (float32, like torch and tensorboardX: every
+//! TensorBoard reader accepts it). Histograms are TF2-style `[k, 3]` double tensors with
+//! explicit bucket edges. Text is a string tensor for the `text` plugin, images a legacy
+//! `Summary.Image` holding PNG bytes, hparams the HParams plugin's `session_start_info`.
+
+use prost::Message;
+use runboard_proto::tensorboard::{
+    self as pb, DataType, SummaryMetadata, TensorProto, TensorShapeProto, hparams,
+    summary::value::Value as PbValue, summary_metadata::PluginData,
+};
+
+use crate::event::{HParamValue, hparams_tag, plugin};
+
+/// The default number of histogram buckets (TF2's `tf.summary.histogram` default).
+pub const DEFAULT_HISTOGRAM_BUCKETS: usize = 30;
+
+fn metadata(plugin_name: &str, content: Vec<u8>, data_class: pb::DataClass) -> SummaryMetadata {
+    SummaryMetadata {
+        plugin_data: Some(PluginData {
+            plugin_name: plugin_name.to_owned(),
+            content,
+        }),
+        data_class: data_class as i32,
+        ..Default::default()
+    }
+}
+
+fn shape(dims: &[i64]) -> Option<TensorShapeProto> {
+    Some(TensorShapeProto {
+        dim: dims
+            .iter()
+            .map(|&size| pb::tensor_shape_proto::Dim {
+                size,
+                name: String::new(),
+            })
+            .collect(),
+        unknown_rank: false,
+    })
+}
+
+fn value(tag: &str, metadata: Option<SummaryMetadata>, v: Option<PbValue>) -> pb::summary::Value {
+    pb::summary::Value {
+        node_name: String::new(),
+        tag: tag.as_bytes().to_vec(),
+        metadata,
+        value: v,
+    }
+}
+
+/// A scalar as `simple_value`.
+pub fn scalar(tag: &str, v: f64) -> pb::summary::Value {
+    value(tag, None, Some(PbValue::SimpleValue(v as f32)))
+}
+
+/// Buckets `values` into `buckets` equal-width `[left, right, count]` rows over their range,
+/// as TF2's `tf.summary.histogram` does. Non-finite values are left out (they have no bucket);
+/// when every value is equal the single value gets a unit-wide range around it.
+pub fn histogram_buckets(
+    values: impl Iterator<Item = f64> + Clone,
+    buckets: usize,
+) -> Vec<[f64; 3]> {
+    let buckets = buckets.max(1);
+    let (mut min, mut max, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
+    for v in values.clone().filter(|v| v.is_finite()) {
+        min = min.min(v);
+        max = max.max(v);
+        n += 1;
+    }
+    if n == 0 {
+        return Vec::new();
+    }
+    if min == max {
+        let (left, right) = (min - 0.5, max + 0.5);
+        let width = (right - left) / buckets as f64;
+        return (0..buckets)
+            .map(|i| {
+                let l = left + width * i as f64;
+                let count = if i == buckets / 2 { n as f64 } else { 0.0 };
+                [l, l + width, count]
+            })
+            .collect();
+    }
+    let width = (max - min) / buckets as f64;
+    let mut counts = vec![0.0f64; buckets];
+    for v in values.filter(|v| v.is_finite()) {
+        let i = (((v - min) / width) as usize).min(buckets - 1);
+        counts[i] += 1.0;
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let left = min + width * i as f64;
+            let right = if i + 1 == buckets {
+                max
+            } else {
+                min + width * (i + 1) as f64
+            };
+            [left, right, c]
+        })
+        .collect()
+}
+
+/// A histogram from `[left, right, count]` rows, as a `[k, 3]` DT_DOUBLE tensor.
+pub fn histogram(tag: &str, rows: &[[f64; 3]]) -> pb::summary::Value {
+    let content: Vec<u8> = rows
+        .iter()
+        .flatten()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let tensor = TensorProto {
+        dtype: DataType::DtDouble as i32,
+        tensor_shape: shape(&[rows.len() as i64, 3]),
+        tensor_content: content,
+        ..Default::default()
+    };
+    value(
+        tag,
+        Some(metadata(
+            plugin::HISTOGRAMS,
+            Vec::new(),
+            pb::DataClass::Tensor,
+        )),
+        Some(PbValue::Tensor(tensor)),
+    )
+}
+
+/// Markdown text as a rank-0 string tensor for the text plugin.
+pub fn text(tag: &str, markdown: &str) -> pb::summary::Value {
+    let tensor = TensorProto {
+        dtype: DataType::DtString as i32,
+        tensor_shape: shape(&[]),
+        string_val: vec![markdown.as_bytes().to_vec()],
+        ..Default::default()
+    };
+    value(
+        tag,
+        Some(metadata(plugin::TEXT, Vec::new(), pb::DataClass::Tensor)),
+        Some(PbValue::Tensor(tensor)),
+    )
+}
+
+/// An encoded (PNG) image as a legacy `Summary.Image`, which every TensorBoard reads.
+pub fn image(tag: &str, png: Vec<u8>, width: u32, height: u32, channels: u8) -> pb::summary::Value {
+    let img = pb::summary::Image {
+        height: i32::try_from(height).unwrap_or(i32::MAX),
+        width: i32::try_from(width).unwrap_or(i32::MAX),
+        colorspace: i32::from(channels),
+        encoded_image_string: png,
+    };
+    value(tag, None, Some(PbValue::Image(img)))
+}
+
+/// Why an image could not be encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// The pixel buffer does not hold `width * height * channels` bytes.
+    #[error("image buffer has {got} bytes, expected {width}x{height}x{channels} = {expected}")]
+    WrongSize {
+        /// Bytes given.
+        got: usize,
+        /// Bytes expected.
+        expected: usize,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Channels per pixel.
+        channels: u8,
+    },
+    /// Only 1 (grey), 2 (grey+alpha), 3 (RGB) and 4 (RGBA) channels exist.
+    #[error("unsupported channel count {0} (use 1, 2, 3 or 4)")]
+    Channels(u8),
+    /// The PNG encoder failed.
+    #[error("PNG encoding failed: {0}")]
+    Png(#[from] png::EncodingError),
+}
+
+/// Encodes 8-bit pixels (row-major, `channels` bytes a pixel) as PNG.
+pub fn encode_png(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    channels: u8,
+) -> Result<Vec<u8>, ImageError> {
+    let color = match channels {
+        1 => png::ColorType::Grayscale,
+        2 => png::ColorType::GrayscaleAlpha,
+        3 => png::ColorType::Rgb,
+        4 => png::ColorType::Rgba,
+        c => return Err(ImageError::Channels(c)),
+    };
+    let expected = width as usize * height as usize * usize::from(channels);
+    if pixels.len() != expected {
+        return Err(ImageError::WrongSize {
+            got: pixels.len(),
+            expected,
+            width,
+            height,
+            channels,
+        });
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, width, height);
+        enc.set_color(color);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header()?;
+        w.write_image_data(pixels)?;
+        w.finish()?;
+    }
+    Ok(out)
+}
+
+fn hparams_value(tag: &str, data: hparams::h_params_plugin_data::Data) -> pb::summary::Value {
+    let content = hparams::HParamsPluginData {
+        version: 0,
+        data: Some(data),
+    }
+    .encode_to_vec();
+    // Like torch and tensorboardX: the value is empty, the data lives in the metadata.
+    value(
+        tag,
+        Some(metadata(plugin::HPARAMS, content, pb::DataClass::Unknown)),
+        None,
+    )
+}
+
+/// `_hparams_/session_start_info` with these hyperparameter values.
+pub fn hparams_session_start(
+    hparams: &[(&str, HParamValue)],
+    start_time_secs: f64,
+) -> pb::summary::Value {
+    let info = hparams::SessionStartInfo {
+        hparams: hparams
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.to_proto()))
+            .collect(),
+        start_time_secs,
+        ..Default::default()
+    };
+    hparams_value(
+        hparams_tag::SESSION_START,
+        hparams::h_params_plugin_data::Data::SessionStartInfo(info),
+    )
+}
+
+/// `_hparams_/session_end_info` with a status (`tensorboard.hparams.Status`).
+pub fn hparams_session_end(status: hparams::Status, end_time_secs: f64) -> pb::summary::Value {
+    hparams_value(
+        hparams_tag::SESSION_END,
+        hparams::h_params_plugin_data::Data::SessionEndInfo(hparams::SessionEndInfo {
+            status: status as i32,
+            end_time_secs,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn buckets_cover_the_range_and_count_everything() {
+        let values = [0.0, 1.0, 2.0, 3.0, 4.0, 10.0];
+        let rows = histogram_buckets(values.iter().copied(), 5);
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[0][0], 0.0);
+        assert_eq!(rows[4][1], 10.0);
+        assert_eq!(rows.iter().map(|r| r[2]).sum::<f64>(), 6.0);
+        assert_eq!(rows[4][2], 1.0, "the maximum falls in the last bucket");
+    }
+
+    #[test]
+    fn constant_values_get_a_unit_range() {
+        let rows = histogram_buckets([2.0; 4].into_iter(), 3);
+        assert_eq!(rows[0][0], 1.5);
+        assert_eq!(rows[2][1], 2.5);
+        assert_eq!(rows.iter().map(|r| r[2]).sum::<f64>(), 4.0);
+    }
+
+    #[test]
+    fn non_finite_values_are_left_out_and_empty_gives_no_rows() {
+        let rows = histogram_buckets([f64::NAN, 1.0, f64::INFINITY, 3.0].into_iter(), 2);
+        assert_eq!(rows.iter().map(|r| r[2]).sum::<f64>(), 2.0);
+        assert!(histogram_buckets(std::iter::empty(), 30).is_empty());
+        assert!(histogram_buckets([f64::NAN].into_iter(), 30).is_empty());
+    }
+
+    #[test]
+    fn png_round_trips_size_and_rejects_wrong_buffers() {
+        let png = encode_png(&[255u8; 2 * 3 * 4], 2, 3, 4).unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let reader = decoder.read_info().unwrap();
+        assert_eq!((reader.info().width, reader.info().height), (2, 3));
+        assert!(matches!(
+            encode_png(&[0u8; 5], 2, 3, 3),
+            Err(ImageError::WrongSize { .. })
+        ));
+        assert!(matches!(
+            encode_png(&[], 0, 0, 5),
+            Err(ImageError::Channels(5))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn buckets_count_every_finite_value(values in prop::collection::vec(-1e9f64..1e9, 1..500), k in 1usize..64) {
+            let rows = histogram_buckets(values.iter().copied(), k);
+            prop_assert_eq!(rows.len(), k);
+            prop_assert_eq!(rows.iter().map(|r| r[2]).sum::<f64>(), values.len() as f64);
+            for w in rows.windows(2) {
+                prop_assert!(w[0][1] <= w[1][0] + 1e-6 * w[1][0].abs().max(1.0));
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Generated protobuf types (prost) for TensorBoard's event format and runboard's own messages.
+//!
+//! The `.proto` files under `tensorboard/` keep TensorBoard's package names and field numbers,
+//! so bytes written with these types are read by TensorBoard and vice versa.
+#![allow(missing_docs, clippy::all)]
+
+/// TensorBoard's `tensorboard` package: `Event`, `Summary`, `TensorProto`, ...
+pub mod tensorboard {
+    include!(concat!(env!("OUT_DIR"), "/tensorboard.rs"));
+
+    /// The HParams plugin's messages (`tensorboard.hparams`).
+    pub mod hparams {
+        include!(concat!(env!("OUT_DIR"), "/tensorboard.hparams.rs"));
+    }
+}
+
+pub use prost;
+pub use prost_types;
