@@ -10,7 +10,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={f}");
     }
     println!("cargo:rerun-if-changed=tensorboard");
+    println!("cargo:rerun-if-changed=build.rs");
     let descriptors = protox::compile(files, ["."])?;
-    prost_build::Config::new().compile_fds(descriptors)?;
+    prost_build::Config::new()
+        // Keep `Summary.Value` small (it is decoded millions of times): box the big, rare parts
+        // so a scalar value is not a 400-byte struct to move around.
+        .boxed(".tensorboard.Summary.Value.metadata")
+        .boxed(".tensorboard.Summary.Value.value.tensor")
+        .boxed(".tensorboard.Summary.Value.value.histo")
+        .boxed(".tensorboard.Summary.Value.value.image")
+        .boxed(".tensorboard.Summary.Value.value.audio")
+        // Tags as `bytes::Bytes`: decoding from a `Bytes` buffer slices instead of copying, and
+        // a writer reuses one tag buffer for every value of a tag.
+        .bytes([".tensorboard.Summary.Value.tag"])
+        .compile_fds(descriptors)?;
     Ok(())
 }

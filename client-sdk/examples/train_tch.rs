@@ -45,7 +45,9 @@ fn main() -> ExitCode {
 
 /// Trains and logs; `Ok(false)` when the model did not learn.
 fn run() -> Result<bool, Box<dyn Error>> {
-    let logdir = std::env::args().nth(1).unwrap_or_else(|| "runs/train_tch".to_owned());
+    let logdir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "runs/train_tch".to_owned());
     let device = Device::cuda_if_available();
     tch::manual_seed(42);
 
@@ -57,7 +59,10 @@ fn run() -> Result<bool, Box<dyn Error>> {
     let mut opt = nn::Adam::default().build(&vs, lr_at(0))?;
 
     let mut writer = SummaryWriter::new(&logdir)?;
-    println!("train_tch: training on {device:?}, logging to {}", writer.path().display());
+    println!(
+        "train_tch: training on {device:?}, logging to {}",
+        writer.path().display()
+    );
     let started = std::time::Instant::now();
 
     let mut params: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
@@ -107,7 +112,7 @@ fn run() -> Result<bool, Box<dyn Error>> {
 }
 
 /// 2 -> 32 -> 32 -> 2 with tanh activations.
-fn mlp(p: &nn::Path) -> impl Module + use<> {
+fn mlp(p: &nn::Path) -> nn::Sequential {
     nn::seq()
         .add(nn::linear(p / "fc1", 2, 32, Default::default()))
         .add_fn(|x| x.tanh())
@@ -142,5 +147,8 @@ fn spirals(n: i64, device: Device) -> (Tensor, Tensor) {
         xs.push(points);
         ys.push(Tensor::full([n], class, (Kind::Int64, Device::Cpu)));
     }
-    (Tensor::cat(&xs, 0).to_device(device), Tensor::cat(&ys, 0).to_device(device))
+    (
+        Tensor::cat(&xs, 0).to_device(device),
+        Tensor::cat(&ys, 0).to_device(device),
+    )
 }

@@ -67,6 +67,17 @@ pub enum Marker {
     Other(&'static str),
 }
 
+/// An event's step, wall time and marker, as passed to [`EventDecoder::decode_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventInfo {
+    /// Wall time in seconds since the Unix epoch.
+    pub wall_time: f64,
+    /// Training step.
+    pub step: i64,
+    /// What else the event was, when it was not (only) a summary.
+    pub marker: Option<Marker>,
+}
+
 /// A value with its tag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaggedValue {
@@ -256,8 +267,31 @@ impl EventDecoder {
     /// Decodes one record's payload. A payload that is not an `Event` is an error (and counted);
     /// values inside a good event that cannot be understood are counted and dropped.
     pub fn decode(&mut self, payload: &[u8]) -> Result<DecodedEvent, DecodeEventError> {
+        let mut values = Vec::new();
+        let info = self.decode_with(payload, |_, tag, value| {
+            values.push(TaggedValue {
+                tag: tag.to_owned(),
+                value,
+            })
+        })?;
+        Ok(DecodedEvent {
+            wall_time: info.wall_time,
+            step: info.step,
+            values,
+            marker: info.marker,
+        })
+    }
+
+    /// Decodes one record's payload and hands each value to `on_value` with a borrowed tag,
+    /// allocating nothing per value beyond what protobuf decoding needs. This is the fast path
+    /// for ingestion; [`EventDecoder::decode`] is built on it.
+    pub fn decode_with(
+        &mut self,
+        payload: &[u8],
+        on_value: impl FnMut(&EventInfo, &str, Value),
+    ) -> Result<EventInfo, DecodeEventError> {
         match Event::decode(payload) {
-            Ok(event) => Ok(self.convert(event)),
+            Ok(event) => Ok(self.convert_with(event, on_value)),
             Err(e) => {
                 self.stats.bad_events += 1;
                 Err(e.into())
@@ -267,63 +301,86 @@ impl EventDecoder {
 
     /// Converts an already decoded `Event`.
     pub fn convert(&mut self, event: Event) -> DecodedEvent {
+        let mut values = Vec::new();
+        let info = self.convert_with(event, |_, tag, value| {
+            values.push(TaggedValue {
+                tag: tag.to_owned(),
+                value,
+            })
+        });
+        DecodedEvent {
+            wall_time: info.wall_time,
+            step: info.step,
+            values,
+            marker: info.marker,
+        }
+    }
+
+    fn convert_with(
+        &mut self,
+        event: Event,
+        mut on_value: impl FnMut(&EventInfo, &str, Value),
+    ) -> EventInfo {
         self.stats.events += 1;
-        let mut out = DecodedEvent {
+        let mut info = EventInfo {
             wall_time: event.wall_time,
             step: event.step,
-            values: Vec::new(),
             marker: None,
         };
         match event.what {
             Some(What::Summary(summary)) => {
-                out.values.reserve_exact(summary.value.len());
                 for v in summary.value {
-                    if let Some(tv) = self.convert_value(v) {
-                        out.values.push(tv);
+                    let tag = String::from_utf8_lossy(&v.tag);
+                    if let Some(value) = self.convert_value(&tag, v.metadata, v.value) {
+                        on_value(&info, &tag, value);
                     }
                 }
             }
-            Some(What::FileVersion(v)) => out.marker = Some(Marker::FileVersion(v)),
+            Some(What::FileVersion(v)) => info.marker = Some(Marker::FileVersion(v)),
             Some(What::SessionLog(SessionLog { status, .. })) => {
-                out.marker = Some(if status == pb::session_log::SessionStatus::Start as i32 {
+                info.marker = Some(if status == pb::session_log::SessionStatus::Start as i32 {
                     Marker::SessionStart
                 } else {
                     Marker::SessionLog(status)
                 });
             }
-            Some(What::GraphDef(_)) => out.marker = Some(Marker::Other("graph_def")),
-            Some(What::MetaGraphDef(_)) => out.marker = Some(Marker::Other("meta_graph_def")),
+            Some(What::GraphDef(_)) => info.marker = Some(Marker::Other("graph_def")),
+            Some(What::MetaGraphDef(_)) => info.marker = Some(Marker::Other("meta_graph_def")),
             Some(What::TaggedRunMetadata(_)) => {
-                out.marker = Some(Marker::Other("tagged_run_metadata"))
+                info.marker = Some(Marker::Other("tagged_run_metadata"))
             }
-            Some(What::LogMessage(_)) => out.marker = Some(Marker::Other("log_message")),
+            Some(What::LogMessage(_)) => info.marker = Some(Marker::Other("log_message")),
             None => {}
         }
-        out
+        info
     }
 
-    fn convert_value(&mut self, v: pb::summary::Value) -> Option<TaggedValue> {
-        let tag = match String::from_utf8(v.tag) {
-            Ok(t) => t,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        };
+    fn convert_value(
+        &mut self,
+        tag: &str,
+        metadata: Option<Box<pb::SummaryMetadata>>,
+        value: Option<PbValue>,
+    ) -> Option<Value> {
+        // `simple_value` is a scalar whatever the metadata says (TensorBoard's rule): no lookup.
+        if let Some(PbValue::SimpleValue(f)) = value {
+            return Some(Value::Scalar(f64::from(f)));
+        }
         // The plugin: from this value's metadata, else what the tag's first value said.
-        let metadata_plugin = v
-            .metadata
+        let metadata_plugin = metadata
             .as_ref()
             .and_then(|m| m.plugin_data.as_ref())
             .map(|p| p.plugin_name.as_str())
             .filter(|p| !p.is_empty());
-        let plugin: &str = match metadata_plugin {
+        let plugin: String = match metadata_plugin {
             Some(p) => {
-                if self.plugins.get(&tag).map(String::as_str) != Some(p) {
-                    self.plugins.insert(tag.clone(), p.to_owned());
+                if self.plugins.get(tag).map(String::as_str) != Some(p) {
+                    self.plugins.insert(tag.to_owned(), p.to_owned());
                 }
-                p
+                p.to_owned()
             }
-            None => self.plugins.get(&tag).map(String::as_str).unwrap_or(""),
+            None => self.plugins.get(tag).cloned().unwrap_or_default(),
         };
-        let value = match v.value {
+        let converted = match value {
             Some(PbValue::SimpleValue(f)) => Some(Value::Scalar(f64::from(f))),
             Some(PbValue::Histo(h)) => Some(Value::Histogram(legacy_histogram(&h))),
             Some(PbValue::Image(img)) => Some(Value::Images(vec![Image {
@@ -331,29 +388,23 @@ impl EventDecoder {
                 height: u32::try_from(img.height).unwrap_or(0),
                 encoded: img.encoded_image_string,
             }])),
-            Some(PbValue::Tensor(t)) => {
-                let plugin = plugin.to_owned();
-                self.tensor_value(&plugin, t, v.metadata.as_ref())
-            }
+            Some(PbValue::Tensor(t)) => self.tensor_value(&plugin, *t, metadata.as_deref()),
             Some(PbValue::Audio(_)) | Some(PbValue::ObsoleteOldStyleHistogram(_)) => {
                 self.stats.unsupported_values += 1;
                 return None;
             }
             None if plugin == plugin::HPARAMS => {
-                hparams_value(v.metadata.as_ref()).map(Value::HParams)
+                hparams_value(metadata.as_deref()).map(Value::HParams)
             }
             None => {
                 self.stats.unsupported_values += 1;
                 return None;
             }
         };
-        match value {
-            Some(value) => Some(TaggedValue { tag, value }),
-            None => {
-                self.stats.bad_values += 1;
-                None
-            }
+        if converted.is_none() {
+            self.stats.bad_values += 1;
         }
+        converted
     }
 
     fn tensor_value(
@@ -619,8 +670,8 @@ mod tests {
     fn value(tag: &str, metadata: Option<SummaryMetadata>, v: Option<PbValue>) -> SummaryValue {
         SummaryValue {
             node_name: String::new(),
-            tag: tag.as_bytes().to_vec(),
-            metadata,
+            tag: prost::bytes::Bytes::copy_from_slice(tag.as_bytes()),
+            metadata: metadata.map(Box::new),
             value: v,
         }
     }
@@ -646,7 +697,7 @@ mod tests {
         let v = value(
             "b",
             meta("scalars", vec![]),
-            Some(PbValue::Tensor(float_val)),
+            Some(PbValue::Tensor(Box::new(float_val))),
         );
         assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(1.5)));
 
@@ -656,7 +707,11 @@ mod tests {
             tensor_content: (-2.5f32).to_le_bytes().to_vec(),
             ..Default::default()
         };
-        let v = value("c", meta("scalars", vec![]), Some(PbValue::Tensor(content)));
+        let v = value(
+            "c",
+            meta("scalars", vec![]),
+            Some(PbValue::Tensor(Box::new(content))),
+        );
         assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(-2.5)));
 
         let double = TensorProto {
@@ -664,7 +719,11 @@ mod tests {
             double_val: vec![0.1],
             ..Default::default()
         };
-        let v = value("d", meta("scalars", vec![]), Some(PbValue::Tensor(double)));
+        let v = value(
+            "d",
+            meta("scalars", vec![]),
+            Some(PbValue::Tensor(Box::new(double))),
+        );
         assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(0.1)));
 
         let int64 = TensorProto {
@@ -672,7 +731,11 @@ mod tests {
             tensor_content: 42i64.to_le_bytes().to_vec(),
             ..Default::default()
         };
-        let v = value("e", meta("scalars", vec![]), Some(PbValue::Tensor(int64)));
+        let v = value(
+            "e",
+            meta("scalars", vec![]),
+            Some(PbValue::Tensor(Box::new(int64))),
+        );
         assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(42.0)));
 
         let int32 = TensorProto {
@@ -680,7 +743,11 @@ mod tests {
             int_val: vec![-3],
             ..Default::default()
         };
-        let v = value("f", meta("scalars", vec![]), Some(PbValue::Tensor(int32)));
+        let v = value(
+            "f",
+            meta("scalars", vec![]),
+            Some(PbValue::Tensor(Box::new(int32))),
+        );
         assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(-3.0)));
 
         let half = TensorProto {
@@ -688,7 +755,11 @@ mod tests {
             half_val: vec![0x3c00], // 1.0
             ..Default::default()
         };
-        let v = value("g", meta("scalars", vec![]), Some(PbValue::Tensor(half)));
+        let v = value(
+            "g",
+            meta("scalars", vec![]),
+            Some(PbValue::Tensor(Box::new(half))),
+        );
         assert_eq!(decode_one(&mut dec, v), Some(Value::Scalar(1.0)));
     }
 
@@ -721,11 +792,14 @@ mod tests {
             value(
                 "pr",
                 meta("pr_curves", vec![]),
-                Some(PbValue::Tensor(t(1.0))),
+                Some(PbValue::Tensor(Box::new(t(1.0)))),
             ),
         );
         assert!(matches!(first, Some(Value::Tensor { ref plugin, .. }) if plugin == "pr_curves"));
-        let later = decode_one(&mut dec, value("pr", None, Some(PbValue::Tensor(t(2.0)))));
+        let later = decode_one(
+            &mut dec,
+            value("pr", None, Some(PbValue::Tensor(Box::new(t(2.0))))),
+        );
         assert!(matches!(later, Some(Value::Tensor { ref plugin, .. }) if plugin == "pr_curves"));
 
         let text = |s: &str| TensorProto {
@@ -738,12 +812,16 @@ mod tests {
             value(
                 "notes",
                 meta("text", vec![]),
-                Some(PbValue::Tensor(text("a"))),
+                Some(PbValue::Tensor(Box::new(text("a")))),
             ),
         );
         let second = decode_one(
             &mut dec,
-            value("notes", None, Some(PbValue::Tensor(text("**b**")))),
+            value(
+                "notes",
+                None,
+                Some(PbValue::Tensor(Box::new(text("**b**")))),
+            ),
         );
         assert_eq!(second, Some(Value::Text(vec!["**b**".into()])));
     }
@@ -764,7 +842,10 @@ mod tests {
             vec![[-1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 3.0, 3.0]]
         );
         let mut dec = EventDecoder::new();
-        let got = decode_one(&mut dec, value("h", None, Some(PbValue::Histo(h))));
+        let got = decode_one(
+            &mut dec,
+            value("h", None, Some(PbValue::Histo(Box::new(h)))),
+        );
         assert!(matches!(got, Some(Value::Histogram(rows)) if rows.len() == 3));
     }
 
@@ -785,7 +866,11 @@ mod tests {
         let mut dec = EventDecoder::new();
         let got = decode_one(
             &mut dec,
-            value("h", meta("histograms", vec![]), Some(PbValue::Tensor(t))),
+            value(
+                "h",
+                meta("histograms", vec![]),
+                Some(PbValue::Tensor(Box::new(t))),
+            ),
         );
         assert_eq!(got, Some(Value::Histogram(rows.to_vec())));
 
@@ -796,7 +881,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            decode_one(&mut dec, value("h", None, Some(PbValue::Tensor(bad)))),
+            decode_one(
+                &mut dec,
+                value("h", None, Some(PbValue::Tensor(Box::new(bad))))
+            ),
             None
         );
         assert_eq!(dec.stats().bad_values, 1);
@@ -811,7 +899,10 @@ mod tests {
             colorspace: 3,
             encoded_image_string: b"\x89PNG...".to_vec(),
         };
-        let got = decode_one(&mut dec, value("img", None, Some(PbValue::Image(legacy))));
+        let got = decode_one(
+            &mut dec,
+            value("img", None, Some(PbValue::Image(Box::new(legacy)))),
+        );
         assert_eq!(
             got,
             Some(Value::Images(vec![Image {
@@ -828,7 +919,11 @@ mod tests {
         };
         let got = decode_one(
             &mut dec,
-            value("img2", meta("images", vec![]), Some(PbValue::Tensor(tf2))),
+            value(
+                "img2",
+                meta("images", vec![]),
+                Some(PbValue::Tensor(Box::new(tf2))),
+            ),
         );
         assert_eq!(
             got,
@@ -879,7 +974,7 @@ mod tests {
     fn non_utf8_tag_is_kept_lossily() {
         let mut dec = EventDecoder::new();
         let mut v = value("", None, Some(PbValue::SimpleValue(1.0)));
-        v.tag = b"loss\xff".to_vec();
+        v.tag = prost::bytes::Bytes::from_static(b"loss\xff");
         let ev = dec.decode(&event(vec![v])).unwrap();
         assert_eq!(ev.values[0].tag, "loss\u{fffd}");
     }
@@ -920,7 +1015,7 @@ mod tests {
     #[test]
     fn audio_is_counted_and_skipped() {
         let mut dec = EventDecoder::new();
-        let v = value("a", None, Some(PbValue::Audio(Default::default())));
+        let v = value("a", None, Some(PbValue::Audio(Box::default())));
         assert_eq!(decode_one(&mut dec, v), None);
         assert_eq!(dec.stats().unsupported_values, 1);
     }

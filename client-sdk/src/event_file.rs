@@ -55,7 +55,6 @@ pub struct EventFileWriter {
     path: PathBuf,
     out: BufWriter<File>,
     payload: Vec<u8>,
-    frame: Vec<u8>,
 }
 
 impl EventFileWriter {
@@ -80,7 +79,6 @@ impl EventFileWriter {
             path: file.1,
             out: BufWriter::with_capacity(256 * 1024, file.0),
             payload: Vec::new(),
-            frame: Vec::new(),
         };
         w.write_event(&Event {
             wall_time: now_secs(),
@@ -103,9 +101,7 @@ impl EventFileWriter {
         event
             .encode(&mut self.payload)
             .map_err(|e| io::Error::other(e.to_string()))?;
-        self.frame.clear();
-        record::encode_record(&self.payload, &mut self.frame);
-        self.out.write_all(&self.frame)
+        record::write_record(&mut self.out, &self.payload)
     }
 
     /// Writes a summary event with the given values.

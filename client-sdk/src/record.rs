@@ -40,6 +40,17 @@ pub fn encode_record(data: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&masked_crc32c(data).to_le_bytes());
 }
 
+/// Writes one framed record to `out` (three `write_all`s: use a buffered writer).
+pub fn write_record(out: &mut impl Write, data: &[u8]) -> io::Result<()> {
+    let len = (data.len() as u64).to_le_bytes();
+    let mut header = [0u8; HEADER_LEN];
+    header[..8].copy_from_slice(&len);
+    header[8..].copy_from_slice(&masked_crc32c(&len).to_le_bytes());
+    out.write_all(&header)?;
+    out.write_all(data)?;
+    out.write_all(&masked_crc32c(data).to_le_bytes())
+}
+
 /// Writes framed records to any [`Write`]. Buffering is the caller's choice (wrap a file in a
 /// `BufWriter`); each record is handed over in a single `write_all`.
 #[derive(Debug)]

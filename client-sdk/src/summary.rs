@@ -43,8 +43,8 @@ fn shape(dims: &[i64]) -> Option<TensorShapeProto> {
 fn value(tag: &str, metadata: Option<SummaryMetadata>, v: Option<PbValue>) -> pb::summary::Value {
     pb::summary::Value {
         node_name: String::new(),
-        tag: tag.as_bytes().to_vec(),
-        metadata,
+        tag: prost::bytes::Bytes::copy_from_slice(tag.as_bytes()),
+        metadata: metadata.map(Box::new),
         value: v,
     }
 }
@@ -123,7 +123,7 @@ pub fn histogram(tag: &str, rows: &[[f64; 3]]) -> pb::summary::Value {
             Vec::new(),
             pb::DataClass::Tensor,
         )),
-        Some(PbValue::Tensor(tensor)),
+        Some(PbValue::Tensor(Box::new(tensor))),
     )
 }
 
@@ -138,7 +138,7 @@ pub fn text(tag: &str, markdown: &str) -> pb::summary::Value {
     value(
         tag,
         Some(metadata(plugin::TEXT, Vec::new(), pb::DataClass::Tensor)),
-        Some(PbValue::Tensor(tensor)),
+        Some(PbValue::Tensor(Box::new(tensor))),
     )
 }
 
@@ -150,7 +150,7 @@ pub fn image(tag: &str, png: Vec<u8>, width: u32, height: u32, channels: u8) -> 
         colorspace: i32::from(channels),
         encoded_image_string: png,
     };
-    value(tag, None, Some(PbValue::Image(img)))
+    value(tag, None, Some(PbValue::Image(Box::new(img))))
 }
 
 /// Why an image could not be encoded.

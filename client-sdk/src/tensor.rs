@@ -45,7 +45,9 @@ impl TensorLogging for SummaryWriter {
         match scalar_value(value) {
             Ok(v) => self.add_scalar(tag, v, step),
             Err(e) => {
-                tracing::warn!("runboard: add_scalar_tensor({tag:?}, step {step}): {e}; nothing logged");
+                tracing::warn!(
+                    "runboard: add_scalar_tensor({tag:?}, step {step}): {e}; nothing logged"
+                );
             }
         }
     }
@@ -54,7 +56,9 @@ impl TensorLogging for SummaryWriter {
         match flat_values(values) {
             Ok(v) => self.add_histogram(tag, &v, step),
             Err(e) => {
-                tracing::warn!("runboard: add_histogram_tensor({tag:?}, step {step}): {e}; nothing logged");
+                tracing::warn!(
+                    "runboard: add_histogram_tensor({tag:?}, step {step}): {e}; nothing logged"
+                );
             }
         }
     }
@@ -147,11 +151,18 @@ mod tests {
     fn one_element_tensors_of_other_shapes_and_dtypes_are_scalars() {
         let events = write_and_read(|w| {
             w.add_scalar_tensor("i64", &Tensor::from_slice(&[3i64]), 1);
-            w.add_scalar_tensor("f64_1x1", &Tensor::from_slice(&[0.25f64]).reshape([1, 1]), 2);
+            w.add_scalar_tensor(
+                "f64_1x1",
+                &Tensor::from_slice(&[0.25f64]).reshape([1, 1]),
+                2,
+            );
             w.add_scalar_tensor("bool", &Tensor::from(true), 3);
         });
         assert_eq!(values_of(&events, "i64"), vec![(1, &Value::Scalar(3.0))]);
-        assert_eq!(values_of(&events, "f64_1x1"), vec![(2, &Value::Scalar(0.25))]);
+        assert_eq!(
+            values_of(&events, "f64_1x1"),
+            vec![(2, &Value::Scalar(0.25))]
+        );
         assert_eq!(values_of(&events, "bool"), vec![(3, &Value::Scalar(1.0))]);
     }
 
@@ -200,7 +211,12 @@ mod tests {
             w.add_histogram_tensor("zero_dim", &Tensor::from(1.5f32), 1);
             w.add_histogram_tensor("param", &param, 1);
         });
-        for (tag, n) in [("ints", 10.0), ("transposed", 20.0), ("zero_dim", 1.0), ("param", 3.0)] {
+        for (tag, n) in [
+            ("ints", 10.0),
+            ("transposed", 20.0),
+            ("zero_dim", 1.0),
+            ("param", 3.0),
+        ] {
             let logged = values_of(&events, tag);
             assert_eq!(logged.len(), 1, "{tag}");
             assert_eq!(histogram_count(logged[0].1), n, "{tag}");

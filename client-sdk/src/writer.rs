@@ -26,6 +26,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use prost::bytes::Bytes;
 use runboard_proto::tensorboard::{
     Event, Summary, event::What, hparams::Status, summary::Value as SummaryValue,
     summary::value::Value as PbValue,
@@ -501,14 +502,8 @@ fn worker_main(
     let mut enc = Encoder {
         file,
         tags: Vec::new(),
-        scalar_event: Event {
-            wall_time: 0.0,
-            step: 0,
-            what: Some(What::Summary(Summary {
-                value: vec![summary::scalar("", 0.0)],
-            })),
-            source_metadata: None,
-        },
+        scalar_event: Event::default(),
+        group_tags: Vec::new(),
         histogram_buckets: options.histogram_buckets,
         first_error: None,
         lost: 0,
@@ -540,6 +535,7 @@ fn worker_main(
         for item in batch.drain(..) {
             enc.write(item);
         }
+        enc.finish_group();
         let flushed = if closing {
             enc.file.sync()
         } else {
@@ -561,11 +557,24 @@ fn worker_main(
     }
 }
 
-/// The writer thread's state: tag names by id and a reusable scalar event.
+/// Scalars logged at one step within this many seconds of each other share one event.
+const GROUP_WINDOW_SECS: f64 = 1e-3;
+/// At most this many values share one event.
+const GROUP_MAX: usize = 64;
+
+/// The writer thread's state: tag names by id and the scalar event being grouped.
+///
+/// Consecutive scalars with the same step, logged within [`GROUP_WINDOW_SECS`] of the first
+/// and with distinct tags, are written as one event with several values (as TF1 merged
+/// summaries are): `run.log(step, &[("loss", ..), ("acc", ..)])` costs one record, not two.
+/// Every TensorBoard reader handles multi-value events; the values keep their own tags.
 struct Encoder {
     file: EventFileWriter,
-    tags: Vec<Box<str>>,
+    /// Tag names by id, as shared buffers: every value of a tag points at the same bytes.
+    tags: Vec<Bytes>,
+    /// The event under construction; its first `group_tags.len()` values are the group.
     scalar_event: Event,
+    group_tags: Vec<u32>,
     histogram_buckets: usize,
     first_error: Option<String>,
     lost: u64,
@@ -573,7 +582,10 @@ struct Encoder {
 
 impl Encoder {
     fn tag(&self, id: u32) -> &str {
-        self.tags.get(id as usize).map(|t| &**t).unwrap_or("")
+        self.tags
+            .get(id as usize)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .unwrap_or("")
     }
 
     fn error(&mut self, e: &dyn std::fmt::Display) {
@@ -588,9 +600,9 @@ impl Encoder {
             Item::Tag { id, name } => {
                 let id = id as usize;
                 if self.tags.len() <= id {
-                    self.tags.resize(id + 1, Box::from(""));
+                    self.tags.resize(id + 1, Bytes::new());
                 }
-                self.tags[id] = name;
+                self.tags[id] = Bytes::from(name.into_boxed_bytes());
                 return;
             }
             Item::Scalar {
@@ -598,8 +610,14 @@ impl Encoder {
                 step,
                 wall_time,
                 value,
-            } => self.write_scalar(tag, step, wall_time, value),
-            Item::Other(pending) => self.write_pending(*pending),
+            } => {
+                self.group_scalar(tag, step, wall_time, value);
+                return;
+            }
+            Item::Other(pending) => {
+                self.finish_group();
+                self.write_pending(*pending)
+            }
         };
         if let Err(e) = result {
             self.lost += 1;
@@ -607,30 +625,57 @@ impl Encoder {
         }
     }
 
-    fn write_scalar(
-        &mut self,
-        tag: u32,
-        step: i64,
-        wall_time: f64,
-        value: f64,
-    ) -> std::io::Result<()> {
-        // Reuse one Event: only the tag bytes, step, time and value change.
-        let name = self
-            .tags
-            .get(tag as usize)
-            .map(|t| t.as_bytes())
-            .unwrap_or_default();
-        let ev = &mut self.scalar_event;
-        ev.wall_time = wall_time;
-        ev.step = step;
-        if let Some(What::Summary(s)) = &mut ev.what
-            && let Some(v) = s.value.first_mut()
+    fn group_scalar(&mut self, tag: u32, step: i64, wall_time: f64, value: f64) {
+        if !self.group_tags.is_empty()
+            && (step != self.scalar_event.step
+                || (wall_time - self.scalar_event.wall_time).abs() > GROUP_WINDOW_SECS
+                || self.group_tags.len() >= GROUP_MAX
+                || self.group_tags.contains(&tag))
         {
-            v.tag.clear();
-            v.tag.extend_from_slice(name);
-            v.value = Some(PbValue::SimpleValue(value as f32));
+            self.finish_group();
         }
-        self.file.write_event(&self.scalar_event)
+        if self.group_tags.is_empty() {
+            self.scalar_event.step = step;
+            self.scalar_event.wall_time = wall_time;
+        }
+        // Overwrite the value slots in place: a summary value is a large struct, and moving
+        // or reallocating one per scalar would cost more than encoding it.
+        let slot = self.group_tags.len();
+        self.group_tags.push(tag);
+        let name = self.tags.get(tag as usize).cloned().unwrap_or_default();
+        let values = match &mut self.scalar_event.what {
+            Some(What::Summary(s)) => &mut s.value,
+            other => {
+                *other = Some(What::Summary(Summary::default()));
+                match other {
+                    Some(What::Summary(s)) => &mut s.value,
+                    _ => unreachable!("just set to a summary"),
+                }
+            }
+        };
+        if values.len() <= slot {
+            values.push(summary::scalar("", 0.0));
+        }
+        let v = &mut values[slot];
+        v.tag = name;
+        v.value = Some(PbValue::SimpleValue(value as f32));
+    }
+
+    /// Writes the grouped scalars, if any, as one event; a failure counts them all as lost.
+    fn finish_group(&mut self) {
+        if self.group_tags.is_empty() {
+            return;
+        }
+        let n = self.group_tags.len();
+        if let Some(What::Summary(s)) = &mut self.scalar_event.what {
+            s.value.truncate(n);
+        }
+        let result = self.file.write_event(&self.scalar_event);
+        self.group_tags.clear();
+        if let Err(e) = result {
+            self.lost += n as u64;
+            self.error(&e);
+        }
     }
 
     fn write_pending(&mut self, p: Pending) -> std::io::Result<()> {
@@ -747,6 +792,37 @@ mod tests {
         let path = w.path().to_path_buf();
         w.close().unwrap();
         assert_eq!(values_of(&path).len(), 5000);
+    }
+
+    #[test]
+    fn scalars_of_one_step_share_an_event_and_repeated_tags_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SummaryWriter::new(dir.path()).unwrap();
+        w.add_scalar("loss", 1.0, 5);
+        w.add_scalar("acc", 0.5, 5);
+        w.add_scalar("loss", 2.0, 5); // same tag again: a new event
+        w.add_scalar("loss", 3.0, 6); // new step: a new event
+        w.add_text("t", "x", 6); // other kinds end a group and keep their order
+        w.add_scalar("acc", 0.7, 6);
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        let (events, _) = read_events(&path).unwrap();
+        let shape: Vec<(i64, Vec<String>)> = events[1..]
+            .iter()
+            .map(|e| (e.step, e.values.iter().map(|v| v.tag.clone()).collect()))
+            .collect();
+        let expect =
+            |s: i64, tags: &[&str]| (s, tags.iter().map(|t| t.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            shape,
+            vec![
+                expect(5, &["loss", "acc"]),
+                expect(5, &["loss"]),
+                expect(6, &["loss"]),
+                expect(6, &["t"]),
+                expect(6, &["acc"]),
+            ]
+        );
     }
 
     #[test]

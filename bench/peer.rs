@@ -1,0 +1,50 @@
+//! Shared by the benchmarks: find the Python interpreter of the test virtualenv (TensorBoard,
+//! tensorboardX) and run a peer script with it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `$RUNBOARD_PYTHON`, else `.venv/bin/python` at the repository root (made by `.ci/test`).
+pub fn python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RUNBOARD_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    p.exists().then_some(p)
+}
+
+/// Runs `bench/<script>` with `args` and returns its stdout's last line parsed as JSON.
+pub fn run_peer(script: &str, args: &[&str]) -> Option<serde_json::Value> {
+    let Some(py) = python() else {
+        eprintln!(
+            "peer: no Python venv (run `bash .ci/test` once, or set RUNBOARD_PYTHON); skipping the side-by-side figure"
+        );
+        return None;
+    };
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("bench")
+        .join(script);
+    let out = Command::new(py).arg(&script).args(args).output().ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "peer {} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last()?).ok()
+}
+
+/// Median of a sample (sorts it).
+pub fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// The `q` quantile (0..=1) of a sample (sorts it).
+pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[((xs.len() - 1) as f64 * q).round() as usize]
+}
