@@ -14,11 +14,8 @@ use runboard_sdk::record::{Next, RecordReader};
 use runboard_sdk::summary;
 
 #[path = "peer.rs"]
+#[allow(dead_code)] // each benchmark uses part of the shared helpers
 mod peer;
-
-/// The allocator the `runboard` server binary uses, so the figure is the server's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let events: i64 = std::env::var("EVENTS")

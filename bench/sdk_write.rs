@@ -8,6 +8,7 @@ use std::time::Instant;
 use runboard_sdk::SummaryWriter;
 
 #[path = "peer.rs"]
+#[allow(dead_code)] // each benchmark uses part of the shared helpers
 mod peer;
 
 const BLOCK: usize = 100;
@@ -47,7 +48,7 @@ fn main() {
     // 2. End-to-end throughput: log N scalars and close (everything on disk), median of 3.
     //    Two patterns: a new step for every scalar (the worst case: one record each), and four
     //    metrics a step, as a training loop logs them (one record a step).
-    let mut e2e = |tags_per_step: usize| {
+    let e2e = |tags_per_step: usize| {
         let mut rates = Vec::new();
         for run in 0..3 {
             let mut w = SummaryWriter::new(dir.path().join(format!("e2e{tags_per_step}_{run}")))

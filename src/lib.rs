@@ -1,1 +1,16 @@
-//! runboard
+//! runboard: an experiment tracking and monitoring server, TensorBoard-compatible, full fidelity, live.
+//!
+//! ```text
+//! training loop ── runboard-sdk ──┬─► tfevents files in a logdir ──► ingest (tails files) ──┐
+//!                                 └─► HTTP batches ─────────────────► api::ingest ──────────┤
+//!                                                                                          ▼
+//!                                      store::writer (one thread, one transaction a flush) ─► SQLite
+//!                                                                                          │
+//!    browser ◄── dashboard ◄── api (JSON + SSE) ◄── store::query ◄─────────────────────────┘
+//! ```
+//! The event-file core (framing, decoding, writing) lives in the `runboard-sdk` crate and is
+//! shared with the server. This crate holds the command line ([`cli`]) and, so far, the
+//! `inspect` command ([`inspect`]) that summarises what a logdir holds.
+
+pub mod cli;
+pub mod inspect;

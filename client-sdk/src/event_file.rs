@@ -155,14 +155,9 @@ pub fn read_events_from(src: &mut impl Read) -> io::Result<(Vec<DecodedEvent>, F
     let mut decoder = EventDecoder::new();
     let mut events = Vec::new();
     loop {
-        loop {
-            match reader.next_record() {
-                Next::Record { data, .. } => {
-                    if let Ok(ev) = decoder.decode(data) {
-                        events.push(ev);
-                    }
-                }
-                Next::NeedMore => break,
+        while let Next::Record { data, .. } = reader.next_record() {
+            if let Ok(ev) = decoder.decode(data) {
+                events.push(ev);
             }
         }
         if reader.fill_from(src)? == 0 {

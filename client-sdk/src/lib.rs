@@ -11,12 +11,15 @@
 //! - [`event_file`]: file naming, a synchronous event-file writer, a whole-file reader.
 //! - [`SummaryWriter`]: tensorboardX/torch-style logging on a background thread.
 //! - [`Run`]: wandb-style `init` / `log` / `finish`.
+//! - `tensor` (feature `tch`): logging tch tensors as scalars and histograms.
 
 pub mod event;
 pub mod event_file;
 pub mod record;
 pub mod run;
 pub mod summary;
+#[cfg(feature = "tch")]
+pub mod tensor;
 pub mod writer;
 
 pub use event::{DecodedEvent, EventDecoder, HParamValue, TaggedValue, Value};
