@@ -49,6 +49,11 @@ fn run() -> Result<bool, Box<dyn Error>> {
         .nth(1)
         .unwrap_or_else(|| "runs/train_tch".to_owned());
     let device = Device::cuda_if_available();
+    if device == Device::Cpu {
+        // The model is tiny, so one thread is fastest; libtorch's OpenMP threads also slow down
+        // 10-30x when another process keeps a core busy.
+        tch::set_num_threads(1);
+    }
     tch::manual_seed(42);
 
     let (train_x, train_y) = spirals(POINTS_PER_CLASS, device);

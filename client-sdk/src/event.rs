@@ -12,7 +12,7 @@
 
 use prost::Message;
 use runboard_proto::tensorboard::{
-    self as pb, DataType, Event, SessionLog, TensorProto, event::What, hparams,
+    self as pb, DataType, Event, SessionLog, Summary, TensorProto, event::What, hparams,
     summary::value::Value as PbValue,
 };
 use rustc_hash::FxHashMap;
@@ -251,6 +251,9 @@ pub struct DecodeEventError(#[from] prost::DecodeError);
 pub struct EventDecoder {
     plugins: FxHashMap<String, String>,
     stats: DecodeStats,
+    /// The last summary's emptied value list, decoded into again so that its allocation is
+    /// reused (protobuf merges a oneof message into the one already present).
+    scratch: Option<Summary>,
 }
 
 impl EventDecoder {
@@ -290,8 +293,14 @@ impl EventDecoder {
         payload: &[u8],
         on_value: impl FnMut(&EventInfo, &str, Value),
     ) -> Result<EventInfo, DecodeEventError> {
-        match Event::decode(payload) {
-            Ok(event) => Ok(self.convert_with(event, on_value)),
+        let mut event = Event {
+            wall_time: 0.0,
+            step: 0,
+            what: self.scratch.take().map(What::Summary),
+            source_metadata: None,
+        };
+        match event.merge(payload) {
+            Ok(()) => Ok(self.convert_with(event, on_value)),
             Err(e) => {
                 self.stats.bad_events += 1;
                 Err(e.into())
@@ -328,13 +337,14 @@ impl EventDecoder {
             marker: None,
         };
         match event.what {
-            Some(What::Summary(summary)) => {
-                for v in summary.value {
+            Some(What::Summary(mut summary)) => {
+                for v in summary.value.drain(..) {
                     let tag = String::from_utf8_lossy(&v.tag);
                     if let Some(value) = self.convert_value(&tag, v.metadata, v.value) {
                         on_value(&info, &tag, value);
                     }
                 }
+                self.scratch = Some(summary);
             }
             Some(What::FileVersion(v)) => info.marker = Some(Marker::FileVersion(v)),
             Some(What::SessionLog(SessionLog { status, .. })) => {
@@ -1010,6 +1020,34 @@ mod tests {
             dec.decode(&start.encode_to_vec()).unwrap().marker,
             Some(Marker::SessionStart)
         );
+    }
+
+    #[test]
+    fn reused_buffers_never_leak_values_or_steps_between_events() {
+        let mut dec = EventDecoder::new();
+        let two = event(vec![
+            value("a", None, Some(PbValue::SimpleValue(1.0))),
+            value("b", None, Some(PbValue::SimpleValue(2.0))),
+        ]);
+        assert_eq!(dec.decode(&two).unwrap().values.len(), 2);
+        // An event with no step, no time and no payload: nothing carries over.
+        let bare = dec.decode(&Event::default().encode_to_vec()).unwrap();
+        assert_eq!((bare.step, bare.wall_time, bare.values.len()), (0, 0.0, 0));
+        let fv = Event {
+            what: Some(What::FileVersion("brain.Event:2".into())),
+            ..Default::default()
+        };
+        assert!(dec.decode(&fv.encode_to_vec()).unwrap().values.is_empty());
+        let one = event(vec![value("c", None, Some(PbValue::SimpleValue(3.0)))]);
+        let got = dec.decode(&one).unwrap();
+        assert_eq!(
+            got.values,
+            vec![TaggedValue {
+                tag: "c".into(),
+                value: Value::Scalar(3.0)
+            }]
+        );
+        assert_eq!(got.step, 7);
     }
 
     #[test]
