@@ -262,6 +262,14 @@ impl EventDecoder {
         Self::default()
     }
 
+    /// Tells the decoder which plugin a tag belongs to, as if its first value (with the
+    /// metadata) had been read: a reader resuming in the middle of a file needs this.
+    pub fn remember_plugin(&mut self, tag: &str, plugin: &str) {
+        if !plugin.is_empty() {
+            self.plugins.insert(tag.to_owned(), plugin.to_owned());
+        }
+    }
+
     /// What was skipped so far.
     pub fn stats(&self) -> DecodeStats {
         self.stats

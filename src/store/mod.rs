@@ -1,0 +1,512 @@
+//! The store: SQLite at full fidelity, one writer thread, reads on a small connection pool.
+//!
+//! Every input (a logdir file being tailed, an HTTP batch) becomes a [`Batch`] handed to
+//! [`Store::submit`]. The writer thread (`runboard-store`) commits batches in transactions of
+//! up to [`writer::MAX_TX_DELAY`], each covering its data *and* the file offsets it came from,
+//! so a crash at any moment neither loses nor doubles a point. After each commit the writer
+//! publishes a [`Change`] to subscribers (the live stream). Reads go through [`Store::read`]
+//! on one of a few reader connections; WAL mode keeps readers and the writer out of each
+//! other's way.
+//!
+//! Lock order: the reader pool's mutex is held only to take or return a connection, never
+//! while a query runs, and never together with anything else.
+
+pub mod chunk;
+pub mod downsample;
+pub mod query;
+pub mod schema;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::thread::JoinHandle;
+
+use runboard_sdk::event::Value;
+use rusqlite::Connection;
+
+pub use chunk::Point;
+
+/// Errors of the store. Callers map them to HTTP 5xx (database) or 4xx (the named variants).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed (disk full, damaged file, ...). Retry later or give up; nothing half-done
+    /// was committed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database file could not be created or opened.
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The writer thread has stopped (shutdown, or it failed); nothing more can be written.
+    #[error("the store's writer has stopped")]
+    WriterGone,
+    /// A scalar chunk in the database is damaged.
+    #[error(transparent)]
+    BadChunk(#[from] chunk::BadChunk),
+}
+
+/// Where a batch's data came from, when it came from an event file: committed with the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProgress {
+    /// The event file's path (as the ingester names it).
+    pub path: String,
+    /// The byte offset just after the last record whose data is in this batch.
+    pub offset: u64,
+    /// Intact records read so far.
+    pub records: u64,
+    /// Damaged regions skipped so far.
+    pub skipped_records: u64,
+    /// Bytes skipped so far.
+    pub skipped_bytes: u64,
+}
+
+/// One thing to store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A value of a tag.
+    Value {
+        /// The tag.
+        tag: String,
+        /// Training step.
+        step: i64,
+        /// Wall time, seconds since the epoch.
+        wall_time: f64,
+        /// The value.
+        value: Value,
+    },
+    /// A `SessionLog` START at `step`: the run restarted there, so every tag's points at or
+    /// after `step` are dropped (TensorBoard's purge of orphaned data).
+    SessionStart {
+        /// The step the run restarted at.
+        step: i64,
+        /// Wall time of the event.
+        wall_time: f64,
+    },
+}
+
+/// Everything one source has to store, committed atomically with its [`FileProgress`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Batch {
+    /// The run's name (validated by the caller).
+    pub run: String,
+    /// The items, in the order they were logged.
+    pub items: Vec<Item>,
+    /// The file offset this batch brings the run's file to, if it came from a file.
+    pub progress: Option<FileProgress>,
+}
+
+/// What one commit changed, published to subscribers after the commit.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Change {
+    /// New scalar points, by (run, tag).
+    pub scalars: Vec<(String, String, Vec<Point>)>,
+    /// (run, tag, kind) of series that got non-scalar data.
+    pub other: Vec<(String, String, &'static str)>,
+    /// Series whose points at or after a step were dropped (a restart): (run, tag, step).
+    pub purged: Vec<(String, String, i64)>,
+    /// Runs created by this commit.
+    pub new_runs: Vec<String>,
+}
+
+/// A handle to the store; clones share it.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    writer: writer::WriterHandle,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    schema::configure(&conn)?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies migrations and starts the
+    /// writer thread.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        }
+        let mut conn = open_connection(path)?;
+        schema::migrate(&mut conn)?;
+        let (writer, thread) = writer::spawn(conn)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                readers: Mutex::new(Vec::new()),
+                writer,
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Queues a batch for the writer; returns at once. Commit order is submission order.
+    pub fn submit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.inner.writer.submit(batch, None)
+    }
+
+    /// Queues a batch and returns a receiver that answers once it is committed (or failed).
+    pub fn submit_acked(
+        &self,
+        batch: Batch,
+    ) -> Result<mpsc::Receiver<Result<(), String>>, StoreError> {
+        let (tx, rx) = mpsc::channel();
+        self.inner.writer.submit(batch, Some(tx))?;
+        Ok(rx)
+    }
+
+    /// Blocks until everything submitted before this call is committed.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let rx = self.submit_acked(Batch::default())?;
+        rx.recv()
+            .map_err(|_| StoreError::WriterGone)?
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Subscribes to the changes of every later commit.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Change>> {
+        self.inner.writer.subscribe()
+    }
+
+    /// Runs `f` on a reader connection (blocking: call it from a blocking thread).
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.inner.path)?,
+        };
+        let result = f(&conn);
+        let mut pool = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        result
+    }
+
+    /// Commits what is queued and stops the writer thread. Later submissions fail.
+    pub fn shutdown(&self) {
+        self.inner.writer.close();
+        let thread = self
+            .inner
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.writer.close();
+        if let Some(t) = self
+            .thread
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query;
+    use super::*;
+
+    fn scalar(tag: &str, step: i64, value: f64) -> Item {
+        Item::Value {
+            tag: tag.into(),
+            step,
+            wall_time: 1000.0 + step as f64,
+            value: Value::Scalar(value),
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("runboard.sqlite")).unwrap();
+        (dir, store)
+    }
+
+    fn points(store: &Store, run: &str, tag: &str, max: Option<usize>) -> Vec<Point> {
+        store
+            .read(|c| {
+                let (id, _) = query::series_id(c, run, tag)?.expect("series exists");
+                query::scalars(c, id, None, None, max)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn scalars_round_trip_across_many_small_commits() {
+        let (_d, store) = open();
+        for s in 0..10_000i64 {
+            store
+                .submit(Batch {
+                    run: "r".into(),
+                    items: vec![scalar("loss", s, s as f64 * 0.5)],
+                    progress: None,
+                })
+                .unwrap();
+            if s % 97 == 0 {
+                store.flush().unwrap(); // force many small transactions
+            }
+        }
+        store.flush().unwrap();
+        let pts = points(&store, "r", "loss", None);
+        assert_eq!(pts.len(), 10_000);
+        assert!(
+            pts.iter()
+                .enumerate()
+                .all(|(i, p)| p.step == i as i64 && p.value == i as f64 * 0.5)
+        );
+        let chunks: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM scalar_chunks", [], |r| r.get(0))?))
+            .unwrap();
+        assert!(
+            chunks <= 3 + writer::COMPACT_AFTER as i64,
+            "small chunks are merged: {chunks}"
+        );
+    }
+
+    #[test]
+    fn a_step_going_backwards_replaces_the_later_points() {
+        let (_d, store) = open();
+        let first: Vec<Item> = (0..400).map(|s| scalar("loss", s, 1.0)).collect();
+        let second: Vec<Item> = (300..600).map(|s| scalar("loss", s, 2.0)).collect();
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items: first,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items: second,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        let pts = points(&store, "r", "loss", None);
+        assert_eq!(pts.len(), 600);
+        assert!(pts[..300].iter().all(|p| p.value == 1.0));
+        assert!(
+            pts[300..]
+                .iter()
+                .enumerate()
+                .all(|(i, p)| p.value == 2.0 && p.step == 300 + i as i64)
+        );
+    }
+
+    #[test]
+    fn session_start_purges_every_tag_of_the_run() {
+        let (_d, store) = open();
+        let mut items: Vec<Item> = (0..10)
+            .flat_map(|s| [scalar("a", s, 1.0), scalar("b", s, 1.0)])
+            .collect();
+        items.push(Item::SessionStart {
+            step: 5,
+            wall_time: 2000.0,
+        });
+        items.push(scalar("a", 5, 9.0));
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(points(&store, "r", "a", None).len(), 6);
+        assert_eq!(points(&store, "r", "a", None)[5].value, 9.0);
+        assert_eq!(points(&store, "r", "b", None).len(), 5);
+    }
+
+    #[test]
+    fn offsets_commit_with_data_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let store = Store::open(&path).unwrap();
+            store
+                .submit(Batch {
+                    run: "r".into(),
+                    items: vec![scalar("x", 1, 1.0)],
+                    progress: Some(FileProgress {
+                        path: "r/events.out.tfevents.1".into(),
+                        offset: 123,
+                        records: 2,
+                        skipped_records: 0,
+                        skipped_bytes: 0,
+                    }),
+                })
+                .unwrap();
+            store.shutdown();
+        }
+        let store = Store::open(&path).unwrap();
+        let offset = store
+            .read(|c| query::file_offset(c, "r/events.out.tfevents.1"))
+            .unwrap();
+        assert_eq!(offset, Some(123));
+        assert_eq!(points(&store, "r", "x", None).len(), 1);
+        // The series' end was reloaded: a later, larger step appends, a smaller one purges.
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items: vec![scalar("x", 2, 2.0)],
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(points(&store, "r", "x", None).len(), 2);
+    }
+
+    #[test]
+    fn downsampled_reads_keep_spikes_and_ends() {
+        let (_d, store) = open();
+        let items: Vec<Item> = (0..50_000)
+            .map(|s| scalar("x", s, if s == 31_337 { 1e9 } else { (s % 10) as f64 }))
+            .collect();
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        let pts = points(&store, "r", "x", Some(200));
+        assert!(pts.len() <= 200);
+        assert_eq!(pts.first().unwrap().step, 0);
+        assert_eq!(pts.last().unwrap().step, 49_999);
+        assert!(pts.iter().any(|p| p.step == 31_337 && p.value == 1e9));
+        let zoom = store
+            .read(|c| {
+                let (id, _) = query::series_id(c, "r", "x")?.unwrap();
+                query::scalars(c, id, Some(31_000), Some(31_999), None)
+            })
+            .unwrap();
+        assert_eq!(zoom.len(), 1000);
+        assert_eq!((zoom[0].step, zoom[999].step), (31_000, 31_999));
+    }
+
+    #[test]
+    fn nan_and_infinities_are_stored_and_summarised() {
+        let (_d, store) = open();
+        let items = vec![
+            scalar("x", 0, f64::NAN),
+            scalar("x", 1, f64::INFINITY),
+            scalar("x", 2, f64::NEG_INFINITY),
+            scalar("x", 3, 1.0),
+        ];
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        let pts = points(&store, "r", "x", None);
+        assert!(pts[0].value.is_nan());
+        assert_eq!(
+            (pts[1].value, pts[2].value),
+            (f64::INFINITY, f64::NEG_INFINITY)
+        );
+    }
+
+    #[test]
+    fn other_kinds_are_stored_and_a_kind_clash_is_skipped() {
+        let (_d, store) = open();
+        let items = vec![
+            Item::Value {
+                tag: "h".into(),
+                step: 1,
+                wall_time: 1.0,
+                value: Value::Histogram(vec![[0.0, 1.0, 3.0]]),
+            },
+            Item::Value {
+                tag: "t".into(),
+                step: 1,
+                wall_time: 1.0,
+                value: Value::Text(vec!["**hi**".into()]),
+            },
+            Item::Value {
+                tag: "h".into(),
+                step: 2,
+                wall_time: 2.0,
+                value: Value::Scalar(1.0),
+            },
+        ];
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        let series = store.read(|c| query::series(c, Some("r"))).unwrap();
+        let kinds: Vec<(&str, &str, u64)> = series
+            .iter()
+            .map(|s| (s.tag.as_str(), s.kind.as_str(), s.count))
+            .collect();
+        assert_eq!(kinds, vec![("h", "histogram", 1), ("t", "text", 1)]);
+        let rows = store
+            .read(|c| {
+                let (id, _) = query::series_id(c, "r", "t")?.unwrap();
+                query::tensors(c, id)
+            })
+            .unwrap();
+        assert_eq!(rows[0].data, br#"["**hi**"]"#);
+    }
+}

@@ -1,0 +1,261 @@
+//! Reads: every question the API, export and the dashboard ask of the database.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::StoreError;
+use super::chunk::{self, ChunkSummary, Point};
+use super::downsample::{self, Segment};
+
+/// A run as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    /// The run's name.
+    pub name: String,
+    /// First wall time seen.
+    pub started_at: f64,
+    /// Last wall time seen.
+    pub updated_at: f64,
+    /// Hyperparameters (JSON object), if logged.
+    pub hparams: Option<serde_json::Value>,
+}
+
+/// A series as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesInfo {
+    /// The run.
+    pub run: String,
+    /// The tag.
+    pub tag: String,
+    /// scalar | histogram | text | image | tensor.
+    pub kind: String,
+    /// The plugin that wrote it ("" when implied).
+    pub plugin: String,
+    /// Points stored.
+    pub count: u64,
+    /// Smallest step (None when empty).
+    pub first_step: Option<i64>,
+    /// Largest step.
+    pub last_step: Option<i64>,
+}
+
+/// Runs in start order (then name).
+pub fn runs(conn: &Connection) -> Result<Vec<RunInfo>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, started_at, updated_at, hparams FROM runs ORDER BY started_at, name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let hparams: Option<String> = r.get(3)?;
+        Ok(RunInfo {
+            name: r.get(0)?,
+            started_at: r.get(1)?,
+            updated_at: r.get(2)?,
+            hparams: hparams.and_then(|h| serde_json::from_str(&h).ok()),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every series (of one run, or of all), with counts and step ranges.
+pub fn series(conn: &Connection, run: Option<&str>) -> Result<Vec<SeriesInfo>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.name, s.tag, s.kind, s.plugin,
+            CASE s.kind WHEN 'scalar'
+                THEN (SELECT coalesce(sum(count), 0) FROM scalar_chunks c WHERE c.series_id = s.id)
+                ELSE (SELECT count(*) FROM tensors t WHERE t.series_id = s.id) END,
+            CASE s.kind WHEN 'scalar'
+                THEN (SELECT min(first_step) FROM scalar_chunks c WHERE c.series_id = s.id)
+                ELSE (SELECT min(step) FROM tensors t WHERE t.series_id = s.id) END,
+            CASE s.kind WHEN 'scalar'
+                THEN (SELECT max(last_step) FROM scalar_chunks c WHERE c.series_id = s.id)
+                ELSE (SELECT max(step) FROM tensors t WHERE t.series_id = s.id) END
+         FROM series s JOIN runs r ON r.id = s.run_id
+         WHERE ?1 IS NULL OR r.name = ?1
+         ORDER BY r.started_at, r.name, s.tag",
+    )?;
+    let rows = stmt.query_map([run], |r| {
+        Ok(SeriesInfo {
+            run: r.get(0)?,
+            tag: r.get(1)?,
+            kind: r.get(2)?,
+            plugin: r.get(3)?,
+            count: r.get::<_, i64>(4)? as u64,
+            first_step: r.get(5)?,
+            last_step: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The id and kind of a series, if it exists.
+pub fn series_id(
+    conn: &Connection,
+    run: &str,
+    tag: &str,
+) -> Result<Option<(i64, String)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT s.id, s.kind FROM series s JOIN runs r ON r.id = s.run_id
+             WHERE r.name = ?1 AND s.tag = ?2",
+        )?
+        .query_row(params![run, tag], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+fn null_nan(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+/// A chunk's summary from its row (columns as in [`scalars`]).
+fn summary_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkSummary> {
+    let pt = |s: usize| -> rusqlite::Result<Point> {
+        Ok(Point {
+            step: r.get(s)?,
+            wall_time: r.get(s + 1)?,
+            value: null_nan(r.get(s + 2)?),
+        })
+    };
+    let nan_step: Option<i64> = r.get(14)?;
+    let nan_wall: Option<f64> = r.get(15)?;
+    Ok(ChunkSummary {
+        count: r.get::<_, i64>(1)? as u32,
+        first: pt(2)?,
+        last: pt(5)?,
+        min: pt(8)?,
+        max: pt(11)?,
+        first_nan: nan_step.zip(nan_wall).map(|(step, wall_time)| Point {
+            step,
+            wall_time,
+            value: f64::NAN,
+        }),
+    })
+}
+
+/// A scalar series, in order: every point in `[start, end]` (inclusive steps, open when `None`),
+/// or, with `max_points`, at most that many points downsampled so that each bucket's first,
+/// last, min, max and first NaN are kept. Whole chunks inside the range are read by their
+/// summary only; only the chunks cut by the range are decoded.
+pub fn scalars(
+    conn: &Connection,
+    series_id: i64,
+    start: Option<i64>,
+    end: Option<i64>,
+    max_points: Option<usize>,
+) -> Result<Vec<Point>, StoreError> {
+    let lo = start.unwrap_or(i64::MIN);
+    let hi = end.unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, count, first_step, first_wall, first_value, last_step, last_wall, last_value,
+                min_step, min_wall, min_value, max_step, max_wall, max_value, nan_step, nan_wall
+         FROM scalar_chunks WHERE series_id = ?1 AND last_step >= ?2 AND first_step <= ?3
+         ORDER BY seq",
+    )?;
+    let summaries: Vec<(i64, ChunkSummary)> = stmt
+        .query_map(params![series_id, lo, hi], |r| {
+            Ok((r.get(0)?, summary_of(r)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let total: usize = summaries.iter().map(|s| s.1.count as usize).sum();
+    let inside = |s: &ChunkSummary| s.first.step >= lo && s.last.step <= hi;
+    // Decode every chunk when returning everything, or when chunks are big relative to buckets.
+    let decode_all = match max_points {
+        None => true,
+        Some(m) => total <= m || summaries.len() < m / downsample::POINTS_PER_BUCKET,
+    };
+    let mut blob_stmt =
+        conn.prepare_cached("SELECT points FROM scalar_chunks WHERE series_id = ?1 AND seq = ?2")?;
+    let mut decoded: Vec<Vec<Point>> = Vec::new();
+    let mut plan: Vec<Result<usize, ChunkSummary>> = Vec::new(); // index into decoded, or a summary
+    for (seq, s) in &summaries {
+        if decode_all || !inside(s) {
+            let blob: Vec<u8> = blob_stmt.query_row(params![series_id, seq], |r| r.get(0))?;
+            let mut pts = Vec::with_capacity(s.count as usize);
+            chunk::decode_points(&blob, &mut pts)?;
+            pts.retain(|p| p.step >= lo && p.step <= hi);
+            plan.push(Ok(decoded.len()));
+            decoded.push(pts);
+        } else {
+            plan.push(Err(*s));
+        }
+    }
+    match max_points {
+        None => Ok(decoded.into_iter().flatten().collect()),
+        Some(m) => {
+            let segments: Vec<Segment<'_>> = plan
+                .iter()
+                .map(|p| match p {
+                    Ok(i) => Segment::Points(&decoded[*i]),
+                    Err(s) => Segment::Chunk(*s),
+                })
+                .collect();
+            Ok(downsample::downsample(&segments, m))
+        }
+    }
+}
+
+/// A non-scalar value as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorRow {
+    /// Training step.
+    pub step: i64,
+    /// Wall time.
+    pub wall_time: f64,
+    /// Image width (images only).
+    pub width: Option<u32>,
+    /// Image height (images only).
+    pub height: Option<u32>,
+    /// JSON (histogram rows, text strings), PNG bytes (images) or an encoded TensorProto.
+    pub data: Vec<u8>,
+}
+
+/// The values of a non-scalar series in step order.
+pub fn tensors(conn: &Connection, series_id: i64) -> Result<Vec<TensorRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT step, wall_time, width, height, data FROM tensors WHERE series_id = ?1 ORDER BY step, id",
+    )?;
+    let rows = stmt.query_map([series_id], |r| {
+        Ok(TensorRow {
+            step: r.get(0)?,
+            wall_time: r.get(1)?,
+            width: r.get(2)?,
+            height: r.get(3)?,
+            data: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Where each file of the logdir stands: the last committed [`super::FileProgress`].
+pub fn files(conn: &Connection) -> Result<Vec<super::FileProgress>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT path, offset, records, skipped_records, skipped_bytes FROM files ORDER BY path",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(super::FileProgress {
+            path: r.get(0)?,
+            offset: r.get::<_, i64>(1)? as u64,
+            records: r.get::<_, i64>(2)? as u64,
+            skipped_records: r.get::<_, i64>(3)? as u64,
+            skipped_bytes: r.get::<_, i64>(4)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The committed offset of one file.
+pub fn file_offset(conn: &Connection, path: &str) -> Result<Option<u64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT offset FROM files WHERE path = ?1")?
+        .query_row([path], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|o| o as u64))
+}
+
+/// (tag, plugin) of every series of a run: a resumed reader needs the plugins that were named
+/// in records before its offset.
+pub fn plugins(conn: &Connection, run: &str) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.tag, s.plugin FROM series s JOIN runs r ON r.id = s.run_id WHERE r.name = ?1 AND s.plugin != ''",
+    )?;
+    let rows = stmt.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,109 @@
+//! The SQLite schema, as numbered migrations applied in order (never edit an applied one).
+
+use rusqlite::Connection;
+
+/// Migrations; `PRAGMA user_version` records how many are applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs, series, chunked scalars, tensors (histograms, text, images), ingest offsets.
+    r#"
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        started_at  REAL NOT NULL,            -- first wall time seen, seconds since the epoch
+        updated_at  REAL NOT NULL,            -- last wall time seen
+        hparams     TEXT                      -- JSON object, from the HParams plugin's session start
+    );
+    CREATE TABLE series (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER NOT NULL REFERENCES runs(id),
+        tag         TEXT NOT NULL,
+        kind        TEXT NOT NULL,            -- scalar | histogram | text | image | tensor
+        plugin      TEXT NOT NULL DEFAULT '', -- the plugin that wrote it (remembered across restarts)
+        UNIQUE (run_id, tag)
+    );
+    -- A scalar series is a sequence of chunks (seq order = series order). Each holds up to a few
+    -- thousand points as 24-byte records, plus the summary a downsampled read needs.
+    CREATE TABLE scalar_chunks (
+        series_id   INTEGER NOT NULL REFERENCES series(id),
+        seq         INTEGER NOT NULL,
+        count       INTEGER NOT NULL,
+        first_step  INTEGER NOT NULL,
+        first_wall  REAL NOT NULL,
+        first_value REAL,
+        last_step   INTEGER NOT NULL,
+        last_wall   REAL NOT NULL,
+        last_value  REAL,
+        min_step    INTEGER NOT NULL,
+        min_wall    REAL NOT NULL,
+        min_value   REAL,
+        max_step    INTEGER NOT NULL,
+        max_wall    REAL NOT NULL,
+        max_value   REAL,
+        nan_step    INTEGER,                  -- the first NaN point, if any
+        nan_wall    REAL,
+        points      BLOB NOT NULL,
+        PRIMARY KEY (series_id, seq)
+    ) WITHOUT ROWID;
+    -- Histograms (JSON rows [left, right, count]), text (JSON array of strings), images (PNG).
+    CREATE TABLE tensors (
+        id          INTEGER PRIMARY KEY,
+        series_id   INTEGER NOT NULL REFERENCES series(id),
+        step        INTEGER NOT NULL,
+        wall_time   REAL NOT NULL,
+        width       INTEGER,
+        height      INTEGER,
+        data        BLOB NOT NULL
+    );
+    CREATE INDEX tensors_by_series ON tensors (series_id, step);
+    -- Where each event file's committed data ends: written in the same transaction as the data.
+    CREATE TABLE files (
+        path            TEXT PRIMARY KEY,
+        run_id          INTEGER NOT NULL REFERENCES runs(id),
+        offset          INTEGER NOT NULL,
+        records         INTEGER NOT NULL DEFAULT 0,
+        skipped_records INTEGER NOT NULL DEFAULT 0,
+        skipped_bytes   INTEGER NOT NULL DEFAULT 0
+    );
+    "#,
+];
+
+/// Applies the migrations not yet applied, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let applied: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Connection settings every connection uses: WAL (readers never block the writer), foreign
+/// keys, and a busy timeout so a reader waits out a checkpoint instead of failing.
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+        configure(&conn).unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+    }
+}

@@ -1,0 +1,701 @@
+//! The writer thread: the only code that writes to the database.
+//!
+//! It takes [`Batch`]es from a bounded channel (a full channel makes submitters wait:
+//! backpressure, never loss), applies as many as are waiting in one transaction, commits, then
+//! acknowledges them and publishes the [`Change`]. A failed transaction is rolled back whole,
+//! its batches are answered with the error, and the in-memory caches are dropped so that they
+//! are reloaded from what was actually committed.
+//!
+//! Scalars are buffered per series during a transaction and written as chunks of at most
+//! [`CHUNK_TARGET`] points. Live tailing adds small chunks; once a series has
+//! [`COMPACT_AFTER`] small chunks at its end they are merged, so every point is rewritten only
+//! a bounded number of times and reads stay fast.
+
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::thread::JoinHandle;
+
+use runboard_sdk::event::{HParamValue, HParams, Value};
+use rusqlite::{Connection, OptionalExtension, params};
+use rustc_hash::FxHashMap;
+use tokio::sync::broadcast;
+
+use super::chunk::{self, Point};
+use super::{Batch, Change, FileProgress, Item, StoreError};
+
+/// Points per full chunk.
+pub const CHUNK_TARGET: usize = 4096;
+/// Small chunks a series may end with before they are merged.
+pub const COMPACT_AFTER: usize = 16;
+/// Batches waiting for the writer before submitters wait.
+const CHANNEL_BOUND: usize = 256;
+/// Items one transaction takes before it commits (the rest go in the next one).
+const MAX_TX_ITEMS: usize = 500_000;
+
+type Ack = mpsc::Sender<Result<(), String>>;
+
+enum Msg {
+    Batch(Batch, Option<Ack>),
+    Close,
+}
+
+/// The submitting side of the writer thread.
+pub struct WriterHandle {
+    tx: Mutex<Option<mpsc::SyncSender<Msg>>>,
+    changes: broadcast::Sender<Arc<Change>>,
+}
+
+impl WriterHandle {
+    /// Queues a batch (waits while the channel is full).
+    pub fn submit(&self, batch: Batch, ack: Option<Ack>) -> Result<(), StoreError> {
+        let tx = self
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or(StoreError::WriterGone)?;
+        tx.send(Msg::Batch(batch, ack))
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// New subscription to committed changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.changes.subscribe()
+    }
+
+    /// Asks the writer to commit what is queued and stop.
+    pub fn close(&self) {
+        if let Some(tx) = self
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = tx.send(Msg::Close);
+        }
+    }
+}
+
+/// Starts the writer thread on `conn`.
+pub fn spawn(conn: Connection) -> Result<(WriterHandle, JoinHandle<()>), StoreError> {
+    let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
+    let (changes, _) = broadcast::channel(1024);
+    let publisher = changes.clone();
+    let thread = std::thread::Builder::new()
+        .name("runboard-store".into())
+        .spawn(move || Writer::new(conn, publisher).run(rx))
+        .map_err(|e| StoreError::Open {
+            path: "writer thread".into(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        })?;
+    Ok((
+        WriterHandle {
+            tx: Mutex::new(Some(tx)),
+            changes,
+        },
+        thread,
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Scalar,
+    Histogram,
+    Text,
+    Image,
+    Tensor,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Scalar => "scalar",
+            Kind::Histogram => "histogram",
+            Kind::Text => "text",
+            Kind::Image => "image",
+            Kind::Tensor => "tensor",
+        }
+    }
+
+    fn parse(s: &str) -> Kind {
+        match s {
+            "scalar" => Kind::Scalar,
+            "histogram" => Kind::Histogram,
+            "text" => Kind::Text,
+            "image" => Kind::Image,
+            _ => Kind::Tensor,
+        }
+    }
+
+    fn of(v: &Value) -> Option<Kind> {
+        match v {
+            Value::Scalar(_) => Some(Kind::Scalar),
+            Value::Histogram(_) => Some(Kind::Histogram),
+            Value::Text(_) => Some(Kind::Text),
+            Value::Images(_) => Some(Kind::Image),
+            Value::Tensor { .. } => Some(Kind::Tensor),
+            Value::HParams(_) => None,
+        }
+    }
+}
+
+struct RunState {
+    id: i64,
+    name: String,
+}
+
+struct SeriesState {
+    id: i64,
+    run: String,
+    tag: String,
+    kind: Kind,
+    /// The step of the last point stored or pending (restart detection).
+    last_step: Option<i64>,
+    /// The next chunk's sequence number.
+    next_seq: i64,
+    /// How many chunks at the end of the series are smaller than [`CHUNK_TARGET`].
+    small_tail: usize,
+    /// Scalar points not yet written in this transaction.
+    pending: Vec<Point>,
+}
+
+struct Writer {
+    conn: Connection,
+    changes: broadcast::Sender<Arc<Change>>,
+    runs: FxHashMap<String, RunState>,
+    series: FxHashMap<(i64, String), SeriesState>,
+    /// Series keys with pending points, in first-touched order.
+    dirty: Vec<(i64, String)>,
+    change: Change,
+}
+
+impl Writer {
+    fn new(conn: Connection, changes: broadcast::Sender<Arc<Change>>) -> Self {
+        Self {
+            conn,
+            changes,
+            runs: FxHashMap::default(),
+            series: FxHashMap::default(),
+            dirty: Vec::new(),
+            change: Change::default(),
+        }
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        let mut closing = false;
+        while !closing {
+            let Ok(first) = rx.recv() else { break };
+            let mut msgs = vec![first];
+            let mut items = 0usize;
+            // Take whatever else is already waiting: one transaction for all of it.
+            while items < MAX_TX_ITEMS {
+                match rx.try_recv() {
+                    Ok(m) => {
+                        if let Msg::Batch(b, _) = &m {
+                            items += b.items.len();
+                        }
+                        msgs.push(m);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let mut acks = Vec::new();
+            let mut batches = Vec::new();
+            for m in msgs {
+                match m {
+                    Msg::Batch(b, ack) => {
+                        batches.push(b);
+                        acks.extend(ack);
+                    }
+                    Msg::Close => closing = true,
+                }
+            }
+            if batches.is_empty() {
+                continue;
+            }
+            let result = self.commit(batches);
+            if let Err(e) = &result {
+                tracing::error!("store: transaction failed and was rolled back: {e}");
+                self.runs.clear();
+                self.series.clear();
+                self.dirty.clear();
+                self.change = Change::default();
+            } else {
+                let change = std::mem::take(&mut self.change);
+                if change != Change::default() {
+                    let _ = self.changes.send(Arc::new(change));
+                }
+            }
+            let answer = result.map_err(|e| e.to_string());
+            for ack in acks {
+                let _ = ack.send(answer.clone());
+            }
+        }
+        tracing::debug!("store writer stopped");
+    }
+
+    fn commit(&mut self, batches: Vec<Batch>) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| {
+            for b in batches {
+                self.apply(b)?;
+            }
+            self.write_pending()
+        })();
+        match result {
+            Ok(()) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
+        if batch.run.is_empty() && batch.items.is_empty() && batch.progress.is_none() {
+            return Ok(()); // a flush marker
+        }
+        let first_wall = batch
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Value { wall_time, .. } | Item::SessionStart { wall_time, .. } => *wall_time,
+            })
+            .fold(f64::INFINITY, f64::min);
+        let run_id = self.ensure_run(&batch.run, first_wall)?;
+        let mut max_wall = f64::NEG_INFINITY;
+        for item in batch.items {
+            match item {
+                Item::SessionStart { step, wall_time } => {
+                    max_wall = max_wall.max(wall_time);
+                    self.purge_run(run_id, step)?;
+                }
+                Item::Value {
+                    tag,
+                    step,
+                    wall_time,
+                    value,
+                } => {
+                    max_wall = max_wall.max(wall_time);
+                    self.apply_value(run_id, &batch.run, tag, step, wall_time, value)?;
+                }
+            }
+        }
+        if max_wall.is_finite() {
+            self.conn
+                .prepare_cached("UPDATE runs SET updated_at = max(updated_at, ?2) WHERE id = ?1")?
+                .execute(params![run_id, max_wall])?;
+        }
+        if let Some(p) = batch.progress {
+            self.write_progress(run_id, &p)?;
+        }
+        Ok(())
+    }
+
+    fn ensure_run(&mut self, name: &str, first_wall: f64) -> Result<i64, StoreError> {
+        if let Some(r) = self.runs.get(name) {
+            return Ok(r.id);
+        }
+        let existing: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM runs WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let started = if first_wall.is_finite() {
+                    first_wall
+                } else {
+                    runboard_sdk::event_file::now_secs()
+                };
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO runs (name, started_at, updated_at) VALUES (?1, ?2, ?2)",
+                    )?
+                    .execute(params![name, started])?;
+                self.change.new_runs.push(name.to_owned());
+                self.conn.last_insert_rowid()
+            }
+        };
+        self.runs.insert(
+            name.to_owned(),
+            RunState {
+                id,
+                name: name.to_owned(),
+            },
+        );
+        Ok(id)
+    }
+
+    fn write_progress(&mut self, run_id: i64, p: &FileProgress) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO files (path, run_id, offset, records, skipped_records, skipped_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (path) DO UPDATE SET offset = ?3, records = ?4,
+                     skipped_records = ?5, skipped_bytes = ?6",
+            )?
+            .execute(params![
+                p.path,
+                run_id,
+                p.offset as i64,
+                p.records as i64,
+                p.skipped_records as i64,
+                p.skipped_bytes as i64
+            ])?;
+        Ok(())
+    }
+
+    fn apply_value(
+        &mut self,
+        run_id: i64,
+        run: &str,
+        tag: String,
+        step: i64,
+        wall_time: f64,
+        value: Value,
+    ) -> Result<(), StoreError> {
+        let Some(kind) = Kind::of(&value) else {
+            if let Value::HParams(HParams::SessionStart { hparams, .. }) = &value {
+                let json = hparams_json(hparams);
+                self.conn
+                    .prepare_cached("UPDATE runs SET hparams = ?2 WHERE id = ?1")?
+                    .execute(params![run_id, json])?;
+            }
+            return Ok(());
+        };
+        let plugin = match (&value, kind) {
+            (Value::Tensor { plugin, .. }, _) => plugin.as_str(),
+            (_, Kind::Scalar) => "scalars",
+            (_, Kind::Histogram) => "histograms",
+            (_, Kind::Text) => "text",
+            (_, Kind::Image) => "images",
+            (_, Kind::Tensor) => "",
+        };
+        let key = (run_id, tag);
+        if !self.series.contains_key(&key) {
+            let state = self.load_series(run_id, run, &key.1, kind, plugin)?;
+            self.series.insert(key.clone(), state);
+        }
+        let series = self.series.get_mut(&key).expect("inserted above");
+        if series.kind != kind {
+            tracing::warn!(
+                run,
+                tag = key.1,
+                "a {} value for a {} series: skipped",
+                kind.name(),
+                series.kind.name()
+            );
+            return Ok(());
+        }
+        // TensorBoard's restart rule: a step going backwards drops this tag's points at or after it.
+        if series.last_step.is_some_and(|last| step < last) {
+            self.purge_series(&key, step)?;
+        }
+        let series = self.series.get_mut(&key).expect("present");
+        series.last_step = Some(step);
+        match value {
+            Value::Scalar(v) => {
+                if series.pending.is_empty() {
+                    self.dirty.push(key.clone());
+                }
+                let series = self.series.get_mut(&key).expect("present");
+                series.pending.push(Point {
+                    step,
+                    wall_time,
+                    value: v,
+                });
+            }
+            other => {
+                let id = series.id;
+                let (width, height, data) = tensor_row(&other);
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO tensors (series_id, step, wall_time, width, height, data)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![id, step, wall_time, width, height, data])?;
+                let entry = (run.to_owned(), key.1.clone(), kind.name());
+                if !self.change.other.contains(&entry) {
+                    self.change.other.push(entry);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn load_series(
+        &mut self,
+        run_id: i64,
+        run: &str,
+        tag: &str,
+        kind: Kind,
+        plugin: &str,
+    ) -> Result<SeriesState, StoreError> {
+        let existing: Option<(i64, String)> = self
+            .conn
+            .prepare_cached("SELECT id, kind FROM series WHERE run_id = ?1 AND tag = ?2")?
+            .query_row(params![run_id, tag], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (id, kind) = match existing {
+            Some((id, k)) => (id, Kind::parse(&k)),
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO series (run_id, tag, kind, plugin) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![run_id, tag, kind.name(), plugin])?;
+                (self.conn.last_insert_rowid(), kind)
+            }
+        };
+        let mut state = SeriesState {
+            id,
+            run: run.to_owned(),
+            tag: tag.to_owned(),
+            kind,
+            last_step: None,
+            next_seq: 0,
+            small_tail: 0,
+            pending: Vec::new(),
+        };
+        self.reload_tail(&mut state)?;
+        Ok(state)
+    }
+
+    /// Reads where a series ends from the database (after a load or a purge).
+    fn reload_tail(&self, state: &mut SeriesState) -> Result<(), StoreError> {
+        if state.kind == Kind::Scalar {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT seq, count, last_step FROM scalar_chunks WHERE series_id = ?1
+                 ORDER BY seq DESC LIMIT ?2",
+            )?;
+            let rows: Vec<(i64, i64, i64)> = stmt
+                .query_map(params![state.id, COMPACT_AFTER as i64 + 1], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            state.next_seq = rows.first().map_or(0, |r| r.0 + 1);
+            state.last_step = rows.first().map(|r| r.2);
+            state.small_tail = rows
+                .iter()
+                .take_while(|r| (r.1 as usize) < CHUNK_TARGET)
+                .count();
+        } else {
+            state.last_step = self
+                .conn
+                .prepare_cached("SELECT max(step) FROM tensors WHERE series_id = ?1")?
+                .query_row([state.id], |r| r.get(0))?;
+        }
+        Ok(())
+    }
+
+    fn purge_run(&mut self, run_id: i64, step: i64) -> Result<(), StoreError> {
+        let tags: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT tag FROM series WHERE run_id = ?1")?
+            .query_map([run_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let run = self
+            .runs
+            .values()
+            .find(|r| r.id == run_id)
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
+        for tag in tags {
+            let key = (run_id, tag);
+            if !self.series.contains_key(&key) {
+                let kind: String = self
+                    .conn
+                    .prepare_cached("SELECT kind FROM series WHERE run_id = ?1 AND tag = ?2")?
+                    .query_row(params![run_id, key.1], |r| r.get(0))?;
+                let state = self.load_series(run_id, &run, &key.1, Kind::parse(&kind), "")?;
+                self.series.insert(key.clone(), state);
+            }
+            if self.series[&key].last_step.is_some_and(|last| last >= step) {
+                self.purge_series(&key, step)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the series' points with step >= `step`, pending and stored.
+    fn purge_series(&mut self, key: &(i64, String), step: i64) -> Result<(), StoreError> {
+        let Some(mut state) = self.series.remove(key) else {
+            return Ok(());
+        };
+        state.pending.retain(|p| p.step < step);
+        if state.kind == Kind::Scalar {
+            // The chunk the cut falls in is rewritten; later chunks go.
+            let cut: Option<(i64, Vec<u8>)> = self
+                .conn
+                .prepare_cached(
+                    "SELECT seq, points FROM scalar_chunks WHERE series_id = ?1
+                     AND first_step < ?2 AND last_step >= ?2",
+                )?
+                .query_row(params![state.id, step], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM scalar_chunks WHERE series_id = ?1 AND first_step >= ?2",
+                )?
+                .execute(params![state.id, step])?;
+            if let Some((seq, blob)) = cut {
+                let mut pts = Vec::new();
+                chunk::decode_points(&blob, &mut pts)?;
+                pts.retain(|p| p.step < step);
+                self.conn
+                    .prepare_cached("DELETE FROM scalar_chunks WHERE series_id = ?1 AND seq = ?2")?
+                    .execute(params![state.id, seq])?;
+                self.insert_chunk(state.id, seq, &pts)?;
+            }
+        } else {
+            self.conn
+                .prepare_cached("DELETE FROM tensors WHERE series_id = ?1 AND step >= ?2")?
+                .execute(params![state.id, step])?;
+        }
+        let pending = std::mem::take(&mut state.pending);
+        self.reload_tail(&mut state)?;
+        if let Some(p) = pending.last() {
+            state.last_step = Some(p.step);
+        }
+        state.pending = pending;
+        self.change
+            .purged
+            .push((state.run.clone(), state.tag.clone(), step));
+        self.series.insert(key.clone(), state);
+        Ok(())
+    }
+
+    fn insert_chunk(&self, series_id: i64, seq: i64, points: &[Point]) -> Result<(), StoreError> {
+        let Some(s) = chunk::summarize(points) else {
+            return Ok(());
+        };
+        let mut blob = Vec::new();
+        chunk::encode_points(points, &mut blob);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO scalar_chunks (series_id, seq, count,
+                    first_step, first_wall, first_value, last_step, last_wall, last_value,
+                    min_step, min_wall, min_value, max_step, max_wall, max_value,
+                    nan_step, nan_wall, points)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )?
+            .execute(params![
+                series_id,
+                seq,
+                s.count,
+                s.first.step,
+                s.first.wall_time,
+                nan_as_null(s.first.value),
+                s.last.step,
+                s.last.wall_time,
+                nan_as_null(s.last.value),
+                s.min.step,
+                s.min.wall_time,
+                nan_as_null(s.min.value),
+                s.max.step,
+                s.max.wall_time,
+                nan_as_null(s.max.value),
+                s.first_nan.map(|p| p.step),
+                s.first_nan.map(|p| p.wall_time),
+                blob
+            ])?;
+        Ok(())
+    }
+
+    /// Writes every series' pending scalar points as chunks, merging small tail chunks.
+    fn write_pending(&mut self) -> Result<(), StoreError> {
+        let dirty = std::mem::take(&mut self.dirty);
+        for key in dirty {
+            let Some(mut state) = self.series.remove(&key) else {
+                continue;
+            };
+            let mut points = std::mem::take(&mut state.pending);
+            if points.is_empty() {
+                self.series.insert(key, state);
+                continue;
+            }
+            self.change
+                .scalars
+                .push((state.run.clone(), state.tag.clone(), points.clone()));
+            let merge = state.small_tail > 0
+                && (state.small_tail + 1 >= COMPACT_AFTER || points.len() >= CHUNK_TARGET / 2);
+            if merge {
+                let first_small = state.next_seq - state.small_tail as i64;
+                let mut merged = Vec::new();
+                {
+                    let mut stmt = self.conn.prepare_cached(
+                        "SELECT points FROM scalar_chunks WHERE series_id = ?1 AND seq >= ?2 ORDER BY seq",
+                    )?;
+                    let blobs =
+                        stmt.query_map(params![state.id, first_small], |r| r.get::<_, Vec<u8>>(0))?;
+                    for blob in blobs {
+                        chunk::decode_points(&blob?, &mut merged)?;
+                    }
+                }
+                self.conn
+                    .prepare_cached("DELETE FROM scalar_chunks WHERE series_id = ?1 AND seq >= ?2")?
+                    .execute(params![state.id, first_small])?;
+                merged.append(&mut points);
+                points = merged;
+                state.next_seq = first_small;
+                state.small_tail = 0;
+            }
+            for piece in points.chunks(CHUNK_TARGET) {
+                self.insert_chunk(state.id, state.next_seq, piece)?;
+                state.next_seq += 1;
+                if piece.len() < CHUNK_TARGET {
+                    state.small_tail += 1;
+                } else {
+                    state.small_tail = 0;
+                }
+            }
+            points.clear();
+            state.pending = points; // keep the allocation
+            self.series.insert(key, state);
+        }
+        Ok(())
+    }
+}
+
+/// SQLite stores NaN as NULL; the summary columns read NULL back as NaN.
+fn nan_as_null(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
+}
+
+fn hparams_json(hparams: &[(String, HParamValue)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = hparams
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                HParamValue::Number(n) => serde_json::Number::from_f64(*n)
+                    .map(serde_json::Value::Number)
+                    .unwrap_or(serde_json::Value::Null),
+                HParamValue::String(s) => serde_json::Value::String(s.clone()),
+                HParamValue::Bool(b) => serde_json::Value::Bool(*b),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// The `tensors` row of a non-scalar value: (width, height, data).
+fn tensor_row(v: &Value) -> (Option<u32>, Option<u32>, Vec<u8>) {
+    match v {
+        Value::Histogram(rows) => (None, None, serde_json::to_vec(rows).unwrap_or_default()),
+        Value::Text(strings) => (None, None, serde_json::to_vec(strings).unwrap_or_default()),
+        Value::Images(images) => match images.first() {
+            Some(img) => (Some(img.width), Some(img.height), img.encoded.clone()),
+            None => (None, None, Vec::new()),
+        },
+        Value::Tensor { tensor, .. } => {
+            use prost::Message;
+            (None, None, tensor.encode_to_vec())
+        }
+        Value::Scalar(_) | Value::HParams(_) => (None, None, Vec::new()),
+    }
+}
