@@ -6,17 +6,93 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// runboard: experiment tracking with TensorBoard-compatible files, at full fidelity.
+///
+/// `runboard` alone serves ./runs on http://127.0.0.1:6006, like `tensorboard --logdir runs`.
 #[derive(Debug, Parser)]
 #[command(name = "runboard", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do.
+    /// What to do (default: `serve` with its defaults).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// `runboard serve` flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The logdir to read: event files (names containing `tfevents`) at any depth; each
+    /// directory holding event files is a run named by its path relative to the logdir.
+    /// Files are tailed as they grow.
+    #[arg(long, default_value = "runs")]
+    pub logdir: PathBuf,
+    /// The SQLite database. Default: one per logdir under $XDG_DATA_HOME/runboard/
+    /// (~/.local/share/runboard/<logdir name>-<hash>.sqlite), created on first use. A restart
+    /// on the same database resumes where the committed data ends instead of re-reading.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// TCP port for the dashboard and the APIs (0 picks a free port).
+    #[arg(long, default_value_t = 6006)]
+    pub port: u16,
+    /// Address to listen on. Default 127.0.0.1: only this machine can connect.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Seconds between checks of the logdir when no file-system event arrives (inotify wakes
+    /// the reader at once on Linux; this is the fallback).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_interval)]
+    pub poll_interval: f64,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            logdir: PathBuf::from("runs"),
+            db: None,
+            port: 6006,
+            host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            poll_interval: 1.0,
+        }
+    }
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if (0.01..=3600.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("the poll interval must be between 0.01 and 3600 seconds".into())
+    }
+}
+
+impl ServeArgs {
+    /// The validated server configuration.
+    pub fn into_config(self) -> anyhow::Result<crate::server::Config> {
+        if self.logdir.exists() && !self.logdir.is_dir() {
+            anyhow::bail!("logdir {} is not a directory", self.logdir.display());
+        }
+        if !self.logdir.exists() {
+            // Like TensorBoard: serve it anyway; training will create it and it is picked up then.
+            tracing::warn!(
+                "logdir {} does not exist (yet); it will be read once it does",
+                self.logdir.display()
+            );
+        }
+        let mut config = crate::server::Config::for_logdir(self.logdir);
+        if let Some(db) = self.db {
+            config.db = db;
+        }
+        config.host = self.host;
+        config.port = self.port;
+        config.ingest.poll_interval = std::time::Duration::from_secs_f64(self.poll_interval);
+        Ok(config)
+    }
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve a logdir: the dashboard, runboard's API and TensorBoard's data API (default command).
+    Serve(ServeArgs),
     /// Summarise the event files of a logdir (or one file): runs, tags, kinds, step ranges,
     /// and damaged records skipped. Like `tensorboard --inspect`, without the sampling.
     Inspect {
@@ -26,6 +102,29 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
 }
 
 /// Parses the arguments, sets up logging (`RUST_LOG`, default `info`) and runs the command.
@@ -48,7 +147,24 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
+    {
+        Command::Serve(args) => {
+            let config = args.into_config()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("runboard-http")
+                .build()?;
+            runtime.block_on(async move {
+                let addr = config.addr();
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+                crate::server::serve(config, listener, shutdown_signal()).await
+            })
+        }
         Command::Inspect { path, json } => {
             let report = crate::inspect::inspect(&path)?;
             let stdout = std::io::stdout();

@@ -12,6 +12,9 @@
 //! shared with the server. This crate holds the command line ([`cli`]) and, so far, the
 //! `inspect` command ([`inspect`]) that summarises what a logdir holds.
 
+pub mod api;
 pub mod cli;
+pub mod ingest;
 pub mod inspect;
+pub mod server;
 pub mod store;
