@@ -449,15 +449,26 @@ impl EventDecoder {
 }
 
 /// TensorBoard's conversion of a legacy `HistogramProto` to `[left, right, count]` rows: bucket
-/// `i` covers `(limit[i-1], limit[i]]`, the first left edge is `min` and the last right edge is
-/// `max` (writers put ±DBL_MAX in the last limit).
+/// `i` covers `(limit[i-1], limit[i]]`; the empty buckets at both ends are dropped (writers
+/// leave them, and their edges would run backwards), then the first left edge is `min` and the
+/// last right edge is `max` (writers put ±DBL_MAX in the last limit). No non-empty bucket gives
+/// no rows. TensorBoard also rounds the result to float32; runboard keeps the f64 values.
 pub fn legacy_histogram(h: &pb::HistogramProto) -> Vec<[f64; 3]> {
     let n = h.bucket.len().min(h.bucket_limit.len());
-    (0..n)
+    let counts = &h.bucket[..n];
+    let Some(start) = counts.iter().position(|&c| c > 0.0) else {
+        return Vec::new();
+    };
+    let end = counts.iter().rposition(|&c| c > 0.0).unwrap_or(start);
+    (start..=end)
         .map(|i| {
-            let left = if i == 0 { h.min } else { h.bucket_limit[i - 1] };
-            let right = if i + 1 == n { h.max } else { h.bucket_limit[i] };
-            [left, right, h.bucket[i]]
+            let left = if i == start {
+                h.min
+            } else {
+                h.bucket_limit[i - 1]
+            };
+            let right = if i == end { h.max } else { h.bucket_limit[i] };
+            [left, right, counts[i]]
         })
         .collect()
 }
@@ -859,6 +870,25 @@ mod tests {
             legacy_histogram(&h),
             vec![[-1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 3.0, 3.0]]
         );
+        // Empty buckets at the ends go (tensorboardX always writes one first), inner ones stay.
+        let tbx = pb::HistogramProto {
+            min: 0.5,
+            max: 2.5,
+            num: 3.0,
+            bucket_limit: vec![-1.0, 0.0, 1.0, 2.0, 3.0, f64::MAX],
+            bucket: vec![0.0, 0.0, 1.0, 0.0, 2.0, 0.0],
+            ..Default::default()
+        };
+        assert_eq!(
+            legacy_histogram(&tbx),
+            vec![[0.5, 1.0, 1.0], [1.0, 2.0, 0.0], [2.0, 2.5, 2.0]]
+        );
+        let empty = pb::HistogramProto {
+            bucket_limit: vec![1.0, 2.0],
+            bucket: vec![0.0, 0.0],
+            ..Default::default()
+        };
+        assert!(legacy_histogram(&empty).is_empty());
         let mut dec = EventDecoder::new();
         let got = decode_one(
             &mut dec,

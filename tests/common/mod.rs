@@ -1,0 +1,324 @@
+//! Shared helpers for the interop tests: finding the venv's Python and TensorBoard, exact JSON, a real TensorBoard server guarded by Drop.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+/// The repository root (the root package's manifest directory).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python interpreter with the real TensorBoard and tensorboardX: `$RUNBOARD_PYTHON`, else
+/// `<repo>/.venv/bin/python`. A missing interpreter fails the test (it is never skipped).
+pub fn python() -> PathBuf {
+    let candidate = match std::env::var_os("RUNBOARD_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => repo().join(".venv/bin/python"),
+    };
+    assert!(
+        candidate.exists(),
+        "no Python with TensorBoard at {} (set RUNBOARD_PYTHON or create .venv): \
+         run `bash .ci/test`, which installs tests/requirements.txt into .venv",
+        candidate.display()
+    );
+    candidate
+}
+
+/// The `tensorboard` script next to [`python`] (not canonicalized: a venv's `python` is a
+/// symlink out of the venv).
+pub fn tensorboard_bin() -> PathBuf {
+    let py = python();
+    let bin = py
+        .parent()
+        .map(|d| d.join("tensorboard"))
+        .unwrap_or_else(|| PathBuf::from("tensorboard"));
+    assert!(
+        bin.exists(),
+        "no `tensorboard` script at {} next to {}: run `bash .ci/test`",
+        bin.display(),
+        py.display()
+    );
+    bin
+}
+
+/// Runs `tests/py/tb_dump.py` on `logdir`: what TensorBoard's own loader reads, as exact JSON
+/// (see [`parse_exact`]).
+pub fn tb_dump(logdir: &Path) -> Json {
+    let script = repo().join("tests/py/tb_dump.py");
+    let out = Command::new(python())
+        .arg(&script)
+        .arg(logdir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "tb_dump.py {} failed ({}):\n{}",
+        logdir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("tb_dump.py prints UTF-8");
+    parse_exact(&text)
+}
+
+/// Turns every JSON number outside strings into a string holding its exact text.
+///
+/// serde_json's default float parser is not correctly rounded (that needs its `float_roundtrip`
+/// feature), so a value can come back one ulp off; Rust's `str::parse::<f64>` is exact. With
+/// numbers kept as text, [`num`] and [`int`] parse them exactly, and NaN and infinities (which
+/// TensorBoard sends as the strings "NaN", "Infinity", "-Infinity") go through the same path.
+pub fn quote_numbers(json: &str) -> String {
+    let b = json.as_bytes();
+    let mut out = Vec::with_capacity(b.len() + b.len() / 4);
+    let mut i = 0;
+    let mut in_string = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            out.push(c);
+            if c == b'\\' && i + 1 < b.len() {
+                out.push(b[i + 1]);
+                i += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_string = false;
+            }
+            i += 1;
+        } else if c == b'"' {
+            in_string = true;
+            out.push(c);
+            i += 1;
+        } else if c == b'-' || c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && matches!(b[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                i += 1;
+            }
+            out.push(b'"');
+            out.extend_from_slice(&b[start..i]);
+            out.push(b'"');
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("only ASCII was inserted into valid UTF-8")
+}
+
+/// Parses JSON with every number kept as its exact text (see [`quote_numbers`]).
+pub fn parse_exact(json: &str) -> Json {
+    serde_json::from_str(&quote_numbers(json)).unwrap_or_else(|e| {
+        let head: String = json.chars().take(500).collect();
+        panic!("invalid JSON ({e}): {head}")
+    })
+}
+
+/// A number from [`parse_exact`] output: decimal text, "NaN", "Infinity" or "-Infinity".
+pub fn num(v: &Json) -> f64 {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a number, got {v}"));
+    match s {
+        "NaN" => f64::NAN,
+        "Infinity" => f64::INFINITY,
+        "-Infinity" => f64::NEG_INFINITY,
+        _ => s
+            .parse()
+            .unwrap_or_else(|e| panic!("bad number {s:?}: {e}")),
+    }
+}
+
+/// An integer from [`parse_exact`] output.
+pub fn int(v: &Json) -> i64 {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an integer, got {v}"));
+    s.parse()
+        .unwrap_or_else(|e| panic!("bad integer {s:?}: {e}"))
+}
+
+/// Same bits, except that every NaN equals every NaN.
+pub fn same(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()
+}
+
+/// Same value once both are rounded to float32 (NaN equals NaN).
+pub fn same_f32(a: f64, b: f64) -> bool {
+    let (a, b) = (a as f32, b as f32);
+    (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()
+}
+
+/// A port on 127.0.0.1 that was free a moment ago (bound, then released).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Calls `f` until it returns `Some`, every 100 ms, failing the test after `timeout`.
+pub fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A real `tensorboard` serving a logdir on a loopback port; killed (with the data server it
+/// may have started) when dropped, including on panic.
+pub struct TensorBoard {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    log: PathBuf,
+    agent: ureq::Agent,
+}
+
+impl TensorBoard {
+    /// Starts `tensorboard --logdir logdir` keeping every point (no sampling of these small
+    /// logdirs), reloading every second, `--load_fast` as given. Its output goes to `log`, shown if the test fails.
+    pub fn start(logdir: &Path, load_fast: bool, log: &Path) -> TensorBoard {
+        let port = free_port();
+        let out = File::create(log).expect("creating the TensorBoard log");
+        let err = out.try_clone().expect("cloning the log handle");
+        let child = Command::new(tensorboard_bin())
+            .arg("--logdir")
+            .arg(logdir)
+            .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+            .arg(format!("--load_fast={load_fast}"))
+            .args([
+                // Enough samples that nothing is dropped. Not 0: TensorBoard 2.21's plugins
+                // downsample every response to this many points, so 0 serves empty lists.
+                "--samples_per_plugin",
+                "scalars=100000,histograms=10000,images=1000,text=1000",
+                "--reload_interval",
+                "1",
+            ])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("starting tensorboard");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        TensorBoard {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: log.to_path_buf(),
+            agent,
+        }
+    }
+
+    /// The server's output so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Fails the test (with the server's output) if the process has exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "tensorboard exited ({status}) before serving; its output:\n{}",
+                self.log()
+            );
+        }
+    }
+
+    /// GET `path` (with query pairs): `Some((status, body))`, or `None` while nothing listens.
+    pub fn try_get(&mut self, path: &str, query: &[(&str, &str)]) -> Option<(u16, Vec<u8>)> {
+        self.assert_running();
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in query {
+            req = req.query(*k, *v);
+        }
+        let mut resp = req.call().ok()?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .ok()?;
+        Some((status, body))
+    }
+
+    /// GET returning the body of a 200 response as bytes.
+    pub fn get_bytes(&mut self, path: &str, query: &[(&str, &str)]) -> Vec<u8> {
+        match self.try_get(path, query) {
+            Some((200, body)) => body,
+            Some((status, body)) => panic!(
+                "GET {path} {query:?}: HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+            ),
+            None => panic!("GET {path} {query:?}: no response\n{}", self.log()),
+        }
+    }
+
+    /// GET a JSON document, numbers kept exact (see [`parse_exact`]).
+    pub fn get_json(&mut self, path: &str, query: &[(&str, &str)]) -> Json {
+        let body = self.get_bytes(path, query);
+        parse_exact(&String::from_utf8(body).expect("UTF-8 JSON"))
+    }
+
+    /// POST a JSON body, returning the JSON answer (numbers kept exact).
+    pub fn post_json(&mut self, path: &str, body: &str) -> Json {
+        self.assert_running();
+        let url = format!("{}{path}", self.base);
+        let mut resp = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}\n{}", self.log()));
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .read_to_string()
+            .unwrap_or_else(|e| panic!("POST {path}: reading the body: {e}"));
+        assert_eq!(status, 200, "POST {path} {body}: {text}");
+        parse_exact(&text)
+    }
+
+    /// Waits until `/data/plugin/scalars/tags` lists `run`.
+    pub fn wait_for_run(&mut self, run: &str, timeout: Duration) {
+        poll(
+            timeout,
+            &format!("tensorboard at {} lists run {run:?}", self.base),
+            || {
+                let (status, body) = self.try_get("/data/plugin/scalars/tags", &[])?;
+                if status != 200 {
+                    return None;
+                }
+                let tags: Json = serde_json::from_slice(&body).ok()?;
+                tags.get(run).map(|_| ())
+            },
+        );
+    }
+}
+
+impl Drop for TensorBoard {
+    fn drop(&mut self) {
+        // SIGKILL cannot be ignored. The data server (`--load_fast=true`) runs with
+        // `--die-after-stdin`, so it exits when this process's pipe to it closes.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- tensorboard output ({}) ---\n{}", self.base, self.log());
+        }
+    }
+}

@@ -1,0 +1,1019 @@
+//! Interop with the real TensorBoard and tensorboardX: their files decode in runboard exactly as TensorBoard reads them, and TensorBoard serves SummaryWriter's files (also truncated or damaged) faithfully.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{TensorBoard, int, num, poll, same, same_f32, tb_dump};
+use runboard_sdk::event::{HParams, Image};
+use runboard_sdk::event_file::{FileReadReport, read_events};
+use runboard_sdk::{DecodedEvent, HParamValue, SummaryWriter, Value};
+use serde_json::Value as Json;
+
+/// How long a TensorBoard gets to start and load a small logdir (CI is a slow 2-core machine).
+const SERVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------------------------
+// One run's data, as runboard decodes it or as TensorBoard reads it, in a shape both produce.
+
+type Series<T> = BTreeMap<String, Vec<(i64, f64, T)>>;
+
+#[derive(Debug, Default)]
+struct RunData {
+    /// tag -> (step, wall_time, value).
+    scalars: Series<f64>,
+    /// tag -> (step, wall_time, [left, right, count] rows).
+    histograms: Series<Vec<[f64; 3]>>,
+    /// tag -> (step, wall_time, strings of the tensor, flattened).
+    text: Series<Vec<String>>,
+    /// tag -> (step, wall_time, (width, height, encoded images as hex)).
+    images: Series<(u32, u32, Vec<String>)>,
+    /// tag -> the hparams plugin data of the tag's first value (TensorBoard keeps the first
+    /// metadata of a tag).
+    hparams: BTreeMap<String, HParams>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Every event file under `logdir`, grouped by run (the file's directory relative to
+/// `logdir`, `.` at the root), files of a run in name order.
+fn event_files(logdir: &Path) -> BTreeMap<String, Vec<PathBuf>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<PathBuf>>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains("tfevents")
+            {
+                let rel = dir.strip_prefix(root).unwrap();
+                let run = if rel.as_os_str().is_empty() {
+                    ".".to_owned()
+                } else {
+                    rel.components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                };
+                out.entry(run).or_default().push(path);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(logdir, logdir, &mut out);
+    out
+}
+
+/// Adds one file's decoded events to a run. Values runboard could not type are returned as
+/// problems: every value in these files is of a kind runboard claims to understand.
+fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<String>) {
+    for ev in events {
+        let (step, wall) = (ev.step, ev.wall_time);
+        for tv in &ev.values {
+            let tag = tv.tag.clone();
+            match &tv.value {
+                Value::Scalar(v) => run.scalars.entry(tag).or_default().push((step, wall, *v)),
+                Value::Histogram(rows) => {
+                    run.histograms
+                        .entry(tag)
+                        .or_default()
+                        .push((step, wall, rows.clone()))
+                }
+                Value::Text(s) => run
+                    .text
+                    .entry(tag)
+                    .or_default()
+                    .push((step, wall, s.clone())),
+                Value::Images(images) => {
+                    // TensorBoard serves one width and height per image summary.
+                    let (w, h) = images.first().map_or((0, 0), |i| (i.width, i.height));
+                    let encoded = images.iter().map(|i: &Image| hex(&i.encoded)).collect();
+                    run.images
+                        .entry(tag)
+                        .or_default()
+                        .push((step, wall, (w, h, encoded)));
+                }
+                Value::HParams(h) => {
+                    run.hparams.entry(tag).or_insert_with(|| h.clone());
+                }
+                Value::Tensor { plugin, .. } => problems.push(format!(
+                    "tag {tag:?} at step {step}: left as a raw tensor of plugin {plugin:?}"
+                )),
+            }
+        }
+    }
+}
+
+/// Nothing skipped, nothing unfinished, nothing that failed to decode.
+fn reads_cleanly(r: &FileReadReport) -> bool {
+    r.records.skipped_records == 0
+        && r.unfinished_tail_bytes == 0
+        && r.decode.bad_events == 0
+        && r.decode.bad_values == 0
+        && r.decode.unsupported_values == 0
+}
+
+/// What runboard's `read_events` makes of every file under `logdir`, by run. Files must read
+/// cleanly: nothing skipped, nothing unfinished, nothing undecodable.
+fn runboard_reads(logdir: &Path) -> (BTreeMap<String, RunData>, Vec<String>) {
+    let mut runs = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (run, files) in event_files(logdir) {
+        let data: &mut RunData = runs.entry(run).or_default();
+        for file in files {
+            let (events, report) = read_events(&file).unwrap();
+            if !reads_cleanly(&report) {
+                problems.push(format!("{}: {report:?}", file.display()));
+            }
+            add_events(data, &events, &mut problems);
+        }
+    }
+    (runs, problems)
+}
+
+fn hparam_value(v: &Json) -> HParamValue {
+    if let Some(n) = v.get("number") {
+        HParamValue::Number(num(n))
+    } else if let Some(s) = v.get("string") {
+        HParamValue::String(s.as_str().unwrap().to_owned())
+    } else if let Some(b) = v.get("bool") {
+        HParamValue::Bool(b.as_bool().unwrap())
+    } else {
+        panic!("unexpected hparam value {v}")
+    }
+}
+
+fn hparams_of(v: &Json) -> HParams {
+    let strings = |v: &Json| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    if let Some(e) = v.get("experiment") {
+        HParams::Experiment {
+            hparams: strings(&e["hparams"]),
+            metrics: strings(&e["metrics"]),
+        }
+    } else if let Some(s) = v.get("session_start") {
+        let mut hparams: Vec<(String, HParamValue)> = s["hparams"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), hparam_value(v)))
+            .collect();
+        hparams.sort_by(|a, b| a.0.cmp(&b.0));
+        HParams::SessionStart {
+            hparams,
+            group_name: s["group_name"].as_str().unwrap().to_owned(),
+            start_time_secs: num(&s["start_time_secs"]),
+        }
+    } else if let Some(e) = v.get("session_end") {
+        HParams::SessionEnd {
+            status: i32::try_from(int(&e["status"])).unwrap(),
+            end_time_secs: num(&e["end_time_secs"]),
+        }
+    } else {
+        panic!("unexpected hparams entry {v}")
+    }
+}
+
+/// `tb_dump.py`'s series `{run: {tag: [[step, wall_time, ...rest], ...]}}`, by run.
+fn tb_series<T>(
+    dump: &Json,
+    kind: &str,
+    mut rest: impl FnMut(&[Json]) -> T,
+) -> BTreeMap<String, Series<T>> {
+    let mut out = BTreeMap::new();
+    for (run, tags) in dump[kind].as_object().unwrap() {
+        let series: &mut Series<T> = out.entry(run.clone()).or_default();
+        for (tag, points) in tags.as_object().unwrap() {
+            let points = points
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let p = p.as_array().unwrap();
+                    (int(&p[0]), num(&p[1]), rest(&p[2..]))
+                })
+                .collect();
+            series.insert(tag.clone(), points);
+        }
+    }
+    out
+}
+
+/// What TensorBoard's own loader reads from `logdir` (through `tb_dump.py`), by run.
+fn tensorboard_reads(dump: &Json) -> BTreeMap<String, RunData> {
+    let mut runs: BTreeMap<String, RunData> = dump["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r.as_str().unwrap().to_owned(), RunData::default()))
+        .collect();
+    for (run, s) in tb_series(dump, "scalars", |rest| num(&rest[0])) {
+        runs.entry(run).or_default().scalars = s;
+    }
+    let rows = |rest: &[Json]| -> Vec<[f64; 3]> {
+        rest[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let r = r.as_array().unwrap();
+                [num(&r[0]), num(&r[1]), num(&r[2])]
+            })
+            .collect()
+    };
+    for (run, s) in tb_series(dump, "histograms", rows) {
+        runs.entry(run).or_default().histograms = s;
+    }
+    let strings = |rest: &[Json]| -> Vec<String> {
+        rest[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (run, s) in tb_series(dump, "text", strings) {
+        runs.entry(run).or_default().text = s;
+    }
+    let images = |rest: &[Json]| -> (u32, u32, Vec<String>) {
+        let dim = |v: &Json| u32::try_from(int(v)).unwrap();
+        let encoded = rest[2]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
+        (dim(&rest[0]), dim(&rest[1]), encoded)
+    };
+    for (run, s) in tb_series(dump, "images", images) {
+        runs.entry(run).or_default().images = s;
+    }
+    for (run, tags) in dump["hparams"].as_object().unwrap() {
+        let run = runs.entry(run.clone()).or_default();
+        for (tag, v) in tags.as_object().unwrap() {
+            run.hparams.insert(tag.clone(), hparams_of(v));
+        }
+    }
+    runs
+}
+
+/// Compares two series tag by tag and point by point: `same` decides value equality and
+/// `describe` says how two values differ.
+fn compare_series<T>(
+    what: &str,
+    ours: &Series<T>,
+    theirs: &Series<T>,
+    same: impl Fn(&T, &T) -> bool,
+    describe: impl Fn(&T, &T) -> String,
+    problems: &mut Vec<String>,
+) {
+    let our_tags: BTreeSet<_> = ours.keys().collect();
+    let their_tags: BTreeSet<_> = theirs.keys().collect();
+    if our_tags != their_tags {
+        problems.push(format!(
+            "{what}: runboard has tags {our_tags:?}, TensorBoard {their_tags:?}"
+        ));
+    }
+    for (tag, a) in ours {
+        let Some(b) = theirs.get(tag) else { continue };
+        if a.len() != b.len() {
+            problems.push(format!(
+                "{what} {tag:?}: runboard has {} points, TensorBoard {}",
+                a.len(),
+                b.len()
+            ));
+        }
+        for ((s1, w1, v1), (s2, w2, v2)) in a.iter().zip(b) {
+            if s1 != s2 || w1.to_bits() != w2.to_bits() || !same(v1, v2) {
+                problems.push(format!(
+                    "{what} {tag:?}: runboard at (step {s1}, time {w1}), TensorBoard at \
+                     (step {s2}, time {w2}): {}",
+                    describe(v1, v2)
+                ));
+            }
+        }
+    }
+}
+
+fn rows_equal(a: &[[f64; 3]], b: &[[f64; 3]], eq: fn(f64, f64) -> bool) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.iter().zip(y).all(|(p, q)| eq(*p, *q)))
+}
+
+fn debug_pair<T: std::fmt::Debug>(ours: &T, theirs: &T) -> String {
+    format!("runboard {ours:?}, TensorBoard {theirs:?}")
+}
+
+/// The row counts and the first rows that differ (histograms can have hundreds of rows).
+fn rows_difference(ours: &[[f64; 3]], theirs: &[[f64; 3]], eq: fn(f64, f64) -> bool) -> String {
+    let first = ours
+        .iter()
+        .zip(theirs)
+        .position(|(x, y)| !x.iter().zip(y).all(|(p, q)| eq(*p, *q)))
+        .unwrap_or(ours.len().min(theirs.len()));
+    format!(
+        "runboard has {} rows, TensorBoard {}; first difference at row {first}: \
+         runboard {:?}, TensorBoard {:?}",
+        ours.len(),
+        theirs.len(),
+        ours.get(first..(first + 2).min(ours.len())).unwrap_or(&[]),
+        theirs
+            .get(first..(first + 2).min(theirs.len()))
+            .unwrap_or(&[]),
+    )
+}
+
+/// Runs whose histograms were written in the legacy `histo` format (tensorboardX). TensorBoard
+/// converts those to a float32 `[k, 3]` tensor when it loads them
+/// (`data_compat._migrate_histogram_value`), so their rows are compared after rounding both
+/// sides to float32; TF2 `[k, 3]` double tensors are compared bit for bit.
+const LEGACY_HISTOGRAM_RUNS: &[&str] = &["tbx"];
+
+fn compare_runs(
+    ours: &BTreeMap<String, RunData>,
+    theirs: &BTreeMap<String, RunData>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let our_runs: BTreeSet<_> = ours.keys().collect();
+    let their_runs: BTreeSet<_> = theirs.keys().collect();
+    if our_runs != their_runs {
+        problems.push(format!(
+            "runs: runboard {our_runs:?}, TensorBoard {their_runs:?}"
+        ));
+    }
+    for (run, a) in ours {
+        let Some(b) = theirs.get(run) else { continue };
+        let p = &mut problems;
+        let scalar_eq = |x: &f64, y: &f64| same(*x, *y);
+        let scalars = format!("[{run}] scalar");
+        compare_series(&scalars, &a.scalars, &b.scalars, scalar_eq, debug_pair, p);
+        let eq: fn(f64, f64) -> bool = if LEGACY_HISTOGRAM_RUNS.contains(&run.as_str()) {
+            same_f32
+        } else {
+            same
+        };
+        let histogram_eq = |x: &Vec<[f64; 3]>, y: &Vec<[f64; 3]>| rows_equal(x, y, eq);
+        let describe = |x: &Vec<[f64; 3]>, y: &Vec<[f64; 3]>| rows_difference(x, y, eq);
+        let histograms = format!("[{run}] histogram");
+        compare_series(
+            &histograms,
+            &a.histograms,
+            &b.histograms,
+            histogram_eq,
+            describe,
+            p,
+        );
+        let (text, images) = (format!("[{run}] text"), format!("[{run}] image"));
+        compare_series(&text, &a.text, &b.text, |x, y| x == y, debug_pair, p);
+        compare_series(&images, &a.images, &b.images, |x, y| x == y, debug_pair, p);
+        if a.hparams != b.hparams {
+            p.push(format!(
+                "[{run}] hparams: runboard {:#?}\n    TensorBoard {:#?}",
+                a.hparams, b.hparams
+            ));
+        }
+    }
+    problems
+}
+
+fn fail_on(problems: &[String], context: &str) {
+    if problems.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = problems.iter().take(25).map(String::as_str).collect();
+    panic!(
+        "{context}: {} difference(s):\n  {}{}",
+        problems.len(),
+        shown.join("\n  "),
+        if problems.len() > shown.len() {
+            "\n  ..."
+        } else {
+            ""
+        }
+    );
+}
+
+fn fixtures() -> PathBuf {
+    common::repo().join("tests/fixtures/logdirs")
+}
+
+/// Every fixture file written by tensorboardX and by TensorBoard's own summary ops decodes in
+/// runboard to exactly what TensorBoard's loader reads from it.
+#[test]
+fn fixtures_decode_to_what_tensorboard_reads() {
+    let logdir = fixtures();
+    let dump = tb_dump(&logdir);
+    let theirs = tensorboard_reads(&dump);
+
+    // The fixtures hold what they are meant to (regenerated by make_fixtures.py): without
+    // these the comparison below could pass on nearly empty files.
+    let has_non_finite = |run: &str| {
+        let values: Vec<f64> = theirs[run]
+            .scalars
+            .values()
+            .flatten()
+            .map(|p| p.2)
+            .collect();
+        values.iter().any(|v| v.is_nan())
+            && values.contains(&f64::INFINITY)
+            && values.contains(&f64::NEG_INFINITY)
+    };
+    for run in ["tbx", "tb_ops"] {
+        let r = &theirs[run];
+        assert!(has_non_finite(run), "{run}: NaN and ±Inf scalars");
+        assert!(!r.histograms.is_empty(), "{run}: histograms");
+        assert!(
+            r.text
+                .values()
+                .flatten()
+                .any(|t| t.2.iter().any(|s| s.contains("<script>"))),
+            "{run}: text with <script>"
+        );
+    }
+    assert!(!theirs["tbx"].images.is_empty(), "tbx: an image");
+    for run in ["tbx/hp", "tb_ops"] {
+        let start = theirs[run].hparams.get("_hparams_/session_start_info");
+        assert!(
+            matches!(start, Some(HParams::SessionStart { hparams, .. }) if !hparams.is_empty()),
+            "{run}: hparams, got {start:?}"
+        );
+    }
+    assert!(
+        theirs["tbx"].text.contains_key("notes/text_summary"),
+        "tensorboardX's text tag gets /text_summary"
+    );
+
+    let (ours, mut problems) = runboard_reads(&logdir);
+    problems.extend(compare_runs(&ours, &theirs));
+    fail_on(&problems, "fixtures: runboard vs TensorBoard");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A logdir written by runboard's SummaryWriter, served by the real TensorBoard.
+
+const MARKDOWN: &str = "# Results\n\n**bold** and _italic_, `code`\n\n\
+                        | metric | value |\n|---|---|\n| loss | 0.25 |\n\n\
+                        <script>alert('xss')</script>\n";
+
+/// What the SDK was asked to log, and the file it wrote.
+struct SdkLog {
+    tmp: tempfile::TempDir,
+    logdir: PathBuf,
+    run: &'static str,
+    file: PathBuf,
+    /// tag -> (step, value as logged); TensorBoard must serve `f64::from(value as f32)`.
+    scalars: BTreeMap<&'static str, Vec<(i64, f64)>>,
+    /// step -> values given to `add_histogram("weights", ...)`.
+    histograms: Vec<(i64, Vec<f64>)>,
+    hparams: Vec<(&'static str, HParamValue)>,
+}
+
+const IMAGE_W: u32 = 5;
+const IMAGE_H: u32 = 3;
+
+fn write_sdk_log() -> SdkLog {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let run = "sdk_run";
+    let mut w = SummaryWriter::new(logdir.join(run)).unwrap();
+    let mut scalars: BTreeMap<&'static str, Vec<(i64, f64)>> = BTreeMap::new();
+    let mut log = |w: &mut SummaryWriter, tag: &'static str, v: f64, step: i64| {
+        w.add_scalar(tag, v, step);
+        scalars.entry(tag).or_default().push((step, v));
+    };
+    for step in 0..300 {
+        let s = step as f64;
+        // Two tags per step: the SDK groups them into one event.
+        log(
+            &mut w,
+            "train/loss",
+            2.0 / (1.0 + 0.05 * s) + 0.01 * (s * 0.7).sin(),
+            step,
+        );
+        log(&mut w, "train/accuracy", 1.0 - 1.0 / (1.0 + 0.1 * s), step);
+    }
+    let special = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        1e-45,     // the smallest float32 subnormal
+        1e39,      // overflows float32: +Inf
+        1.0 / 3.0, // rounds in float32
+        -2.5e-8,
+        f64::MAX, // overflows float32: +Inf
+        0.1,
+    ];
+    for (step, v) in special.into_iter().enumerate() {
+        log(&mut w, "special", v, step as i64);
+    }
+    let mut histograms = Vec::new();
+    for step in [0i64, 100, 200] {
+        let mut values: Vec<f64> = (0..500)
+            .map(|i| {
+                let x = f64::from(i) / 500.0;
+                (x * 12.9898 + step as f64).sin() * 43.758 * (1.0 + step as f64 / 100.0)
+            })
+            .collect();
+        values.push(f64::NAN); // non-finite values are left out of the buckets
+        w.add_histogram("weights", &values, step);
+        histograms.push((step, values));
+    }
+    w.add_text("notes", MARKDOWN, 0);
+    let pixels: Vec<u8> = (0..IMAGE_W * IMAGE_H * 3)
+        .map(|i| u8::try_from(i * 17 % 256).unwrap())
+        .collect();
+    w.add_image("sample", &pixels, IMAGE_W, IMAGE_H, 3, 0)
+        .unwrap();
+    let hparams: Vec<(&'static str, HParamValue)> = vec![
+        ("lr", 0.01.into()),
+        ("optimizer", "adam".into()),
+        ("batch_norm", true.into()),
+        ("layers", 4i64.into()),
+    ];
+    let metric = 0.875;
+    w.add_hparams(&hparams, &[("hparam/accuracy", metric)]);
+    scalars
+        .entry("hparam/accuracy")
+        .or_default()
+        .push((299, metric));
+    let file = w.path().to_path_buf();
+    w.close().unwrap();
+    SdkLog {
+        tmp: dir,
+        logdir,
+        run,
+        file,
+        scalars,
+        histograms,
+        hparams,
+    }
+}
+
+/// Equal-width buckets over the finite values' range, computed here from the inputs (the
+/// documented behaviour of `add_histogram`): `[left, right, count]`, the last one closed.
+fn expected_buckets(values: &[f64], k: usize) -> Vec<[f64; 3]> {
+    runboard_sdk::summary::histogram_buckets(values.iter().copied(), k)
+}
+
+/// `(step, wall_time, value)` of every scalar of `tag` as runboard reads the file.
+fn our_points(events: &[DecodedEvent], tag: &str) -> Vec<(i64, f64, f64)> {
+    events
+        .iter()
+        .flat_map(|e| {
+            e.values
+                .iter()
+                .filter(|v| v.tag == tag)
+                .map(move |v| match v.value {
+                    Value::Scalar(x) => (e.step, e.wall_time, x),
+                    ref other => panic!("{tag}: not a scalar: {other:?}"),
+                })
+        })
+        .collect()
+}
+
+/// `[[wall_time, step, value], ...]` from `/data/plugin/scalars/scalars`.
+fn served_points(json: &Json) -> Vec<(i64, f64, f64)> {
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let p = p.as_array().unwrap();
+            (int(&p[1]), num(&p[0]), num(&p[2]))
+        })
+        .collect()
+}
+
+fn assert_same_points(what: &str, ours: &[(i64, f64, f64)], served: &[(i64, f64, f64)]) {
+    assert_eq!(ours.len(), served.len(), "{what}: number of points");
+    for (a, b) in ours.iter().zip(served) {
+        assert!(
+            a.0 == b.0 && same(a.1, b.1) && same(a.2, b.2),
+            "{what}: runboard (step, wall time, value) {a:?}, TensorBoard {b:?}"
+        );
+    }
+}
+
+/// Every scalar the SDK logged, read back from its file: same steps, the float32 value.
+fn check_file_against_inputs(log: &SdkLog, events: &[DecodedEvent]) {
+    for (tag, logged) in &log.scalars {
+        let read = our_points(events, tag);
+        assert_eq!(read.len(), logged.len(), "{tag}: points in the file");
+        for ((step, v), (s, _, x)) in logged.iter().zip(&read) {
+            let want = f64::from(*v as f32);
+            assert!(
+                *step == *s && same(want, *x),
+                "{tag}: logged {v} at {step}, file has {x} at {s}"
+            );
+        }
+    }
+}
+
+/// Waits until TensorBoard serves all `n` points of `run`/`tag` (it loads incrementally).
+fn wait_for_points(tb: &mut TensorBoard, run: &str, tag: &str, n: usize) -> Json {
+    poll(
+        SERVE_TIMEOUT,
+        &format!("{run}/{tag}: {n} scalars served"),
+        || {
+            let (status, body) = tb.try_get(
+                "/data/plugin/scalars/scalars",
+                &[("run", run), ("tag", tag)],
+            )?;
+            let json = common::parse_exact(std::str::from_utf8(&body).ok()?);
+            (status == 200 && json.as_array()?.len() == n).then_some(json)
+        },
+    )
+}
+
+fn check_scalars_served(tb: &mut TensorBoard, log: &SdkLog, events: &[DecodedEvent]) {
+    for (tag, logged) in &log.scalars {
+        let json = wait_for_points(tb, log.run, tag, logged.len());
+        assert_same_points(tag, &our_points(events, tag), &served_points(&json));
+    }
+    // The special values arrive as TensorBoard's strings, not as numbers.
+    let raw = tb.get_bytes(
+        "/data/plugin/scalars/scalars",
+        &[("run", log.run), ("tag", "special")],
+    );
+    let raw = String::from_utf8(raw).unwrap();
+    for s in ["\"NaN\"", "\"Infinity\"", "\"-Infinity\""] {
+        assert!(raw.contains(s), "{s} in {raw}");
+    }
+}
+
+/// Histograms: TensorBoard serves the rows we wrote, bit for bit.
+fn check_histograms_served(tb: &mut TensorBoard, log: &SdkLog) {
+    let served = poll(SERVE_TIMEOUT, "histograms served", || {
+        let (status, body) = tb.try_get(
+            "/data/plugin/histograms/histograms",
+            &[("run", log.run), ("tag", "weights")],
+        )?;
+        let json = common::parse_exact(std::str::from_utf8(&body).ok()?);
+        (status == 200 && json.as_array()?.len() == log.histograms.len()).then_some(json)
+    });
+    let served = served.as_array().unwrap();
+    for ((step, values), point) in log.histograms.iter().zip(served) {
+        let point = point.as_array().unwrap();
+        assert_eq!(int(&point[1]), *step);
+        let rows: Vec<[f64; 3]> = point[2]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let r = r.as_array().unwrap();
+                [num(&r[0]), num(&r[1]), num(&r[2])]
+            })
+            .collect();
+        let want = expected_buckets(values, 30);
+        // The bucketing itself, checked against the inputs independently of how it is coded.
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(want.len(), 30);
+        assert_eq!(
+            (want[0][0], want[29][1]),
+            (min, max),
+            "edges are min and max"
+        );
+        assert_eq!(want.iter().map(|r| r[2]).sum::<f64>(), finite.len() as f64);
+        for r in &want {
+            let inside = finite.iter().filter(|&&v| v >= r[0] && v <= r[1]).count() as f64;
+            assert!(
+                r[2] <= inside,
+                "bucket {r:?} counts at most the values in it"
+            );
+        }
+        assert!(
+            rows_equal(&rows, &want, same),
+            "step {step}: TensorBoard serves {rows:?}\nwe wrote {want:?}"
+        );
+    }
+}
+
+/// Text: TensorBoard renders the Markdown and escapes the HTML in it.
+fn check_text_served(tb: &mut TensorBoard, log: &SdkLog) {
+    let text = tb.get_json(
+        "/data/plugin/text/text",
+        &[("run", log.run), ("tag", "notes")],
+    );
+    let html = text[0]["text"].as_str().unwrap();
+    assert_eq!(int(&text[0]["step"]), 0);
+    for want in [
+        "<strong>bold</strong>",
+        "<em>italic</em>",
+        "<code>code</code>",
+        "<table>",
+        "&lt;script&gt;",
+    ] {
+        assert!(
+            html.contains(want),
+            "{want:?} in TensorBoard's HTML:\n{html}"
+        );
+    }
+    assert!(!html.contains("<script>"), "raw <script> in {html}");
+}
+
+/// Which data provider the server uses: `MultiplexerDataProvider` (`--load_fast=false`, the
+/// Python loader) or `GrpcDataProvider` (`--load_fast=true`, the Rust data server).
+fn data_provider(tb: &mut TensorBoard) -> String {
+    let env = tb.get_json("/data/environment", &[]);
+    env["debug"]["data_provider"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A PNG's width and height from its IHDR chunk.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert_eq!(&png[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
+    (be(&png[16..20]), be(&png[20..24]))
+}
+
+#[test]
+fn sdk_files_are_served_by_real_tensorboard() {
+    let log = write_sdk_log();
+    let (events, report) = read_events(&log.file).unwrap();
+    assert_eq!(report.records.skipped_records, 0);
+    assert_eq!(report.unfinished_tail_bytes, 0);
+    check_file_against_inputs(&log, &events);
+
+    let mut tb = TensorBoard::start(&log.logdir, false, &log.tmp.path().join("tb.log"));
+    tb.wait_for_run(log.run, SERVE_TIMEOUT);
+    let provider = data_provider(&mut tb);
+    assert!(
+        provider.starts_with("MultiplexerDataProvider"),
+        "{provider}"
+    );
+
+    let runs = tb.get_json("/data/runs", &[]);
+    assert_eq!(runs, serde_json::json!([log.run]), "/data/runs");
+
+    check_scalars_served(&mut tb, &log, &events);
+
+    check_histograms_served(&mut tb, &log);
+    check_text_served(&mut tb, &log);
+
+    // Images: TensorBoard serves our PNG, whose header says the size we logged.
+    let images = tb.get_json(
+        "/data/plugin/images/images",
+        &[("run", log.run), ("tag", "sample")],
+    );
+    let image = &images[0];
+    assert_eq!(images.as_array().map(Vec::len), Some(1), "{images}");
+    assert_eq!(int(&image["step"]), 0, "{image}");
+    let query = image["query"].as_str().unwrap();
+    let png = tb.get_bytes(&format!("/data/plugin/images/individualImage?{query}"), &[]);
+    assert_eq!(png_size(&png), (IMAGE_W, IMAGE_H));
+    let ours = events
+        .iter()
+        .flat_map(|e| &e.values)
+        .find_map(|v| match &v.value {
+            Value::Images(i) if v.tag == "sample" => Some(i[0].encoded.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(png, ours, "the served PNG is the one in the file");
+
+    // HParams: the plugin lists the run's hyperparameters with their values, and the metric.
+    let experiment = tb.post_json(
+        "/data/plugin/hparams/experiment",
+        r#"{"experimentName": ""}"#,
+    );
+    let names: BTreeSet<&str> = experiment["hparamInfos"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no hparamInfos in {experiment}"))
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    let want_names: BTreeSet<&str> = log.hparams.iter().map(|(k, _)| *k).collect();
+    assert_eq!(names, want_names, "hparams listed: {experiment}");
+    let metrics: Vec<&str> = experiment["metricInfos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"]["tag"].as_str().unwrap())
+        .collect();
+    assert!(
+        metrics.contains(&"hparam/accuracy"),
+        "metrics: {experiment}"
+    );
+
+    let groups = tb.post_json(
+        "/data/plugin/hparams/session_groups",
+        r#"{"experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS",
+            "STATUS_FAILURE", "STATUS_RUNNING"], "colParams": [], "startIndex": 0,
+            "sliceSize": 100}"#,
+    );
+    let group = &groups["sessionGroups"][0];
+    assert_eq!(
+        groups["sessionGroups"].as_array().map(Vec::len),
+        Some(1),
+        "{groups}"
+    );
+    for (name, value) in &log.hparams {
+        let got = &group["hparams"][*name];
+        let ok = match value {
+            HParamValue::Number(n) => got.as_str().map(|s| s.parse::<f64>()) == Some(Ok(*n)),
+            HParamValue::String(s) => got.as_str() == Some(s.as_str()),
+            HParamValue::Bool(b) => got.as_bool() == Some(*b),
+        };
+        assert!(
+            ok,
+            "hparam {name}: logged {value:?}, served {got} in {group}"
+        );
+    }
+    let session = &group["sessions"][0];
+    assert_eq!(session["name"].as_str(), Some(log.run), "{group}");
+    let metric = session["metricValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"]["tag"] == "hparam/accuracy")
+        .unwrap_or_else(|| panic!("no hparam/accuracy in {session}"));
+    assert!(same(num(&metric["value"]), f64::from(0.875f32)), "{metric}");
+    assert_eq!(int(&metric["trainingStep"]), 299, "{metric}");
+}
+
+/// The same logdir through TensorBoard's Rust data server (`--load_fast=true`, the
+/// `tensorboard-data-server` wheel): scalars point for point, histograms, text.
+#[test]
+fn sdk_files_are_served_by_tensorboard_data_server() {
+    let log = write_sdk_log();
+    let (events, _) = read_events(&log.file).unwrap();
+    let mut tb = TensorBoard::start(&log.logdir, true, &log.tmp.path().join("tb.log"));
+    tb.wait_for_run(log.run, SERVE_TIMEOUT);
+    // `--load_fast=true` fails rather than fall back; check that the data server is serving.
+    let provider = data_provider(&mut tb);
+    assert!(provider.starts_with("GrpcDataProvider"), "{provider}");
+    let runs = tb.get_json("/data/runs", &[]);
+    assert_eq!(runs, serde_json::json!([log.run]), "/data/runs");
+    check_scalars_served(&mut tb, &log, &events);
+    check_histograms_served(&mut tb, &log);
+    check_text_served(&mut tb, &log);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damaged files: a cut tail and a corrupted record.
+
+const POINTS: i64 = 500;
+
+fn loss(step: i64) -> f64 {
+    (-(step as f64) / 120.0).exp() + 0.001 * step as f64
+}
+
+/// A run of `POINTS` scalars of tag `loss`, one record each, and the file's bytes.
+fn write_points(dir: &Path) -> Vec<u8> {
+    let mut w = SummaryWriter::new(dir).unwrap();
+    for step in 0..POINTS {
+        w.add_scalar("loss", loss(step), step);
+    }
+    let path = w.path().to_path_buf();
+    w.close().unwrap();
+    std::fs::read(path).unwrap()
+}
+
+/// `(offset, total length)` of each record, from the framing alone (lengths, not CRCs).
+fn record_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        let total = 16 + usize::try_from(len).unwrap();
+        spans.push((at, total));
+        at += total;
+    }
+    assert_eq!(at, bytes.len(), "the file is whole records");
+    spans
+}
+
+fn write_file(logdir: &Path, run: &str, bytes: &[u8]) -> PathBuf {
+    let dir = logdir.join(run);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("events.out.tfevents.1700000000.interop");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn tb_loss_points(dump: &Json, run: &str) -> Vec<(i64, f64, f64)> {
+    tb_series(dump, "scalars", |rest| num(&rest[0]))
+        .remove(run)
+        .and_then(|mut tags| tags.remove("loss"))
+        .unwrap_or_default()
+}
+
+/// A file cut inside its last record (a writer mid-record, or a copy taken mid-write) is read
+/// up to the cut, by TensorBoard and by runboard alike; runboard reports the tail as unfinished.
+#[test]
+fn truncated_file_is_read_up_to_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = write_points(&dir.path().join("source"));
+    let spans = record_spans(&bytes);
+    assert_eq!(
+        spans.len() as i64,
+        POINTS + 1,
+        "a version record, then one per point"
+    );
+    let (last_at, last_len) = *spans.last().unwrap();
+    let logdir = dir.path().join("logs");
+    // Cut inside the last record's data, and inside its length header.
+    let cuts = [("cut_data", bytes.len() - 7), ("cut_header", last_at + 5)];
+    let mut files = Vec::new();
+    for (run, cut) in cuts {
+        assert!(cut > last_at && cut < last_at + last_len);
+        files.push((run, cut, write_file(&logdir, run, &bytes[..cut])));
+    }
+    let dump = tb_dump(&logdir);
+    for (run, cut, file) in files {
+        let (events, report) = read_events(&file).unwrap();
+        assert_eq!(
+            report.records.skipped_records, 0,
+            "{run}: a cut tail is not damage"
+        );
+        assert_eq!(
+            report.unfinished_tail_bytes,
+            (cut - last_at) as u64,
+            "{run}: the partial record is reported as unfinished"
+        );
+        let ours = our_points(&events, "loss");
+        assert_eq!(
+            ours.len() as i64,
+            POINTS - 1,
+            "{run}: every point before the cut"
+        );
+        for (step, (s, _, v)) in (0..POINTS - 1).zip(&ours) {
+            assert!(
+                step == *s && same(*v, f64::from(loss(step) as f32)),
+                "{run}: step {s}"
+            );
+        }
+        assert_same_points(run, &ours, &tb_loss_points(&dump, run));
+    }
+}
+
+/// One damaged record in the middle of a file costs runboard exactly that record; TensorBoard
+/// stops reading the file there and loses everything after it.
+#[test]
+fn damaged_middle_record_loses_only_that_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = write_points(&dir.path().join("source"));
+    let spans = record_spans(&bytes);
+    let damaged = spans.len() / 2;
+    let (at, _) = spans[damaged];
+    bytes[at + 12 + 2] ^= 0x5a; // a byte of the record's data: its data CRC no longer matches
+    let logdir = dir.path().join("logs");
+    let file = write_file(&logdir, "damaged", &bytes);
+
+    let (events, report) = read_events(&file).unwrap();
+    assert_eq!(report.records.skipped_records, 1, "{report:?}");
+    assert_eq!(report.unfinished_tail_bytes, 0);
+    let ours = our_points(&events, "loss");
+    assert_eq!(
+        ours.len() as i64,
+        POINTS - 1,
+        "runboard loses one point of {POINTS}"
+    );
+    // Record k > 0 holds the point of step k - 1.
+    let lost = i64::try_from(damaged - 1).unwrap();
+    let want: Vec<i64> = (0..POINTS).filter(|&s| s != lost).collect();
+    let got: Vec<i64> = ours.iter().map(|p| p.0).collect();
+    assert_eq!(got, want, "exactly the damaged record's point is missing");
+    for (s, _, v) in &ours {
+        assert!(same(*v, f64::from(loss(*s) as f32)), "step {s}");
+    }
+
+    let theirs = tb_loss_points(&tb_dump(&logdir), "damaged");
+    assert!(
+        ours.len() > theirs.len(),
+        "runboard keeps {} points, TensorBoard {}",
+        ours.len(),
+        theirs.len()
+    );
+    // What TensorBoard did read agrees with runboard.
+    assert_same_points("damaged", &ours[..theirs.len()], &theirs);
+}
