@@ -106,7 +106,15 @@ pub async fn serve(
         logdir: config.logdir.clone(),
         window_title: String::new(),
     };
-    let app = api::router(state);
+    // Live streams end when shutdown starts, so an open dashboard cannot hold the server up.
+    let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);
+    let app = api::router_with(
+        state,
+        api::RouterOptions {
+            shutdown: Some(streams_stopped),
+            ..api::RouterOptions::default()
+        },
+    );
     tracing::info!(
         "runboard serving {} on http://{} (database {})",
         config
@@ -118,7 +126,10 @@ pub async fn serve(
         config.db.display()
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_streams.send(true);
+        })
         .await?;
     tokio::task::spawn_blocking(move || {
         if let Some(i) = ingester {

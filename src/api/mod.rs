@@ -1,16 +1,434 @@
-//! The HTTP API (placeholder until the API module lands: an empty router).
-#![allow(missing_docs)]
+//! The HTTP API: runboard's JSON API and live stream under `/api/v1/`, TensorBoard's data API under `/data/`.
+//!
+//! ```text
+//! GET  /api/v1/runs | series | scalars | histograms | text | images | image | files   (v1.rs)
+//! GET  /api/v1/stream      Server-Sent Events of every commit                          (sse.rs)
+//! GET  /data/runs | environment | plugins_listing | plugin/<name>/...                  (tb.rs)
+//! POST /data/plugin/timeseries/timeSeries                                              (tb.rs)
+//! ```
+//! Handlers read through [`crate::store::query`] on a blocking thread ([`read`]); every failure
+//! is an [`ApiError`] with a JSON body `{"code", "message"}`, including malformed query strings
+//! and unknown paths under `/api` and `/data`.
+
+pub mod error;
+pub mod json;
+pub mod markdown;
+pub mod sse;
+pub mod tb;
+pub mod v1;
+
 use std::path::PathBuf;
 
-use crate::store::Store;
+use axum::Router;
+use axum::body::{Body, HttpBody};
+use axum::extract::{DefaultBodyLimit, Extension};
+use axum::http::{StatusCode, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use rusqlite::Connection;
+use tokio::sync::watch;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
 
+use crate::store::Store;
+use crate::store::query;
+
+pub use error::{ApiError, ApiQuery};
+
+/// The largest request body [`router`] accepts.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// The series kinds the store knows (the `kind` column), as the API names them.
+pub mod kind {
+    /// Scalar points.
+    pub const SCALAR: &str = "scalar";
+    /// Histogram rows `[left, right, count]`.
+    pub const HISTOGRAM: &str = "histogram";
+    /// Markdown strings.
+    pub const TEXT: &str = "text";
+    /// Encoded images.
+    pub const IMAGE: &str = "image";
+}
+
+/// What every handler shares. Cloned per request, so it only holds handles.
 #[derive(Clone)]
 pub struct AppState {
+    /// The store every read goes through.
     pub store: Store,
+    /// The logdir being watched, if any (TensorBoard's `data_location`).
     pub logdir: Option<PathBuf>,
+    /// The browser window's title (TensorBoard's `--window_title`).
     pub window_title: String,
 }
 
-pub fn router(_state: AppState) -> axum::Router {
-    axum::Router::new()
+/// How [`router_with`] builds the router.
+#[derive(Debug, Clone)]
+pub struct RouterOptions {
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Ends every live stream when it turns `true` (or its sender is dropped). Without it a
+    /// stream lasts as long as the store's change channel, and an open dashboard holds a
+    /// graceful shutdown open: send `true` when shutdown starts.
+    pub shutdown: Option<watch::Receiver<bool>>,
+}
+
+impl Default for RouterOptions {
+    fn default() -> Self {
+        RouterOptions {
+            body_limit: DEFAULT_BODY_LIMIT,
+            shutdown: None,
+        }
+    }
+}
+
+/// The API's routes with their state applied, request bodies limited to
+/// [`DEFAULT_BODY_LIMIT`], and each request traced.
+pub fn router(state: AppState) -> Router {
+    router_with(state, RouterOptions::default())
+}
+
+/// [`router`] with other [`RouterOptions`].
+pub fn router_with(state: AppState, options: RouterOptions) -> Router {
+    let api = Router::new()
+        .nest("/v1", v1::routes())
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(wrong_method);
+    let data = tb::routes()
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(wrong_method);
+    let router = Router::new()
+        .nest("/api", api)
+        .nest("/data", data)
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(options.body_limit))
+        .layer(map_response(json_payload_too_large))
+        .layer(TraceLayer::new_for_http());
+    let router = match options.shutdown {
+        Some(signal) => router.layer(Extension(sse::StreamShutdown(signal))),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+async fn unknown_path() -> ApiError {
+    ApiError::NotFound("no such endpoint".to_owned())
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// The body limit layer answers 413 in plain text; the API answers in JSON.
+async fn json_payload_too_large<B>(res: axum::http::Response<B>) -> Response
+where
+    B: HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        ApiError::PayloadTooLarge.into_response()
+    } else {
+        res.map(Body::new)
+    }
+}
+
+/// Runs `f` on a reader connection on a blocking thread (rusqlite is synchronous).
+pub async fn read<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.read(|conn| Ok(f(conn))))
+        .await
+        .map_err(|e| ApiError::Internal(format!("read task failed: {e}")))??
+}
+
+/// The id of the series `run`/`tag`, which must hold `expected` data.
+pub fn series_of_kind(
+    conn: &Connection,
+    run: &str,
+    tag: &str,
+    expected: &'static str,
+) -> Result<i64, ApiError> {
+    match query::series_id(conn, run, tag)? {
+        None => Err(ApiError::no_series(run, tag)),
+        Some((id, actual)) if actual == expected => Ok(id),
+        Some((_, actual)) => Err(ApiError::WrongKind {
+            run: run.to_owned(),
+            tag: tag.to_owned(),
+            expected,
+            actual,
+        }),
+    }
+}
+
+/// A stored histogram's rows. SQLite's JSON holds `null` where a value was NaN.
+pub fn histogram_rows(data: &[u8]) -> Result<Vec<[f64; 3]>, ApiError> {
+    let rows: Vec<[Option<f64>; 3]> = serde_json::from_slice(data)
+        .map_err(|e| ApiError::Internal(format!("damaged histogram row: {e}")))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.map(|v| v.unwrap_or(f64::NAN)))
+        .collect())
+}
+
+/// A stored text value's Markdown strings.
+pub fn text_strings(data: &[u8]) -> Result<Vec<String>, ApiError> {
+    serde_json::from_slice(data).map_err(|e| ApiError::Internal(format!("damaged text row: {e}")))
+}
+
+/// The media type of an encoded image, from its first bytes; PNG when unrecognised (what
+/// writers produce).
+pub fn image_media_type(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\xff\xd8\xff") {
+        "image/jpeg"
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        "image/gif"
+    } else if bytes.starts_with(b"BM") {
+        "image/bmp"
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        "image/png"
+    }
+}
+
+/// Test fixtures shared by the API's tests: a store with one value of every kind, and
+/// one-shot requests against the router (no socket).
+#[cfg(test)]
+pub(crate) mod testing {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Request, StatusCode};
+    use runboard_sdk::event::{Image, Value};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::store::{Batch, FileProgress, Item};
+
+    /// A tiny PNG's first bytes (only the signature matters to the API).
+    pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\nfake-image-data";
+    /// The Markdown of the text series `train/notes`.
+    pub const NOTES: &str =
+        "# Notes\n\nhello **bold** <script>alert(1)</script>\n\n| a | b |\n|---|---|\n| 1 | 2 |";
+
+    /// A store with data, its directory (kept alive by the caller) and the router on it.
+    pub struct Fixture {
+        /// Holds the database file.
+        pub _dir: tempfile::TempDir,
+        /// The state the router was built with.
+        pub state: AppState,
+        /// The router.
+        pub router: Router,
+    }
+
+    fn value(tag: &str, step: i64, wall_time: f64, value: Value) -> Item {
+        Item::Value {
+            tag: tag.into(),
+            step,
+            wall_time,
+            value,
+        }
+    }
+
+    /// Run `train` (started first): `loss` = 1.0, NaN, +Inf, -Inf, 2.5 at steps 0..5;
+    /// `spike` = 20 000 points of 0..9 with 1e9 at step 12 345; histogram `weights` at steps
+    /// 1 and 2; text `notes` at step 2 (one string) and `pair` (two strings); image `img` at steps
+    /// 3 and 4. Run `eval`: `loss` = 0.5 at step 1. One file's ingest progress.
+    pub fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("runboard.sqlite")).expect("store opens");
+        let losses = [1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 2.5];
+        let mut items: Vec<Item> = losses
+            .iter()
+            .enumerate()
+            .map(|(s, v)| {
+                value(
+                    "loss",
+                    s as i64,
+                    1000.0 + s as f64 * 0.25,
+                    Value::Scalar(*v),
+                )
+            })
+            .collect();
+        items.extend((0..20_000).map(|s| {
+            let v = if s == 12_345 { 1e9 } else { (s % 10) as f64 };
+            value("spike", s, 1000.0 + s as f64, Value::Scalar(v))
+        }));
+        for step in [1, 2] {
+            items.push(value(
+                "weights",
+                step,
+                1001.5,
+                Value::Histogram(vec![[0.0, 1.0, 3.0], [1.0, 2.0, step as f64]]),
+            ));
+        }
+        items.push(value("notes", 2, 1002.0, Value::Text(vec![NOTES.into()])));
+        items.push(value(
+            "pair",
+            2,
+            1002.0,
+            Value::Text(vec!["a".into(), "<b>x</b>".into()]),
+        ));
+        for step in [3, 4] {
+            items.push(value(
+                "img",
+                step,
+                1003.0 + step as f64,
+                Value::Images(vec![Image {
+                    width: 4,
+                    height: 3,
+                    encoded: PNG.to_vec(),
+                }]),
+            ));
+        }
+        store
+            .submit(Batch {
+                run: "train".into(),
+                items,
+                progress: Some(FileProgress {
+                    path: "train/events.out.tfevents.1".into(),
+                    offset: 4096,
+                    records: 12,
+                    skipped_records: 1,
+                    skipped_bytes: 17,
+                }),
+            })
+            .expect("submit");
+        store
+            .submit(Batch {
+                run: "eval".into(),
+                items: vec![value("loss", 1, 5000.0, Value::Scalar(0.5))],
+                progress: None,
+            })
+            .expect("submit");
+        store.flush().expect("flush");
+        let state = AppState {
+            store,
+            logdir: Some(PathBuf::from("/tmp/logs")),
+            window_title: "my runs".into(),
+        };
+        Fixture {
+            _dir: dir,
+            router: router(state.clone()),
+            state,
+        }
+    }
+
+    /// Sends one request; returns status, headers and the whole body.
+    pub async fn send(router: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+        let res = router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, headers, body)
+    }
+
+    /// `GET uri`.
+    pub async fn get(router: &Router, uri: &str) -> (StatusCode, HeaderMap, Bytes) {
+        let req = Request::get(uri).body(Body::empty()).expect("request");
+        send(router, req).await
+    }
+
+    /// `GET uri`, expecting 200 and JSON.
+    pub async fn get_json(router: &Router, uri: &str) -> serde_json::Value {
+        let (status, headers, body) = get(router, uri).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{uri}");
+        serde_json::from_slice(&body).expect("JSON body")
+    }
+
+    /// `GET uri`, expecting the error `status` with `code`; returns the message.
+    pub async fn get_error(router: &Router, uri: &str, status: StatusCode, code: &str) -> String {
+        let (got, headers, body) = get(router, uri).await;
+        assert_eq!(got, status, "{uri}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{uri}");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("JSON error body");
+        assert_eq!(v["code"], code, "{uri}: {v}");
+        v["message"].as_str().expect("message").to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{Method, Request};
+
+    use super::testing::*;
+    use super::*;
+
+    #[tokio::test]
+    async fn unknown_paths_under_api_and_data_are_json_404s() {
+        let f = fixture();
+        for uri in [
+            "/api/v2/runs",
+            "/api/v1/nope",
+            "/api",
+            "/data/nope",
+            "/data/plugin/x/y",
+        ] {
+            get_error(&f.router, uri, StatusCode::NOT_FOUND, "not_found").await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wrong_method_is_a_json_405() {
+        let f = fixture();
+        let req = Request::builder()
+            .method(Method::DELETE)
+            .uri("/api/v1/runs")
+            .body(Body::empty())
+            .expect("request");
+        let (status, _, body) = send(&f.router, req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["code"], "method_not_allowed");
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_rejected_in_json() {
+        let f = fixture();
+        let options = RouterOptions {
+            body_limit: 64,
+            ..RouterOptions::default()
+        };
+        let small = router_with(f.state.clone(), options);
+        let req = Request::post("/data/plugin/timeseries/timeSeries")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::CONTENT_LENGTH, "100")
+            .body(Body::from(vec![b'a'; 100]))
+            .expect("request");
+        let (status, headers, body) = send(&small, req).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["code"], "payload_too_large");
+    }
+
+    #[tokio::test]
+    async fn server_errors_do_not_leak_internals() {
+        let res = ApiError::Internal("/secret/path: SQL near FROM".into()).into_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["code"], "internal");
+        assert!(!v["message"].as_str().expect("message").contains("secret"));
+    }
+
+    #[test]
+    fn image_media_types_are_sniffed() {
+        assert_eq!(image_media_type(PNG), "image/png");
+        assert_eq!(image_media_type(b"\xff\xd8\xff\xe0rest"), "image/jpeg");
+        assert_eq!(image_media_type(b"GIF89a..."), "image/gif");
+    }
 }

@@ -1,0 +1,1244 @@
+//! TensorBoard's HTTP data API under `/data/`, answered from the store at full fidelity (no sampling) in TensorBoard's exact shapes.
+//!
+//! Every JSON answer is encoded as TensorBoard's Python encodes it ([`tb_json`]): same keys in
+//! the same order, `1.0` not `1`, NaN and infinities as strings. Where TensorBoard answers an
+//! unknown run or tag with a plain-text 404, runboard answers a JSON 404 (`not_found`); where
+//! it answers an empty list (text), so does runboard.
+
+use axum::Router;
+use axum::extract::{Form, FromRequest, Request, State};
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use super::error::from_rejection;
+use super::json::{Num, Ordered, py_float, tb_json};
+use super::markdown::strings_to_safe_html;
+use super::{ApiError, ApiQuery, AppState, kind, read};
+use crate::store::query::{self, SeriesInfo, TensorRow};
+
+/// TensorBoard's `/data/` routes (nested by [`super::router`]).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/runs", get(runs))
+        .route("/environment", get(environment))
+        .route("/plugins_listing", get(plugins_listing))
+        .route("/plugin/scalars/tags", get(scalar_tags))
+        .route("/plugin/scalars/scalars", get(scalars))
+        .route("/plugin/histograms/tags", get(histogram_tags))
+        .route("/plugin/histograms/histograms", get(histograms))
+        .route("/plugin/distributions/tags", get(histogram_tags))
+        .route("/plugin/distributions/distributions", get(distributions))
+        .route("/plugin/text/tags", get(text_tags))
+        .route("/plugin/text/text", get(text))
+        .route("/plugin/images/tags", get(image_tags))
+        .route("/plugin/images/images", get(images))
+        .route("/plugin/images/individualImage", get(individual_image))
+        .route("/plugin/timeseries/tags", get(timeseries_tags))
+        .route(
+            "/plugin/timeseries/timeSeries",
+            get(time_series).post(time_series),
+        )
+        .route("/plugin/timeseries/imageData", get(image_data))
+}
+
+/// Every series (all runs, start order, then tag).
+async fn all_series(state: &AppState) -> Result<Vec<SeriesInfo>, ApiError> {
+    read(state, |c| Ok(query::series(c, None)?)).await
+}
+
+/// The id of `run`/`tag` if it holds `expected` data; TensorBoard treats another kind as absent.
+fn tb_series(
+    c: &Connection,
+    run: &str,
+    tag: &str,
+    expected: &'static str,
+) -> Result<Option<i64>, ApiError> {
+    Ok(query::series_id(c, run, tag)?
+        .filter(|(_, k)| k == expected)
+        .map(|(id, _)| id))
+}
+
+/// The rows of `run`/`tag` of kind `expected`; 404 when there is no such series.
+async fn tb_rows(
+    state: &AppState,
+    run: String,
+    tag: String,
+    expected: &'static str,
+) -> Result<Vec<TensorRow>, ApiError> {
+    read(state, move |c| match tb_series(c, &run, &tag, expected)? {
+        Some(id) => Ok(query::tensors(c, id)?),
+        None => Err(ApiError::NotFound(format!(
+            "no {expected} data for run {run:?}, tag {tag:?}"
+        ))),
+    })
+    .await
+}
+
+/// `GET /data/runs`: run names in start order.
+async fn runs(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let runs = read(&state, |c| Ok(query::runs(c)?)).await?;
+    let names: Vec<String> = runs.into_iter().map(|r| r.name).collect();
+    Ok(tb_json(&names))
+}
+
+#[derive(Serialize)]
+struct Environment {
+    version: String,
+    data_location: String,
+    window_title: String,
+    experiment_name: &'static str,
+    experiment_description: &'static str,
+    creation_time: i64,
+}
+
+/// `GET /data/environment`.
+async fn environment(State(state): State<AppState>) -> Response {
+    tb_json(&Environment {
+        version: format!("runboard {}", env!("CARGO_PKG_VERSION")),
+        data_location: state
+            .logdir
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        window_title: state.window_title.clone(),
+        experiment_name: "",
+        experiment_description: "",
+        creation_time: 0,
+    })
+}
+
+#[derive(Serialize)]
+struct LoadingMechanism {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    element_name: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    module_path: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct PluginListing {
+    disable_reload: bool,
+    enabled: bool,
+    remove_dom: bool,
+    tab_name: &'static str,
+    loading_mechanism: LoadingMechanism,
+}
+
+/// How TensorBoard 2.21 lists a plugin's front end.
+enum Frontend {
+    Angular,
+    Element(&'static str),
+    Iframe(&'static str),
+}
+
+/// TensorBoard 2.21's plugins in its order: (name, tab name, disable_reload, front end).
+const PLUGINS: [(&str, &str, bool, Frontend); 16] = [
+    ("timeseries", "Time Series", false, Frontend::Angular),
+    (
+        "scalars",
+        "scalars",
+        false,
+        Frontend::Element("tf-scalar-dashboard"),
+    ),
+    (
+        "custom_scalars",
+        "Custom Scalars",
+        false,
+        Frontend::Element("tf-custom-scalar-dashboard"),
+    ),
+    (
+        "images",
+        "images",
+        false,
+        Frontend::Element("tf-image-dashboard"),
+    ),
+    (
+        "audio",
+        "audio",
+        false,
+        Frontend::Element("tf-audio-dashboard"),
+    ),
+    ("debugger-v2", "Debugger V2", false, Frontend::Angular),
+    (
+        "graphs",
+        "graphs",
+        true,
+        Frontend::Element("tf-graph-dashboard"),
+    ),
+    (
+        "distributions",
+        "distributions",
+        false,
+        Frontend::Element("tf-distribution-dashboard"),
+    ),
+    (
+        "histograms",
+        "histograms",
+        false,
+        Frontend::Element("tf-histogram-dashboard"),
+    ),
+    (
+        "text",
+        "text",
+        false,
+        Frontend::Element("tf-text-dashboard"),
+    ),
+    (
+        "pr_curves",
+        "PR Curves",
+        false,
+        Frontend::Element("tf-pr-curve-dashboard"),
+    ),
+    (
+        "profile_redirect",
+        "Profile",
+        false,
+        Frontend::Element("tf-profile-redirect-dashboard"),
+    ),
+    (
+        "hparams",
+        "hparams",
+        false,
+        Frontend::Element("tf-hparams-dashboard"),
+    ),
+    ("mesh", "mesh", false, Frontend::Element("mesh-dashboard")),
+    (
+        "wit_redirect",
+        "What-If Tool",
+        false,
+        Frontend::Element("tf-wit-redirect-dashboard"),
+    ),
+    (
+        "projector",
+        "projector",
+        true,
+        Frontend::Iframe("/data/plugin/projector/index.js"),
+    ),
+];
+
+/// `GET /data/plugins_listing`: TensorBoard's plugins, enabled where runboard serves the
+/// plugin's routes and the store holds its kind of data (`timeseries` always).
+async fn plugins_listing(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let series = all_series(&state).await?;
+    let has = |k: &str| series.iter().any(|s| s.kind == k);
+    let mut out = Ordered::default();
+    for (name, tab_name, disable_reload, frontend) in PLUGINS {
+        let enabled = match name {
+            "timeseries" => true,
+            "scalars" => has(kind::SCALAR),
+            "histograms" | "distributions" => has(kind::HISTOGRAM),
+            "text" => has(kind::TEXT),
+            "images" => has(kind::IMAGE),
+            _ => false,
+        };
+        let loading_mechanism = match frontend {
+            Frontend::Angular => LoadingMechanism {
+                kind: "NG_COMPONENT",
+                element_name: None,
+                module_path: None,
+            },
+            Frontend::Element(e) => LoadingMechanism {
+                kind: "CUSTOM_ELEMENT",
+                element_name: Some(e),
+                module_path: None,
+            },
+            Frontend::Iframe(m) => LoadingMechanism {
+                kind: "IFRAME",
+                element_name: None,
+                module_path: Some(m),
+            },
+        };
+        out.0.push((
+            name.to_owned(),
+            PluginListing {
+                disable_reload,
+                enabled,
+                remove_dom: false,
+                tab_name,
+                loading_mechanism,
+            },
+        ));
+    }
+    Ok(tb_json(&out))
+}
+
+#[derive(Serialize)]
+struct TagInfo {
+    #[serde(rename = "displayName")]
+    display_name: &'static str,
+    description: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    samples: Option<u32>,
+}
+
+/// `{run: {tag: {"displayName", "description"[, "samples"]}}}` for the series of `k`.
+async fn tags_of(state: &AppState, k: &str, samples: Option<u32>) -> Result<Response, ApiError> {
+    let series = all_series(state).await?;
+    let mut out: Ordered<Ordered<TagInfo>> = Ordered::default();
+    for s in series.iter().filter(|s| s.kind == k) {
+        out.entry(&s.run, Ordered::default).0.push((
+            s.tag.clone(),
+            TagInfo {
+                display_name: "",
+                description: "",
+                samples,
+            },
+        ));
+    }
+    Ok(tb_json(&out))
+}
+
+/// `GET /data/plugin/scalars/tags`.
+async fn scalar_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+    tags_of(&state, kind::SCALAR, None).await
+}
+
+/// `GET /data/plugin/histograms/tags` and `/data/plugin/distributions/tags`.
+async fn histogram_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+    tags_of(&state, kind::HISTOGRAM, None).await
+}
+
+/// `GET /data/plugin/images/tags` (the store keeps one image per step: `samples` is 1).
+async fn image_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+    tags_of(&state, kind::IMAGE, Some(1)).await
+}
+
+/// `GET /data/plugin/text/tags`: `{run: [tag, ...]}`.
+async fn text_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let series = all_series(&state).await?;
+    let mut out: Ordered<Vec<String>> = Ordered::default();
+    for s in series.iter().filter(|s| s.kind == kind::TEXT) {
+        out.entry(&s.run, Vec::new).push(s.tag.clone());
+    }
+    Ok(tb_json(&out))
+}
+
+#[derive(Debug, Deserialize)]
+struct RunTag {
+    run: String,
+    tag: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScalarParams {
+    run: String,
+    tag: String,
+    format: Option<String>,
+}
+
+/// A float in TensorBoard's CSV: Python's `repr`, `nan`, `inf`, `-inf`.
+fn csv_float(v: f64) -> String {
+    if v.is_nan() {
+        "nan".to_owned()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.to_owned()
+    } else {
+        py_float(v)
+    }
+}
+
+/// `GET /data/plugin/scalars/scalars?run=&tag=[&format=csv]`: `[[wall_time, step, value]]`
+/// with every point, or the same as `Wall time,Step,Value` CSV rows.
+async fn scalars(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ScalarParams>,
+) -> Result<Response, ApiError> {
+    let (run, tag) = (p.run, p.tag);
+    let points = read(&state, move |c| {
+        match tb_series(c, &run, &tag, kind::SCALAR)? {
+            Some(id) => Ok(query::scalars(c, id, None, None, None)?),
+            None => Err(ApiError::NotFound(format!(
+                "no scalar data for run {run:?}, tag {tag:?}"
+            ))),
+        }
+    })
+    .await?;
+    if p.format.as_deref() == Some("csv") {
+        let mut csv = String::with_capacity(32 + points.len() * 40);
+        csv.push_str("Wall time,Step,Value\r\n");
+        for pt in &points {
+            csv.push_str(&format!(
+                "{},{},{}\r\n",
+                csv_float(pt.wall_time),
+                pt.step,
+                csv_float(pt.value)
+            ));
+        }
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
+    }
+    let rows: Vec<(Num, i64, Num)> = points
+        .iter()
+        .map(|pt| (Num(pt.wall_time), pt.step, Num(pt.value)))
+        .collect();
+    Ok(tb_json(&rows))
+}
+
+/// `GET /data/plugin/histograms/histograms?run=&tag=`:
+/// `[[wall_time, step, [[left, right, count], ...]], ...]`, every histogram.
+async fn histograms(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunTag>,
+) -> Result<Response, ApiError> {
+    let rows = tb_rows(&state, p.run, p.tag, kind::HISTOGRAM).await?;
+    let mut out: Vec<(Num, i64, Vec<[Num; 3]>)> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let buckets = super::histogram_rows(&r.data)?;
+        out.push((
+            Num(r.wall_time),
+            r.step,
+            buckets.into_iter().map(|b| b.map(Num)).collect(),
+        ));
+    }
+    Ok(tb_json(&out))
+}
+
+/// TensorBoard's distribution basis points (hundredths of a percent), those of a normal
+/// distribution's -inf, -1.5σ, -σ, -0.5σ, 0, ... +inf.
+const NORMAL_HISTOGRAM_BPS: [u32; 9] = [0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000];
+
+/// A histogram's values at [`NORMAL_HISTOGRAM_BPS`], by linear interpolation of its cumulative
+/// counts: TensorBoard's `compressor.compress_histogram`, step for step (same rounding).
+pub fn compress_histogram(buckets: &[[f64; 3]]) -> Vec<(u32, f64)> {
+    let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {
+        return NORMAL_HISTOGRAM_BPS.iter().map(|&b| (b, 0.0)).collect();
+    };
+    let (min, max) = (first[0], last[1]);
+    let total: f64 = buckets.iter().map(|b| b[2]).sum();
+    let total = if total == 0.0 { 1.0 } else { total };
+    let full = f64::from(NORMAL_HISTOGRAM_BPS[NORMAL_HISTOGRAM_BPS.len() - 1]);
+    let weights: Vec<f64> = buckets
+        .iter()
+        .scan(0.0, |acc, b| {
+            *acc += b[2] * full / total;
+            Some(*acc)
+        })
+        .collect();
+    let lerp = |x: f64, x0: f64, x1: f64, y0: f64, y1: f64| y0 + (x - x0) * (y1 - y0) / (x1 - x0);
+    let mut out = Vec::with_capacity(NORMAL_HISTOGRAM_BPS.len());
+    'points: for &bp in &NORMAL_HISTOGRAM_BPS {
+        let x = f64::from(bp);
+        let mut i = weights.partition_point(|w| *w <= x);
+        loop {
+            let Some(&cumsum) = weights.get(i) else {
+                break 'points;
+            };
+            let prev = if i > 0 { weights[i - 1] } else { 0.0 };
+            if cumsum == prev {
+                i += 1;
+                continue;
+            }
+            let lhs = if i == 0 || prev == 0.0 {
+                min
+            } else {
+                buckets[i - 1][1].max(min)
+            };
+            let rhs = buckets[i][1].min(max);
+            out.push((bp, lerp(x, prev, cumsum, lhs, rhs)));
+            break;
+        }
+    }
+    for &bp in &NORMAL_HISTOGRAM_BPS[out.len()..] {
+        out.push((bp, max));
+    }
+    out
+}
+
+/// One step of a distribution: `[wall_time, step, [[basis_point, value], ...]]`.
+type Distribution = (Num, i64, Vec<(u32, Num)>);
+
+/// `GET /data/plugin/distributions/distributions?run=&tag=`:
+/// `[[wall_time, step, [[basis_point, value], ...]], ...]`.
+async fn distributions(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunTag>,
+) -> Result<Response, ApiError> {
+    let rows = tb_rows(&state, p.run, p.tag, kind::HISTOGRAM).await?;
+    let mut out: Vec<Distribution> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let compressed = compress_histogram(&super::histogram_rows(&r.data)?);
+        out.push((
+            Num(r.wall_time),
+            r.step,
+            compressed.into_iter().map(|(bp, v)| (bp, Num(v))).collect(),
+        ));
+    }
+    Ok(tb_json(&out))
+}
+
+#[derive(Serialize)]
+struct TextDatum {
+    wall_time: Num,
+    step: i64,
+    text: String,
+}
+
+/// `GET /data/plugin/text/text?run=&tag=`: `[{"wall_time", "step", "text": html}]`; an
+/// unknown run or tag is an empty list, as in TensorBoard.
+async fn text(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunTag>,
+) -> Result<Response, ApiError> {
+    let rows = read(&state, move |c| {
+        match tb_series(c, &p.run, &p.tag, kind::TEXT)? {
+            Some(id) => Ok(query::tensors(c, id)?),
+            None => Ok(Vec::new()),
+        }
+    })
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(TextDatum {
+            wall_time: Num(r.wall_time),
+            step: r.step,
+            text: strings_to_safe_html(&super::text_strings(&r.data)?),
+        });
+    }
+    Ok(tb_json(&out))
+}
+
+/// An image's opaque key: the hex of the JSON `[run, tag, index]` (URL-safe as it is).
+pub fn image_key(run: &str, tag: &str, index: usize) -> String {
+    let json = serde_json::json!([run, tag, index]).to_string();
+    json.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `(run, tag, index)` of an [`image_key`].
+fn parse_image_key(key: &str) -> Result<(String, String, usize), ApiError> {
+    let bad = || ApiError::BadRequest(format!("not an image key: {key:?}"));
+    if key.len() % 2 != 0 || !key.is_ascii() {
+        return Err(bad());
+    }
+    let bytes = (0..key.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&key[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| bad())?;
+    serde_json::from_slice(&bytes).map_err(|_| bad())
+}
+
+/// The bytes of the image an [`image_key`] names, with their media type.
+async fn image_response(state: &AppState, key: &str) -> Result<Response, ApiError> {
+    let (run, tag, index) = parse_image_key(key)?;
+    let rows = tb_rows(state, run, tag, kind::IMAGE).await?;
+    let row = rows
+        .into_iter()
+        .nth(index)
+        .ok_or_else(|| ApiError::NotFound(format!("no image {index} for this key")))?;
+    let media_type = super::image_media_type(&row.data);
+    Ok(([(header::CONTENT_TYPE, media_type)], row.data).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ImagesParams {
+    run: String,
+    tag: String,
+    sample: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct ImageDatum {
+    wall_time: Num,
+    step: i64,
+    query: String,
+}
+
+/// `GET /data/plugin/images/images?run=&tag=[&sample=]`: `[{"wall_time", "step", "query"}]`,
+/// `query` being what `individualImage?` takes.
+async fn images(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ImagesParams>,
+) -> Result<Response, ApiError> {
+    let sample = p.sample.unwrap_or(0);
+    let (run, tag) = (p.run.clone(), p.tag.clone());
+    let rows = tb_rows(&state, run, tag, kind::IMAGE).await?;
+    let out: Vec<ImageDatum> = if sample == 0 {
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| ImageDatum {
+                wall_time: Num(r.wall_time),
+                step: r.step,
+                query: format!("blob_key={}", image_key(&p.run, &p.tag, i)),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(tb_json(&out))
+}
+
+#[derive(Debug, Deserialize)]
+struct BlobKey {
+    blob_key: String,
+}
+
+/// `GET /data/plugin/images/individualImage?blob_key=`: the image's bytes.
+async fn individual_image(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<BlobKey>,
+) -> Result<Response, ApiError> {
+    image_response(&state, &p.blob_key).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageId {
+    #[serde(rename = "imageId")]
+    image_id: String,
+}
+
+/// `GET /data/plugin/timeseries/imageData?imageId=`: the image's bytes.
+async fn image_data(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ImageId>,
+) -> Result<Response, ApiError> {
+    image_response(&state, &p.image_id).await
+}
+
+#[derive(Serialize)]
+struct RunTagInfo {
+    #[serde(rename = "runTagInfo")]
+    run_tag_info: Ordered<Vec<String>>,
+    #[serde(rename = "tagDescriptions")]
+    tag_descriptions: Ordered<String>,
+}
+
+#[derive(Serialize)]
+struct SamplesPerStep {
+    #[serde(rename = "maxSamplesPerStep")]
+    max_samples_per_step: u32,
+}
+
+#[derive(Serialize)]
+struct ImageTagInfo {
+    #[serde(rename = "tagDescriptions")]
+    tag_descriptions: Ordered<String>,
+    #[serde(rename = "tagRunSampledInfo")]
+    tag_run_sampled_info: Ordered<Ordered<SamplesPerStep>>,
+}
+
+#[derive(Serialize)]
+struct TimeSeriesTags {
+    scalars: RunTagInfo,
+    histograms: RunTagInfo,
+    images: ImageTagInfo,
+}
+
+/// `GET /data/plugin/timeseries/tags`.
+async fn timeseries_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let series = all_series(&state).await?;
+    let run_tags = |k: &str| {
+        let mut info: Ordered<Vec<String>> = Ordered::default();
+        for s in series.iter().filter(|s| s.kind == k) {
+            info.entry(&s.run, Vec::new).push(s.tag.clone());
+        }
+        RunTagInfo {
+            run_tag_info: info,
+            tag_descriptions: Ordered::default(),
+        }
+    };
+    let mut sampled: Ordered<Ordered<SamplesPerStep>> = Ordered::default();
+    for s in series.iter().filter(|s| s.kind == kind::IMAGE) {
+        sampled.entry(&s.tag, Ordered::default).0.push((
+            s.run.clone(),
+            SamplesPerStep {
+                max_samples_per_step: 1,
+            },
+        ));
+    }
+    Ok(tb_json(&TimeSeriesTags {
+        scalars: run_tags(kind::SCALAR),
+        histograms: run_tags(kind::HISTOGRAM),
+        images: ImageTagInfo {
+            tag_descriptions: Ordered::default(),
+            tag_run_sampled_info: sampled,
+        },
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestsField {
+    requests: Option<String>,
+}
+
+/// The `requests` field of a timeSeries call: the query string (GET), or a url-encoded or
+/// multipart form (POST; TensorBoard's front end sends multipart `FormData`).
+async fn requests_field(state: &AppState, req: Request) -> Result<Option<String>, ApiError> {
+    if req.method() == Method::GET {
+        let (mut parts, _) = req.into_parts();
+        let ApiQuery(f) =
+            <ApiQuery<RequestsField> as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+                &mut parts, state,
+            )
+            .await?;
+        return Ok(f.requests);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if content_type.starts_with("multipart/form-data") {
+        let boundary = multer::parse_boundary(&content_type)
+            .map_err(|e| ApiError::BadRequest(format!("bad multipart form: {e}")))?;
+        let mut form = multer::Multipart::new(req.into_body().into_data_stream(), boundary);
+        let bad = |e: multer::Error| ApiError::BadRequest(format!("bad multipart form: {e}"));
+        while let Some(field) = form.next_field().await.map_err(bad)? {
+            if field.name() == Some("requests") {
+                return Ok(Some(field.text().await.map_err(bad)?));
+            }
+        }
+        return Ok(None);
+    }
+    match Form::<RequestsField>::from_request(req, state).await {
+        Ok(Form(f)) => Ok(f.requests),
+        Err(rejection) => Err(from_rejection(rejection.status(), rejection.body_text())),
+    }
+}
+
+#[derive(Serialize)]
+struct ScalarStep {
+    #[serde(rename = "wallTime")]
+    wall_time: Num,
+    step: i64,
+    value: Num,
+}
+
+#[derive(Serialize)]
+struct HistogramBin {
+    min: Num,
+    max: Num,
+    count: Num,
+}
+
+#[derive(Serialize)]
+struct HistogramStep {
+    #[serde(rename = "wallTime")]
+    wall_time: Num,
+    step: i64,
+    bins: Vec<HistogramBin>,
+}
+
+#[derive(Serialize)]
+struct ImageStep {
+    step: i64,
+    #[serde(rename = "wallTime")]
+    wall_time: Num,
+    #[serde(rename = "imageId")]
+    image_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum StepData {
+    Scalars(Vec<ScalarStep>),
+    Histograms(Vec<HistogramStep>),
+    Images(Vec<ImageStep>),
+}
+
+#[derive(Serialize)]
+struct TimeSeriesOut {
+    plugin: serde_json::Value,
+    tag: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sample: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(rename = "runToSeries", skip_serializing_if = "Option::is_none")]
+    run_to_series: Option<Ordered<StepData>>,
+}
+
+/// One timeSeries request answered as TensorBoard's metrics plugin answers it: the request's
+/// `plugin`, `tag`, `run` and `sample` echoed, then `error` or `runToSeries`.
+fn time_series_one(
+    c: &Connection,
+    runs: &[String],
+    req: &serde_json::Value,
+) -> Result<TimeSeriesOut, ApiError> {
+    let field = |k: &str| req.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    let (plugin, tag) = (field("plugin"), field("tag"));
+    let run = req.get("run").and_then(|r| r.as_str()).map(str::to_owned);
+    let sample = req.get("sample").and_then(|s| s.as_i64());
+    let mut out = TimeSeriesOut {
+        plugin: plugin.clone(),
+        tag: tag.clone(),
+        run: run.clone(),
+        sample,
+        error: None,
+        run_to_series: None,
+    };
+    let plugin = plugin.as_str().unwrap_or_default();
+    let error = match tag.as_str() {
+        None => Some("Missing tag"),
+        Some(_) if !["scalars", "histograms", "images"].contains(&plugin) => Some("Invalid plugin"),
+        Some(_) if plugin != "scalars" && run.is_none() => Some("Missing run"),
+        Some(_) if plugin == "images" && sample.is_none() => Some("Missing sample"),
+        Some(_) => None,
+    };
+    if error.is_some() {
+        out.error = error;
+        return Ok(out);
+    }
+    let tag = tag.as_str().unwrap_or_default();
+    // An empty run, like a missing one, means every run.
+    let wanted: Vec<&String> = match run.as_deref() {
+        Some(r) if !r.is_empty() => runs.iter().filter(|name| name.as_str() == r).collect(),
+        _ => runs.iter().collect(),
+    };
+    let mut series: Ordered<StepData> = Ordered::default();
+    for run in wanted {
+        let data = match plugin {
+            "scalars" => tb_series(c, run, tag, kind::SCALAR)?
+                .map(|id| query::scalars(c, id, None, None, None))
+                .transpose()?
+                .map(|points| {
+                    StepData::Scalars(
+                        points
+                            .iter()
+                            .map(|p| ScalarStep {
+                                wall_time: Num(p.wall_time),
+                                step: p.step,
+                                value: Num(p.value),
+                            })
+                            .collect(),
+                    )
+                }),
+            "histograms" => match tb_series(c, run, tag, kind::HISTOGRAM)? {
+                None => None,
+                Some(id) => {
+                    let mut steps = Vec::new();
+                    for r in query::tensors(c, id)? {
+                        let bins = super::histogram_rows(&r.data)?
+                            .into_iter()
+                            .map(|[min, max, count]| HistogramBin {
+                                min: Num(min),
+                                max: Num(max),
+                                count: Num(count),
+                            })
+                            .collect();
+                        steps.push(HistogramStep {
+                            wall_time: Num(r.wall_time),
+                            step: r.step,
+                            bins,
+                        });
+                    }
+                    Some(StepData::Histograms(steps))
+                }
+            },
+            _ => match tb_series(c, run, tag, kind::IMAGE)? {
+                // One image per step is kept: only sample 0 has data, and a run without any
+                // is left out, as TensorBoard leaves it out.
+                Some(id) if sample == Some(0) => {
+                    let rows = query::tensors(c, id)?;
+                    (!rows.is_empty()).then(|| {
+                        StepData::Images(
+                            rows.iter()
+                                .enumerate()
+                                .map(|(i, r)| ImageStep {
+                                    step: r.step,
+                                    wall_time: Num(r.wall_time),
+                                    image_id: image_key(run, tag, i),
+                                })
+                                .collect(),
+                        )
+                    })
+                }
+                _ => None,
+            },
+        };
+        if let Some(data) = data {
+            series.0.push((run.clone(), data));
+        }
+    }
+    out.run_to_series = Some(series);
+    Ok(out)
+}
+
+/// `GET|POST /data/plugin/timeseries/timeSeries` with `requests` = a JSON array of
+/// `{plugin, tag, run?, sample?}`: one answer per request, in order.
+async fn time_series(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let field = requests_field(&state, req)
+        .await?
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("Missing 'requests' field".to_owned()))?;
+    let requests: Vec<serde_json::Value> = serde_json::from_str(&field).map_err(|e| {
+        ApiError::BadRequest(format!("Unable to parse 'requests' as a JSON array: {e}"))
+    })?;
+    let out = read(&state, move |c| {
+        let runs: Vec<String> = query::runs(c)?.into_iter().map(|r| r.name).collect();
+        requests
+            .iter()
+            .map(|r| time_series_one(c, &runs, r))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    Ok(tb_json(&out))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use serde_json::json;
+
+    use super::super::testing::*;
+    use super::{compress_histogram, image_key, parse_image_key};
+
+    fn text_of(body: &[u8]) -> &str {
+        std::str::from_utf8(body).expect("UTF-8")
+    }
+
+    #[tokio::test]
+    async fn runs_environment_and_plugins() {
+        let f = fixture();
+        let (status, headers, body) = get(&f.router, "/data/runs").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(text_of(&body), r#"["train", "eval"]"#);
+        let env = get_json(&f.router, "/data/environment").await;
+        assert_eq!(
+            env,
+            json!({"version": format!("runboard {}", env!("CARGO_PKG_VERSION")),
+                   "data_location": "/tmp/logs", "window_title": "my runs",
+                   "experiment_name": "", "experiment_description": "", "creation_time": 0})
+        );
+        let (_, _, body) = get(&f.router, "/data/plugins_listing").await;
+        let listing = text_of(&body);
+        assert!(listing.starts_with(r#"{"timeseries": {"disable_reload": false, "enabled": true, "remove_dom": false, "tab_name": "Time Series", "loading_mechanism": {"type": "NG_COMPONENT"}}, "scalars": {"#), "{listing}");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        for (name, enabled) in [
+            ("scalars", true),
+            ("histograms", true),
+            ("distributions", true),
+            ("text", true),
+            ("images", true),
+            ("hparams", false),
+            ("graphs", false),
+        ] {
+            assert_eq!(v[name]["enabled"], enabled, "{name}");
+        }
+        assert_eq!(
+            v["scalars"]["loading_mechanism"],
+            json!({"type": "CUSTOM_ELEMENT", "element_name": "tf-scalar-dashboard"})
+        );
+        assert_eq!(
+            v["projector"]["loading_mechanism"]["module_path"],
+            "/data/plugin/projector/index.js"
+        );
+        assert_eq!(v.as_object().expect("object").len(), 16);
+    }
+
+    #[tokio::test]
+    async fn tags_are_grouped_by_run() {
+        let f = fixture();
+        let (_, _, body) = get(&f.router, "/data/plugin/scalars/tags").await;
+        assert_eq!(
+            text_of(&body),
+            r#"{"train": {"loss": {"displayName": "", "description": ""}, "spike": {"displayName": "", "description": ""}}, "eval": {"loss": {"displayName": "", "description": ""}}}"#
+        );
+        let h = get_json(&f.router, "/data/plugin/histograms/tags").await;
+        assert_eq!(
+            h,
+            json!({"train": {"weights": {"displayName": "", "description": ""}}})
+        );
+        assert_eq!(
+            get_json(&f.router, "/data/plugin/distributions/tags").await,
+            h
+        );
+        let t = get_json(&f.router, "/data/plugin/text/tags").await;
+        assert_eq!(t, json!({"train": ["notes", "pair"]}));
+        let i = get_json(&f.router, "/data/plugin/images/tags").await;
+        assert_eq!(
+            i,
+            json!({"train": {"img": {"displayName": "", "description": "", "samples": 1}}})
+        );
+        let (_, _, body) = get(&f.router, "/data/plugin/timeseries/tags").await;
+        assert_eq!(
+            text_of(&body),
+            r#"{"scalars": {"runTagInfo": {"train": ["loss", "spike"], "eval": ["loss"]}, "tagDescriptions": {}}, "histograms": {"runTagInfo": {"train": ["weights"]}, "tagDescriptions": {}}, "images": {"tagDescriptions": {}, "tagRunSampledInfo": {"img": {"train": {"maxSamplesPerStep": 1}}}}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn scalars_as_tensorboard_encodes_them() {
+        let f = fixture();
+        let (status, headers, body) =
+            get(&f.router, "/data/plugin/scalars/scalars?run=train&tag=loss").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            text_of(&body),
+            r#"[[1000.0, 0, 1.0], [1000.25, 1, "NaN"], [1000.5, 2, "Infinity"], [1000.75, 3, "-Infinity"], [1001.0, 4, 2.5]]"#
+        );
+        let all = get_json(
+            &f.router,
+            "/data/plugin/scalars/scalars?run=train&tag=spike",
+        )
+        .await;
+        assert_eq!(
+            all.as_array().expect("array").len(),
+            20_000,
+            "full fidelity"
+        );
+    }
+
+    #[tokio::test]
+    async fn scalars_as_csv() {
+        let f = fixture();
+        let (status, headers, body) = get(
+            &f.router,
+            "/data/plugin/scalars/scalars?run=train&tag=loss&format=csv",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+        assert_eq!(
+            text_of(&body),
+            "Wall time,Step,Value\r\n1000.0,0,1.0\r\n1000.25,1,nan\r\n1000.5,2,inf\r\n1000.75,3,-inf\r\n1001.0,4,2.5\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_or_malformed_requests_fail_in_json() {
+        let f = fixture();
+        for uri in [
+            "/data/plugin/scalars/scalars?run=nope&tag=loss",
+            "/data/plugin/scalars/scalars?run=train&tag=nope",
+            "/data/plugin/scalars/scalars?run=train&tag=weights",
+            "/data/plugin/histograms/histograms?run=train&tag=loss",
+            "/data/plugin/distributions/distributions?run=eval&tag=weights",
+            "/data/plugin/images/images?run=train&tag=nope",
+        ] {
+            get_error(&f.router, uri, StatusCode::NOT_FOUND, "not_found").await;
+        }
+        for uri in [
+            "/data/plugin/scalars/scalars?run=train",
+            "/data/plugin/histograms/histograms?tag=weights",
+            "/data/plugin/text/text",
+            "/data/plugin/images/individualImage?blob_key=zz",
+            "/data/plugin/timeseries/timeSeries",
+            "/data/plugin/timeseries/timeSeries?requests=notjson",
+        ] {
+            get_error(&f.router, uri, StatusCode::BAD_REQUEST, "bad_request").await;
+        }
+    }
+
+    #[tokio::test]
+    async fn histograms_and_distributions() {
+        let f = fixture();
+        let (_, _, body) = get(
+            &f.router,
+            "/data/plugin/histograms/histograms?run=train&tag=weights",
+        )
+        .await;
+        assert_eq!(
+            text_of(&body),
+            "[[1001.5, 1, [[0.0, 1.0, 3.0], [1.0, 2.0, 1.0]]], [1001.5, 2, [[0.0, 1.0, 3.0], [1.0, 2.0, 2.0]]]]"
+        );
+        let (_, _, body) = get(
+            &f.router,
+            "/data/plugin/distributions/distributions?run=train&tag=weights",
+        )
+        .await;
+        // The first histogram's values are TensorBoard's own (compressor.compress_histogram).
+        assert!(
+            text_of(&body).starts_with(
+                "[[1001.5, 1, [[0, 0.0], [668, 0.08906666666666667], [1587, 0.2116], [3085, 0.41133333333333333], [5000, 0.6666666666666666], [6915, 0.922], [8413, 1.3652], [9332, 1.7328000000000001], [10000, 2.0]]], "
+            ),
+            "{}",
+            text_of(&body)
+        );
+    }
+
+    #[test]
+    fn compression_matches_tensorboard() {
+        let got = compress_histogram(&[[-1.0, 0.5, 2.0], [0.5, 0.5, 0.0], [0.5, 3.0, 5.0]]);
+        let want = [
+            (0, -1.0),
+            (668, -0.6493),
+            (1587, -0.1668250000000001),
+            (3085, 0.57975),
+            (5000, 1.25),
+            (6915, 1.92025),
+            (8413, 2.4445500000000004),
+            (9332, 2.7662),
+            (10000, 3.0),
+        ];
+        assert_eq!(got, want);
+        let empty_counts = compress_histogram(&[[0.0, 1.0, 0.0], [1.0, 2.0, 0.0]]);
+        assert!(empty_counts.iter().all(|(_, v)| *v == 2.0));
+        let point_mass = compress_histogram(&[[7.0, 7.0, 0.0], [7.0, 7.0, 1.0]]);
+        assert!(point_mass.iter().all(|(_, v)| *v == 7.0));
+        assert!(compress_histogram(&[]).iter().all(|(_, v)| *v == 0.0));
+    }
+
+    #[tokio::test]
+    async fn text_is_safe_html() {
+        let f = fixture();
+        let v = get_json(&f.router, "/data/plugin/text/text?run=train&tag=notes").await;
+        assert_eq!(v[0]["step"], 2);
+        assert_eq!(v[0]["wall_time"], 1002.0);
+        let keys: Vec<&String> = v[0].as_object().expect("object").keys().collect();
+        assert_eq!(keys.len(), 3);
+        let html = v[0]["text"].as_str().expect("html");
+        assert!(html.starts_with("<h1>Notes</h1>\n<p>hello <strong>bold</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>"), "{html}");
+        assert!(
+            html.contains("<th>a</th>") && !html.contains("<script"),
+            "{html}"
+        );
+        // TensorBoard answers an unknown text tag with an empty list.
+        assert_eq!(
+            get_json(&f.router, "/data/plugin/text/text?run=train&tag=nope").await,
+            json!([])
+        );
+    }
+
+    #[tokio::test]
+    async fn images_by_key() {
+        let f = fixture();
+        let v = get_json(&f.router, "/data/plugin/images/images?run=train&tag=img").await;
+        assert_eq!(v.as_array().expect("array").len(), 2);
+        assert_eq!(
+            (&v[1]["step"], &v[1]["wall_time"]),
+            (&json!(4), &json!(1007.0))
+        );
+        let query = v[1]["query"].as_str().expect("query");
+        assert_eq!(query, format!("blob_key={}", image_key("train", "img", 1)));
+        let (status, headers, body) = get(
+            &f.router,
+            &format!("/data/plugin/images/individualImage?{query}&ts=1"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+        assert_eq!(&body[..], PNG);
+        let none = get_json(
+            &f.router,
+            "/data/plugin/images/images?run=train&tag=img&sample=1",
+        )
+        .await;
+        assert_eq!(none, json!([]));
+        assert_eq!(
+            parse_image_key(&image_key("a/b", "é\"", 7)).expect("key"),
+            ("a/b".into(), "é\"".into(), 7)
+        );
+    }
+
+    const REQUESTS: &str = r#"[{"plugin":"scalars","tag":"loss"},{"plugin":"histograms","tag":"weights","run":"train"},{"plugin":"scalars","tag":"loss","run":"eval"},{"plugin":"scalars","tag":"nope"},{"plugin":"images","tag":"img","run":"train","sample":0},{"plugin":"foo","tag":"x"},{"plugin":"images","tag":"img"},{"plugin":"histograms","tag":"weights"}]"#;
+
+    fn check_time_series(body: &[u8]) {
+        let text = text_of(body);
+        assert!(
+            text.starts_with(r#"[{"plugin": "scalars", "tag": "loss", "runToSeries": {"train": [{"wallTime": 1000.0, "step": 0, "value": 1.0}, {"wallTime": 1000.25, "step": 1, "value": "NaN"}, "#),
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(body).expect("json");
+        assert_eq!(
+            v[0]["runToSeries"]["eval"],
+            json!([{"wallTime": 5000.0, "step": 1, "value": 0.5}])
+        );
+        assert_eq!(
+            v[1],
+            json!({"plugin": "histograms", "tag": "weights", "run": "train", "runToSeries": {"train": [
+                {"wallTime": 1001.5, "step": 1, "bins": [{"min": 0.0, "max": 1.0, "count": 3.0}, {"min": 1.0, "max": 2.0, "count": 1.0}]},
+                {"wallTime": 1001.5, "step": 2, "bins": [{"min": 0.0, "max": 1.0, "count": 3.0}, {"min": 1.0, "max": 2.0, "count": 2.0}]}]}})
+        );
+        assert_eq!(
+            v[2],
+            json!({"plugin": "scalars", "tag": "loss", "run": "eval", "runToSeries": {"eval": [{"wallTime": 5000.0, "step": 1, "value": 0.5}]}})
+        );
+        assert_eq!(
+            v[3],
+            json!({"plugin": "scalars", "tag": "nope", "runToSeries": {}})
+        );
+        assert_eq!(
+            v[4],
+            json!({"plugin": "images", "tag": "img", "run": "train", "sample": 0, "runToSeries": {"train": [
+                {"step": 3, "wallTime": 1006.0, "imageId": image_key("train", "img", 0)},
+                {"step": 4, "wallTime": 1007.0, "imageId": image_key("train", "img", 1)}]}})
+        );
+        assert_eq!(
+            v[5],
+            json!({"plugin": "foo", "tag": "x", "error": "Invalid plugin"})
+        );
+        assert_eq!(
+            v[6],
+            json!({"plugin": "images", "tag": "img", "error": "Missing run"})
+        );
+        assert_eq!(
+            v[7],
+            json!({"plugin": "histograms", "tag": "weights", "error": "Missing run"})
+        );
+    }
+
+    fn form_encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn time_series_from_a_urlencoded_form() {
+        let f = fixture();
+        let req = Request::post("/data/plugin/timeseries/timeSeries")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("requests={}", form_encode(REQUESTS))))
+            .expect("request");
+        let (status, headers, body) = send(&f.router, req).await;
+        assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        check_time_series(&body);
+    }
+
+    #[tokio::test]
+    async fn time_series_from_a_multipart_form_and_a_query() {
+        let f = fixture();
+        let body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"requests\"\r\n\r\n{REQUESTS}\r\n--XyZ--\r\n"
+        );
+        let req = Request::post("/data/plugin/timeseries/timeSeries")
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+            .body(Body::from(body))
+            .expect("request");
+        let (status, _, body) = send(&f.router, req).await;
+        assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+        check_time_series(&body);
+        let uri = format!(
+            "/data/plugin/timeseries/timeSeries?requests={}",
+            form_encode(REQUESTS)
+        );
+        let (status, _, body) = get(&f.router, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+        check_time_series(&body);
+    }
+
+    #[tokio::test]
+    async fn time_series_without_requests_is_a_400() {
+        let f = fixture();
+        let req = Request::post("/data/plugin/timeseries/timeSeries")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("other=1"))
+            .expect("request");
+        let (status, _, body) = send(&f.router, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["code"], "bad_request");
+        let req = Request::post("/data/plugin/timeseries/timeSeries")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("requests=%7B%7D"))
+            .expect("request");
+        let (status, _, _) = send(&f.router, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "an object is not an array");
+    }
+}

@@ -1,0 +1,562 @@
+//! runboard's own JSON API under `/api/v1/`: runs, series, scalars (downsampled on request), other kinds, ingest status.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use super::json::Num;
+use super::{ApiError, ApiQuery, AppState, kind, read, series_of_kind};
+use crate::store::query;
+use crate::store::{FileProgress, Point};
+
+/// The fewest points a downsampled read may ask for: the first, the last, a min and a max, and
+/// one more.
+pub const MIN_MAX_POINTS: usize = 5;
+/// The most points a downsampled read may ask for.
+pub const MAX_MAX_POINTS: usize = 100_000;
+
+/// The `/api/v1/` routes (nested by [`super::router`]).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/runs", get(runs))
+        .route("/series", get(series))
+        .route("/scalars", get(scalars))
+        .route("/histograms", get(histograms))
+        .route("/text", get(text))
+        .route("/images", get(images))
+        .route("/image", get(image))
+        .route("/files", get(files))
+        .route("/stream", get(super::sse::stream))
+}
+
+/// A scalar point on the wire: `[step, wall_time, value]`.
+pub type WirePoint = (i64, Num, Num);
+
+/// `point` as sent: `[step, wall_time, value]` with non-finite values as strings.
+pub fn wire_point(p: &Point) -> WirePoint {
+    (p.step, Num(p.wall_time), Num(p.value))
+}
+
+#[derive(Debug, Serialize)]
+struct RunOut {
+    name: String,
+    started_at: Num,
+    updated_at: Num,
+    hparams: Option<serde_json::Value>,
+}
+
+/// `GET /api/v1/runs`: every run in start order.
+async fn runs(State(state): State<AppState>) -> Result<Json<Vec<RunOut>>, ApiError> {
+    let runs = read(&state, |c| Ok(query::runs(c)?)).await?;
+    Ok(Json(
+        runs.into_iter()
+            .map(|r| RunOut {
+                name: r.name,
+                started_at: Num(r.started_at),
+                updated_at: Num(r.updated_at),
+                hparams: r.hparams,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct SeriesParams {
+    run: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SeriesOut {
+    run: String,
+    tag: String,
+    kind: String,
+    plugin: String,
+    count: u64,
+    first_step: Option<i64>,
+    last_step: Option<i64>,
+}
+
+/// `GET /api/v1/series[?run=]`: the series of one run (404 if it does not exist) or of all.
+async fn series(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<SeriesParams>,
+) -> Result<Json<Vec<SeriesOut>>, ApiError> {
+    let series = read(&state, move |c| {
+        if let Some(run) = &p.run {
+            if !query::runs(c)?.iter().any(|r| &r.name == run) {
+                return Err(ApiError::NotFound(format!("no run {run:?}")));
+            }
+        }
+        Ok(query::series(c, p.run.as_deref())?)
+    })
+    .await?;
+    Ok(Json(
+        series
+            .into_iter()
+            .map(|s| SeriesOut {
+                run: s.run,
+                tag: s.tag,
+                kind: s.kind,
+                plugin: s.plugin,
+                count: s.count,
+                first_step: s.first_step,
+                last_step: s.last_step,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct ScalarParams {
+    run: String,
+    tag: String,
+    start_step: Option<i64>,
+    end_step: Option<i64>,
+    max_points: Option<usize>,
+}
+
+/// The body of `/api/v1/scalars` and of the stream's `scalars` events.
+#[derive(Debug, Serialize)]
+pub struct ScalarsOut {
+    /// The run.
+    pub run: String,
+    /// The tag.
+    pub tag: String,
+    /// `[step, wall_time, value]` in step order.
+    pub points: Vec<WirePoint>,
+}
+
+/// `GET /api/v1/scalars?run=&tag=[&start_step=&end_step=&max_points=]`: every point in the
+/// step range, or at most `max_points` of them, downsampled so that each bucket's first, last,
+/// min and max survive.
+async fn scalars(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ScalarParams>,
+) -> Result<Json<ScalarsOut>, ApiError> {
+    if let Some(m) = p
+        .max_points
+        .filter(|m| !(MIN_MAX_POINTS..=MAX_MAX_POINTS).contains(m))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "max_points must be between {MIN_MAX_POINTS} and {MAX_MAX_POINTS}, not {m}"
+        )));
+    }
+    if let Some((start, end)) = p.start_step.zip(p.end_step).filter(|(s, e)| s > e) {
+        return Err(ApiError::BadRequest(format!(
+            "start_step {start} is after end_step {end}"
+        )));
+    }
+    let (run, tag) = (p.run.clone(), p.tag.clone());
+    let points = read(&state, move |c| {
+        let id = series_of_kind(c, &run, &tag, kind::SCALAR)?;
+        Ok(query::scalars(
+            c,
+            id,
+            p.start_step,
+            p.end_step,
+            p.max_points,
+        )?)
+    })
+    .await?;
+    Ok(Json(ScalarsOut {
+        run: p.run,
+        tag: p.tag,
+        points: points.iter().map(wire_point).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct RunTag {
+    run: String,
+    tag: String,
+}
+
+/// The rows of a non-scalar series of `expected` kind.
+async fn tensor_rows(
+    state: &AppState,
+    p: RunTag,
+    expected: &'static str,
+) -> Result<Vec<query::TensorRow>, ApiError> {
+    read(state, move |c| {
+        let id = series_of_kind(c, &p.run, &p.tag, expected)?;
+        Ok(query::tensors(c, id)?)
+    })
+    .await
+}
+
+#[derive(Debug, Serialize)]
+struct HistogramOut {
+    step: i64,
+    wall_time: Num,
+    buckets: Vec<[Num; 3]>,
+}
+
+/// `GET /api/v1/histograms?run=&tag=`: every histogram, rows `[left, right, count]`.
+async fn histograms(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunTag>,
+) -> Result<Json<Vec<HistogramOut>>, ApiError> {
+    let rows = tensor_rows(&state, p, kind::HISTOGRAM).await?;
+    let out = rows
+        .iter()
+        .map(|r| {
+            Ok(HistogramOut {
+                step: r.step,
+                wall_time: Num(r.wall_time),
+                buckets: super::histogram_rows(&r.data)?
+                    .into_iter()
+                    .map(|b| b.map(Num))
+                    .collect(),
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Serialize)]
+struct TextOut {
+    step: i64,
+    wall_time: Num,
+    text: Vec<String>,
+    html: String,
+}
+
+/// `GET /api/v1/text?run=&tag=`: every text value, its Markdown and the safe HTML of it.
+async fn text(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunTag>,
+) -> Result<Json<Vec<TextOut>>, ApiError> {
+    let rows = tensor_rows(&state, p, kind::TEXT).await?;
+    let out = rows
+        .iter()
+        .map(|r| {
+            let text = super::text_strings(&r.data)?;
+            Ok(TextOut {
+                step: r.step,
+                wall_time: Num(r.wall_time),
+                html: super::markdown::strings_to_safe_html(&text),
+                text,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Serialize)]
+struct ImageOut {
+    step: i64,
+    wall_time: Num,
+    width: Option<u32>,
+    height: Option<u32>,
+    index: usize,
+}
+
+/// `GET /api/v1/images?run=&tag=`: every image's step, size and `index` (for `/image`).
+async fn images(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunTag>,
+) -> Result<Json<Vec<ImageOut>>, ApiError> {
+    let rows = tensor_rows(&state, p, kind::IMAGE).await?;
+    Ok(Json(
+        rows.iter()
+            .enumerate()
+            .map(|(index, r)| ImageOut {
+                step: r.step,
+                wall_time: Num(r.wall_time),
+                width: r.width,
+                height: r.height,
+                index,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageParams {
+    run: String,
+    tag: String,
+    index: usize,
+}
+
+/// `GET /api/v1/image?run=&tag=&index=`: one image's bytes, with its media type.
+async fn image(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ImageParams>,
+) -> Result<Response, ApiError> {
+    let index = p.index;
+    let rows = tensor_rows(
+        &state,
+        RunTag {
+            run: p.run.clone(),
+            tag: p.tag.clone(),
+        },
+        kind::IMAGE,
+    )
+    .await?;
+    let row = rows.into_iter().nth(index).ok_or_else(|| {
+        ApiError::NotFound(format!("{:?}/{:?} has no image {index}", p.run, p.tag))
+    })?;
+    let media_type = super::image_media_type(&row.data);
+    Ok(([(header::CONTENT_TYPE, media_type)], row.data).into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct FileOut {
+    path: String,
+    offset: u64,
+    records: u64,
+    skipped_records: u64,
+    skipped_bytes: u64,
+}
+
+/// `GET /api/v1/files`: how far ingest has read each event file, and what it skipped.
+async fn files(State(state): State<AppState>) -> Result<Json<Vec<FileOut>>, ApiError> {
+    let files = read(&state, |c| Ok(query::files(c)?)).await?;
+    Ok(Json(
+        files
+            .into_iter()
+            .map(|f: FileProgress| FileOut {
+                path: f.path,
+                offset: f.offset,
+                records: f.records,
+                skipped_records: f.skipped_records,
+                skipped_bytes: f.skipped_bytes,
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{StatusCode, header};
+    use serde_json::json;
+
+    use super::super::testing::*;
+
+    #[tokio::test]
+    async fn runs_are_listed_in_start_order() {
+        let f = fixture();
+        let runs = get_json(&f.router, "/api/v1/runs").await;
+        assert_eq!(runs[0]["name"], "train");
+        assert_eq!(runs[1]["name"], "eval");
+        assert_eq!(runs[0]["started_at"], 1000.0);
+        assert_eq!(runs[1]["updated_at"], 5000.0);
+        assert!(runs[0]["hparams"].is_null());
+        let keys: Vec<&String> = runs[0].as_object().expect("object").keys().collect();
+        assert_eq!(keys.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn series_are_listed_with_counts_and_steps() {
+        let f = fixture();
+        let all = get_json(&f.router, "/api/v1/series").await;
+        assert_eq!(all.as_array().expect("array").len(), 7);
+        let train = get_json(&f.router, "/api/v1/series?run=train").await;
+        let loss = train
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|s| s["tag"] == "loss")
+            .expect("loss");
+        assert_eq!(
+            *loss,
+            json!({"run": "train", "tag": "loss", "kind": "scalar", "plugin": "scalars",
+                   "count": 5, "first_step": 0, "last_step": 4})
+        );
+        get_error(
+            &f.router,
+            "/api/v1/series?run=nope",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn scalars_carry_non_finite_values_as_strings() {
+        let f = fixture();
+        let (status, headers, body) = get(&f.router, "/api/v1/scalars?run=train&tag=loss").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            r#"{"run":"train","tag":"loss","points":[[0,1000.0,1.0],[1,1000.25,"NaN"],[2,1000.5,"Infinity"],[3,1000.75,"-Infinity"],[4,1001.0,2.5]]}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn scalars_honour_the_step_range() {
+        let f = fixture();
+        let v = get_json(
+            &f.router,
+            "/api/v1/scalars?run=train&tag=spike&start_step=100&end_step=199",
+        )
+        .await;
+        let points = v["points"].as_array().expect("points");
+        assert_eq!(points.len(), 100);
+        assert_eq!((&points[0][0], &points[99][0]), (&json!(100), &json!(199)));
+    }
+
+    #[tokio::test]
+    async fn downsampling_keeps_the_ends_and_the_spike() {
+        let f = fixture();
+        let v = get_json(
+            &f.router,
+            "/api/v1/scalars?run=train&tag=spike&max_points=100",
+        )
+        .await;
+        let points = v["points"].as_array().expect("points");
+        assert!(points.len() <= 100 && points.len() > 10, "{}", points.len());
+        assert_eq!(points[0][0], 0);
+        assert_eq!(points[points.len() - 1][0], 19_999);
+        assert!(points.iter().any(|p| p[0] == 12_345 && p[2] == 1e9));
+        let steps: Vec<i64> = points
+            .iter()
+            .map(|p| p[0].as_i64().expect("step"))
+            .collect();
+        assert!(steps.windows(2).all(|w| w[0] < w[1]), "order kept");
+    }
+
+    #[tokio::test]
+    async fn unknown_runs_and_tags_are_404() {
+        let f = fixture();
+        for uri in [
+            "/api/v1/scalars?run=nope&tag=loss",
+            "/api/v1/scalars?run=train&tag=nope",
+            "/api/v1/histograms?run=train&tag=nope",
+            "/api/v1/text?run=nope&tag=notes",
+            "/api/v1/images?run=train&tag=nope",
+            "/api/v1/image?run=train&tag=img&index=2",
+        ] {
+            get_error(&f.router, uri, StatusCode::NOT_FOUND, "not_found").await;
+        }
+    }
+
+    #[tokio::test]
+    async fn another_kind_of_series_is_wrong_kind() {
+        let f = fixture();
+        let msg = get_error(
+            &f.router,
+            "/api/v1/scalars?run=train&tag=weights",
+            StatusCode::BAD_REQUEST,
+            "wrong_kind",
+        )
+        .await;
+        assert!(msg.contains("histogram"), "{msg}");
+        get_error(
+            &f.router,
+            "/api/v1/histograms?run=train&tag=loss",
+            StatusCode::BAD_REQUEST,
+            "wrong_kind",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_parameters_are_json_400s() {
+        let f = fixture();
+        for uri in [
+            "/api/v1/scalars?run=train",
+            "/api/v1/scalars?tag=loss",
+            "/api/v1/scalars",
+            "/api/v1/scalars?run=train&tag=loss&max_points=abc",
+            "/api/v1/scalars?run=train&tag=loss&max_points=1",
+            "/api/v1/scalars?run=train&tag=loss&max_points=4",
+            "/api/v1/scalars?run=train&tag=loss&max_points=100001",
+            "/api/v1/scalars?run=train&tag=loss&max_points=-5",
+            "/api/v1/scalars?run=train&tag=loss&start_step=x",
+            "/api/v1/scalars?run=train&tag=loss&end_step=1.5",
+            "/api/v1/scalars?run=train&tag=loss&start_step=5&end_step=2",
+            "/api/v1/histograms?run=train",
+            "/api/v1/image?run=train&tag=img",
+            "/api/v1/image?run=train&tag=img&index=first",
+        ] {
+            get_error(&f.router, uri, StatusCode::BAD_REQUEST, "bad_request").await;
+        }
+        let msg = get_error(
+            &f.router,
+            "/api/v1/scalars?run=train",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+        assert!(msg.contains("tag"), "{msg}");
+        // The bounds themselves are allowed.
+        for m in [5, 100_000] {
+            get_json(
+                &f.router,
+                &format!("/api/v1/scalars?run=train&tag=loss&max_points={m}"),
+            )
+            .await;
+        }
+    }
+
+    #[tokio::test]
+    async fn histograms_are_rows_of_left_right_count() {
+        let f = fixture();
+        let v = get_json(&f.router, "/api/v1/histograms?run=train&tag=weights").await;
+        assert_eq!(
+            v,
+            json!([
+                {"step": 1, "wall_time": 1001.5, "buckets": [[0.0, 1.0, 3.0], [1.0, 2.0, 1.0]]},
+                {"step": 2, "wall_time": 1001.5, "buckets": [[0.0, 1.0, 3.0], [1.0, 2.0, 2.0]]},
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn text_is_markdown_rendered_with_html_escaped() {
+        let f = fixture();
+        let v = get_json(&f.router, "/api/v1/text?run=train&tag=notes").await;
+        assert_eq!(v[0]["step"], 2);
+        assert_eq!(v[0]["wall_time"], 1002.0);
+        assert_eq!(v[0]["text"], json!([NOTES]));
+        let html = v[0]["html"].as_str().expect("html");
+        assert!(html.starts_with("<h1>Notes</h1>"), "{html}");
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("<td>1</td>"), "{html}");
+        let pair = get_json(&f.router, "/api/v1/text?run=train&tag=pair").await;
+        let html = pair[0]["html"].as_str().expect("html");
+        assert!(
+            html.starts_with("<table>") && html.contains("&lt;b&gt;x&lt;/b&gt;"),
+            "{html}"
+        );
+    }
+
+    #[tokio::test]
+    async fn images_are_listed_and_served() {
+        let f = fixture();
+        let v = get_json(&f.router, "/api/v1/images?run=train&tag=img").await;
+        assert_eq!(
+            v,
+            json!([
+                {"step": 3, "wall_time": 1006.0, "width": 4, "height": 3, "index": 0},
+                {"step": 4, "wall_time": 1007.0, "width": 4, "height": 3, "index": 1},
+            ])
+        );
+        let (status, headers, body) =
+            get(&f.router, "/api/v1/image?run=train&tag=img&index=1").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+        assert_eq!(&body[..], PNG);
+    }
+
+    #[tokio::test]
+    async fn files_report_ingest_progress() {
+        let f = fixture();
+        let v = get_json(&f.router, "/api/v1/files").await;
+        assert_eq!(
+            v,
+            json!([{"path": "train/events.out.tfevents.1", "offset": 4096, "records": 12,
+                    "skipped_records": 1, "skipped_bytes": 17}])
+        );
+    }
+}

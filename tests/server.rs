@@ -1,0 +1,302 @@
+//! End-to-end tests of `runboard serve`: the real binary on a loopback port, a real SQLite file, real event files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use runboard_sdk::SummaryWriter;
+use serde_json::Value as Json;
+
+/// A running `runboard serve`, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(logdir: &Path, db: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runboard"))
+            .args(["serve", "--port", "0", "--poll-interval", "0.2", "--logdir"])
+            .arg(logdir)
+            .arg("--db")
+            .arg(db)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn runboard");
+        // The server logs its address; read stderr until it does, then keep draining it.
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent && let Some(i) = line.find("http://") {
+                    let addr: String = line[i..].split_whitespace().next().unwrap().to_owned();
+                    let _ = tx.send(addr);
+                    sent = true;
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("runboard printed its address");
+        Server { child, base }
+    }
+
+    fn get(&self, path: &str) -> (u16, Json) {
+        let resp = ureq::get(&format!("{}{path}", self.base))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("request");
+        let status = resp.status().as_u16();
+        let body = resp.into_body().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Json::String(body)),
+        )
+    }
+
+    fn kill9(mut self) {
+        let _ = self.child.kill(); // SIGKILL on Unix
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn steps_of(server: &Server, run: &str, tag: &str) -> Option<Vec<i64>> {
+    let (status, body) = server.get(&format!("/api/v1/scalars?run={run}&tag={tag}"));
+    if status != 200 {
+        return None;
+    }
+    Some(
+        body["points"]
+            .as_array()?
+            .iter()
+            .map(|p| p[0].as_i64().unwrap())
+            .collect(),
+    )
+}
+
+#[test]
+fn appended_points_are_served_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let mut w = SummaryWriter::new(logdir.join("live")).unwrap();
+    for s in 0..100 {
+        w.add_scalar("loss", s as f64, s);
+    }
+    w.flush().unwrap();
+    let server = Server::start(&logdir, &dir.path().join("db.sqlite"));
+    poll(Duration::from_secs(30), "first 100 points", || {
+        steps_of(&server, "live", "loss").filter(|s| s.len() == 100)
+    });
+    let mut latencies = Vec::new();
+    for round in 0..5 {
+        let step = 100 + round;
+        w.add_scalar("loss", step as f64, step);
+        w.flush().unwrap();
+        let t = Instant::now();
+        poll(Duration::from_secs(10), "appended point", || {
+            steps_of(&server, "live", "loss").filter(|s| s.last() == Some(&step))
+        });
+        latencies.push(t.elapsed());
+    }
+    let steps = steps_of(&server, "live", "loss").unwrap();
+    assert_eq!(steps, (0..105).collect::<Vec<i64>>());
+    eprintln!("append -> served latencies: {latencies:?}");
+}
+
+fn write_big_logdir(logdir: &Path, runs: usize, tags: usize, steps: i64) {
+    for r in 0..runs {
+        let mut w = SummaryWriter::new(logdir.join(format!("run{r:02}"))).unwrap();
+        for s in 0..steps {
+            for t in 0..tags {
+                w.add_scalar(&format!("tag{t}"), (s * (t as i64 + 1)) as f64, s);
+            }
+        }
+        w.close().unwrap();
+    }
+}
+
+#[test]
+fn kill_9_at_random_moments_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let (runs, tags, steps) = (12, 4, 20_000i64);
+    write_big_logdir(&logdir, runs, tags, steps);
+    let db = dir.path().join("db.sqlite");
+    // A deterministic "random" schedule of kills, from early (mid first batch) to late.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..4 {
+        let server = Server::start(&logdir, &db);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(50 + seed % 400));
+        server.kill9();
+    }
+    let server = Server::start(&logdir, &db);
+    for r in 0..runs {
+        for t in 0..tags {
+            let (run, tag) = (format!("run{r:02}"), format!("tag{t}"));
+            let got = poll(Duration::from_secs(60), "everything served", || {
+                steps_of(&server, &run, &tag).filter(|s| s.len() >= steps as usize)
+            });
+            assert_eq!(got.len(), steps as usize, "{run}/{tag}: no point doubled");
+            assert!(
+                got.iter().copied().eq(0..steps),
+                "{run}/{tag}: each step exactly once, in order"
+            );
+        }
+    }
+}
+
+#[test]
+fn damaged_and_truncated_files_keep_everything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let mut w = SummaryWriter::new(logdir.join("r")).unwrap();
+    for s in 0..500 {
+        w.add_scalar("x", s as f64, s);
+    }
+    let path = w.path().to_path_buf();
+    w.close().unwrap();
+    // Damage one record in the middle: flip a byte inside the file's middle.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    // And leave a partial record at the end, as a writer killed mid-write would.
+    bytes.extend_from_slice(&[0x20, 0, 0, 0, 0, 0, 0, 0, 1, 2]);
+    std::fs::write(&path, &bytes).unwrap();
+    let server = Server::start(&logdir, &dir.path().join("db.sqlite"));
+    let steps = poll(Duration::from_secs(30), "499 points", || {
+        steps_of(&server, "r", "x").filter(|s| s.len() == 499)
+    });
+    assert_eq!(
+        steps.len(),
+        499,
+        "only the damaged record is lost (TensorBoard serves 251)"
+    );
+    let (_, files) = server.get("/api/v1/files");
+    assert_eq!(files[0]["skipped_records"], 1, "{files}");
+}
+
+#[test]
+fn bad_requests_get_clear_4xx_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let mut w = SummaryWriter::new(logdir.join("r")).unwrap();
+    w.add_scalar("x", 1.0, 1);
+    w.close().unwrap();
+    let server = Server::start(&logdir, &dir.path().join("db.sqlite"));
+    poll(Duration::from_secs(30), "run listed", || {
+        steps_of(&server, "r", "x")
+    });
+    let cases: BTreeMap<&str, u16> = [
+        ("/api/v1/scalars?run=r", 400),
+        ("/api/v1/scalars?run=r&tag=x&max_points=abc", 400),
+        ("/api/v1/scalars?run=r&tag=x&start_step=x", 400),
+        ("/api/v1/scalars?run=nope&tag=x", 404),
+        ("/api/v1/scalars?run=r&tag=nope", 404),
+        ("/api/v1/scalars?run=..%2F..%2Fetc&tag=passwd", 404),
+        ("/data/plugin/scalars/scalars?run=nope&tag=x", 404),
+    ]
+    .into_iter()
+    .collect();
+    for (path, want) in cases {
+        let (status, body) = server.get(path);
+        assert_eq!(status, want, "{path}: {body}");
+        assert!(
+            body["code"].is_string() && body["message"].is_string(),
+            "{path}: JSON error body, got {body}"
+        );
+    }
+    // The server is still fine afterwards.
+    assert_eq!(steps_of(&server, "r", "x"), Some(vec![1]));
+}
+
+#[test]
+fn a_logdir_that_is_a_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_runboard"))
+        .args(["serve", "--port", "0", "--logdir"])
+        .arg(&file)
+        .arg("--db")
+        .arg(dir.path().join("db.sqlite"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a directory"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_missing_logdir_is_served_and_picked_up_when_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir: PathBuf = dir.path().join("later");
+    let server = Server::start(&logdir, &dir.path().join("db.sqlite"));
+    let (status, runs) = server.get("/api/v1/runs");
+    assert_eq!((status, runs), (200, serde_json::json!([])));
+    let mut w = SummaryWriter::new(logdir.join("r")).unwrap();
+    w.add_scalar("x", 1.0, 7);
+    w.close().unwrap();
+    poll(Duration::from_secs(30), "run appears", || {
+        steps_of(&server, "r", "x").filter(|s| s == &[7])
+    });
+}
+
+#[test]
+fn sigterm_stops_the_server_even_with_a_live_stream_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    std::fs::create_dir_all(&logdir).unwrap();
+    let mut server = Server::start(&logdir, &dir.path().join("db.sqlite"));
+    // A dashboard's live stream, held open on another thread.
+    let url = format!("{}/api/v1/stream", server.base);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let resp = ureq::get(&url).call().unwrap();
+        let _ = tx.send(resp.status().as_u16());
+        let mut body = resp.into_body().into_reader();
+        let _ = std::io::copy(&mut body, &mut std::io::sink());
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 200);
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = poll(Duration::from_secs(10), "exit after SIGTERM", || {
+        server.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "{status:?}");
+}
