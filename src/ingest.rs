@@ -32,7 +32,7 @@ use crate::store::{Batch, FileProgress, Item, Store, StoreError, query};
 pub struct IngestOptions {
     /// How often to look for changes when no file-system event arrives. Default 1 s.
     pub poll_interval: Duration,
-    /// Items per batch handed to the store. Default 50,000.
+    /// Items per batch handed to the store. Default 10,000.
     pub batch_items: usize,
 }
 
@@ -40,7 +40,7 @@ impl Default for IngestOptions {
     fn default() -> Self {
         Self {
             poll_interval: Duration::from_secs(1),
-            batch_items: 50_000,
+            batch_items: 10_000,
         }
     }
 }

@@ -348,6 +348,46 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_across_many_chunks_leaves_no_orphan_blobs() {
+        let (_d, store) = open();
+        let first: Vec<Item> = (0..20_000).map(|s| scalar("x", s, 1.0)).collect();
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items: first,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        let second: Vec<Item> = (9_000..9_100).map(|s| scalar("x", s, 2.0)).collect();
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items: second,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+        let pts = points(&store, "r", "x", None);
+        assert_eq!(pts.len(), 9_100);
+        assert!(pts.iter().enumerate().all(|(i, p)| p.step == i as i64));
+        assert!(pts[9_000..].iter().all(|p| p.value == 2.0));
+        let (chunks, blobs): (i64, i64) = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT count(*) FROM scalar_chunks), (SELECT count(*) FROM scalar_points)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(
+            chunks, blobs,
+            "every summary has its blob and no blob is orphaned"
+        );
+    }
+
+    #[test]
     fn session_start_purges_every_tag_of_the_run() {
         let (_d, store) = open();
         let mut items: Vec<Item> = (0..10)

@@ -162,7 +162,7 @@ pub fn scalars(
         Some(m) => total <= m || summaries.len() < m / downsample::POINTS_PER_BUCKET,
     };
     let mut blob_stmt =
-        conn.prepare_cached("SELECT points FROM scalar_chunks WHERE series_id = ?1 AND seq = ?2")?;
+        conn.prepare_cached("SELECT points FROM scalar_points WHERE series_id = ?1 AND seq = ?2")?;
     let mut decoded: Vec<Vec<Point>> = Vec::new();
     let mut plan: Vec<Result<usize, ChunkSummary>> = Vec::new(); // index into decoded, or a summary
     for (seq, s) in &summaries {

@@ -22,7 +22,9 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (run_id, tag)
     );
     -- A scalar series is a sequence of chunks (seq order = series order). Each holds up to a few
-    -- thousand points as 24-byte records, plus the summary a downsampled read needs.
+    -- thousand points as 24-byte records (in scalar_points), plus the summary a downsampled read
+    -- needs (here). Summaries live apart from the blobs so that a zoomed-out read of a 10M-point
+    -- series scans a few hundred kilobytes of dense rows, not the blobs' pages.
     CREATE TABLE scalar_chunks (
         series_id   INTEGER NOT NULL REFERENCES series(id),
         seq         INTEGER NOT NULL,
@@ -41,9 +43,14 @@ const MIGRATIONS: &[&str] = &[
         max_value   REAL,
         nan_step    INTEGER,                  -- the first NaN point, if any
         nan_wall    REAL,
-        points      BLOB NOT NULL,
         PRIMARY KEY (series_id, seq)
     ) WITHOUT ROWID;
+    CREATE TABLE scalar_points (
+        series_id   INTEGER NOT NULL,
+        seq         INTEGER NOT NULL,
+        points      BLOB NOT NULL,
+        PRIMARY KEY (series_id, seq)
+    );
     -- Histograms (JSON rows [left, right, count]), text (JSON array of strings), images (PNG).
     CREATE TABLE tensors (
         id          INTEGER PRIMARY KEY,

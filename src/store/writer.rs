@@ -27,9 +27,9 @@ pub const CHUNK_TARGET: usize = 4096;
 /// Small chunks a series may end with before they are merged.
 pub const COMPACT_AFTER: usize = 16;
 /// Batches waiting for the writer before submitters wait.
-const CHANNEL_BOUND: usize = 256;
+const CHANNEL_BOUND: usize = 4;
 /// Items one transaction takes before it commits (the rest go in the next one).
-const MAX_TX_ITEMS: usize = 500_000;
+const MAX_TX_ITEMS: usize = 100_000;
 
 type Ack = mpsc::Sender<Result<(), String>>;
 
@@ -78,7 +78,7 @@ impl WriterHandle {
 /// Starts the writer thread on `conn`.
 pub fn spawn(conn: Connection) -> Result<(WriterHandle, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
-    let (changes, _) = broadcast::channel(1024);
+    let (changes, _) = broadcast::channel(16);
     let publisher = changes.clone();
     let thread = std::thread::Builder::new()
         .name("runboard-store".into())
@@ -532,11 +532,18 @@ impl Writer {
             let cut: Option<(i64, Vec<u8>)> = self
                 .conn
                 .prepare_cached(
-                    "SELECT seq, points FROM scalar_chunks WHERE series_id = ?1
-                     AND first_step < ?2 AND last_step >= ?2",
+                    "SELECT c.seq, p.points FROM scalar_chunks c
+                     JOIN scalar_points p ON p.series_id = c.series_id AND p.seq = c.seq
+                     WHERE c.series_id = ?1 AND c.first_step < ?2 AND c.last_step >= ?2",
                 )?
                 .query_row(params![state.id, step], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM scalar_points WHERE series_id = ?1 AND seq IN
+                     (SELECT seq FROM scalar_chunks WHERE series_id = ?1 AND first_step >= ?2)",
+                )?
+                .execute(params![state.id, step])?;
             self.conn
                 .prepare_cached(
                     "DELETE FROM scalar_chunks WHERE series_id = ?1 AND first_step >= ?2",
@@ -548,6 +555,9 @@ impl Writer {
                 pts.retain(|p| p.step < step);
                 self.conn
                     .prepare_cached("DELETE FROM scalar_chunks WHERE series_id = ?1 AND seq = ?2")?
+                    .execute(params![state.id, seq])?;
+                self.conn
+                    .prepare_cached("DELETE FROM scalar_points WHERE series_id = ?1 AND seq = ?2")?
                     .execute(params![state.id, seq])?;
                 self.insert_chunk(state.id, seq, &pts)?;
             }
@@ -580,8 +590,8 @@ impl Writer {
                 "INSERT INTO scalar_chunks (series_id, seq, count,
                     first_step, first_wall, first_value, last_step, last_wall, last_value,
                     min_step, min_wall, min_value, max_step, max_wall, max_value,
-                    nan_step, nan_wall, points)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    nan_step, nan_wall)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )?
             .execute(params![
                 series_id,
@@ -601,8 +611,12 @@ impl Writer {
                 nan_as_null(s.max.value),
                 s.first_nan.map(|p| p.step),
                 s.first_nan.map(|p| p.wall_time),
-                blob
             ])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO scalar_points (series_id, seq, points) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![series_id, seq, blob])?;
         Ok(())
     }
 
@@ -628,7 +642,7 @@ impl Writer {
                 let mut merged = Vec::new();
                 {
                     let mut stmt = self.conn.prepare_cached(
-                        "SELECT points FROM scalar_chunks WHERE series_id = ?1 AND seq >= ?2 ORDER BY seq",
+                        "SELECT points FROM scalar_points WHERE series_id = ?1 AND seq >= ?2 ORDER BY seq",
                     )?;
                     let blobs =
                         stmt.query_map(params![state.id, first_small], |r| r.get::<_, Vec<u8>>(0))?;
@@ -638,6 +652,9 @@ impl Writer {
                 }
                 self.conn
                     .prepare_cached("DELETE FROM scalar_chunks WHERE series_id = ?1 AND seq >= ?2")?
+                    .execute(params![state.id, first_small])?;
+                self.conn
+                    .prepare_cached("DELETE FROM scalar_points WHERE series_id = ?1 AND seq >= ?2")?
                     .execute(params![state.id, first_small])?;
                 merged.append(&mut points);
                 points = merged;
