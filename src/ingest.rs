@@ -64,7 +64,6 @@ pub struct Ingester {
     stop: Arc<AtomicBool>,
     wake: mpsc::Sender<()>,
     thread: Option<JoinHandle<()>>,
-    _watcher: Option<notify::RecommendedWatcher>,
 }
 
 impl Ingester {
@@ -78,7 +77,6 @@ impl Ingester {
             return Err(IngestError::NotADirectory(logdir.to_path_buf()));
         }
         let (wake, woken) = mpsc::channel();
-        let watcher = watch(logdir, wake.clone());
         let stop = Arc::new(AtomicBool::new(false));
         let mut tailer = Tailer {
             logdir: logdir.to_path_buf(),
@@ -87,6 +85,8 @@ impl Ingester {
             files: BTreeMap::new(),
             decoders: FxHashMap::default(),
             stop: Arc::clone(&stop),
+            wake: wake.clone(),
+            watcher: None,
         };
         let thread = std::thread::Builder::new()
             .name("runboard-ingest".into())
@@ -96,7 +96,6 @@ impl Ingester {
             stop,
             wake,
             thread: Some(thread),
-            _watcher: watcher,
         })
     }
 
@@ -121,7 +120,7 @@ impl Drop for Ingester {
 }
 
 /// Watches the logdir recursively; any event wakes the tailer. `None` (polling only) when the
-/// platform refuses a watch (no inotify, watch limits) or the logdir does not exist yet.
+/// platform refuses a watch (no inotify, watch limits).
 fn watch(logdir: &Path, wake: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let handler = move |res: notify::Result<notify::Event>| {
@@ -159,6 +158,9 @@ struct Tailer {
     files: BTreeMap<PathBuf, FileState>,
     decoders: FxHashMap<String, EventDecoder>,
     stop: Arc<AtomicBool>,
+    wake: mpsc::Sender<()>,
+    /// The file-system watch; set up once the logdir exists (it may be created later).
+    watcher: Option<notify::RecommendedWatcher>,
 }
 
 /// Runs the loop; errors are logged and retried on the next wake.
@@ -166,7 +168,12 @@ impl Tailer {
     fn run(&mut self, woken: mpsc::Receiver<()>) {
         let started = Instant::now();
         let mut first_pass = true;
+        let mut watch_failed = false;
         while !self.stop.load(Ordering::SeqCst) {
+            if self.watcher.is_none() && !watch_failed && self.logdir.is_dir() {
+                self.watcher = watch(&self.logdir, self.wake.clone());
+                watch_failed = self.watcher.is_none();
+            }
             let progressed = match self.pass() {
                 Ok(p) => p,
                 Err(e) => {
@@ -199,9 +206,9 @@ impl Tailer {
             )
         });
         tracing::info!(
-            "loaded {} from {}: {} runs, {} files, {} records read in {:.2} s, {} damaged records skipped",
-            self.store.path().display(),
+            "loaded {} into {}: {} runs, {} files, {} records read in {:.2} s, {} damaged records skipped",
             self.logdir.display(),
+            self.store.path().display(),
             runs.len(),
             self.files.len(),
             records,
