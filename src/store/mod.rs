@@ -268,6 +268,18 @@ mod tests {
         }
     }
 
+    /// Submits `items` to run "r" and waits for the commit.
+    fn commit(store: &Store, items: Vec<Item>) {
+        store
+            .submit(Batch {
+                run: "r".into(),
+                items,
+                progress: None,
+            })
+            .unwrap();
+        store.flush().unwrap();
+    }
+
     fn open() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("runboard.sqlite")).unwrap();
@@ -320,22 +332,8 @@ mod tests {
         let (_d, store) = open();
         let first: Vec<Item> = (0..400).map(|s| scalar("loss", s, 1.0)).collect();
         let second: Vec<Item> = (300..600).map(|s| scalar("loss", s, 2.0)).collect();
-        store
-            .submit(Batch {
-                run: "r".into(),
-                items: first,
-                progress: None,
-            })
-            .unwrap();
-        store.flush().unwrap();
-        store
-            .submit(Batch {
-                run: "r".into(),
-                items: second,
-                progress: None,
-            })
-            .unwrap();
-        store.flush().unwrap();
+        commit(&store, first);
+        commit(&store, second);
         let pts = points(&store, "r", "loss", None);
         assert_eq!(pts.len(), 600);
         assert!(pts[..300].iter().all(|p| p.value == 1.0));
@@ -351,23 +349,9 @@ mod tests {
     fn a_restart_across_many_chunks_leaves_no_orphan_blobs() {
         let (_d, store) = open();
         let first: Vec<Item> = (0..20_000).map(|s| scalar("x", s, 1.0)).collect();
-        store
-            .submit(Batch {
-                run: "r".into(),
-                items: first,
-                progress: None,
-            })
-            .unwrap();
-        store.flush().unwrap();
+        commit(&store, first);
         let second: Vec<Item> = (9_000..9_100).map(|s| scalar("x", s, 2.0)).collect();
-        store
-            .submit(Batch {
-                run: "r".into(),
-                items: second,
-                progress: None,
-            })
-            .unwrap();
-        store.flush().unwrap();
+        commit(&store, second);
         let pts = points(&store, "r", "x", None);
         assert_eq!(pts.len(), 9_100);
         assert!(pts.iter().enumerate().all(|(i, p)| p.step == i as i64));
@@ -398,14 +382,7 @@ mod tests {
             wall_time: 2000.0,
         });
         items.push(scalar("a", 5, 9.0));
-        store
-            .submit(Batch {
-                run: "r".into(),
-                items,
-                progress: None,
-            })
-            .unwrap();
-        store.flush().unwrap();
+        commit(&store, items);
         assert_eq!(points(&store, "r", "a", None).len(), 6);
         assert_eq!(points(&store, "r", "a", None)[5].value, 9.0);
         assert_eq!(points(&store, "r", "b", None).len(), 5);
@@ -456,14 +433,7 @@ mod tests {
         let items: Vec<Item> = (0..50_000)
             .map(|s| scalar("x", s, if s == 31_337 { 1e9 } else { (s % 10) as f64 }))
             .collect();
-        store
-            .submit(Batch {
-                run: "r".into(),
-                items,
-                progress: None,
-            })
-            .unwrap();
-        store.flush().unwrap();
+        commit(&store, items);
         let pts = points(&store, "r", "x", Some(200));
         assert!(pts.len() <= 200);
         assert_eq!(pts.first().unwrap().step, 0);
@@ -488,14 +458,7 @@ mod tests {
             scalar("x", 2, f64::NEG_INFINITY),
             scalar("x", 3, 1.0),
         ];
-        store
-            .submit(Batch {
-                run: "r".into(),
-                items,
-                progress: None,
-            })
-            .unwrap();
-        store.flush().unwrap();
+        commit(&store, items);
         let pts = points(&store, "r", "x", None);
         assert!(pts[0].value.is_nan());
         assert_eq!(
@@ -527,14 +490,7 @@ mod tests {
                 value: Value::Scalar(1.0),
             },
         ];
-        store
-            .submit(Batch {
-                run: "r".into(),
-                items,
-                progress: None,
-            })
-            .unwrap();
-        store.flush().unwrap();
+        commit(&store, items);
         let series = store.read(|c| query::series(c, Some("r"))).unwrap();
         let kinds: Vec<(&str, &str, u64)> = series
             .iter()
