@@ -1,6 +1,7 @@
 //! Interop with the real TensorBoard and tensorboardX: their files decode in runboard exactly as TensorBoard reads them, and TensorBoard serves SummaryWriter's files (also truncated or damaged) faithfully.
 #![allow(clippy::unwrap_used)]
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

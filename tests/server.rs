@@ -1,10 +1,12 @@
 //! End-to-end tests of `runboard serve`: the real binary on a loopback port, a real SQLite file, real event files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use runboard_sdk::SummaryWriter;
@@ -18,32 +20,7 @@ struct Server {
 
 impl Server {
     fn start(logdir: &Path, db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_runboard"))
-            .args(["serve", "--port", "0", "--poll-interval", "0.2", "--logdir"])
-            .arg(logdir)
-            .arg("--db")
-            .arg(db)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn runboard");
-        // The server logs its address; read stderr until it does, then keep draining it.
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(i) = line.find("http://") {
-                    let addr: String = line[i..].split_whitespace().next().unwrap().to_owned();
-                    let _ = tx.send(addr);
-                    sent = true;
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("runboard printed its address");
+        let (child, base, _log) = common::spawn_runboard(logdir, db);
         Server { child, base }
     }
 

@@ -1,4 +1,4 @@
-//! Shared helpers for the interop tests: finding the venv's Python and TensorBoard, exact JSON, a real TensorBoard server guarded by Drop.
+//! Shared helpers for the integration tests: the venv's Python and TensorBoard, exact JSON, real TensorBoard and runboard servers guarded by Drop.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -321,4 +321,51 @@ impl Drop for TensorBoard {
             eprintln!("--- tensorboard output ({}) ---\n{}", self.base, self.log());
         }
     }
+}
+
+/// A `runboard serve` child process on a free port: the process, its base URL, and everything it
+/// logged so far (kept for failure messages). The caller kills it.
+pub fn spawn_runboard(
+    logdir: &Path,
+    db: &Path,
+) -> (Child, String, std::sync::Arc<std::sync::Mutex<String>>) {
+    use std::io::{BufRead, BufReader};
+    use std::sync::{Arc, Mutex};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runboard"))
+        .args(["serve", "--port", "0", "--poll-interval", "0.2", "--logdir"])
+        .arg(logdir)
+        .arg("--db")
+        .arg(db)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn runboard");
+    // The server logs its address; read stderr until it does, and keep all of it.
+    let stderr = child.stderr.take().expect("piped stderr");
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let keep = Arc::clone(&log);
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent && let Some(i) = line.find("http://") {
+                let addr: String = line[i..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let _ = tx.send(addr);
+                sent = true;
+            }
+            let mut log = keep.lock().unwrap_or_else(|e| e.into_inner());
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("runboard printed its address");
+    (child, base, log)
 }
