@@ -899,20 +899,6 @@ fn write_points(dir: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// `(offset, total length)` of each record, from the framing alone (lengths, not CRCs).
-fn record_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let mut at = 0;
-    while at + 8 <= bytes.len() {
-        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
-        let total = 16 + usize::try_from(len).unwrap();
-        spans.push((at, total));
-        at += total;
-    }
-    assert_eq!(at, bytes.len(), "the file is whole records");
-    spans
-}
-
 fn write_file(logdir: &Path, run: &str, bytes: &[u8]) -> PathBuf {
     let dir = logdir.join(run);
     std::fs::create_dir_all(&dir).unwrap();
@@ -934,7 +920,7 @@ fn tb_loss_points(dump: &Json, run: &str) -> Vec<(i64, f64, f64)> {
 fn truncated_file_is_read_up_to_the_cut() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = write_points(&dir.path().join("source"));
-    let spans = record_spans(&bytes);
+    let spans = common::record_spans(&bytes);
     assert_eq!(
         spans.len() as i64,
         POINTS + 1,
@@ -983,7 +969,7 @@ fn truncated_file_is_read_up_to_the_cut() {
 fn damaged_middle_record_loses_only_that_record() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = write_points(&dir.path().join("source"));
-    let spans = record_spans(&bytes);
+    let spans = common::record_spans(&bytes);
     let damaged = spans.len() / 2;
     let (at, _) = spans[damaged];
     bytes[at + 12 + 2] ^= 0x5a; // a byte of the record's data: its data CRC no longer matches

@@ -111,19 +111,7 @@ impl Server for Runboard {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!("runboard exited ({status})");
         }
-        let mut req = self.agent.get(format!("{}{path}", self.base));
-        for (k, v) in query {
-            req = req.query(*k, *v);
-        }
-        let mut resp = req.call().ok()?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_vec()
-            .ok()?;
-        Some((status, body))
+        common::http_get(&self.agent, &self.base, path, query)
     }
 }
 
@@ -171,20 +159,6 @@ fn write_scalars(dir: &Path, tag: &str, points: &[(i64, f64, f64)]) -> PathBuf {
     }
     w.flush().unwrap();
     w.path().to_path_buf()
-}
-
-/// `(offset, total length)` of each record, from the framing alone.
-fn record_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let mut at = 0;
-    while at + 8 <= bytes.len() {
-        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
-        let total = 16 + usize::try_from(len).unwrap();
-        spans.push((at, total));
-        at += total;
-    }
-    assert_eq!(at, bytes.len(), "the file is whole records");
-    spans
 }
 
 /// The value `SummaryWriter`/`summary::scalar` stores (`simple_value` is a float32).
@@ -277,7 +251,7 @@ fn build_logdir() -> Logdir {
     let points: Vec<_> = (0..N).map(|s| (s, wall(s), cut_value(s))).collect();
     let file = write_scalars(&root.join("truncated"), "loss", &points);
     let bytes = std::fs::read(&file).unwrap();
-    let (last_at, _) = *record_spans(&bytes).last().unwrap();
+    let (last_at, _) = *common::record_spans(&bytes).last().unwrap();
     let cut = bytes.len() - 7;
     assert!(cut > last_at + 12);
     std::fs::write(&file, &bytes[..cut]).unwrap();
@@ -286,7 +260,7 @@ fn build_logdir() -> Logdir {
     // is in the scalar's float32 (the last 4 bytes of the event), so the record still parses.
     let file = write_scalars(&root.join("damaged"), "loss", &points);
     let mut bytes = std::fs::read(&file).unwrap();
-    let spans = record_spans(&bytes);
+    let spans = common::record_spans(&bytes);
     assert_eq!(
         spans.len() as i64,
         N + 1,

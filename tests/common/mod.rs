@@ -242,19 +242,7 @@ impl TensorBoard {
     /// GET `path` (with query pairs): `Some((status, body))`, or `None` while nothing listens.
     pub fn try_get(&mut self, path: &str, query: &[(&str, &str)]) -> Option<(u16, Vec<u8>)> {
         self.assert_running();
-        let mut req = self.agent.get(format!("{}{path}", self.base));
-        for (k, v) in query {
-            req = req.query(*k, *v);
-        }
-        let mut resp = req.call().ok()?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_vec()
-            .ok()?;
-        Some((status, body))
+        http_get(&self.agent, &self.base, path, query)
     }
 
     /// GET returning the body of a 200 response as bytes.
@@ -368,4 +356,41 @@ pub fn spawn_runboard(
         .recv_timeout(Duration::from_secs(30))
         .expect("runboard printed its address");
     (child, base, log)
+}
+
+/// GET `base + path` with query pairs: `Some((status, body))`, or `None` while nothing listens.
+pub fn http_get(
+    agent: &ureq::Agent,
+    base: &str,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Option<(u16, Vec<u8>)> {
+    let mut req = agent.get(format!("{base}{path}"));
+    for (k, v) in query {
+        req = req.query(*k, *v);
+    }
+    let mut resp = req.call().ok()?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .ok()?;
+    Some((status, body))
+}
+
+/// `(offset, total length)` of each record of an event file, from the framing alone (lengths,
+/// not CRCs); the file must be whole records.
+pub fn record_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let total = 16 + usize::try_from(len).expect("a length that fits");
+        spans.push((at, total));
+        at += total;
+    }
+    assert_eq!(at, bytes.len(), "the file is whole records");
+    spans
 }
