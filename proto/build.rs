@@ -5,11 +5,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tensorboard/compat/proto/event.proto",
         "tensorboard/compat/proto/summary.proto",
         "tensorboard/plugins/hparams/plugin_data.proto",
+        "runboard/ingest.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");
     }
     println!("cargo:rerun-if-changed=tensorboard");
+    println!("cargo:rerun-if-changed=runboard");
     println!("cargo:rerun-if-changed=build.rs");
     let descriptors = protox::compile(files, ["."])?;
     prost_build::Config::new()

@@ -39,6 +39,15 @@ pub struct ServeArgs {
     /// the reader at once on Linux; this is the fallback).
     #[arg(long, default_value_t = 1.0, value_parser = parse_interval)]
     pub poll_interval: f64,
+    /// The token that writes (POST /api/v1/ingest) must carry as `Authorization: Bearer
+    /// <token>`. Required when --host is not a loopback address. Default: none (writes are
+    /// open to this machine only, since the default host is 127.0.0.1).
+    #[arg(long, env = "RUNBOARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Listen on a non-loopback --host WITHOUT a write token: anyone who can reach the port can
+    /// write runs. Only for trusted networks.
+    #[arg(long)]
+    pub insecure_public_writes: bool,
 }
 
 impl Default for ServeArgs {
@@ -49,6 +58,8 @@ impl Default for ServeArgs {
             port: 6006,
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             poll_interval: 1.0,
+            token: None,
+            insecure_public_writes: false,
         }
     }
 }
@@ -77,7 +88,22 @@ impl ServeArgs {
                 self.logdir.display()
             );
         }
+        let token = self.token.filter(|t| !t.is_empty());
+        if !self.host.is_loopback() && token.is_none() {
+            if !self.insecure_public_writes {
+                anyhow::bail!(
+                    "listening on {} would let anyone who can reach it write runs: set a token with \
+                     --token or RUNBOARD_TOKEN (or pass --insecure-public-writes on a trusted network)",
+                    self.host
+                );
+            }
+            tracing::warn!(
+                "INSECURE: listening on {} with no write token: anyone who can reach it can write",
+                self.host
+            );
+        }
         let mut config = crate::server::Config::for_logdir(self.logdir);
+        config.write_token = token;
         if let Some(db) = self.db {
             config.db = db;
         }

@@ -360,6 +360,7 @@ fn submit(store: &Store, state: &FileState, items: Vec<Item>) -> Result<(), Stor
             skipped_records: stats.skipped_records,
             skipped_bytes: stats.skipped_bytes,
         }),
+        dedup: None,
     })
 }
 

@@ -21,6 +21,8 @@ pub struct Config {
     pub port: u16,
     /// Ingest tunables.
     pub ingest: IngestOptions,
+    /// The token writes must carry; required when listening beyond loopback.
+    pub write_token: Option<String>,
 }
 
 impl Config {
@@ -33,6 +35,7 @@ impl Config {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 6006,
             ingest: IngestOptions::default(),
+            write_token: None,
         }
     }
 
@@ -105,6 +108,7 @@ pub async fn serve(
         store: store.clone(),
         logdir: config.logdir.clone(),
         window_title: String::new(),
+        write_token: config.write_token.clone(),
     };
     // Live streams end when shutdown starts, so an open dashboard cannot hold the server up.
     let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);

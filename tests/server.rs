@@ -277,3 +277,22 @@ fn sigterm_stops_the_server_even_with_a_live_stream_open() {
     });
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn listening_publicly_needs_a_token_or_a_loud_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_runboard"))
+        .args(["serve", "--host", "0.0.0.0", "--port", "0", "--logdir"])
+        .arg(dir.path())
+        .arg("--db")
+        .arg(dir.path().join("db.sqlite"))
+        .env_remove("RUNBOARD_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--token") && stderr.contains("--insecure-public-writes"),
+        "{stderr}"
+    );
+}

@@ -14,5 +14,13 @@ pub mod tensorboard {
     }
 }
 
+/// runboard's own messages (`runboard.ingest`): what the SDK streams to a server.
+pub mod runboard {
+    /// The ingest protocol: `Batch` in, `Ack` out.
+    pub mod ingest {
+        include!(concat!(env!("OUT_DIR"), "/runboard.ingest.rs"));
+    }
+}
+
 pub use prost;
 pub use prost_types;

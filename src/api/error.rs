@@ -34,6 +34,10 @@ pub enum ApiError {
     /// The path exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A write without the server's token (or with a wrong one). Send `Authorization: Bearer
+    /// <token>` (the SDK sends `RUNBOARD_TOKEN`).
+    #[error("a valid write token is required (Authorization: Bearer <token>)")]
+    Unauthorized,
     /// The request body is larger than the server accepts.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -65,6 +69,7 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::WrongKind { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +83,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::WrongKind { .. } => "wrong_kind",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Unauthorized => "unauthorized",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Unavailable => "unavailable",
             ApiError::Store(_) | ApiError::Internal(_) => "internal",

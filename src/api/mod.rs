@@ -11,6 +11,7 @@
 //! and unknown paths under `/api` and `/data`.
 
 pub mod error;
+pub mod ingest;
 pub mod json;
 pub mod markdown;
 pub mod sse;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub logdir: Option<PathBuf>,
     /// The browser window's title (TensorBoard's `--window_title`).
     pub window_title: String,
+    /// When set, writes (`POST /api/v1/ingest`) need `Authorization: Bearer <token>`.
+    pub write_token: Option<String>,
 }
 
 /// How [`router_with`] builds the router.
@@ -101,6 +104,8 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
         .nest("/data", data)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(options.body_limit))
+        // Outside the limit, so the limit applies to the decompressed body (no gzip bombs).
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(map_response(json_payload_too_large))
         .layer(TraceLayer::new_for_http());
     let router = match options.shutdown {
@@ -295,6 +300,7 @@ pub(crate) mod testing {
                     skipped_records: 1,
                     skipped_bytes: 17,
                 }),
+                dedup: None,
             })
             .expect("submit");
         store
@@ -302,6 +308,7 @@ pub(crate) mod testing {
                 run: "eval".into(),
                 items: vec![value("loss", 1, 5000.0, Value::Scalar(0.5))],
                 progress: None,
+                dedup: None,
             })
             .expect("submit");
         store.flush().expect("flush");
@@ -309,12 +316,26 @@ pub(crate) mod testing {
             store,
             logdir: Some(PathBuf::from("/tmp/logs")),
             window_title: "my runs".into(),
+            write_token: None,
         };
         Fixture {
             _dir: dir,
             router: router(state.clone()),
             state,
         }
+    }
+
+    /// An empty store's state (no token), with the directory holding its database.
+    pub fn empty_state() -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db.sqlite")).expect("store");
+        let state = AppState {
+            store,
+            logdir: None,
+            window_title: String::new(),
+            write_token: None,
+        };
+        (dir, state)
     }
 
     /// Sends one request; returns status, headers and the whole body.

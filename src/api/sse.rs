@@ -223,6 +223,7 @@ mod tests {
                 run: "new-run".into(),
                 items,
                 progress: None,
+                dedup: None,
             })
             .expect("submit");
         let text = read_until(res.into_body(), |t| has_event(t, "scalars")).await;

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/image", get(image))
         .route("/files", get(files))
         .route("/stream", get(super::sse::stream))
+        .route("/ingest", axum::routing::post(super::ingest::ingest))
 }
 
 /// A scalar point on the wire: `[step, wall_time, value]`.

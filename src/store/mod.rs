@@ -97,6 +97,9 @@ pub struct Batch {
     pub items: Vec<Item>,
     /// The file offset this batch brings the run's file to, if it came from a file.
     pub progress: Option<FileProgress>,
+    /// `(session, seq)` of a batch sent over HTTP: a batch whose pair was already committed is
+    /// acknowledged as a duplicate and stores nothing (retries never double data).
+    pub dedup: Option<(String, u64)>,
 }
 
 /// What one commit changed, published to subscribers after the commit.
@@ -175,11 +178,12 @@ impl Store {
         self.inner.writer.submit(batch, None)
     }
 
-    /// Queues a batch and returns a receiver that answers once it is committed (or failed).
+    /// Queues a batch and returns a receiver that answers once it is committed (or failed):
+    /// `Ok(true)` when it was a duplicate of a batch already stored (see [`Batch::dedup`]).
     pub fn submit_acked(
         &self,
         batch: Batch,
-    ) -> Result<mpsc::Receiver<Result<(), String>>, StoreError> {
+    ) -> Result<mpsc::Receiver<Result<bool, String>>, StoreError> {
         let (tx, rx) = mpsc::channel();
         self.inner.writer.submit(batch, Some(tx))?;
         Ok(rx)
@@ -190,6 +194,7 @@ impl Store {
         let rx = self.submit_acked(Batch::default())?;
         rx.recv()
             .map_err(|_| StoreError::WriterGone)?
+            .map(|_| ())
             .map_err(|_| StoreError::WriterGone)
     }
 
@@ -275,6 +280,7 @@ mod tests {
                 run: "r".into(),
                 items,
                 progress: None,
+                dedup: None,
             })
             .unwrap();
         store.flush().unwrap();
@@ -304,6 +310,7 @@ mod tests {
                     run: "r".into(),
                     items: vec![scalar("loss", s, s as f64 * 0.5)],
                     progress: None,
+                    dedup: None,
                 })
                 .unwrap();
             if s % 97 == 0 {
@@ -405,6 +412,7 @@ mod tests {
                         skipped_records: 0,
                         skipped_bytes: 0,
                     }),
+                    dedup: None,
                 })
                 .unwrap();
             store.shutdown();
@@ -421,6 +429,7 @@ mod tests {
                 run: "r".into(),
                 items: vec![scalar("x", 2, 2.0)],
                 progress: None,
+                dedup: None,
             })
             .unwrap();
         store.flush().unwrap();

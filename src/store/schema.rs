@@ -72,6 +72,16 @@ const MIGRATIONS: &[&str] = &[
         skipped_bytes   INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // 2: batches received over HTTP, by (session, seq): committed with their data, so a retried
+    // batch is recognised and stored once.
+    r#"
+    CREATE TABLE ingest_batches (
+        session     TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        points      INTEGER NOT NULL,
+        PRIMARY KEY (session, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Applies the migrations not yet applied, each in its own transaction.

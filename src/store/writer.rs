@@ -31,7 +31,9 @@ const CHANNEL_BOUND: usize = 4;
 /// Items one transaction takes before it commits (the rest go in the next one).
 const MAX_TX_ITEMS: usize = 100_000;
 
-type Ack = mpsc::Sender<Result<(), String>>;
+/// Answers a submitter after the commit: `Ok(true)` when the batch was a duplicate of one
+/// already stored (see [`Batch::dedup`]), `Ok(false)` when it was stored now.
+type Ack = mpsc::Sender<Result<bool, String>>;
 
 enum Msg {
     Batch(Batch, Option<Ack>),
@@ -204,7 +206,7 @@ impl Writer {
                 match m {
                     Msg::Batch(b, ack) => {
                         batches.push(b);
-                        acks.extend(ack);
+                        acks.push(ack);
                     }
                     Msg::Close => closing = true,
                 }
@@ -225,26 +227,40 @@ impl Writer {
                     let _ = self.changes.send(Arc::new(change));
                 }
             }
-            let answer = result.map_err(|e| e.to_string());
-            for ack in acks {
-                let _ = ack.send(answer.clone());
+            match result {
+                Ok(duplicates) => {
+                    for (ack, dup) in acks.into_iter().zip(duplicates) {
+                        if let Some(ack) = ack {
+                            let _ = ack.send(Ok(dup));
+                        }
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    for ack in acks.into_iter().flatten() {
+                        let _ = ack.send(Err(message.clone()));
+                    }
+                }
             }
         }
         tracing::debug!("store writer stopped");
     }
 
-    fn commit(&mut self, batches: Vec<Batch>) -> Result<(), StoreError> {
+    /// Applies the batches in one transaction; returns, per batch, whether it was a duplicate.
+    fn commit(&mut self, batches: Vec<Batch>) -> Result<Vec<bool>, StoreError> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| {
+            let mut duplicates = Vec::with_capacity(batches.len());
             for b in batches {
-                self.apply(b)?;
+                duplicates.push(self.apply(b)?);
             }
-            self.write_pending()
+            self.write_pending()?;
+            Ok(duplicates)
         })();
         match result {
-            Ok(()) => {
+            Ok(duplicates) => {
                 self.conn.execute_batch("COMMIT")?;
-                Ok(())
+                Ok(duplicates)
             }
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
@@ -253,9 +269,21 @@ impl Writer {
         }
     }
 
-    fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
+    /// Applies one batch; true when it was a duplicate and nothing was stored.
+    fn apply(&mut self, batch: Batch) -> Result<bool, StoreError> {
         if batch.run.is_empty() && batch.items.is_empty() && batch.progress.is_none() {
-            return Ok(()); // a flush marker
+            return Ok(false); // a flush marker
+        }
+        if let Some((session, seq)) = &batch.dedup {
+            // Recorded in the same transaction as the data: a retry after a crash or a lost
+            // acknowledgement finds it and stores nothing twice.
+            let fresh = self
+                .conn
+                .prepare_cached("INSERT OR IGNORE INTO ingest_batches (session, seq, points) VALUES (?1, ?2, ?3)")?
+                .execute(params![session, *seq as i64, batch.items.len() as i64])?;
+            if fresh == 0 {
+                return Ok(true);
+            }
         }
         let first_wall = batch
             .items
@@ -291,7 +319,7 @@ impl Writer {
         if let Some(p) = batch.progress {
             self.write_progress(run_id, &p)?;
         }
-        Ok(())
+        Ok(false)
     }
 
     fn ensure_run(&mut self, name: &str, first_wall: f64) -> Result<i64, StoreError> {

@@ -1,0 +1,518 @@
+//! `POST /api/v1/ingest`: batches from the SDK (protobuf, or JSON for curl), committed before they are acknowledged.
+//!
+//! A batch names its run, its writer session and a sequence number. The store records
+//! `(session, seq)` in the same transaction as the data, so a retried batch (a lost
+//! acknowledgement, a server killed mid-request) is acknowledged as a duplicate and stored once.
+//! When the server has a write token, the request must carry `Authorization: Bearer <token>`,
+//! compared in constant time.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use prost::Message;
+use runboard_proto::runboard::ingest as pb;
+use runboard_sdk::event::{HParamValue, HParams, Image, Value};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::store::{Batch, Item};
+
+/// Longest run name accepted.
+const MAX_RUN_LEN: usize = 256;
+/// Longest tag accepted.
+const MAX_TAG_LEN: usize = 512;
+/// Longest session id accepted.
+const MAX_SESSION_LEN: usize = 128;
+
+/// A run name: non-empty, printable, at most 256 bytes, `/`-separated parts that are neither
+/// empty, `.` nor `..` (a run name reads like a path, so it must not climb out of one).
+pub fn check_run_name(run: &str) -> Result<(), ApiError> {
+    let bad = run.is_empty()
+        || run.len() > MAX_RUN_LEN
+        || run.chars().any(char::is_control)
+        || run
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..");
+    if bad {
+        return Err(ApiError::BadRequest(format!(
+            "invalid run name {run:?}: use 1 to {MAX_RUN_LEN} printable bytes in '/'-separated parts, none empty, '.' or '..'"
+        )));
+    }
+    Ok(())
+}
+
+fn check_tag(tag: &str) -> Result<(), ApiError> {
+    if tag.is_empty() || tag.len() > MAX_TAG_LEN || tag.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid tag {tag:?}: use 1 to {MAX_TAG_LEN} printable bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Constant-time equality of two byte strings (the length is not secret).
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks the write token, when the server has one.
+pub fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = &state.write_token else {
+        return Ok(());
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if same_secret(given.as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// The JSON form of a batch (`pb::Batch` with plain fields).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonBatch {
+    run: String,
+    session: String,
+    seq: u64,
+    #[serde(default)]
+    points: Vec<JsonPoint>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonPoint {
+    tag: String,
+    step: i64,
+    wall_time: Option<f64>,
+    scalar: Option<f64>,
+    histogram: Option<Vec<[f64; 3]>>,
+    text: Option<String>,
+}
+
+fn from_json(body: &[u8]) -> Result<pb::Batch, ApiError> {
+    let b: JsonBatch = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON batch: {e}")))?;
+    let now = runboard_sdk::event_file::now_secs();
+    let mut points = Vec::with_capacity(b.points.len());
+    for p in b.points {
+        use pb::point::Value as V;
+        let value = match (p.scalar, p.histogram, p.text) {
+            (Some(x), None, None) => V::Scalar(x),
+            (None, Some(rows), None) => V::Histogram(pb::Histogram {
+                buckets: rows.iter().flatten().copied().collect(),
+            }),
+            (None, None, Some(t)) => V::Text(t),
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "point {:?} at step {} needs exactly one of scalar, histogram, text",
+                    p.tag, p.step
+                )));
+            }
+        };
+        points.push(pb::Point {
+            tag: p.tag,
+            step: p.step,
+            wall_time: p.wall_time.unwrap_or(now),
+            value: Some(value),
+        });
+    }
+    Ok(pb::Batch {
+        run: b.run,
+        session: b.session,
+        seq: b.seq,
+        points,
+    })
+}
+
+/// Turns a wire batch into store items, validating everything first (all or nothing).
+fn to_batch(b: pb::Batch) -> Result<Batch, ApiError> {
+    check_run_name(&b.run)?;
+    if b.session.is_empty()
+        || b.session.len() > MAX_SESSION_LEN
+        || b.session.chars().any(char::is_control)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "invalid session {:?}: use 1 to {MAX_SESSION_LEN} printable bytes",
+            b.session
+        )));
+    }
+    if b.seq == 0 {
+        return Err(ApiError::BadRequest("seq starts at 1".into()));
+    }
+    let mut items = Vec::with_capacity(b.points.len());
+    for p in b.points {
+        check_tag(&p.tag)?;
+        use pb::point::Value as V;
+        let value = match p.value {
+            Some(V::Scalar(x)) => Value::Scalar(x),
+            Some(V::Histogram(h)) => {
+                if h.buckets.len() % 3 != 0 {
+                    return Err(ApiError::BadRequest(format!(
+                        "histogram {:?} at step {}: buckets must be [left, right, count] triples",
+                        p.tag, p.step
+                    )));
+                }
+                Value::Histogram(
+                    h.buckets
+                        .chunks_exact(3)
+                        .map(|c| [c[0], c[1], c[2]])
+                        .collect(),
+                )
+            }
+            Some(V::Text(t)) => Value::Text(vec![t]),
+            Some(V::Image(img)) => Value::Images(vec![Image {
+                width: img.width,
+                height: img.height,
+                encoded: img.png,
+            }]),
+            Some(V::Hparams(h)) => {
+                let mut hparams: Vec<(String, HParamValue)> = h
+                    .values
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        use runboard_proto::prost_types::value::Kind;
+                        let v = match v.kind.as_ref()? {
+                            Kind::NumberValue(n) => HParamValue::Number(*n),
+                            Kind::StringValue(s) => HParamValue::String(s.clone()),
+                            Kind::BoolValue(b) => HParamValue::Bool(*b),
+                            _ => return None,
+                        };
+                        Some((k.clone(), v))
+                    })
+                    .collect();
+                hparams.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::HParams(HParams::SessionStart {
+                    hparams,
+                    group_name: String::new(),
+                    start_time_secs: p.wall_time,
+                })
+            }
+            None => {
+                return Err(ApiError::BadRequest(format!(
+                    "point {:?} at step {} has no value",
+                    p.tag, p.step
+                )));
+            }
+        };
+        items.push(Item::Value {
+            tag: p.tag,
+            step: p.step,
+            wall_time: p.wall_time,
+            value,
+        });
+    }
+    Ok(Batch {
+        run: b.run,
+        items,
+        progress: None,
+        dedup: Some((b.session, b.seq)),
+    })
+}
+
+/// `POST /api/v1/ingest`: answers 200 with an `Ack` (protobuf, or JSON for a JSON request)
+/// once the batch is committed.
+pub async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let wire = if json {
+        from_json(&body)?
+    } else {
+        pb::Batch::decode(body.as_ref())
+            .map_err(|e| ApiError::BadRequest(format!("invalid protobuf batch: {e}")))?
+    };
+    let seq = wire.seq;
+    let batch = to_batch(wire)?;
+    let points = batch.items.len() as u64;
+    let store = state.store.clone();
+    let duplicate = tokio::task::spawn_blocking(move || -> Result<bool, ApiError> {
+        let ack = store
+            .submit_acked(batch)
+            .map_err(|_| ApiError::Unavailable)?;
+        ack.recv()
+            .map_err(|_| ApiError::Unavailable)?
+            .map_err(|e| ApiError::Internal(format!("commit failed: {e}")))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("ingest task failed: {e}")))??;
+    let ack = pb::Ack {
+        seq,
+        duplicate,
+        points: if duplicate { 0 } else { points },
+    };
+    Ok(if json {
+        let body =
+            serde_json::json!({"seq": ack.seq, "duplicate": ack.duplicate, "points": ack.points});
+        (StatusCode::OK, axum::Json(body)).into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            ack.encode_to_vec(),
+        )
+            .into_response()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::testing;
+    use axum::body::Body;
+    use axum::http::Request;
+
+    fn post(uri: &str, content_type: &str, token: Option<&str>, body: Vec<u8>) -> Request<Body> {
+        let mut b = Request::post(uri).header(header::CONTENT_TYPE, content_type);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        b.body(Body::from(body)).expect("request")
+    }
+
+    fn scalar_batch(session: &str, seq: u64, steps: std::ops::Range<i64>) -> pb::Batch {
+        pb::Batch {
+            run: "remote/exp".into(),
+            session: session.into(),
+            seq,
+            points: steps
+                .map(|s| pb::Point {
+                    tag: "loss".into(),
+                    step: s,
+                    wall_time: 1000.0 + s as f64,
+                    value: Some(pb::point::Value::Scalar(s as f64)),
+                })
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn protobuf_batches_are_stored_once_however_often_they_are_sent() {
+        let (_dir, state) = testing::empty_state();
+        let router = crate::api::router(state);
+        let body = scalar_batch("s1", 1, 0..100).encode_to_vec();
+        for attempt in 0..3 {
+            let (status, _, bytes) = testing::send(
+                &router,
+                post(
+                    "/api/v1/ingest",
+                    "application/x-protobuf",
+                    None,
+                    body.clone(),
+                ),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            let ack = pb::Ack::decode(bytes.as_ref()).unwrap();
+            assert_eq!(
+                (ack.seq, ack.duplicate),
+                (1, attempt > 0),
+                "attempt {attempt}"
+            );
+        }
+        // A later batch out of order, then the one before it: both stored.
+        for (seq, steps) in [(3, 200..300), (2, 100..200)] {
+            let body = scalar_batch("s1", seq, steps).encode_to_vec();
+            let (status, _, _) = testing::send(
+                &router,
+                post("/api/v1/ingest", "application/x-protobuf", None, body),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let json = testing::get_json(&router, "/api/v1/scalars?run=remote/exp&tag=loss").await;
+        let steps: Vec<i64> = json["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].as_i64().unwrap())
+            .collect();
+        // Batch 3 (steps 200..300) then batch 2 (100..200): the step going back replaces the
+        // later points (TensorBoard's restart rule), so the series ends at 199.
+        assert_eq!(steps, (0..200).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn json_batches_for_curl_users() {
+        let (_dir, state) = testing::empty_state();
+        let router = crate::api::router(state);
+        let body = br#"{"run":"curl","session":"c","seq":1,"points":[
+            {"tag":"acc","step":1,"wall_time":5.0,"scalar":0.5},
+            {"tag":"notes","step":1,"text":"**hi**"},
+            {"tag":"h","step":1,"histogram":[[0,1,3],[1,2,4]]}]}"#;
+        let (status, _, bytes) = testing::send(
+            &router,
+            post("/api/v1/ingest", "application/json", None, body.to_vec()),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let ack: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            ack,
+            serde_json::json!({"seq": 1, "duplicate": false, "points": 3})
+        );
+        let json = testing::get_json(&router, "/api/v1/scalars?run=curl&tag=acc").await;
+        assert_eq!(json["points"], serde_json::json!([[1, 5.0, 0.5]]));
+    }
+
+    #[tokio::test]
+    async fn bad_batches_get_4xx_and_store_nothing() {
+        let (_dir, state) = testing::empty_state();
+        let router = crate::api::router(state);
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("application/x-protobuf", vec![0xff, 0xff, 0xff, 0xff, 0x0f]),
+            ("application/json", b"{not json".to_vec()),
+            (
+                "application/json",
+                br#"{"run":"../x","session":"s","seq":1}"#.to_vec(),
+            ),
+            (
+                "application/json",
+                br#"{"run":"a//b","session":"s","seq":1}"#.to_vec(),
+            ),
+            (
+                "application/json",
+                br#"{"run":"ok","session":"","seq":1}"#.to_vec(),
+            ),
+            (
+                "application/json",
+                br#"{"run":"ok","session":"s","seq":0}"#.to_vec(),
+            ),
+            (
+                "application/json",
+                br#"{"run":"ok","session":"s","seq":1,"points":[{"tag":"x","step":1}]}"#.to_vec(),
+            ),
+            (
+                "application/json",
+                br#"{"run":"ok","session":"s","seq":1,"points":[{"tag":"","step":1,"scalar":1}]}"#
+                    .to_vec(),
+            ),
+            (
+                "application/json",
+                br#"{"run":"ok","session":"s","seq":1,"extra":true}"#.to_vec(),
+            ),
+        ];
+        for (ct, body) in cases {
+            let shown = String::from_utf8_lossy(&body).into_owned();
+            let (status, _, bytes) =
+                testing::send(&router, post("/api/v1/ingest", ct, None, body)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{shown}");
+            let err: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(err["code"], "bad_request", "{shown}");
+        }
+        let runs = testing::get_json(&router, "/api/v1/runs").await;
+        assert_eq!(runs, serde_json::json!([]));
+        // Oversized bodies are refused before they are read whole.
+        let big = vec![b' '; crate::api::DEFAULT_BODY_LIMIT + 1];
+        let (status, _, _) = testing::send(
+            &router,
+            post("/api/v1/ingest", "application/json", None, big),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test]
+    async fn gzip_bodies_are_decompressed_and_limited_after_decompression() {
+        use std::io::Write;
+        let gzip = |bytes: &[u8]| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(bytes).unwrap();
+            enc.finish().unwrap()
+        };
+        let (_dir, state) = testing::empty_state();
+        let router = crate::api::router(state);
+        let mut req = post(
+            "/api/v1/ingest",
+            "application/x-protobuf",
+            None,
+            gzip(&scalar_batch("g", 1, 0..10).encode_to_vec()),
+        );
+        req.headers_mut()
+            .insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
+        let (status, _, bytes) = testing::send(&router, req).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert_eq!(pb::Ack::decode(bytes.as_ref()).unwrap().points, 10);
+        // A small gzip body that inflates past the limit is refused.
+        let bomb = gzip(&vec![b' '; crate::api::DEFAULT_BODY_LIMIT * 4]);
+        assert!(bomb.len() < crate::api::DEFAULT_BODY_LIMIT);
+        let mut req = post("/api/v1/ingest", "application/json", None, bomb);
+        req.headers_mut()
+            .insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
+        let (status, _, _) = testing::send(&router, req).await;
+        assert!(status.is_client_error(), "{status}");
+    }
+
+    #[tokio::test]
+    async fn a_token_is_required_when_the_server_has_one() {
+        let (_dir, mut state) = testing::empty_state();
+        state.write_token = Some("s3cret".into());
+        let router = crate::api::router(state);
+        let body = scalar_batch("s", 1, 0..1).encode_to_vec();
+        for token in [None, Some("wrong"), Some("s3cret-but-longer")] {
+            let (status, _, _) = testing::send(
+                &router,
+                post(
+                    "/api/v1/ingest",
+                    "application/x-protobuf",
+                    token,
+                    body.clone(),
+                ),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        }
+        let (status, _, _) = testing::send(
+            &router,
+            post(
+                "/api/v1/ingest",
+                "application/x-protobuf",
+                Some("s3cret"),
+                body,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[test]
+    fn run_names_cannot_climb_out() {
+        for bad in [
+            "",
+            "/abs",
+            "a/../b",
+            "..",
+            ".",
+            "a/",
+            "tab\tname",
+            &"x".repeat(300),
+        ] {
+            assert!(check_run_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["exp", "mnist/baseline", "a b/c-d_e.f"] {
+            assert!(check_run_name(good).is_ok(), "{good:?}");
+        }
+    }
+}
