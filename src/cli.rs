@@ -117,6 +117,19 @@ impl ServeArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Send batches that an SDK left in a spool folder (`.runboard-spool`, when the server was
+    /// unreachable) to a server, in order; each is deleted once acknowledged. Batches are
+    /// idempotent: sending one twice stores it once.
+    Sync {
+        /// A spool folder, or any folder above spool folders (e.g. the logdir).
+        dir: PathBuf,
+        /// The server's base URL.
+        #[arg(long, env = "RUNBOARD_URL")]
+        url: String,
+        /// The server's write token, if it has one.
+        #[arg(long, env = "RUNBOARD_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Serve a logdir: the dashboard, runboard's API and TensorBoard's data API (default command).
     Serve(ServeArgs),
     /// Summarise the event files of a logdir (or one file): runs, tags, kinds, step ranges,
@@ -190,6 +203,45 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
                 crate::server::serve(config, listener, shutdown_signal()).await
             })
+        }
+        Command::Sync { dir, url, token } => {
+            use runboard_sdk::remote;
+            let files = remote::spool_files(&dir);
+            if files.is_empty() {
+                anyhow::bail!(
+                    "no spooled batches (*.{}) under {}",
+                    remote::SPOOL_EXT,
+                    dir.display()
+                );
+            }
+            let agent = remote::agent();
+            for (i, file) in files.iter().enumerate() {
+                let body = std::fs::read(file)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                remote::send_batch(
+                    &agent,
+                    &url,
+                    token.as_deref().filter(|t| !t.is_empty()),
+                    &body,
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} of {} batches sent; {} failed: {e}",
+                        i,
+                        files.len(),
+                        file.display()
+                    )
+                })?;
+                std::fs::remove_file(file).map_err(|e| {
+                    anyhow::anyhow!("sent but cannot remove {}: {e}", file.display())
+                })?;
+            }
+            tracing::info!(
+                "sent {} batch(es) from {} to {url}",
+                files.len(),
+                dir.display()
+            );
+            Ok(())
         }
         Command::Inspect { path, json } => {
             let report = crate::inspect::inspect(&path)?;

@@ -11,11 +11,13 @@
 //! - [`event_file`]: file naming, a synchronous event-file writer, a whole-file reader.
 //! - [`SummaryWriter`]: tensorboardX/torch-style logging on a background thread.
 //! - [`Run`]: wandb-style `init` / `log` / `finish`.
+//! - [`remote`]: streaming to a runboard server (`RUNBOARD_URL`), spooled and acknowledged.
 //! - `tensor` (feature `tch`): logging tch tensors as scalars and histograms.
 
 pub mod event;
 pub mod event_file;
 pub mod record;
+pub mod remote;
 pub mod run;
 pub mod summary;
 #[cfg(feature = "tch")]

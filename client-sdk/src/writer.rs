@@ -34,6 +34,19 @@ use runboard_proto::tensorboard::{
 use rustc_hash::FxHashMap;
 
 use crate::event::HParamValue;
+use crate::remote::{RemoteOptions, RemoteReport, RemoteSink};
+use pb::point::Value as RemoteValue;
+use runboard_proto::runboard::ingest as pb;
+
+/// A point for the remote sink.
+fn remote_point(tag: &str, step: i64, wall_time: f64, value: RemoteValue) -> pb::Point {
+    pb::Point {
+        tag: tag.to_owned(),
+        step,
+        wall_time,
+        value: Some(value),
+    }
+}
 use crate::event_file::{EventFileWriter, now_secs};
 use crate::summary::{self, ImageError};
 
@@ -48,6 +61,10 @@ pub struct WriterOptions {
     pub histogram_buckets: usize,
     /// Appended to the event file's name (tensorboardX's `filename_suffix`). Default empty.
     pub filename_suffix: String,
+    /// Also stream everything to a runboard server. Default: from `RUNBOARD_URL`,
+    /// `RUNBOARD_RUN` and `RUNBOARD_TOKEN` when `RUNBOARD_URL` is set (see [`crate::remote`]).
+    /// The event file stays the durable record either way.
+    pub remote: Option<RemoteOptions>,
 }
 
 impl Default for WriterOptions {
@@ -57,6 +74,7 @@ impl Default for WriterOptions {
             queue_capacity: 1 << 20,
             histogram_buckets: summary::DEFAULT_HISTOGRAM_BUCKETS,
             filename_suffix: String::new(),
+            remote: None,
         }
     }
 }
@@ -75,6 +93,17 @@ pub enum WriterError {
     /// The writer thread could not be spawned.
     #[error("cannot start the writer thread: {0}")]
     Spawn(std::io::Error),
+    /// Streaming to the server did not finish before the close timeout: the batches are kept in
+    /// `spool` (and everything is in the event file). Send them with `runboard sync <spool>`.
+    #[error(
+        "{left} batch(es) were not acknowledged by the server; they are kept in {spool} (send them with `runboard sync {spool}`)"
+    )]
+    NotSent {
+        /// Batches left.
+        left: u64,
+        /// The spool folder.
+        spool: PathBuf,
+    },
     /// Writing failed on the writer thread; `lost` events may be missing from the file.
     #[error("writing {path} failed: {message} ({lost} events lost)")]
     Write {
@@ -124,8 +153,10 @@ enum PendingKind {
         height: u32,
         channels: u8,
     },
-    /// A ready summary value (hparams), with its own tag.
+    /// A ready summary value (hparams end), with its own tag.
     Value(SummaryValue),
+    /// Hyperparameters (written as the HParams plugin's session start).
+    HParams(Vec<(String, HParamValue)>),
 }
 
 #[derive(Default)]
@@ -137,6 +168,8 @@ struct Queue {
     worker_alive: bool,
     first_error: Option<String>,
     lost: u64,
+    /// What the remote sink left unsent when it closed.
+    remote_report: Option<RemoteReport>,
 }
 
 struct Shared {
@@ -213,6 +246,14 @@ impl SummaryWriter {
         })?;
         let path = file.path().to_path_buf();
         let capacity = options.queue_capacity.max(2);
+        let remote = match options
+            .remote
+            .clone()
+            .or_else(|| RemoteOptions::from_env(&dir))
+        {
+            Some(r) => Some(RemoteSink::start(&dir, r).map_err(WriterError::Spawn)?),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 worker_alive: true,
@@ -224,7 +265,7 @@ impl SummaryWriter {
         let worker_shared = Arc::clone(&shared);
         let worker = std::thread::Builder::new()
             .name("runboard-writer".into())
-            .spawn(move || worker_main(worker_shared, file, options, capacity))
+            .spawn(move || worker_main(worker_shared, file, options, capacity, remote))
             .map_err(WriterError::Spawn)?;
         Ok(SummaryWriter {
             shared,
@@ -395,7 +436,12 @@ impl SummaryWriter {
         let step = self.max_step;
         self.push_other(
             step,
-            PendingKind::Value(summary::hparams_session_start(hparams, now_secs())),
+            PendingKind::HParams(
+                hparams
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+            ),
         );
         for (tag, value) in metrics {
             self.add_scalar(tag, *value, step);
@@ -434,6 +480,12 @@ impl SummaryWriter {
     }
 
     fn error_of(&self, q: &Queue) -> Result<(), WriterError> {
+        if let Some(r) = q.remote_report.as_ref().filter(|r| r.left > 0) {
+            return Err(WriterError::NotSent {
+                left: r.left,
+                spool: r.spool.clone(),
+            });
+        }
         match (&q.first_error, q.lost) {
             (None, 0) => Ok(()),
             (message, lost) => Err(WriterError::Write {
@@ -497,9 +549,11 @@ fn worker_main(
     file: EventFileWriter,
     options: WriterOptions,
     capacity: usize,
+    remote: Option<RemoteSink>,
 ) {
     let _alive = AliveGuard(Arc::clone(&shared));
     let mut enc = Encoder {
+        remote,
         file,
         tags: Vec::new(),
         scalar_event: Event::default(),
@@ -552,6 +606,11 @@ fn worker_main(
         q.lost += std::mem::take(&mut enc.lost);
         shared.caller_wake.notify_all();
         if closing && q.items.is_empty() {
+            drop(q);
+            if let Some(remote) = enc.remote.take() {
+                let report = remote.close();
+                shared.lock().remote_report = Some(report);
+            }
             return;
         }
     }
@@ -570,6 +629,8 @@ const GROUP_MAX: usize = 64;
 /// Every TensorBoard reader handles multi-value events; the values keep their own tags.
 struct Encoder {
     file: EventFileWriter,
+    /// Streams every value to a server too, when configured.
+    remote: Option<RemoteSink>,
     /// Tag names by id, as shared buffers: every value of a tag points at the same bytes.
     tags: Vec<Bytes>,
     /// The event under construction; its first `group_tags.len()` values are the group.
@@ -626,6 +687,14 @@ impl Encoder {
     }
 
     fn group_scalar(&mut self, tag: u32, step: i64, wall_time: f64, value: f64) {
+        if let Some(remote) = &self.remote {
+            remote.push(remote_point(
+                self.tag(tag),
+                step,
+                wall_time,
+                RemoteValue::Scalar(value),
+            ));
+        }
         if !self.group_tags.is_empty()
             && (step != self.scalar_event.step
                 || (wall_time - self.scalar_event.wall_time).abs() > GROUP_WINDOW_SECS
@@ -679,13 +748,28 @@ impl Encoder {
     }
 
     fn write_pending(&mut self, p: Pending) -> std::io::Result<()> {
-        let value = match p.kind {
+        let (value, remote) = match p.kind {
             PendingKind::Histogram { tag, values } => {
                 let rows =
                     summary::histogram_buckets(values.iter().copied(), self.histogram_buckets);
-                summary::histogram(self.tag(tag), &rows)
+                let remote = self.remote.is_some().then(|| {
+                    let buckets = rows.iter().flatten().copied().collect();
+                    (
+                        self.tag(tag).to_owned(),
+                        RemoteValue::Histogram(pb::Histogram { buckets }),
+                    )
+                });
+                (summary::histogram(self.tag(tag), &rows), remote)
             }
-            PendingKind::Text { tag, markdown } => summary::text(self.tag(tag), &markdown),
+            PendingKind::Text { tag, markdown } => {
+                let remote = self.remote.is_some().then(|| {
+                    (
+                        self.tag(tag).to_owned(),
+                        RemoteValue::Text(markdown.clone()),
+                    )
+                });
+                (summary::text(self.tag(tag), &markdown), remote)
+            }
             PendingKind::Image {
                 tag,
                 pixels,
@@ -695,10 +779,44 @@ impl Encoder {
             } => {
                 let png = summary::encode_png(&pixels, width, height, channels)
                     .map_err(std::io::Error::other)?;
-                summary::image(self.tag(tag), png, width, height, channels)
+                let remote = self.remote.is_some().then(|| {
+                    let image = pb::Image {
+                        width,
+                        height,
+                        png: png.clone(),
+                    };
+                    (self.tag(tag).to_owned(), RemoteValue::Image(image))
+                });
+                (
+                    summary::image(self.tag(tag), png, width, height, channels),
+                    remote,
+                )
             }
-            PendingKind::Value(v) => v,
+            PendingKind::HParams(values) => {
+                let borrowed: Vec<(&str, HParamValue)> = values
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.clone()))
+                    .collect();
+                let remote = self.remote.is_some().then(|| {
+                    let map = values
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_proto()))
+                        .collect();
+                    (
+                        crate::event::hparams_tag::SESSION_START.to_owned(),
+                        RemoteValue::Hparams(pb::HParams { values: map }),
+                    )
+                });
+                (
+                    summary::hparams_session_start(&borrowed, p.wall_time),
+                    remote,
+                )
+            }
+            PendingKind::Value(v) => (v, None),
         };
+        if let (Some(sink), Some((tag, v))) = (&self.remote, remote) {
+            sink.push(remote_point(&tag, p.step, p.wall_time, v));
+        }
         self.file.write_summary(p.wall_time, p.step, vec![value])
     }
 }
