@@ -1,7 +1,8 @@
 //! The remote sink: streams what a `SummaryWriter` logs to a runboard server, batched, acknowledged, spooled, never lost.
 //!
-//! A thread (`runboard-remote`) collects points for up to [`BATCH_INTERVAL`] (or
-//! [`BATCH_POINTS`] points), numbers the batch within this writer's session, writes it to the
+//! A thread (`runboard-remote`) sends a point as soon as it is idle; points that arrive while a
+//! request is in flight form the next batch (at most [`BATCH_POINTS`]). It numbers each batch
+//! within this writer's session, writes it to the
 //! spool folder (`<run dir>/.runboard-spool/<session>-<seq>.rbbatch`) and POSTs it to
 //! `<url>/api/v1/ingest`. A batch's spool file is deleted once the server acknowledges it
 //! (after its commit). While the server is away the batches wait on disk and are retried in
@@ -23,7 +24,7 @@ pub const URL_ENV: &str = "RUNBOARD_URL";
 pub const RUN_ENV: &str = "RUNBOARD_RUN";
 /// The environment variable holding the server's write token.
 pub const TOKEN_ENV: &str = "RUNBOARD_TOKEN";
-/// Longest wait before a batch is sent.
+/// How often an idle sender looks for work (batches never wait for it: see the module docs).
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(100);
 /// Most points a batch holds.
 pub const BATCH_POINTS: usize = 10_000;
@@ -224,19 +225,24 @@ impl Sender {
         let mut points = Vec::new();
         let mut closing = false;
         while !closing {
-            let deadline = Instant::now() + BATCH_INTERVAL;
-            while points.len() < BATCH_POINTS {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                match rx.recv_timeout(deadline - now) {
+            // Wait for the first point (or the next retry); then take whatever else is already
+            // waiting. An idle sender sends a point at once; under load, points pile up while a
+            // request is in flight and go in the next batch.
+            let timeout = if self.pending.is_empty() {
+                BATCH_INTERVAL
+            } else {
+                self.retry_at.saturating_duration_since(Instant::now())
+            };
+            match rx.recv_timeout(timeout) {
+                Ok(Msg::Point(p)) => points.push(p),
+                Ok(Msg::Close) | Err(mpsc::RecvTimeoutError::Disconnected) => closing = true,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            while !closing && points.len() < BATCH_POINTS {
+                match rx.try_recv() {
                     Ok(Msg::Point(p)) => points.push(p),
-                    Ok(Msg::Close) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        closing = true;
-                        break;
-                    }
-                    Err(mpsc::RecvTimeoutError::Timeout) => break,
+                    Ok(Msg::Close) | Err(mpsc::TryRecvError::Disconnected) => closing = true,
+                    Err(mpsc::TryRecvError::Empty) => break,
                 }
             }
             if !points.is_empty() {

@@ -1,7 +1,8 @@
 //! `Run`: a wandb-style facade (`init`, `log`, `finish`) over [`SummaryWriter`].
 //!
 //! A run writes under `<logdir>/<project>/<name>/`, so `runboard --logdir <logdir>` (or
-//! TensorBoard) shows it as run `<project>/<name>`. Its config is saved as hparams, so runs of
+//! TensorBoard) shows it as run `<project>/<name>`; with `RUNBOARD_URL` set it also streams to
+//! that server under the same name (unless `RUNBOARD_RUN` names it). Its config is saved as hparams, so runs of
 //! one project line up in the HParams table. A run dropped without [`Run::finish`] (a crash, a
 //! panic) keeps everything it logged but is not marked successful.
 
@@ -83,7 +84,19 @@ impl Run {
     ) -> Result<Run, RunError> {
         check_name("project", project)?;
         check_name("run", name)?;
-        let mut writer = SummaryWriter::new(logdir.as_ref().join(project).join(name))?;
+        let dir = logdir.as_ref().join(project).join(name);
+        // Streaming (RUNBOARD_URL): the run is `<project>/<name>` at the server, as in the logdir.
+        let remote = crate::remote::RemoteOptions::from_env(&dir).map(|mut r| {
+            if std::env::var_os(crate::remote::RUN_ENV).is_none_or(|v| v.is_empty()) {
+                r.run = format!("{project}/{name}");
+            }
+            r
+        });
+        let options = crate::writer::WriterOptions {
+            remote,
+            ..crate::writer::WriterOptions::default()
+        };
+        let mut writer = SummaryWriter::with_options(dir, options)?;
         if !config.is_empty() {
             writer.add_hparams(config, &[]);
         }

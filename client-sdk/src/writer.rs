@@ -116,6 +116,9 @@ pub enum WriterError {
     },
 }
 
+/// How often the writer thread looks at the queue when it also streams to a server.
+const REMOTE_WAKE: Duration = Duration::from_millis(10);
+
 /// One queued logging call. Scalars are inline (32 bytes); everything else is boxed.
 enum Item {
     Tag {
@@ -566,8 +569,14 @@ fn worker_main(
     loop {
         let (ticket, closing) = {
             let mut q = shared.lock();
-            // Sleep out the interval unless there is a reason to write now.
-            let deadline = Instant::now() + options.flush_interval;
+            // Sleep out the interval unless there is a reason to write now. A streaming writer
+            // wakes more often so a point reaches the server in milliseconds.
+            let interval = if enc.remote.is_some() {
+                options.flush_interval.min(REMOTE_WAKE)
+            } else {
+                options.flush_interval
+            };
+            let deadline = Instant::now() + interval;
             while !(q.closing || q.flush_requested != q.flush_done || q.items.len() >= capacity / 2)
             {
                 let now = Instant::now();
