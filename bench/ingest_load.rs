@@ -8,7 +8,7 @@
 //!    SECONDS: acknowledgement latency p50/p99, points stored vs sent, server CPU.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,20 +21,7 @@ use runboard_sdk::{SummaryWriter, WriterOptions};
 #[allow(dead_code)] // each benchmark uses part of the shared helpers
 mod peer;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use peer::{Proc, env_or};
 
 /// CPU seconds (user + system) a process has used, from /proc.
 fn cpu_secs(pid: u32) -> f64 {

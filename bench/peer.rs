@@ -48,3 +48,21 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[((xs.len() - 1) as f64 * q).round() as usize]
 }
+
+/// An integer from the environment, or `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A child process killed when dropped.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use runboard_sdk::event_file::EventFileWriter;
@@ -20,12 +20,7 @@ use serde_json::Value as Json;
 #[allow(dead_code)] // each benchmark uses part of the shared helpers
 mod peer;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use peer::{Proc, env_or};
 
 fn write_logdir(dir: &Path, runs: u64, tags: u64, steps: u64) {
     for r in 0..runs {
@@ -64,14 +59,6 @@ fn tree_rss_kib(pid: u32) -> u64 {
             .filter_map(|c| c.parse().ok())
             .map(tree_rss_kib)
             .sum::<u64>()
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn free_port() -> u16 {

@@ -6,51 +6,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::Server;
 use runboard_sdk::SummaryWriter;
-use serde_json::Value as Json;
-
-/// A running `runboard serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(logdir: &Path, db: &Path) -> Server {
-        let (child, base, _log) = common::spawn_runboard(logdir, db);
-        Server { child, base }
-    }
-
-    fn get(&self, path: &str) -> (u16, Json) {
-        let resp = ureq::get(&format!("{}{path}", self.base))
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .call()
-            .expect("request");
-        let status = resp.status().as_u16();
-        let body = resp.into_body().read_to_string().unwrap();
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(Json::String(body)),
-        )
-    }
-
-    fn kill9(mut self) {
-        let _ = self.child.kill(); // SIGKILL on Unix
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn poll<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;

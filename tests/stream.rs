@@ -4,37 +4,13 @@
 #[allow(dead_code)] // each test binary uses part of the shared helpers
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::Server;
 use runboard_sdk::remote::RemoteOptions;
 use runboard_sdk::{SummaryWriter, WriterError, WriterOptions};
 use serde_json::Value as Json;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(logdir: &Path, db: &Path) -> Server {
-        let (child, base, _log) = common::spawn_runboard(logdir, db);
-        Server { child, base }
-    }
-
-    fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn get_json(base: &str, path: &str) -> Option<Json> {
     let agent: ureq::Agent = ureq::Agent::config_builder()

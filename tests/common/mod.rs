@@ -394,3 +394,46 @@ pub fn record_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
     assert_eq!(at, bytes.len(), "the file is whole records");
     spans
 }
+
+/// A running `runboard serve` (see [`spawn_runboard`]), killed when dropped.
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// Its base URL, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `runboard serve` for `logdir` with the database `db`.
+    pub fn start(logdir: &Path, db: &Path) -> Server {
+        let (child, base, _log) = spawn_runboard(logdir, db);
+        Server { child, base }
+    }
+
+    /// GET `path`: the status and the body as JSON (a JSON string when it is not JSON).
+    pub fn get(&self, path: &str) -> (u16, Json) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let (status, body) = http_get(&agent, &self.base, path, &[]).expect("server answers");
+        let text = String::from_utf8_lossy(&body).into_owned();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Json::String(text)),
+        )
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
