@@ -16,6 +16,7 @@
 
 pub mod event;
 pub mod event_file;
+pub mod gpu;
 pub mod record;
 pub mod remote;
 pub mod run;
