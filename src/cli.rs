@@ -48,6 +48,13 @@ pub struct ServeArgs {
     /// write runs. Only for trusted networks.
     #[arg(long)]
     pub insecure_public_writes: bool,
+    /// Sample N simulated GPUs instead of the host's (for demos and tests). Without it the
+    /// host's GPUs are sampled every second when NVML loads.
+    #[arg(long, value_name = "N")]
+    pub gpu_sim: Option<usize>,
+    /// Do not sample GPUs.
+    #[arg(long, conflicts_with = "gpu_sim")]
+    pub no_gpu: bool,
 }
 
 impl Default for ServeArgs {
@@ -60,6 +67,8 @@ impl Default for ServeArgs {
             poll_interval: 1.0,
             token: None,
             insecure_public_writes: false,
+            gpu_sim: None,
+            no_gpu: false,
         }
     }
 }
@@ -104,6 +113,11 @@ impl ServeArgs {
         }
         let mut config = crate::server::Config::for_logdir(self.logdir);
         config.write_token = token;
+        config.gpu = match (self.gpu_sim, self.no_gpu) {
+            (_, true) => crate::gpu::GpuMode::Off,
+            (Some(n), false) => crate::gpu::GpuMode::Simulated(n),
+            (None, false) => crate::gpu::GpuMode::Auto,
+        };
         if let Some(db) = self.db {
             config.db = db;
         }
@@ -132,6 +146,19 @@ pub enum Command {
     },
     /// Serve a logdir: the dashboard, runboard's API and TensorBoard's data API (default command).
     Serve(ServeArgs),
+    /// Show the GPUs like gpustat: memory, utilization, temperature, power. Exits non-zero
+    /// with a one-line explanation where NVML is not available.
+    Gpu {
+        /// Refresh every second until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// Print JSON (one array of GPUs) for scripts.
+        #[arg(long)]
+        json: bool,
+        /// Show N simulated GPUs instead of the host's.
+        #[arg(long, value_name = "N")]
+        sim: Option<usize>,
+    },
     /// Summarise the event files of a logdir (or one file): runs, tags, kinds, step ranges,
     /// and damaged records skipped. Like `tensorboard --inspect`, without the sampling.
     Inspect {
@@ -243,6 +270,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Gpu { watch, json, sim } => gpu_command(watch, json, sim),
         Command::Inspect { path, json } => {
             let report = crate::inspect::inspect(&path)?;
             let stdout = std::io::stdout();
@@ -256,5 +284,65 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+fn gpu_command(watch: bool, json: bool, sim: Option<usize>) -> anyhow::Result<()> {
+    use runboard_sdk::gpu::{GpuSource, NvmlGpus, SimulatedGpus};
+    let mut source: Box<dyn GpuSource> = match sim {
+        Some(n) => Box::new(SimulatedGpus::new(n)),
+        None => Box::new(NvmlGpus::new().map_err(|e| {
+            anyhow::anyhow!("{e} (no NVIDIA driver here? `--sim N` shows simulated GPUs)")
+        })?),
+    };
+    loop {
+        let gpus = source.gpus();
+        let mut out = String::new();
+        if json {
+            let list: Vec<serde_json::Value> = gpus
+                .iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "index": g.index, "uuid": g.uuid, "name": g.name,
+                        "memory_total_bytes": g.memory_total_bytes, "memory_used_bytes": g.memory_used_bytes,
+                        "memory_free_bytes": g.memory_free_bytes, "memory_reserved_bytes": g.memory_reserved_bytes,
+                        "utilization_percent": g.utilization_percent,
+                        "memory_utilization_percent": g.memory_utilization_percent,
+                        "temperature_celsius": g.temperature_celsius, "power_watts": g.power_watts,
+                        "power_limit_watts": g.power_limit_watts, "driver_version": g.driver_version,
+                    })
+                })
+                .collect();
+            out.push_str(&serde_json::to_string(&list)?);
+        } else {
+            let opt = |v: Option<f64>, unit: &str| {
+                v.map(|v| format!("{v:.0}{unit}"))
+                    .unwrap_or_else(|| "-".into())
+            };
+            for g in &gpus {
+                out.push_str(&format!(
+                    "[{}] {:<28} | {:>6} / {:>6} MiB | {:>4} util | {:>5} | {:>5} / {:>5}\n",
+                    g.index,
+                    g.name,
+                    g.memory_used_bytes >> 20,
+                    g.memory_total_bytes >> 20,
+                    opt(g.utilization_percent, "%"),
+                    opt(g.temperature_celsius, "°C"),
+                    opt(g.power_watts, "W"),
+                    opt(g.power_limit_watts, "W"),
+                ));
+            }
+            if gpus.is_empty() {
+                out.push_str("no GPUs\n");
+            }
+        }
+        if watch && !json {
+            print!("\x1b[2J\x1b[H");
+        }
+        println!("{}", out.trim_end());
+        if !watch {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
     }
 }

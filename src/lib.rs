@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod gpu;
 pub mod ingest;
 pub mod inspect;
 pub mod server;

@@ -23,6 +23,8 @@ pub struct Config {
     pub ingest: IngestOptions,
     /// The token writes must carry; required when listening beyond loopback.
     pub write_token: Option<String>,
+    /// Which GPUs to sample into the `system` run and `/metrics`.
+    pub gpu: crate::gpu::GpuMode,
 }
 
 impl Config {
@@ -36,6 +38,7 @@ impl Config {
             port: 6006,
             ingest: IngestOptions::default(),
             write_token: None,
+            gpu: crate::gpu::GpuMode::Auto,
         }
     }
 
@@ -109,7 +112,9 @@ pub async fn serve(
         logdir: config.logdir.clone(),
         window_title: String::new(),
         write_token: config.write_token.clone(),
+        gpus: crate::gpu::GpuSnapshot::default(),
     };
+    let gpu_sampler = crate::gpu::start(config.gpu, store.clone(), state.gpus.clone());
     // Live streams end when shutdown starts, so an open dashboard cannot hold the server up.
     let (stop_streams, streams_stopped) = tokio::sync::watch::channel(false);
     let app = api::router_with(
@@ -136,6 +141,7 @@ pub async fn serve(
         })
         .await?;
     tokio::task::spawn_blocking(move || {
+        drop(gpu_sampler);
         if let Some(i) = ingester {
             i.stop();
         }

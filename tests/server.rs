@@ -256,3 +256,63 @@ fn listening_publicly_needs_a_token_or_a_loud_flag() {
         "{stderr}"
     );
 }
+
+#[test]
+fn simulated_gpus_are_served_live_and_exported_for_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    std::fs::create_dir_all(&logdir).unwrap();
+    let (child, base, _log) =
+        common::spawn_runboard_with(&logdir, &dir.path().join("db.sqlite"), &["--gpu-sim", "2"]);
+    let server = Server { child, base };
+    let metrics = poll(Duration::from_secs(20), "GPU gauges", || {
+        let (status, body) = server.get("/metrics");
+        let text = body.as_str()?.to_owned();
+        (status == 200 && text.contains("gpu=\"1\"")).then_some(text)
+    });
+    for name in [
+        "runboard_gpu_memory_used_bytes",
+        "runboard_gpu_memory_total_bytes",
+        "runboard_gpu_utilization_ratio",
+        "runboard_gpu_temperature_celsius",
+        "runboard_gpu_power_watts",
+    ] {
+        assert!(
+            metrics.contains(&format!("{name}{{gpu=\"0\",uuid=\"GPU-sim-0\"")),
+            "{name} in {metrics}"
+        );
+    }
+    // And the same readings are a run of the store, growing every second.
+    let first = poll(Duration::from_secs(20), "system run", || {
+        steps_of(&server, "system", "system/gpu.0.memory_used_bytes").filter(|s| !s.is_empty())
+    });
+    poll(Duration::from_secs(20), "a later sample", || {
+        steps_of(&server, "system", "system/gpu.0.memory_used_bytes")
+            .filter(|s| s.len() > first.len())
+    });
+}
+
+#[test]
+fn runboard_gpu_without_nvml_explains_in_one_line() {
+    if Path::new("/dev/nvidiactl").exists() {
+        return; // a GPU host: the command shows its GPUs instead
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_runboard"))
+        .arg("gpu")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("NVML is not available") && stderr.contains("--sim"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_runboard"))
+        .args(["gpu", "--sim", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let gpus: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(gpus.as_array().map(Vec::len), Some(3));
+}

@@ -62,6 +62,28 @@ pub struct AppState {
     pub window_title: String,
     /// When set, writes (`POST /api/v1/ingest`) need `Authorization: Bearer <token>`.
     pub write_token: Option<String>,
+    /// The latest GPU readings, rendered by `/metrics`.
+    pub gpus: crate::gpu::GpuSnapshot,
+}
+
+/// `GET /metrics`: Prometheus text format (GPU gauges with DCGM-like names).
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let gpus = state
+        .gpus
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::gpu::prometheus(&gpus),
+    )
+        .into_response()
 }
 
 /// How [`router_with`] builds the router.
@@ -100,6 +122,7 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method);
     let router = Router::new()
+        .route("/metrics", axum::routing::get(metrics))
         .nest("/api", api)
         .nest("/data", data)
         .layer(DefaultBodyLimit::disable())
@@ -317,6 +340,7 @@ pub(crate) mod testing {
             logdir: Some(PathBuf::from("/tmp/logs")),
             window_title: "my runs".into(),
             write_token: None,
+            gpus: crate::gpu::GpuSnapshot::default(),
         };
         Fixture {
             _dir: dir,
@@ -334,6 +358,7 @@ pub(crate) mod testing {
             logdir: None,
             window_title: String::new(),
             write_token: None,
+            gpus: crate::gpu::GpuSnapshot::default(),
         };
         (dir, state)
     }

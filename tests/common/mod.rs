@@ -317,6 +317,15 @@ pub fn spawn_runboard(
     logdir: &Path,
     db: &Path,
 ) -> (Child, String, std::sync::Arc<std::sync::Mutex<String>>) {
+    spawn_runboard_with(logdir, db, &[])
+}
+
+/// [`spawn_runboard`] with extra `serve` flags.
+pub fn spawn_runboard_with(
+    logdir: &Path,
+    db: &Path,
+    extra: &[&str],
+) -> (Child, String, std::sync::Arc<std::sync::Mutex<String>>) {
     use std::io::{BufRead, BufReader};
     use std::sync::{Arc, Mutex};
     let mut child = Command::new(env!("CARGO_BIN_EXE_runboard"))
@@ -324,6 +333,7 @@ pub fn spawn_runboard(
         .arg(logdir)
         .arg("--db")
         .arg(db)
+        .args(extra)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
