@@ -18,7 +18,12 @@ fn usage() -> (f64, u64) {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let rss = status
         .lines()
@@ -59,6 +64,9 @@ fn main() {
     println!(
         "RSS every {} ticks (MiB): {:?}",
         (ticks / 10).max(1),
-        rss_marks.iter().map(|k| (*k as f64 / 1024.0).round()).collect::<Vec<_>>()
+        rss_marks
+            .iter()
+            .map(|k| (*k as f64 / 1024.0).round())
+            .collect::<Vec<_>>()
     );
 }
