@@ -23,22 +23,6 @@ mod peer;
 
 use peer::{Proc, env_or};
 
-/// CPU seconds (user + system) a process has used, from /proc.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0 // utime, stime (fields 14 and 15); USER_HZ = 100
-}
-
 fn main() {
     let clients = env_or("CLIENTS", 32);
     let rate = env_or("RATE", 10_000);
@@ -140,7 +124,7 @@ fn main() {
 
     // 2. Load: CLIENTS clients, RATE scalars/s each, SECONDS seconds.
     let per_batch = (rate / 10).max(1) as usize;
-    let cpu0 = cpu_secs(server.0.id());
+    let cpu0 = peer::cpu_secs(&server.0.id().to_string());
     let t_load = Instant::now();
     let handles: Vec<_> = (0..clients)
         .map(|c| {
@@ -191,7 +175,7 @@ fn main() {
         sent += n;
     }
     let wall = t_load.elapsed().as_secs_f64();
-    let cpu = cpu_secs(server.0.id()) - cpu0;
+    let cpu = peer::cpu_secs(&server.0.id().to_string()) - cpu0;
     let stored: u64 = agent
         .get(format!("{base}/api/v1/series"))
         .call()

@@ -41,12 +41,7 @@ fn get(base: &str, path: &str) -> Option<Json> {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    peer::rss_kib(&pid.to_string())
 }
 
 /// RSS of a process and its children (TensorBoard runs its data server as a child).
