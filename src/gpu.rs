@@ -1,8 +1,8 @@
 //! The server's GPU monitoring: samples the host's GPUs (or simulated ones) into the store and keeps the latest readings for `/metrics`.
 //!
 //! Every interval (1 s) the thread `runboard-gpu-host` reads a [`GpuSource`], stores the
-//! readings in run [`SYSTEM_RUN`] with the SDK's series names (`system/gpu.<i>.*`, see
-//! `runboard_sdk::gpu`), and replaces the snapshot that `/metrics` renders in Prometheus text
+//! readings in run [`SYSTEM_RUN`] with the SDK's series names (`system/gpu.<i>.*`, from
+//! `GpuStatus::metrics`), and replaces the snapshot that `/metrics` renders in Prometheus text
 //! format. Without NVML and without `--gpu-sim` nothing starts and one line says so.
 
 use std::fmt::Write as _;
@@ -50,33 +50,6 @@ impl Drop for HostGpuSampler {
     }
 }
 
-/// The series `sample` stores for one GPU: (tag, value).
-pub fn series_of(g: &GpuStatus) -> Vec<(String, f64)> {
-    let i = g.index;
-    let mut out = vec![
-        (
-            format!("system/gpu.{i}.memory_used_bytes"),
-            g.memory_used_bytes as f64,
-        ),
-        (
-            format!("system/gpu.{i}.memory_total_bytes"),
-            g.memory_total_bytes as f64,
-        ),
-    ];
-    let optional = [
-        ("utilization_percent", g.utilization_percent),
-        ("memory_utilization_percent", g.memory_utilization_percent),
-        ("temperature_celsius", g.temperature_celsius),
-        ("power_watts", g.power_watts),
-    ];
-    for (name, v) in optional {
-        if let Some(v) = v {
-            out.push((format!("system/gpu.{i}.{name}"), v));
-        }
-    }
-    out
-}
-
 /// Starts sampling per `mode` into `store`, updating `snapshot`; `None` when there is nothing
 /// to sample (no NVML, or `Off`).
 pub fn start(mode: GpuMode, store: Store, snapshot: GpuSnapshot) -> Option<HostGpuSampler> {
@@ -113,7 +86,10 @@ fn run(mut source: Box<dyn GpuSource>, store: Store, snapshot: GpuSnapshot, stop
         let wall_time = now_secs();
         let items = gpus
             .iter()
-            .flat_map(series_of)
+            .flat_map(|g| {
+                g.metrics()
+                    .map(move |(name, v)| (format!("system/gpu.{}.{name}", g.index), v))
+            })
             .map(|(tag, v)| Item::Value {
                 tag,
                 step,

@@ -77,6 +77,28 @@ pub struct GpuStatus {
 }
 
 impl GpuStatus {
+    /// The series this GPU's readings are logged as: `(metric, value)` for each metric it
+    /// supports, named as in the module docs (`system/gpu.<index>.<metric>`).
+    pub fn metrics(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        [
+            ("memory_used_bytes", Some(self.memory_used_bytes as f64)),
+            ("memory_total_bytes", Some(self.memory_total_bytes as f64)),
+            ("utilization_percent", self.utilization_percent),
+            (
+                "memory_utilization_percent",
+                self.memory_utilization_percent,
+            ),
+            ("temperature_celsius", self.temperature_celsius),
+            ("power_watts", self.power_watts),
+            (
+                "process_memory_bytes",
+                self.process_memory_bytes.map(|b| b as f64),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| Some((name, v?)))
+    }
+
     /// Load as a fraction 0..1, `None` when utilization is not reported.
     pub fn load(&self) -> Option<f64> {
         self.utilization_percent.map(|p| p / 100.0)
@@ -432,42 +454,13 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
 /// (series names in the [module docs](self)).
 pub fn sample_once(source: &mut dyn GpuSource, writer: &mut SummaryWriter, step: i64) {
     let mut tag = String::with_capacity(48);
-    let mut log = |writer: &mut SummaryWriter, index: u32, name: &str, value: Option<f64>| {
-        if let Some(value) = value {
+    for gpu in source.gpus() {
+        for (name, value) in gpu.metrics() {
             tag.clear();
-            write!(tag, "system/gpu.{index}.{name}").expect("writing to a String cannot fail");
+            write!(tag, "system/gpu.{}.{name}", gpu.index)
+                .expect("writing to a String cannot fail");
             writer.add_scalar(&tag, value, step);
         }
-    };
-    for gpu in source.gpus() {
-        let i = gpu.index;
-        log(
-            writer,
-            i,
-            "memory_used_bytes",
-            Some(gpu.memory_used_bytes as f64),
-        );
-        log(
-            writer,
-            i,
-            "memory_total_bytes",
-            Some(gpu.memory_total_bytes as f64),
-        );
-        log(writer, i, "utilization_percent", gpu.utilization_percent);
-        log(
-            writer,
-            i,
-            "memory_utilization_percent",
-            gpu.memory_utilization_percent,
-        );
-        log(writer, i, "temperature_celsius", gpu.temperature_celsius);
-        log(writer, i, "power_watts", gpu.power_watts);
-        log(
-            writer,
-            i,
-            "process_memory_bytes",
-            gpu.process_memory_bytes.map(|b| b as f64),
-        );
     }
 }
 
