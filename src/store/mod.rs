@@ -379,6 +379,17 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_exactly_at_a_chunk_boundary_keeps_the_chunks_before_it() {
+        let (_d, store) = open();
+        commit(&store, (0..3 * 4096).map(|s| scalar("x", s, 1.0)).collect());
+        commit(&store, vec![scalar("x", 4096, 2.0)]);
+        let pts = points(&store, "r", "x", None);
+        assert_eq!(pts.len(), 4097);
+        assert!(pts[..4096].iter().all(|p| p.value == 1.0));
+        assert_eq!((pts[4096].step, pts[4096].value), (4096, 2.0));
+    }
+
+    #[test]
     fn session_start_purges_every_tag_of_the_run() {
         let (_d, store) = open();
         let mut items: Vec<Item> = (0..10)

@@ -556,38 +556,30 @@ impl Writer {
         };
         state.pending.retain(|p| p.step < step);
         if state.kind == Kind::Scalar {
-            // The chunk the cut falls in is rewritten; later chunks go.
-            let cut: Option<(i64, Vec<u8>)> = self
+            // Steps never decrease along a series: every chunk from the first one reaching
+            // `step` goes, and that chunk's points before `step` come back as a new chunk.
+            let first: Option<(i64, i64)> = self
                 .conn
                 .prepare_cached(
-                    "SELECT c.seq, p.points FROM scalar_chunks c
-                     JOIN scalar_points p ON p.series_id = c.series_id AND p.seq = c.seq
-                     WHERE c.series_id = ?1 AND c.first_step < ?2 AND c.last_step >= ?2",
+                    "SELECT seq, first_step FROM scalar_chunks WHERE series_id = ?1 AND last_step >= ?2
+                     ORDER BY seq LIMIT 1",
                 )?
                 .query_row(params![state.id, step], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            self.conn
-                .prepare_cached(
-                    "DELETE FROM scalar_points WHERE series_id = ?1 AND seq IN
-                     (SELECT seq FROM scalar_chunks WHERE series_id = ?1 AND first_step >= ?2)",
-                )?
-                .execute(params![state.id, step])?;
-            self.conn
-                .prepare_cached(
-                    "DELETE FROM scalar_chunks WHERE series_id = ?1 AND first_step >= ?2",
-                )?
-                .execute(params![state.id, step])?;
-            if let Some((seq, blob)) = cut {
-                let mut pts = Vec::new();
-                chunk::decode_points(&blob, &mut pts)?;
-                pts.retain(|p| p.step < step);
-                self.conn
-                    .prepare_cached("DELETE FROM scalar_chunks WHERE series_id = ?1 AND seq = ?2")?
-                    .execute(params![state.id, seq])?;
-                self.conn
-                    .prepare_cached("DELETE FROM scalar_points WHERE series_id = ?1 AND seq = ?2")?
-                    .execute(params![state.id, seq])?;
-                self.insert_chunk(state.id, seq, &pts)?;
+            if let Some((seq, first_step)) = first {
+                let mut kept = Vec::new();
+                if first_step < step {
+                    let blob: Vec<u8> = self
+                        .conn
+                        .prepare_cached(
+                            "SELECT points FROM scalar_points WHERE series_id = ?1 AND seq = ?2",
+                        )?
+                        .query_row(params![state.id, seq], |r| r.get(0))?;
+                    chunk::decode_points(&blob, &mut kept)?;
+                    kept.retain(|p| p.step < step);
+                }
+                self.delete_chunks_from(state.id, seq)?;
+                self.insert_chunk(state.id, seq, &kept)?;
             }
         } else {
             self.conn
@@ -607,6 +599,20 @@ impl Writer {
         Ok(())
     }
 
+    /// Deletes the series' chunks (summaries and points) from sequence number `seq` on.
+    fn delete_chunks_from(&self, series_id: i64, seq: i64) -> Result<(), StoreError> {
+        for sql in [
+            "DELETE FROM scalar_chunks WHERE series_id = ?1 AND seq >= ?2",
+            "DELETE FROM scalar_points WHERE series_id = ?1 AND seq >= ?2",
+        ] {
+            self.conn
+                .prepare_cached(sql)?
+                .execute(params![series_id, seq])?;
+        }
+        Ok(())
+    }
+
+    /// Writes one chunk (nothing for no points).
     fn insert_chunk(&self, series_id: i64, seq: i64, points: &[Point]) -> Result<(), StoreError> {
         let Some(s) = chunk::summarize(points) else {
             return Ok(());
@@ -660,9 +666,11 @@ impl Writer {
                 self.series.insert(key, state);
                 continue;
             }
-            self.change
-                .scalars
-                .push((state.run.clone(), state.tag.clone(), points.clone()));
+            if self.changes.receiver_count() > 0 {
+                // Copied only for live subscribers: a bulk load with none pays nothing.
+                let change = (state.run.clone(), state.tag.clone(), points.clone());
+                self.change.scalars.push(change);
+            }
             let merge = state.small_tail > 0
                 && (state.small_tail + 1 >= COMPACT_AFTER || points.len() >= CHUNK_TARGET / 2);
             if merge {
@@ -678,12 +686,7 @@ impl Writer {
                         chunk::decode_points(&blob?, &mut merged)?;
                     }
                 }
-                self.conn
-                    .prepare_cached("DELETE FROM scalar_chunks WHERE series_id = ?1 AND seq >= ?2")?
-                    .execute(params![state.id, first_small])?;
-                self.conn
-                    .prepare_cached("DELETE FROM scalar_points WHERE series_id = ?1 AND seq >= ?2")?
-                    .execute(params![state.id, first_small])?;
+                self.delete_chunks_from(state.id, first_small)?;
                 merged.append(&mut points);
                 points = merged;
                 state.next_seq = first_small;
