@@ -173,14 +173,23 @@ fn batches_left_in_the_spool_are_sent_by_runboard_sync() {
     let served = dir.path().join("served");
     std::fs::create_dir_all(&served).unwrap();
     let server = Server::start(&served, &dir.path().join("db.sqlite"));
-    for _ in 0..2 {
-        // Twice: the second run finds nothing to send and says so; nothing is doubled.
-        let _ = Command::new(env!("CARGO_BIN_EXE_runboard"))
+    let sync = || {
+        Command::new(env!("CARGO_BIN_EXE_runboard"))
             .args(["sync", "--url", &server.base])
             .arg(&spool)
             .output()
-            .unwrap();
-    }
+            .unwrap()
+    };
+    let first = sync();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // Everything was sent and removed: a second sync finds nothing and says so.
+    let second = sync();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("no spooled batches"));
     let got = scalar_values(&server.base, "offline", "y");
     assert_eq!(got.len(), 500);
     assert!(runboard_sdk::remote::spool_files(&spool).is_empty());

@@ -185,13 +185,20 @@ pub fn spool_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A batch waiting for its acknowledgement: its spool file, and its bytes unless it was left
+/// by an earlier session (then they are read from the file when it is sent).
+struct Spooled {
+    path: PathBuf,
+    body: Option<Vec<u8>>,
+}
+
 struct Sender {
     spool: PathBuf,
     options: RemoteOptions,
     session: String,
     seq: u64,
     /// Spool files not yet acknowledged, in send order.
-    pending: std::collections::VecDeque<PathBuf>,
+    pending: std::collections::VecDeque<Spooled>,
     agent: ureq::Agent,
     backoff: Duration,
     retry_at: Instant,
@@ -206,7 +213,11 @@ impl Sender {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let session = format!("{nanos:032x}-{:08x}", std::process::id());
-        let pending = spool_files(&spool).into();
+        // Batches an earlier session left behind are read from disk when their turn comes.
+        let pending = spool_files(&spool)
+            .into_iter()
+            .map(|path| Spooled { path, body: None })
+            .collect();
         Sender {
             spool,
             options,
@@ -290,19 +301,29 @@ impl Sender {
         let path = self
             .spool
             .join(format!("{}-{:012}.{SPOOL_EXT}", self.session, self.seq));
-        if let Err(e) = std::fs::write(&path, batch.encode_to_vec()) {
+        let body = batch.encode_to_vec();
+        if let Err(e) = std::fs::write(&path, &body) {
+            // Still sent from memory; it is only not safe from a crash of this process.
             tracing::error!("runboard: cannot spool a batch to {}: {e}", path.display());
-            return;
         }
-        self.pending.push_back(path);
+        self.pending.push_back(Spooled {
+            path,
+            body: Some(body),
+        });
     }
 
     /// Sends pending batches in order until one fails (then backs off).
     fn send_pending(&mut self) {
-        while let Some(path) = self.pending.front() {
-            let Ok(body) = std::fs::read(path) else {
-                self.pending.pop_front();
-                continue;
+        while let Some(Spooled { path, body }) = self.pending.front() {
+            let body = match body {
+                Some(b) => std::borrow::Cow::Borrowed(b.as_slice()),
+                None => match std::fs::read(path) {
+                    Ok(b) => std::borrow::Cow::Owned(b),
+                    Err(_) => {
+                        self.pending.pop_front(); // sent and removed by `runboard sync` meanwhile
+                        continue;
+                    }
+                },
             };
             match send_batch(
                 &self.agent,

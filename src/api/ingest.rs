@@ -345,6 +345,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn points_posted_over_http_reach_live_subscribers_after_the_commit() {
+        let (_dir, state) = testing::empty_state();
+        let mut changes = state.store.subscribe();
+        let router = crate::api::router(state);
+        let body = scalar_batch("live", 1, 0..3).encode_to_vec();
+        let (status, _, _) = testing::send(
+            &router,
+            post("/api/v1/ingest", "application/x-protobuf", None, body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        // The acknowledgement came after the commit, so the change is already published.
+        let change = changes
+            .try_recv()
+            .expect("a change was published before the ack");
+        let (run, tag, points) = &change.scalars[0];
+        assert_eq!(
+            (run.as_str(), tag.as_str(), points.len()),
+            ("remote/exp", "loss", 3)
+        );
+    }
+
+    #[tokio::test]
     async fn json_batches_for_curl_users() {
         let (_dir, state) = testing::empty_state();
         let router = crate::api::router(state);
