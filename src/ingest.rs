@@ -169,12 +169,15 @@ impl Tailer {
         let started = Instant::now();
         let mut first_pass = true;
         let mut watch_failed = false;
+        let mut progressed = false;
         while !self.stop.load(Ordering::SeqCst) {
             if self.watcher.is_none() && !watch_failed && self.logdir.is_dir() {
                 self.watcher = watch(&self.logdir, self.wake.clone());
                 watch_failed = self.watcher.is_none();
             }
-            let progressed = match self.pass() {
+            // Right after reading, only the known files are looked at again; the folder tree is
+            // walked again once everything is read (after a wake or a poll interval).
+            progressed = match self.pass(!progressed) {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!("ingest: {e}");
@@ -217,9 +220,11 @@ impl Tailer {
         );
     }
 
-    /// Discovers files, then reads what is new in each; true when anything was read.
-    fn pass(&mut self) -> Result<bool, StoreError> {
-        self.discover()?;
+    /// Discovers files (when asked), then reads what is new in each; true when anything was read.
+    fn pass(&mut self, discover: bool) -> Result<bool, StoreError> {
+        if discover {
+            self.discover()?;
+        }
         let paths: Vec<PathBuf> = self.files.keys().cloned().collect();
         let mut progressed = false;
         for path in paths {
@@ -290,16 +295,17 @@ impl Tailer {
             return Ok(false);
         };
         let read_pos = state.reader.offset() + state.reader.pending_bytes() as u64;
-        let Ok(mut file) = File::open(path) else {
-            return Ok(false);
-        };
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // A stat, not an open, for the common case of a file that has not grown.
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         if len <= read_pos {
             if len < state.reader.offset() {
                 tracing::warn!(file = %path.display(), "file shrank below its committed offset; ignoring it");
             }
             return Ok(false);
         }
+        let Ok(mut file) = File::open(path) else {
+            return Ok(false);
+        };
         if file.seek(SeekFrom::Start(read_pos)).is_err() {
             return Ok(false);
         }
