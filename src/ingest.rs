@@ -21,7 +21,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use runboard_sdk::event::{EventDecoder, Marker};
-use runboard_sdk::event_file::is_event_file_name;
+use runboard_sdk::event_file::{find_event_files, run_name};
 use runboard_sdk::record::{Next, RecordReader};
 use rustc_hash::FxHashMap;
 
@@ -237,33 +237,13 @@ impl Tailer {
     }
 
     fn discover(&mut self) -> Result<(), StoreError> {
-        let mut found = Vec::new();
-        let mut dirs = vec![self.logdir.clone()];
-        while let Some(dir) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue; // unreadable or vanished: skip it, keep the rest
-            };
-            for entry in entries.flatten() {
-                let Ok(ty) = entry.file_type() else { continue };
-                let path = entry.path();
-                if ty.is_dir() {
-                    dirs.push(path);
-                } else if ty.is_file()
-                    && is_event_file_name(&entry.file_name().to_string_lossy())
-                    && !self.files.contains_key(&path)
-                {
-                    found.push(path);
-                }
-            }
-        }
-        found.sort();
+        let found: Vec<PathBuf> = find_event_files(&self.logdir)
+            .into_iter()
+            .filter(|p| !self.files.contains_key(p))
+            .collect();
         for path in found {
             let rel = path.strip_prefix(&self.logdir).unwrap_or(&path);
-            let run = rel
-                .parent()
-                .map(|p| p.to_string_lossy().into_owned())
-                .filter(|p| !p.is_empty())
-                .unwrap_or_else(|| ".".into());
+            let run = run_name(&self.logdir, &path);
             let key = rel.to_string_lossy().into_owned();
             let offset = self
                 .store

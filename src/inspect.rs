@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use runboard_sdk::event::Value;
-use runboard_sdk::event_file::{is_event_file_name, read_events};
+use runboard_sdk::event_file::{find_event_files, read_events, run_name};
 
 /// Why a path could not be inspected.
 #[derive(Debug, thiserror::Error)]
@@ -72,33 +72,16 @@ fn kind_of(v: &Value) -> String {
     }
 }
 
-/// Collects the event files under `root` (or `root` itself), sorted by path, so a run's files
-/// are read in name order.
+/// The event files to read: `root` itself when it is a file, else every event file under it.
 fn event_files(root: &Path) -> Result<Vec<PathBuf>, InspectError> {
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| InspectError::Io { path, source }
-    };
-    let meta = fs::metadata(root).map_err(io_err(root))?;
+    let meta = fs::metadata(root).map_err(|source| InspectError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
     if meta.is_file() {
         return Ok(vec![root.to_path_buf()]);
     }
-    let mut files = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
-            let entry = entry.map_err(io_err(&dir))?;
-            let path = entry.path();
-            let ty = entry.file_type().map_err(io_err(&path))?;
-            if ty.is_dir() {
-                dirs.push(path);
-            } else if ty.is_file() && is_event_file_name(&entry.file_name().to_string_lossy()) {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
+    Ok(find_event_files(root))
 }
 
 /// Reads every event file under `path` and summarises it.
@@ -114,12 +97,7 @@ pub fn inspect(path: &Path) -> Result<Report, InspectError> {
     };
     let mut report = Report::default();
     for file in files {
-        let run = file
-            .parent()
-            .and_then(|d| d.strip_prefix(root).ok())
-            .map(|r| r.to_string_lossy().into_owned())
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| ".".into());
+        let run = run_name(root, &file);
         let (events, read) = read_events(&file).map_err(|source| InspectError::Io {
             path: file.clone(),
             source,

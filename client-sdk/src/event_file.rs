@@ -25,6 +25,47 @@ pub fn is_event_file_name(name: &str) -> bool {
     name.contains("tfevents")
 }
 
+/// The files under `root` (at any depth) whose path passes `keep`, sorted by path (so a run's
+/// files come in name order). Unreadable or vanishing folders are skipped, not fatal: a logdir
+/// changes while it is read.
+pub fn files_under(root: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(ty) = entry.file_type() else { continue };
+            let path = entry.path();
+            if ty.is_dir() {
+                dirs.push(path);
+            } else if ty.is_file() && keep(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The event files under a logdir, at any depth, in path order.
+pub fn find_event_files(logdir: &Path) -> Vec<PathBuf> {
+    files_under(logdir, |p| {
+        p.file_name()
+            .is_some_and(|n| is_event_file_name(&n.to_string_lossy()))
+    })
+}
+
+/// The run an event file belongs to: its folder relative to the logdir (`.` at the root).
+pub fn run_name(logdir: &Path, file: &Path) -> String {
+    file.parent()
+        .and_then(|d| d.strip_prefix(logdir).ok())
+        .map(|r| r.to_string_lossy().into_owned())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| ".".into())
+}
+
 /// Seconds since the Unix epoch, as event wall times are written.
 pub fn now_secs() -> f64 {
     SystemTime::now()
@@ -207,6 +248,21 @@ mod tests {
         let a = EventFileWriter::create(dir.path(), "").unwrap();
         let b = EventFileWriter::create(dir.path(), "").unwrap();
         assert_ne!(a.path(), b.path());
+    }
+
+    #[test]
+    fn event_files_are_found_at_any_depth_with_their_run_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = EventFileWriter::create(&dir.path().join("a/b"), "").unwrap();
+        let root = EventFileWriter::create(dir.path(), "").unwrap();
+        fs::write(dir.path().join("a/notes.txt"), b"x").unwrap();
+        let found = find_event_files(dir.path());
+        assert_eq!(found.len(), 2);
+        assert!(
+            found.contains(&a.path().to_path_buf()) && found.contains(&root.path().to_path_buf())
+        );
+        assert_eq!(run_name(dir.path(), a.path()), "a/b");
+        assert_eq!(run_name(dir.path(), root.path()), ".");
     }
 
     #[test]

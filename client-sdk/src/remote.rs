@@ -166,23 +166,7 @@ pub fn agent() -> ureq::Agent {
 
 /// The spool files under `dir` (any depth), in send order (by name: session, then sequence).
 pub fn spool_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == SPOOL_EXT) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    crate::event_file::files_under(dir, |p| p.extension().is_some_and(|x| x == SPOOL_EXT))
 }
 
 /// A batch waiting for its acknowledgement: its spool file, and its bytes unless it was left
