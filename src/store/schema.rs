@@ -82,6 +82,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (session, seq)
     ) WITHOUT ROWID;
     "#,
+    // 3: a file's identity (its first bytes when last read: a file rewritten or replaced under
+    // the same name is recognised and read from its start), and what each HTTP batch key stored
+    // (its run and a digest of its content: the same key with other content is a conflict, not
+    // a duplicate). NULL in rows written before this migration: nothing to compare with.
+    r#"
+    ALTER TABLE files ADD COLUMN head BLOB;
+    ALTER TABLE ingest_batches ADD COLUMN run_id INTEGER;
+    ALTER TABLE ingest_batches ADD COLUMN digest INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes and reads (`PRAGMA user_version` once migrated).
