@@ -35,10 +35,15 @@ pub struct ServeArgs {
     /// Address to listen on. Default 127.0.0.1: only this machine can connect.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: std::net::IpAddr,
-    /// Seconds between checks of the logdir when no file-system event arrives (inotify wakes
-    /// the reader at once on Linux; this is the fallback).
+    /// Seconds between polls of logdir folders that cannot be watched (no permission, the
+    /// inotify watch limit reached, no notifications on this platform). Watched folders are
+    /// never polled: an idle server sleeps until a file changes.
     #[arg(long, default_value_t = 1.0, value_parser = parse_interval)]
     pub poll_interval: f64,
+    /// Follow symlinks in the logdir that lead outside it (symlinks that stay inside it are
+    /// always followed).
+    #[arg(long)]
+    pub follow_symlinks: bool,
     /// The token that writes (POST /api/v1/ingest) must carry as `Authorization: Bearer
     /// <token>`. Required when --host is not a loopback address. Default: none (writes are
     /// open to this machine only, since the default host is 127.0.0.1).
@@ -65,6 +70,7 @@ impl Default for ServeArgs {
             port: 6006,
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             poll_interval: 1.0,
+            follow_symlinks: false,
             token: None,
             insecure_public_writes: false,
             gpu_sim: None,
@@ -124,6 +130,7 @@ impl ServeArgs {
         config.host = self.host;
         config.port = self.port;
         config.ingest.poll_interval = std::time::Duration::from_secs_f64(self.poll_interval);
+        config.ingest.follow_symlinks = self.follow_symlinks;
         Ok(config)
     }
 }

@@ -113,6 +113,7 @@ pub async fn serve(
         window_title: String::new(),
         write_token: config.write_token.clone(),
         gpus: crate::gpu::GpuSnapshot::default(),
+        ingest: ingester.as_ref().map(Ingester::stats).unwrap_or_default(),
     };
     let gpu_sampler = crate::gpu::start(config.gpu, store.clone(), state.gpus.clone());
     // Live streams end when shutdown starts, so an open dashboard cannot hold the server up.

@@ -211,6 +211,15 @@ impl RecordReader {
         result
     }
 
+    /// Frees the buffer's spare memory, keeping only bytes not yet consumed (an unfinished
+    /// record): a tailer calls it when a file goes quiet, so that thousands of idle files cost
+    /// no read buffers.
+    pub fn release_buffer(&mut self) {
+        self.buf.drain(..self.start);
+        self.start = 0;
+        self.buf.shrink_to_fit();
+    }
+
     /// Drops consumed bytes from the front of the buffer once they are the larger part.
     fn compact(&mut self) {
         if self.start > 0 && self.start >= self.buf.len() / 2 {
@@ -409,6 +418,25 @@ mod tests {
             r.buf.capacity() < 4096,
             "no allocation from the length field"
         );
+    }
+
+    #[test]
+    fn releasing_the_buffer_keeps_an_unfinished_record() {
+        let mut bytes = Vec::new();
+        encode_record(b"first", &mut bytes);
+        encode_record(b"second", &mut bytes);
+        let cut = bytes.len() - 3;
+        let mut r = RecordReader::new();
+        r.fill_from(&mut &bytes[..cut]).unwrap();
+        assert!(r.buf.capacity() >= READ_CHUNK);
+        assert_eq!(read_all(&mut r), vec![b"first".to_vec()]);
+        r.release_buffer();
+        assert!(r.buf.capacity() < READ_CHUNK, "spare memory freed");
+        r.feed(&bytes[cut..]);
+        assert_eq!(read_all(&mut r), vec![b"second".to_vec()]);
+        r.release_buffer();
+        assert_eq!(r.buf.capacity(), 0, "nothing pending: no buffer at all");
+        assert_eq!(r.offset(), bytes.len() as u64);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod tb;
 pub mod v1;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, HttpBody};
@@ -68,9 +69,11 @@ pub struct AppState {
     pub write_token: Option<String>,
     /// The latest GPU readings, rendered by `/metrics`.
     pub gpus: crate::gpu::GpuSnapshot,
+    /// What the logdir ingester has done, rendered by `/metrics` (zeros without a logdir).
+    pub ingest: Arc<crate::ingest::IngestStats>,
 }
 
-/// `GET /metrics`: Prometheus text format (GPU gauges with DCGM-like names).
+/// `GET /metrics`: Prometheus text format (ingest counters, GPU gauges with DCGM-like names).
 async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
@@ -85,7 +88,7 @@ async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::gpu::prometheus(&gpus),
+        state.ingest.prometheus() + &crate::gpu::prometheus(&gpus),
     )
         .into_response()
 }
@@ -322,6 +325,7 @@ pub(crate) mod testing {
                     records: 12,
                     skipped_records: 1,
                     skipped_bytes: 17,
+                    ..FileProgress::default()
                 }),
                 dedup: None,
             })
@@ -341,6 +345,7 @@ pub(crate) mod testing {
             window_title: "my runs".into(),
             write_token: None,
             gpus: crate::gpu::GpuSnapshot::default(),
+            ingest: Arc::default(),
         };
         Fixture {
             _dir: dir,
@@ -359,6 +364,7 @@ pub(crate) mod testing {
             window_title: String::new(),
             write_token: None,
             gpus: crate::gpu::GpuSnapshot::default(),
+            ingest: Arc::default(),
         };
         (dir, state)
     }

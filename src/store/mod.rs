@@ -53,8 +53,23 @@ pub enum StoreError {
     Damaged(String),
 }
 
+impl StoreError {
+    /// True when the disk holding the database is full (or the database reached its size
+    /// limit): the same write succeeds once space is freed.
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Sqlite(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull))
+    }
+}
+
 /// Where a batch's data came from, when it came from an event file: committed with the data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The writer applies a batch with progress only when it continues the file's committed data:
+/// `start` must equal the committed offset (0 for a file never committed), unless `reset` says
+/// the file's content is new. A batch that does not continue it (one submitted before an
+/// earlier batch of the same file failed to commit) is dropped whole and counted in
+/// [`Store::failures`], so the reader rewinds to what was committed: nothing is skipped,
+/// nothing stored twice.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FileProgress {
     /// The event file's path (as the ingester names it).
     pub path: String,
@@ -66,6 +81,22 @@ pub struct FileProgress {
     pub skipped_records: u64,
     /// Bytes skipped so far.
     pub skipped_bytes: u64,
+    /// The offset this batch's data starts at (the committed offset it continues).
+    pub start: u64,
+    /// The file was replaced or rewritten: its committed offset starts over at `start`.
+    pub reset: bool,
+    /// The file's first bytes (up to a few hundred), its identity: a file with other first
+    /// bytes under the same name is another file, read from its start.
+    pub head: Vec<u8>,
+}
+
+/// Why a commit failed, as the store's users need to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitFailure {
+    /// The disk (or the database's size limit) is full: retry once space is freed.
+    pub full: bool,
+    /// The error, for logs.
+    pub message: String,
 }
 
 /// One thing to store.
@@ -235,7 +266,7 @@ impl Store {
         }
         let mut conn = open_connection(path)?;
         schema::migrate(&mut conn)?;
-        let (writer, thread) = writer::spawn(conn)?;
+        let (writer, thread) = writer::spawn(conn, path.to_path_buf())?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -274,6 +305,18 @@ impl Store {
             .map_err(|_| StoreError::WriterGone)?
             .map(|_| ())
             .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// How many commits have failed (rolled back) or dropped a batch that did not continue its
+    /// file since the store opened. A reader of files that sees it change rewinds to the
+    /// committed offsets and retries later.
+    pub fn failures(&self) -> u64 {
+        self.inner.writer.failures()
+    }
+
+    /// The last failed commit's error, if any commit failed.
+    pub fn last_failure(&self) -> Option<CommitFailure> {
+        self.inner.writer.last_failure()
     }
 
     /// Subscribes to the changes of every later commit.
@@ -500,6 +543,7 @@ mod tests {
                         records: 2,
                         skipped_records: 0,
                         skipped_bytes: 0,
+                        ..FileProgress::default()
                     }),
                     dedup: None,
                 })
@@ -508,8 +552,9 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         let offset = store
-            .read(|c| query::file_offset(c, "r/events.out.tfevents.1"))
-            .unwrap();
+            .read(|c| query::file(c, "r/events.out.tfevents.1"))
+            .unwrap()
+            .map(|f| f.offset);
         assert_eq!(offset, Some(123));
         assert_eq!(points(&store, "r", "x", None).len(), 1);
         // The series' end was reloaded: a later, larger step appends, a smaller one purges.

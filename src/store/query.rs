@@ -334,27 +334,36 @@ pub fn tensors(conn: &Connection, series_id: i64) -> Result<Vec<TensorRow>, Stor
 /// Where each file of the logdir stands: the last committed [`super::FileProgress`].
 pub fn files(conn: &Connection) -> Result<Vec<super::FileProgress>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT path, offset, records, skipped_records, skipped_bytes FROM files ORDER BY path",
+        "SELECT path, offset, records, skipped_records, skipped_bytes, head FROM files ORDER BY path",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(super::FileProgress {
-            path: r.get(0)?,
-            offset: r.get::<_, i64>(1)? as u64,
-            records: r.get::<_, i64>(2)? as u64,
-            skipped_records: r.get::<_, i64>(3)? as u64,
-            skipped_bytes: r.get::<_, i64>(4)? as u64,
-        })
-    })?;
+    let rows = stmt.query_map([], file_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The committed offset of one file.
-pub fn file_offset(conn: &Connection, path: &str) -> Result<Option<u64>, StoreError> {
+/// A `files` row as the [`super::FileProgress`] that committed it (`start` = `offset`).
+fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<super::FileProgress> {
+    let offset = r.get::<_, i64>(1)? as u64;
+    Ok(super::FileProgress {
+        path: r.get(0)?,
+        offset,
+        records: r.get::<_, i64>(2)? as u64,
+        skipped_records: r.get::<_, i64>(3)? as u64,
+        skipped_bytes: r.get::<_, i64>(4)? as u64,
+        start: offset,
+        reset: false,
+        head: r.get::<_, Option<Vec<u8>>>(5)?.unwrap_or_default(),
+    })
+}
+
+/// Where one file's committed data ends, with its counts and identity; `None` when nothing of
+/// it was committed.
+pub fn file(conn: &Connection, path: &str) -> Result<Option<super::FileProgress>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT offset FROM files WHERE path = ?1")?
-        .query_row([path], |r| r.get::<_, i64>(0))
-        .optional()?
-        .map(|o| o as u64))
+        .prepare_cached(
+            "SELECT path, offset, records, skipped_records, skipped_bytes, head FROM files WHERE path = ?1",
+        )?
+        .query_row([path], file_row)
+        .optional()?)
 }
 
 /// (tag, plugin) of every series of a run: a resumed reader needs the plugins that were named

@@ -11,6 +11,7 @@
 //! [`COMPACT_AFTER`] small chunks at its end they are merged, so every point is rewritten only
 //! a bounded number of times and reads stay fast.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
@@ -20,7 +21,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::broadcast;
 
 use super::chunk::{self, Point};
-use super::{Batch, Change, FileProgress, Item, StoreError};
+use super::{Batch, Change, CommitFailure, FileProgress, Item, StoreError};
 
 /// Points per full chunk.
 pub const CHUNK_TARGET: usize = 4096;
@@ -40,10 +41,20 @@ enum Msg {
     Close,
 }
 
+/// What the writer tells every handle about its failures (see [`super::Store::failures`]).
+#[derive(Default)]
+struct Failures {
+    /// Failed commits plus batches dropped for not continuing their file.
+    count: AtomicU64,
+    /// The last failed commit.
+    last: Mutex<Option<CommitFailure>>,
+}
+
 /// The submitting side of the writer thread.
 pub struct WriterHandle {
     tx: Mutex<Option<mpsc::SyncSender<Msg>>>,
     changes: broadcast::Sender<Arc<Change>>,
+    failures: Arc<Failures>,
 }
 
 impl WriterHandle {
@@ -57,6 +68,20 @@ impl WriterHandle {
             .ok_or(StoreError::WriterGone)?;
         tx.send(Msg::Batch(batch, ack))
             .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// See [`super::Store::failures`].
+    pub fn failures(&self) -> u64 {
+        self.failures.count.load(Ordering::SeqCst)
+    }
+
+    /// See [`super::Store::last_failure`].
+    pub fn last_failure(&self) -> Option<CommitFailure> {
+        self.failures
+            .last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// New subscription to committed changes.
@@ -77,14 +102,19 @@ impl WriterHandle {
     }
 }
 
-/// Starts the writer thread on `conn`.
-pub fn spawn(conn: Connection) -> Result<(WriterHandle, JoinHandle<()>), StoreError> {
+/// Starts the writer thread on `conn`, the database at `path`.
+pub fn spawn(
+    conn: Connection,
+    path: std::path::PathBuf,
+) -> Result<(WriterHandle, JoinHandle<()>), StoreError> {
     let (tx, rx) = mpsc::sync_channel(CHANNEL_BOUND);
     let (changes, _) = broadcast::channel(16);
     let publisher = changes.clone();
+    let failures = Arc::new(Failures::default());
+    let shared = Arc::clone(&failures);
     let thread = std::thread::Builder::new()
         .name("runboard-store".into())
-        .spawn(move || Writer::new(conn, publisher).run(rx))
+        .spawn(move || Writer::new(conn, path, publisher, shared).run(rx))
         .map_err(|e| StoreError::Open {
             path: "writer thread".into(),
             source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
@@ -93,6 +123,7 @@ pub fn spawn(conn: Connection) -> Result<(WriterHandle, JoinHandle<()>), StoreEr
         WriterHandle {
             tx: Mutex::new(Some(tx)),
             changes,
+            failures,
         },
         thread,
     ))
@@ -162,7 +193,12 @@ struct SeriesState {
 
 struct Writer {
     conn: Connection,
+    /// The database file (named in errors).
+    path: std::path::PathBuf,
     changes: broadcast::Sender<Arc<Change>>,
+    failures: Arc<Failures>,
+    /// Committed offsets of the files seen in this session (the continuity check).
+    file_offsets: FxHashMap<String, u64>,
     runs: FxHashMap<String, RunState>,
     series: FxHashMap<(i64, String), SeriesState>,
     /// Series keys with pending points, in first-touched order.
@@ -171,10 +207,18 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(conn: Connection, changes: broadcast::Sender<Arc<Change>>) -> Self {
+    fn new(
+        conn: Connection,
+        path: std::path::PathBuf,
+        changes: broadcast::Sender<Arc<Change>>,
+        failures: Arc<Failures>,
+    ) -> Self {
         Self {
             conn,
+            path,
             changes,
+            failures,
+            file_offsets: FxHashMap::default(),
             runs: FxHashMap::default(),
             series: FxHashMap::default(),
             dirty: Vec::new(),
@@ -216,10 +260,27 @@ impl Writer {
             }
             let result = self.commit(batches);
             if let Err(e) = &result {
-                tracing::error!("store: transaction failed and was rolled back: {e}");
+                let full = e.is_full();
+                let message = if full {
+                    format!(
+                        "{} is full (no space left on its disk): {e}",
+                        self.path.display()
+                    )
+                } else {
+                    e.to_string()
+                };
+                tracing::error!("store: transaction failed and was rolled back: {message}");
+                *self
+                    .failures
+                    .last
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) =
+                    Some(CommitFailure { full, message });
+                self.failures.count.fetch_add(1, Ordering::SeqCst);
                 self.runs.clear();
                 self.series.clear();
                 self.dirty.clear();
+                self.file_offsets.clear();
                 self.change = Change::default();
             } else {
                 let change = std::mem::take(&mut self.change);
@@ -257,11 +318,11 @@ impl Writer {
             self.write_pending()?;
             Ok(duplicates)
         })();
+        // A COMMIT that fails (a full disk while writing the log) leaves the transaction
+        // open: roll it back like any other failure.
+        let result = result.and_then(|d| Ok(self.conn.execute_batch("COMMIT").map(|()| d)?));
         match result {
-            Ok(duplicates) => {
-                self.conn.execute_batch("COMMIT")?;
-                Ok(duplicates)
-            }
+            Ok(duplicates) => Ok(duplicates),
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 Err(e)
@@ -284,6 +345,19 @@ impl Writer {
             if fresh == 0 {
                 return Ok(true);
             }
+        }
+        if let Some(p) = &batch.progress
+            && !self.continues_file(p)?
+        {
+            // Submitted after an earlier batch of this file failed: its reader rewinds to the
+            // committed offset and sends this data again.
+            tracing::debug!(
+                file = p.path,
+                start = p.start,
+                "dropping a batch that does not continue its file"
+            );
+            self.failures.count.fetch_add(1, Ordering::SeqCst);
+            return Ok(false);
         }
         let first_wall = batch
             .items
@@ -358,13 +432,34 @@ impl Writer {
         Ok(id)
     }
 
+    /// True when `p` starts where the file's committed data ends (or resets the file).
+    fn continues_file(&mut self, p: &FileProgress) -> Result<bool, StoreError> {
+        if p.reset {
+            return Ok(true);
+        }
+        let committed = match self.file_offsets.get(&p.path) {
+            Some(o) => *o,
+            None => {
+                let o = self
+                    .conn
+                    .prepare_cached("SELECT offset FROM files WHERE path = ?1")?
+                    .query_row([&p.path], |r| r.get::<_, i64>(0))
+                    .optional()?
+                    .unwrap_or(0) as u64;
+                self.file_offsets.insert(p.path.clone(), o);
+                o
+            }
+        };
+        Ok(committed == p.start)
+    }
+
     fn write_progress(&mut self, run_id: i64, p: &FileProgress) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO files (path, run_id, offset, records, skipped_records, skipped_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (path) DO UPDATE SET offset = ?3, records = ?4,
-                     skipped_records = ?5, skipped_bytes = ?6",
+                "INSERT INTO files (path, run_id, offset, records, skipped_records, skipped_bytes, head)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (path) DO UPDATE SET run_id = ?2, offset = ?3, records = ?4,
+                     skipped_records = ?5, skipped_bytes = ?6, head = ?7",
             )?
             .execute(params![
                 p.path,
@@ -372,8 +467,10 @@ impl Writer {
                 p.offset as i64,
                 p.records as i64,
                 p.skipped_records as i64,
-                p.skipped_bytes as i64
+                p.skipped_bytes as i64,
+                p.head
             ])?;
+        self.file_offsets.insert(p.path.clone(), p.offset);
         Ok(())
     }
 

@@ -1,0 +1,1584 @@
+//! Logdir ingestion: finds event files at any depth, tails them as they change, and hands batches to the store.
+//!
+//! ```text
+//! inotify, a watch per folder ─► watch::classify ─► Wake ──┐   (our own reads wake nothing)
+//! poll timer: only folders that cannot be watched ──────────┤
+//!                                                           ▼
+//! runboard-ingest thread: walk(folder) ─► track(file) ─► read_file ─► Batch ─► Store
+//!                                                          tail::judge: grew, shrank, replaced
+//! ```
+//!
+//! One thread (`runboard-ingest`) owns the state of every file ([`tail::TailedFile`]): a
+//! [`RecordReader`] positioned at the file's committed offset (read from the store, so a
+//! restart resumes exactly where the committed data ends), the file's identity (its first
+//! bytes and inode) and, per run, an [`EventDecoder`] seeded with the plugins the store already
+//! knows. Each read turns new records into a [`Batch`] whose [`crate::store::FileProgress`] is committed with
+//! its data. A partial record at the end of a file stays in the reader's buffer until the
+//! writer finishes it; a damaged record is skipped and counted.
+//!
+//! **Idle means asleep.** The thread blocks until a file-system event asks for something: a
+//! data change wakes the reader of that one file, a folder entry that appears or vanishes asks
+//! for a walk of that path, lost events for a walk of the logdir. Only folders that cannot be
+//! watched are polled, every [`IngestOptions::poll_interval`]; so are files backing off after
+//! an error, on their own timers. `/metrics` counts walks, polls and file reads
+//! ([`IngestStats`]).
+//!
+//! **Files that change under us** are handled once, quietly: a file that shrinks, vanishes, or
+//! is replaced by a folder, a socket or a symlink leading out of the logdir is logged once
+//! ([`notices`]) and its stored data kept; another file under an old name (other first bytes)
+//! is read from its start; an error on one file backs off that file only. Read buffers are
+//! released when a file has nothing pending.
+//!
+//! **A commit that fails** (a full disk) makes the store drop every later batch that does not
+//! continue its file's committed data; the thread sees [`Store::failures`] move, rewinds every
+//! file to its committed offset, pauses with a growing backoff and reads again: nothing is
+//! skipped, nothing stored twice, and ingestion resumes by itself when space returns.
+
+mod notices;
+mod tail;
+mod watch;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use runboard_sdk::event::{EventDecoder, Marker};
+use runboard_sdk::event_file::{is_event_file_name, run_name};
+use runboard_sdk::record::Next;
+use rustc_hash::FxHashMap;
+
+use crate::store::{Batch, Item, Store, StoreError, query};
+use notices::{Notices, Problem};
+use tail::{TailedFile, Verdict};
+use watch::{Wake, Watches};
+
+/// Tunables of the ingester.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// How often folders that cannot be watched are polled (watched folders are never polled).
+    /// Default 1 s.
+    pub poll_interval: Duration,
+    /// Items per batch handed to the store. Default 10,000.
+    pub batch_items: usize,
+    /// Follow symlinks that lead outside the logdir (those inside it are always followed).
+    pub follow_symlinks: bool,
+    /// A folder whose watch is refused, as if the kernel refused it (tests of the polling
+    /// fallback: as root, no folder can be made unwatchable).
+    #[cfg(test)]
+    pub refuse_watch: Option<PathBuf>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            batch_items: 10_000,
+            follow_symlinks: false,
+            #[cfg(test)]
+            refuse_watch: None,
+        }
+    }
+}
+
+/// Why ingestion could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The logdir is a file, not a directory.
+    #[error("logdir {0} is not a directory")]
+    NotADirectory(PathBuf),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The thread could not be spawned.
+    #[error("cannot start the ingest thread: {0}")]
+    Spawn(std::io::Error),
+    /// The logdir does not exist (only [`ingest_once`] requires it to).
+    #[error("logdir {0} does not exist")]
+    Missing(PathBuf),
+}
+
+/// What [`ingest_once`] read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Runs (folders holding event files).
+    pub runs: usize,
+    /// Event files read.
+    pub files: usize,
+    /// Intact records read.
+    pub records: u64,
+    /// Damaged records skipped.
+    pub skipped_records: u64,
+}
+
+/// What the ingester has done, for `/metrics`: counters only grow; gauges are current values.
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    /// Walks of the logdir or of one of its folders.
+    pub scans: AtomicU64,
+    /// Polls of the folders that cannot be watched.
+    pub polls: AtomicU64,
+    /// Times an event file was opened to be read.
+    pub file_reads: AtomicU64,
+    /// Times the thread woke up (an event, a poll, a retry).
+    pub wakeups: AtomicU64,
+    /// Intact records read.
+    pub records: AtomicU64,
+    /// Notices logged about files that changed under the reader.
+    pub file_notices: AtomicU64,
+    /// Gauge: files being tailed.
+    pub files: AtomicU64,
+    /// Gauge: folders watched.
+    pub watched_dirs: AtomicU64,
+    /// Gauge: folders polled because they cannot be watched.
+    pub polled_dirs: AtomicU64,
+    /// Gauge: 1 while ingestion is paused because the store cannot commit (a full disk).
+    pub paused: AtomicU64,
+}
+
+impl IngestStats {
+    /// The Prometheus text exposition of these metrics.
+    pub fn prometheus(&self) -> String {
+        let metrics: [(&str, &str, &str, &AtomicU64); 10] = [
+            (
+                "runboard_ingest_scans_total",
+                "counter",
+                "Walks of the logdir or of one of its folders.",
+                &self.scans,
+            ),
+            (
+                "runboard_ingest_polls_total",
+                "counter",
+                "Polls of logdir folders that cannot be watched.",
+                &self.polls,
+            ),
+            (
+                "runboard_ingest_file_reads_total",
+                "counter",
+                "Event files opened to be read.",
+                &self.file_reads,
+            ),
+            (
+                "runboard_ingest_wakeups_total",
+                "counter",
+                "Wake-ups of the ingest thread.",
+                &self.wakeups,
+            ),
+            (
+                "runboard_ingest_records_total",
+                "counter",
+                "Intact records read from event files.",
+                &self.records,
+            ),
+            (
+                "runboard_ingest_file_notices_total",
+                "counter",
+                "Notices about event files that changed under the reader.",
+                &self.file_notices,
+            ),
+            (
+                "runboard_ingest_files",
+                "gauge",
+                "Event files being tailed.",
+                &self.files,
+            ),
+            (
+                "runboard_ingest_watched_dirs",
+                "gauge",
+                "Logdir folders watched for changes.",
+                &self.watched_dirs,
+            ),
+            (
+                "runboard_ingest_polled_dirs",
+                "gauge",
+                "Logdir folders polled because they cannot be watched.",
+                &self.polled_dirs,
+            ),
+            (
+                "runboard_ingest_paused",
+                "gauge",
+                "1 while ingestion waits for the store to accept commits again (a full disk).",
+                &self.paused,
+            ),
+        ];
+        let mut out = String::new();
+        for (name, kind, help, value) in metrics {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
+                value.load(Ordering::Relaxed)
+            ));
+        }
+        out
+    }
+}
+
+/// Reads every event file under `logdir` once, up to its current end, into `store`, and returns
+/// once all of it is committed: the one-shot path of commands that need no server
+/// (`runboard export --logdir`). No thread and no watch; a partial record at the end of a file
+/// is left out, exactly as a server would wait for it.
+pub fn ingest_once(
+    logdir: &Path,
+    store: &Store,
+    options: IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    if !logdir.exists() {
+        return Err(IngestError::Missing(logdir.to_path_buf()));
+    }
+    if !logdir.is_dir() {
+        return Err(IngestError::NotADirectory(logdir.to_path_buf()));
+    }
+    let (wake, _woken) = mpsc::channel();
+    let mut tailer = Tailer::new(logdir, store.clone(), options, wake, false, Arc::default());
+    tailer.walk(logdir);
+    tailer.read_dirty()?;
+    store.flush()?;
+    Ok(tailer.report())
+}
+
+/// A running ingester; dropping it (or [`Ingester::stop`]) stops the thread.
+pub struct Ingester {
+    wake: mpsc::Sender<Wake>,
+    thread: Option<JoinHandle<()>>,
+    stats: Arc<IngestStats>,
+}
+
+impl Ingester {
+    /// Starts tailing `logdir` into `store`.
+    pub fn start(
+        logdir: &Path,
+        store: Store,
+        options: IngestOptions,
+    ) -> Result<Ingester, IngestError> {
+        if logdir.exists() && !logdir.is_dir() {
+            return Err(IngestError::NotADirectory(logdir.to_path_buf()));
+        }
+        let (wake, woken) = mpsc::channel();
+        let stats = Arc::new(IngestStats::default());
+        let mut tailer = Tailer::new(
+            logdir,
+            store,
+            options,
+            wake.clone(),
+            true,
+            Arc::clone(&stats),
+        );
+        let thread = std::thread::Builder::new()
+            .name("runboard-ingest".into())
+            .spawn(move || tailer.run(&woken))
+            .map_err(IngestError::Spawn)?;
+        Ok(Ingester {
+            wake,
+            thread: Some(thread),
+            stats,
+        })
+    }
+
+    /// What the ingester has done so far (for `/metrics`).
+    pub fn stats(&self) -> Arc<IngestStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Stops the thread and waits for it (what it read is submitted to the store).
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        let _ = self.wake.send(Wake::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Ingester {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// A pause after a failed commit.
+struct Pause {
+    /// Not before this instant.
+    until: Instant,
+    /// The current backoff (doubles while commits keep failing).
+    backoff: Duration,
+}
+
+/// The first pause after a failed commit; it doubles up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_secs(1);
+/// The longest pause between attempts while the store cannot commit.
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+/// Rescans (after lost events) happen at most this often.
+const MIN_RESCAN_GAP: Duration = Duration::from_secs(1);
+
+struct Tailer {
+    logdir: PathBuf,
+    /// The logdir with symlinks resolved (where followed symlinks must lead), once it exists.
+    logdir_real: Option<PathBuf>,
+    store: Store,
+    options: IngestOptions,
+    files: BTreeMap<PathBuf, TailedFile>,
+    decoders: FxHashMap<String, EventDecoder>,
+    stats: Arc<IngestStats>,
+    notices: Notices,
+    watches: Watches,
+    /// Whether folders are watched and polled (false for one-shot reads).
+    live: bool,
+    /// Files to look at.
+    dirty: BTreeSet<PathBuf>,
+    /// Paths to walk (folders) or look at (anything that appeared or vanished).
+    to_walk: BTreeSet<PathBuf>,
+    /// The whole logdir must be walked.
+    rescan: bool,
+    last_rescan: Option<Instant>,
+    next_poll: Option<Instant>,
+    /// [`Store::failures`] as last seen.
+    failures_seen: u64,
+    pause: Option<Pause>,
+    /// Batches submitted so far.
+    batches: u64,
+}
+
+impl Tailer {
+    fn new(
+        logdir: &Path,
+        store: Store,
+        options: IngestOptions,
+        wake: mpsc::Sender<Wake>,
+        live: bool,
+        stats: Arc<IngestStats>,
+    ) -> Tailer {
+        let failures_seen = store.failures();
+        #[cfg_attr(not(test), allow(unused_mut))]
+        let mut watches = Watches::new(wake, live);
+        #[cfg(test)]
+        {
+            watches.refuse = options.refuse_watch.clone();
+        }
+        Tailer {
+            logdir: logdir.to_path_buf(),
+            logdir_real: logdir.canonicalize().ok(),
+            store,
+            options,
+            files: BTreeMap::new(),
+            decoders: FxHashMap::default(),
+            stats,
+            notices: Notices::default(),
+            watches,
+            live,
+            dirty: BTreeSet::new(),
+            to_walk: BTreeSet::new(),
+            rescan: true,
+            last_rescan: None,
+            next_poll: None,
+            failures_seen,
+            pause: None,
+            batches: 0,
+        }
+    }
+
+    /// The loop: do what was asked, then sleep until the next event (or the next poll or retry,
+    /// when there are any). Store errors are logged and end nothing but this round.
+    fn run(&mut self, woken: &mpsc::Receiver<Wake>) {
+        let started = Instant::now();
+        let mut summary_logged = false;
+        loop {
+            let now = Instant::now();
+            if self.pause.as_ref().is_none_or(|p| now >= p.until) {
+                let before = self.batches;
+                match self.work(now) {
+                    Err(StoreError::WriterGone) => break,
+                    Err(e) => tracing::error!("ingest: {e}"),
+                    Ok(()) => {}
+                }
+                if self.batches != before
+                    || self.pause.is_some()
+                    || self.store.failures() != self.failures_seen
+                {
+                    self.check_store();
+                }
+            }
+            if !summary_logged && self.logdir_real.is_some() && self.pause.is_none() {
+                summary_logged = true;
+                self.log_summary(started.elapsed());
+            }
+            self.publish_gauges();
+            let first = match self.next_deadline() {
+                None => match woken.recv() {
+                    Ok(w) => Some(w),
+                    Err(_) => break,
+                },
+                Some(at) => {
+                    match woken.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                        Ok(w) => Some(w),
+                        Err(mpsc::RecvTimeoutError::Timeout) => None,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            };
+            self.stats.wakeups.fetch_add(1, Ordering::Relaxed);
+            // A burst of events is handled in one round.
+            let mut stop = false;
+            for w in first.into_iter().chain(woken.try_iter()) {
+                match w {
+                    Wake::File(p) => {
+                        self.dirty.insert(p);
+                    }
+                    Wake::Path(p) => {
+                        self.to_walk.insert(p);
+                    }
+                    Wake::Rescan => self.rescan = true,
+                    Wake::Stop => stop = true,
+                }
+            }
+            if stop {
+                break;
+            }
+        }
+    }
+
+    /// When the loop must wake without an event: the next poll of unwatched folders, the next
+    /// retry of a failing file, the end of a pause, a delayed rescan. `None`: only events.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(p) = &self.pause {
+            at(p.until);
+        }
+        let must_poll = self.logdir_real.is_none() || !self.watches.polled().is_empty();
+        if must_poll {
+            let poll = *self
+                .next_poll
+                .get_or_insert(now + self.options.poll_interval);
+            at(poll);
+        } else {
+            self.next_poll = None;
+        }
+        if self.rescan
+            && let Some(last) = self.last_rescan
+        {
+            at(last + MIN_RESCAN_GAP);
+        }
+        for f in self.files.values() {
+            if let Some((t, _)) = f.retry {
+                at(t);
+            }
+        }
+        next
+    }
+
+    /// One round: polls and retries that are due, walks asked for, then every dirty file.
+    fn work(&mut self, now: Instant) -> Result<(), StoreError> {
+        if self.logdir_real.is_none() {
+            if !self.logdir.is_dir() {
+                return Ok(()); // not there yet: polled for
+            }
+            self.logdir_real = self.logdir.canonicalize().ok();
+            self.rescan = true;
+        }
+        if self.next_poll.is_some_and(|t| now >= t) {
+            self.next_poll = None;
+            self.poll_unwatched();
+        }
+        for (path, f) in &self.files {
+            if f.retry.is_some_and(|(t, _)| now >= t) {
+                self.dirty.insert(path.clone());
+            }
+        }
+        if self.rescan && self.last_rescan.is_none_or(|t| now >= t + MIN_RESCAN_GAP) {
+            self.rescan = false;
+            self.last_rescan = Some(now);
+            let logdir = self.logdir.clone();
+            self.walk(&logdir);
+        }
+        for path in std::mem::take(&mut self.to_walk) {
+            self.walk(&path);
+        }
+        self.read_dirty()
+    }
+
+    /// Reads every dirty file (what the walks and events marked).
+    fn read_dirty(&mut self) -> Result<(), StoreError> {
+        let now = Instant::now();
+        while let Some(path) = self.dirty.pop_first() {
+            if self.files.get(&path).is_some_and(|f| f.backing_off(now)) {
+                continue; // its retry timer brings it back
+            }
+            self.read_file(&path)?;
+        }
+        Ok(())
+    }
+
+    /// Looks at `path` after a change: walks it when it is a folder (watching every folder
+    /// found, tracking every event file), forgets what was under it when it is gone.
+    fn walk(&mut self, path: &Path) {
+        self.stats.scans.fetch_add(1, Ordering::Relaxed);
+        if std::fs::symlink_metadata(path).is_err() {
+            self.forget_under(path);
+            return;
+        }
+        if !path.is_dir() {
+            let is_event = path
+                .file_name()
+                .is_some_and(|n| is_event_file_name(&n.to_string_lossy()));
+            if is_event || self.files.contains_key(path) {
+                self.dirty.insert(path.to_path_buf());
+            }
+            return;
+        }
+        let spool = std::ffi::OsStr::new(runboard_sdk::remote::SPOOL_DIR);
+        let mut refused: Vec<PathBuf> = Vec::new();
+        let mut found: BTreeSet<PathBuf> = BTreeSet::new();
+        let follow_all = self.options.follow_symlinks;
+        let real = self.logdir_real.clone();
+        let walker = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .into_iter()
+            .filter_entry(|e| {
+                if e.file_name() == spool {
+                    return false; // the SDK's outbox: no event files, busy while streaming
+                }
+                if e.path_is_symlink() && !follow_all {
+                    let inside = match (e.path().canonicalize(), &real) {
+                        (Ok(target), Some(real)) => target.starts_with(real),
+                        _ => false,
+                    };
+                    if !inside {
+                        refused.push(e.path().to_path_buf());
+                        return false;
+                    }
+                }
+                true
+            });
+        for entry in walker {
+            match entry {
+                Ok(e) if e.file_type().is_dir() => {
+                    if self.live
+                        && let Err(why) = self.watches.add(e.path())
+                    {
+                        let what = match why {
+                            watch::NotWatched::NoNotifications => "no notifications".to_owned(),
+                            watch::NotWatched::Refused(e) => e,
+                        };
+                        self.say(e.path(), Problem::NotWatched, || {
+                            format!(
+                                "cannot watch {} ({what}); polling it instead",
+                                e.path().display()
+                            )
+                        });
+                    }
+                }
+                Ok(e) => {
+                    if e.file_type().is_file()
+                        && is_event_file_name(&e.file_name().to_string_lossy())
+                    {
+                        found.insert(e.path().to_path_buf());
+                    }
+                }
+                Err(err) => {
+                    let at = err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| path.to_path_buf());
+                    let message = err.to_string();
+                    self.say(&at, Problem::Unreadable, || {
+                        format!("cannot read {}: {message}", at.display())
+                    });
+                }
+            }
+        }
+        for link in refused {
+            let target = std::fs::read_link(&link)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            self.say(&link, Problem::SymlinkOutside, || {
+                format!(
+                    "not following {} -> {target}: it leads outside the logdir (--follow-symlinks follows it)",
+                    link.display()
+                )
+            });
+        }
+        // Known files under this path that the walk did not find are looked at too (gone?).
+        let known: Vec<PathBuf> = self
+            .files
+            .range(path.to_path_buf()..)
+            .take_while(|(p, _)| p.starts_with(path))
+            .map(|(p, _)| p.clone())
+            .collect();
+        self.dirty.extend(known);
+        self.dirty.extend(found);
+    }
+
+    /// Polls the folders that cannot be watched: retries the watch, lists them, looks at
+    /// their files.
+    fn poll_unwatched(&mut self) {
+        let polled = self.watches.polled();
+        if polled.is_empty() {
+            return;
+        }
+        self.stats.polls.fetch_add(1, Ordering::Relaxed);
+        for dir in polled {
+            if self.watches.retry(&dir) {
+                self.notices.clear(&dir);
+                self.to_walk.insert(dir);
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if is_dir {
+                    if !self.watches.is_polled(&path) {
+                        self.to_walk.insert(path);
+                    }
+                } else if is_event_file_name(&entry.file_name().to_string_lossy()) {
+                    self.dirty.insert(path);
+                }
+            }
+        }
+    }
+
+    /// Forgets the files under `path` (it is gone): one notice for all of them; their stored
+    /// data stays.
+    fn forget_under(&mut self, path: &Path) {
+        self.watches.forget_under(path);
+        let gone: Vec<PathBuf> = self
+            .files
+            .range(path.to_path_buf()..)
+            .take_while(|(p, _)| p.starts_with(path))
+            .map(|(p, _)| p.clone())
+            .collect();
+        self.notices.clear_under(path);
+        match gone.len() {
+            0 => {}
+            1 => self.forget(&gone[0], Problem::Removed),
+            n => {
+                for p in &gone {
+                    self.files.remove(p);
+                }
+                self.say(path, Problem::Removed, || {
+                    format!(
+                        "{} was removed with {n} event files; what was read from them stays stored",
+                        path.display()
+                    )
+                });
+            }
+        }
+    }
+
+    /// Stops tailing `path`, saying why once. What was read from it stays stored.
+    fn forget(&mut self, path: &Path, why: Problem) {
+        let Some(f) = self.files.remove(path) else {
+            return;
+        };
+        let records = f.stats().records;
+        let shown = path.display();
+        let message = match why {
+            Problem::Removed => format!(
+                "event file {shown} was removed; the {records} records read from it stay stored"
+            ),
+            Problem::ReplacedByFolder => format!(
+                "event file {shown} was replaced by a folder; the {records} records read from it stay stored, and the folder is searched for runs"
+            ),
+            Problem::NotAFile => format!(
+                "{shown} is no longer a regular file; the {records} records read from it stay stored"
+            ),
+            Problem::SymlinkOutside => {
+                let target = std::fs::read_link(path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                format!(
+                    "event file {shown} is now a symlink to {target}, outside the logdir: not followed (--follow-symlinks follows it); the {records} records read from it stay stored"
+                )
+            }
+            _ => format!("stopped reading {shown}"),
+        };
+        self.say(path, why, || message);
+    }
+
+    fn say(&mut self, path: &Path, problem: Problem, message: impl FnOnce() -> String) {
+        let before = self.notices.lines;
+        self.notices.say(path, problem, message);
+        self.stats
+            .file_notices
+            .fetch_add(self.notices.lines - before, Ordering::Relaxed);
+    }
+
+    /// Starts tailing `path` from where its committed data ends; false when it is not an
+    /// event file to tail.
+    fn track(&mut self, path: &Path) -> Result<bool, StoreError> {
+        if !path.starts_with(&self.logdir)
+            || !path
+                .file_name()
+                .is_some_and(|n| is_event_file_name(&n.to_string_lossy()))
+        {
+            return Ok(false);
+        }
+        let rel = path.strip_prefix(&self.logdir).unwrap_or(path);
+        let run = run_name(&self.logdir, path);
+        let key = rel.to_string_lossy().into_owned();
+        let committed = self.store.read(|c| query::file(c, &key))?;
+        if !self.decoders.contains_key(&run) {
+            let mut decoder = EventDecoder::new();
+            for (tag, plugin) in self.store.read(|c| query::plugins(c, &run))? {
+                decoder.remember_plugin(&tag, &plugin);
+            }
+            self.decoders.insert(run.clone(), decoder);
+        }
+        tracing::debug!(file = %path.display(), run, offset = committed.as_ref().map_or(0, |c| c.offset), "new event file");
+        self.files
+            .insert(path.to_path_buf(), TailedFile::resume(run, key, committed));
+        Ok(true)
+    }
+
+    /// True when a symlink at `path` may be followed: it leads inside the logdir, or every
+    /// symlink is followed.
+    fn may_follow(&self, path: &Path) -> bool {
+        self.options.follow_symlinks
+            || match (path.canonicalize(), &self.logdir_real) {
+                (Ok(target), Some(real)) => target.starts_with(real),
+                _ => false,
+            }
+    }
+
+    /// Looks at one file and reads what is new in it; submits it in batches.
+    fn read_file(&mut self, path: &Path) -> Result<(), StoreError> {
+        if !self.files.contains_key(path) {
+            match std::fs::metadata(path) {
+                Ok(m) if m.is_dir() => {
+                    self.to_walk.insert(path.to_path_buf()); // a folder named like an event file
+                    return Ok(());
+                }
+                Ok(m) if m.is_file() => {}
+                _ => return Ok(()), // gone already, or not a file
+            }
+            if !self.track(path)? {
+                return Ok(());
+            }
+        }
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                if !self.may_follow(path) {
+                    self.forget(path, Problem::SymlinkOutside);
+                    return Ok(());
+                }
+                std::fs::metadata(path)
+            }
+            other => other,
+        };
+        let meta = match meta {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.forget(path, Problem::Removed);
+                return Ok(());
+            }
+            Err(e) => {
+                self.failed(path, &e);
+                return Ok(());
+            }
+        };
+        if meta.is_dir() {
+            self.forget(path, Problem::ReplacedByFolder);
+            self.to_walk.insert(path.to_path_buf());
+            return Ok(());
+        }
+        if !meta.is_file() {
+            self.forget(path, Problem::NotAFile);
+            return Ok(());
+        }
+        let Some(state) = self.files.get_mut(path) else {
+            return Ok(());
+        };
+        let replaced = state.note_identity(tail::identity(&meta));
+        let len = meta.len();
+        let read_pos = state.read_pos();
+        if !replaced && len == read_pos && state.shrunk_to.is_none() {
+            state.reader.release_buffer();
+            return Ok(()); // the common case: a stat, no open
+        }
+        if !replaced && len < read_pos && state.shrunk_to == Some(len) {
+            return Ok(()); // still short: said already
+        }
+        let mut file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.forget(path, Problem::Removed);
+                return Ok(());
+            }
+            Err(e) => {
+                self.failed(path, &e);
+                return Ok(());
+            }
+        };
+        self.stats.file_reads.fetch_add(1, Ordering::Relaxed);
+        let head = match tail::read_head(&mut file, len, read_pos.min(len)) {
+            Ok(h) => h,
+            Err(e) => {
+                self.failed(path, &e);
+                return Ok(());
+            }
+        };
+        let Some(state) = self.files.get_mut(path) else {
+            return Ok(());
+        };
+        state.retry = None;
+        match tail::judge(state.reader.offset(), read_pos, state.head(), len, &head) {
+            Verdict::Quiet => {
+                state.reader.release_buffer();
+                return Ok(());
+            }
+            Verdict::Shrank => {
+                let committed = state.reader.offset();
+                state.shrunk_to = Some(len);
+                state.reader.release_buffer();
+                self.say(path, Problem::Shrank, || {
+                    format!(
+                        "event file {} shrank from {committed} to {len} bytes; what was read from it stays stored, and it is read on if it grows back",
+                        path.display()
+                    )
+                });
+                return Ok(());
+            }
+            Verdict::StartOver => {
+                state.start_over();
+                self.say(path, Problem::NewContent, || {
+                    format!(
+                        "event file {} was replaced or rewritten (other first bytes); reading it from its start",
+                        path.display()
+                    )
+                });
+                if std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0)).is_err() {
+                    return Ok(());
+                }
+            }
+            Verdict::ReadOn => {}
+        }
+        let Some(state) = self.files.get_mut(path) else {
+            return Ok(());
+        };
+        state.shrunk_to = None;
+        state.set_head(head);
+        self.notices.clear(path);
+        let from = state.read_pos();
+        let mut src = file.take(len.saturating_sub(from));
+        let decoder = self
+            .decoders
+            .get_mut(&state.run)
+            .expect("a decoder is created with the run's first file");
+        let records_before = state.reader.stats().records;
+        let mut items = Vec::new();
+        let mut error = None;
+        loop {
+            let n = match state.reader.fill_from(&mut src) {
+                Ok(n) => n,
+                Err(e) => {
+                    error = Some(e);
+                    0
+                }
+            };
+            while let Next::Record { data, .. } = state.reader.next_record() {
+                let _ = decoder
+                    .decode_with(data, |info, tag, value| {
+                        items.push(Item::Value {
+                            tag: tag.to_owned(),
+                            step: info.step,
+                            wall_time: info.wall_time,
+                            value,
+                        });
+                    })
+                    .map(|info| {
+                        if info.marker == Some(Marker::SessionStart) {
+                            items.push(Item::SessionStart {
+                                step: info.step,
+                                wall_time: info.wall_time,
+                            });
+                        }
+                    });
+                if items.len() >= self.options.batch_items {
+                    submit(&self.store, state, std::mem::take(&mut items))?;
+                    self.batches += 1;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        if !items.is_empty() || state.has_progress() {
+            submit(&self.store, state, items)?;
+            self.batches += 1;
+        }
+        state.reader.release_buffer();
+        let read = state.reader.stats().records - records_before;
+        self.stats.records.fetch_add(read, Ordering::Relaxed);
+        if let Some(e) = error {
+            self.failed(path, &e);
+        }
+        Ok(())
+    }
+
+    /// Opening or reading `path` failed: say so once, retry it alone after a backoff.
+    fn failed(&mut self, path: &Path, e: &std::io::Error) {
+        if let Some(f) = self.files.get_mut(path) {
+            f.back_off(Instant::now());
+        }
+        let message = e.to_string();
+        self.say(path, Problem::Unreadable, || {
+            format!(
+                "cannot read event file {}: {message}; retrying it with a growing pause",
+                path.display()
+            )
+        });
+    }
+
+    /// After a round that submitted batches (or while paused): waits for them to commit; if a
+    /// commit failed since the last look, rewinds every file to its committed offset and
+    /// pauses before reading again (the pause grows while commits keep failing); when a round
+    /// after a pause commits cleanly, says that ingestion resumed.
+    fn check_store(&mut self) {
+        // Everything submitted commits or is dropped first: the offsets read below are final.
+        if self.store.flush().is_err() {
+            return; // shutting down
+        }
+        let failures = self.store.failures();
+        if failures == self.failures_seen {
+            if self.pause.take().is_some() {
+                self.stats.paused.store(0, Ordering::Relaxed);
+                tracing::info!("the store commits again: logdir ingestion resumed");
+            }
+            return;
+        }
+        self.failures_seen = failures;
+        let keys: Vec<(PathBuf, String)> = self
+            .files
+            .iter()
+            .map(|(p, f)| (p.clone(), f.key.clone()))
+            .collect();
+        for (path, key) in keys {
+            let committed = self.store.read(|c| query::file(c, &key)).ok().flatten();
+            if let Some(f) = self.files.get_mut(&path) {
+                f.rewind(committed);
+            }
+            self.dirty.insert(path);
+        }
+        let backoff = self
+            .pause
+            .as_ref()
+            .map_or(FIRST_PAUSE, |p| (p.backoff * 2).min(MAX_PAUSE));
+        if self.pause.is_none() {
+            let why = self
+                .store
+                .last_failure()
+                .map(|f| f.message)
+                .unwrap_or_else(|| "a commit failed".into());
+            tracing::warn!(
+                "logdir ingestion paused: {why}; nothing committed is lost, and reading resumes by itself once the store commits again"
+            );
+        }
+        self.stats.paused.store(1, Ordering::Relaxed);
+        self.pause = Some(Pause {
+            until: Instant::now() + backoff,
+            backoff,
+        });
+    }
+
+    fn publish_gauges(&self) {
+        let (watched, polled) = self.watches.counts();
+        self.stats
+            .files
+            .store(self.files.len() as u64, Ordering::Relaxed);
+        self.stats
+            .watched_dirs
+            .store(watched as u64, Ordering::Relaxed);
+        self.stats
+            .polled_dirs
+            .store(polled as u64, Ordering::Relaxed);
+    }
+
+    fn report(&self) -> IngestReport {
+        let runs: BTreeSet<&str> = self.files.values().map(|f| f.run.as_str()).collect();
+        let mut report = IngestReport {
+            runs: runs.len(),
+            files: self.files.len(),
+            ..IngestReport::default()
+        };
+        for f in self.files.values() {
+            report.records += f.stats().records;
+            report.skipped_records += f.stats().skipped_records;
+        }
+        report
+    }
+
+    fn log_summary(&self, elapsed: Duration) {
+        let r = self.report();
+        let (watched, polled) = self.watches.counts();
+        tracing::info!(
+            "loaded {} into {}: {} runs, {} files, {} records in {:.2} s, {} damaged records skipped; watching {watched} folders{}",
+            self.logdir.display(),
+            self.store.path().display(),
+            r.runs,
+            r.files,
+            r.records,
+            elapsed.as_secs_f64(),
+            r.skipped_records,
+            if polled > 0 {
+                format!(", polling {polled} that cannot be watched")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+fn submit(store: &Store, state: &mut TailedFile, items: Vec<Item>) -> Result<(), StoreError> {
+    store.submit(Batch {
+        run: state.run.clone(),
+        items,
+        progress: Some(state.take_progress()),
+        dedup: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runboard_sdk::SummaryWriter;
+
+    fn count(store: &Store, run: &str, tag: &str) -> usize {
+        store
+            .read(|c| match query::series_id(c, run, tag)? {
+                Some((id, _)) => Ok(query::scalars(c, id, None, None, None)?.len()),
+                None => Ok(0),
+            })
+            .unwrap()
+    }
+
+    fn wait_for(store: &Store, run: &str, tag: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while count(store, run, tag) != n {
+            assert!(
+                Instant::now() < deadline,
+                "{run}/{tag}: {} of {n}",
+                count(store, run, tag)
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn options() -> IngestOptions {
+        IngestOptions {
+            poll_interval: Duration::from_millis(50),
+            batch_items: 1000,
+            ..IngestOptions::default()
+        }
+    }
+
+    #[test]
+    fn reads_nested_runs_tails_growth_and_resumes_without_doubling() {
+        let dir = tempfile::tempdir().unwrap();
+        let logdir = dir.path().join("logs");
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let mut a = SummaryWriter::new(logdir.join("a")).unwrap();
+        let mut b = SummaryWriter::new(logdir.join("b/c")).unwrap();
+        for s in 0..2500 {
+            a.add_scalar("loss", s as f64, s);
+        }
+        b.add_text("notes", "hello", 0);
+        a.flush().unwrap();
+        b.flush().unwrap();
+        let ingester = Ingester::start(&logdir, store.clone(), options()).unwrap();
+        wait_for(&store, "a", "loss", 2500);
+        for s in 2500..3000 {
+            a.add_scalar("loss", s as f64, s);
+        }
+        a.flush().unwrap();
+        wait_for(&store, "a", "loss", 3000);
+        ingester.stop();
+        store.flush().unwrap();
+        // More data while nothing runs, then a new ingester on the same store: it resumes.
+        for s in 3000..3100 {
+            a.add_scalar("loss", s as f64, s);
+        }
+        a.close().unwrap();
+        b.close().unwrap();
+        let ingester = Ingester::start(&logdir, store.clone(), options()).unwrap();
+        wait_for(&store, "a", "loss", 3100);
+        ingester.stop();
+        store.flush().unwrap();
+        assert_eq!(count(&store, "a", "loss"), 3100, "nothing doubled");
+        let series = store.read(|c| query::series(c, Some("b/c"))).unwrap();
+        assert_eq!(series[0].kind, "text");
+    }
+
+    #[test]
+    fn ingest_once_reads_everything_then_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let logdir = dir.path().join("logs");
+        let mut a = SummaryWriter::new(logdir.join("a")).unwrap();
+        for s in 0..25_000 {
+            a.add_scalar("loss", s as f64, s);
+        }
+        a.add_text("notes", "hi", 3);
+        a.close().unwrap();
+        let mut b = SummaryWriter::new(logdir.join("b/c")).unwrap();
+        b.add_scalar("x", 1.0, 1);
+        b.close().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let options = IngestOptions {
+            batch_items: 1000,
+            ..IngestOptions::default()
+        };
+        let report = ingest_once(&logdir, &store, options.clone()).unwrap();
+        assert_eq!((report.runs, report.files), (2, 2));
+        assert_eq!(report.skipped_records, 0);
+        assert_eq!(count(&store, "a", "loss"), 25_000, "committed on return");
+        assert_eq!(count(&store, "b/c", "x"), 1);
+        assert!(matches!(
+            ingest_once(&dir.path().join("nope"), &store, options),
+            Err(IngestError::Missing(_))
+        ));
+    }
+
+    #[test]
+    fn a_partial_record_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let logdir = dir.path().join("logs");
+        let src = dir.path().join("src");
+        let mut w = SummaryWriter::new(&src).unwrap();
+        for s in 0..10 {
+            w.add_scalar("x", s as f64, s);
+        }
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::create_dir_all(logdir.join("r")).unwrap();
+        let target = logdir.join("r").join(path.file_name().unwrap());
+        let cut = bytes.len() - 7;
+        std::fs::write(&target, &bytes[..cut]).unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let ingester = Ingester::start(&logdir, store.clone(), options()).unwrap();
+        wait_for(&store, "r", "x", 9);
+        // The writer finishes the record: the last point arrives, nothing is counted as damage.
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&target)
+            .unwrap()
+            .write_all(&bytes[cut..])
+            .unwrap();
+        wait_for(&store, "r", "x", 10);
+        ingester.stop();
+        store.flush().unwrap();
+        let files = store.read(query::files).unwrap();
+        assert_eq!(files[0].skipped_records, 0);
+        assert_eq!(files[0].offset, bytes.len() as u64);
+    }
+}
+
+/// The ingester against a logdir that changes under it: files deleted, shrunk, replaced by
+/// folders, symlinks or other files, folders that cannot be watched; and an idle ingester that
+/// does nothing.
+#[cfg(test)]
+mod changing_logdir {
+    use super::*;
+    use runboard_sdk::SummaryWriter;
+
+    fn options() -> IngestOptions {
+        IngestOptions {
+            poll_interval: Duration::from_millis(100),
+            batch_items: 1000,
+            ..IngestOptions::default()
+        }
+    }
+
+    fn count(store: &Store, run: &str, tag: &str) -> usize {
+        store
+            .read(|c| match query::series_id(c, run, tag)? {
+                Some((id, _)) => Ok(query::scalars(c, id, None, None, None)?.len()),
+                None => Ok(0),
+            })
+            .unwrap()
+    }
+
+    fn values(store: &Store, run: &str, tag: &str) -> Vec<(i64, f64)> {
+        store
+            .read(|c| match query::series_id(c, run, tag)? {
+                Some((id, _)) => Ok(query::scalars(c, id, None, None, None)?
+                    .iter()
+                    .map(|p| (p.step, p.value))
+                    .collect()),
+                None => Ok(Vec::new()),
+            })
+            .unwrap()
+    }
+
+    /// Waits (bounded) until `f` holds.
+    fn until(what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn writer(dir: &Path, steps: std::ops::Range<i64>, value: f64) -> PathBuf {
+        let mut w = SummaryWriter::new(dir).unwrap();
+        for s in steps {
+            w.add_scalar("loss", value + s as f64, s);
+        }
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        path
+    }
+
+    fn append(dir: &Path, steps: std::ops::Range<i64>) {
+        let mut w = SummaryWriter::new(dir).unwrap();
+        for s in steps {
+            w.add_scalar("loss", s as f64, s);
+        }
+        w.close().unwrap();
+    }
+
+    fn get(stats: &IngestStats) -> [u64; 4] {
+        [
+            stats.scans.load(Ordering::SeqCst),
+            stats.file_reads.load(Ordering::SeqCst),
+            stats.wakeups.load(Ordering::SeqCst),
+            stats.polls.load(Ordering::SeqCst),
+        ]
+    }
+
+    struct Setup {
+        dir: tempfile::TempDir,
+        logdir: PathBuf,
+        store: Store,
+    }
+
+    fn setup() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let logdir = dir.path().join("logs");
+        std::fs::create_dir_all(&logdir).unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        Setup { dir, logdir, store }
+    }
+
+    #[test]
+    fn an_idle_ingester_does_nothing_at_all() {
+        let s = setup();
+        for r in 0..200 {
+            writer(&s.logdir.join(format!("run{r:03}")), 0..5, 0.0);
+        }
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), options()).unwrap();
+        let stats = ingester.stats();
+        until("200 runs read", || count(&s.store, "run199", "loss") == 5);
+        until("a settled ingester", || {
+            stats.files.load(Ordering::SeqCst) == 200 && stats.paused.load(Ordering::SeqCst) == 0
+        });
+        let settled = get(&stats);
+        // Nothing changes on disk: nothing may happen, however long we watch.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(
+            get(&stats),
+            settled,
+            "scans, reads, wake-ups, polls of an idle ingester"
+        );
+        assert_eq!(stats.polled_dirs.load(Ordering::SeqCst), 0);
+        assert_eq!(stats.watched_dirs.load(Ordering::SeqCst), 201);
+        // One file grows: that file is read, nothing is walked.
+        append(&s.logdir.join("run007"), 5..8);
+        until("the append", || count(&s.store, "run007", "loss") == 8);
+        let after = get(&stats);
+        assert_eq!(after[0], settled[0], "no walk for a data change");
+        assert!(
+            after[1] - settled[1] <= 4,
+            "{} reads for one appended file",
+            after[1] - settled[1]
+        );
+        ingester.stop();
+    }
+
+    #[test]
+    fn a_deleted_file_is_said_once_and_everything_else_goes_on() {
+        let s = setup();
+        let a = writer(&s.logdir.join("a"), 0..10, 0.0);
+        writer(&s.logdir.join("b"), 0..10, 0.0);
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), options()).unwrap();
+        let stats = ingester.stats();
+        until("a and b", || {
+            count(&s.store, "a", "loss") == 10 && count(&s.store, "b", "loss") == 10
+        });
+        std::fs::remove_file(&a).unwrap();
+        append(&s.logdir.join("b"), 10..20);
+        writer(&s.logdir.join("c"), 0..3, 0.0);
+        until("b grows, c appears", || {
+            count(&s.store, "b", "loss") == 20 && count(&s.store, "c", "loss") == 3
+        });
+        until("the removal noticed", || {
+            stats.files.load(Ordering::SeqCst) == 3
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            stats.file_notices.load(Ordering::SeqCst),
+            1,
+            "one line for one deletion"
+        );
+        assert_eq!(
+            count(&s.store, "a", "loss"),
+            10,
+            "what was read from it stays stored"
+        );
+        // A new file under the old name is another file: read from its start.
+        append(&s.logdir.join("a"), 100..105);
+        until("the new file in a", || count(&s.store, "a", "loss") == 15);
+        ingester.stop();
+    }
+
+    #[test]
+    fn a_file_that_shrinks_is_said_once_and_read_on_when_it_grows_back() {
+        let s = setup();
+        let a = writer(&s.logdir.join("a"), 0..50, 0.0);
+        let whole = std::fs::read(&a).unwrap();
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), options()).unwrap();
+        let stats = ingester.stats();
+        until("a", || count(&s.store, "a", "loss") == 50);
+        let file = std::fs::OpenOptions::new().write(true).open(&a).unwrap();
+        file.set_len(whole.len() as u64 / 2).unwrap();
+        until("the shrink noticed", || {
+            stats.file_notices.load(Ordering::SeqCst) == 1
+        });
+        // Many more wake-ups of the short file (touches): nothing more is said.
+        for _ in 0..20 {
+            file.set_len(whole.len() as u64 / 2).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(stats.file_notices.load(Ordering::SeqCst), 1);
+        assert_eq!(count(&s.store, "a", "loss"), 50, "stored data kept");
+        // It grows back (same first bytes) with more records: they are read, nothing doubled.
+        drop(file);
+        let mut more = whole.clone();
+        let extra = writer(&s.dir.path().join("extra"), 50..60, 0.0);
+        let extra_bytes = std::fs::read(extra).unwrap();
+        let spans = crate::ingest::changing_logdir::records(&extra_bytes);
+        for (at, len) in spans.into_iter().skip(1) {
+            more.extend_from_slice(&extra_bytes[at..at + len]); // its records, not its header
+        }
+        std::fs::write(&a, &more).unwrap();
+        until("a read on", || count(&s.store, "a", "loss") == 60);
+        ingester.stop();
+    }
+
+    /// (offset, length) of each record of an event file.
+    fn records(bytes: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at + 12 <= bytes.len() {
+            let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize + 16;
+            out.push((at, len));
+            at += len;
+        }
+        out
+    }
+
+    #[test]
+    fn a_file_replaced_by_a_folder_is_said_once_and_discovery_goes_on() {
+        let s = setup();
+        let a = writer(&s.logdir.join("a"), 0..10, 0.0);
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), options()).unwrap();
+        let stats = ingester.stats();
+        until("a", || count(&s.store, "a", "loss") == 10);
+        std::fs::remove_file(&a).unwrap();
+        std::fs::create_dir(&a).unwrap();
+        // The folder itself holds a run, and a new run appears elsewhere.
+        writer(&a, 0..4, 0.0);
+        writer(&s.logdir.join("later"), 0..6, 0.0);
+        let folder_run = a
+            .strip_prefix(&s.logdir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        until("the run inside the folder and the new run", || {
+            count(&s.store, &folder_run, "loss") == 4 && count(&s.store, "later", "loss") == 6
+        });
+        let settled = get(&stats);
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(get(&stats), settled, "nothing spins");
+        assert_eq!(stats.file_notices.load(Ordering::SeqCst), 1);
+        assert_eq!(count(&s.store, "a", "loss"), 10);
+        ingester.stop();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_inside_the_logdir_only() {
+        let s = setup();
+        let outside = writer(&s.dir.path().join("outside"), 0..7, 0.0);
+        let inside = writer(&s.logdir.join("real"), 0..3, 0.0);
+        std::fs::create_dir_all(s.logdir.join("out")).unwrap();
+        std::os::unix::fs::symlink(&outside, s.logdir.join("out/events.out.tfevents.9.x")).unwrap();
+        std::fs::create_dir_all(s.logdir.join("in")).unwrap();
+        std::os::unix::fs::symlink(&inside, s.logdir.join("in/events.out.tfevents.9.x")).unwrap();
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), options()).unwrap();
+        let stats = ingester.stats();
+        until("the inside link read", || {
+            count(&s.store, "in", "loss") == 3
+        });
+        assert_eq!(
+            count(&s.store, "out", "loss"),
+            0,
+            "a link out of the logdir is not followed"
+        );
+        assert_eq!(
+            stats.file_notices.load(Ordering::SeqCst),
+            1,
+            "and said once"
+        );
+        // A tailed file swapped for a link to outside: not followed either.
+        let real = s.logdir.join("real");
+        std::fs::remove_file(&inside).unwrap();
+        std::os::unix::fs::symlink(&outside, &inside).unwrap();
+        until("the swap noticed", || {
+            stats.file_notices.load(Ordering::SeqCst) >= 2
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(
+            count(&s.store, "real", "loss"),
+            3,
+            "nothing read through the link"
+        );
+        drop(real);
+        ingester.stop();
+        // With --follow-symlinks they are read.
+        let store = Store::open(&s.dir.path().join("db2.sqlite")).unwrap();
+        let opts = IngestOptions {
+            follow_symlinks: true,
+            ..options()
+        };
+        let ingester = Ingester::start(&s.logdir, store.clone(), opts).unwrap();
+        until("the outside link read", || {
+            count(&store, "out", "loss") == 7
+        });
+        ingester.stop();
+    }
+
+    #[test]
+    fn a_file_rewritten_in_place_is_read_from_its_start() {
+        let s = setup();
+        let a = writer(&s.logdir.join("a"), 0..10, 0.0);
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), options()).unwrap();
+        let stats = ingester.stats();
+        until("a", || count(&s.store, "a", "loss") == 10);
+        // Another, longer file (written later: other first bytes) copied over it in place.
+        std::thread::sleep(Duration::from_millis(20));
+        let b = writer(&s.dir.path().join("b"), 0..30, 1000.0);
+        let bytes = std::fs::read(&b).unwrap();
+        assert!(bytes.len() > std::fs::metadata(&a).unwrap().len() as usize);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&a)
+            .unwrap()
+            .write_all_at_start(&bytes);
+        until("the new content read from its start", || {
+            values(&s.store, "a", "loss").first() == Some(&(0, 1000.0))
+                && count(&s.store, "a", "loss") == 30
+        });
+        assert_eq!(stats.file_notices.load(Ordering::SeqCst), 1);
+        ingester.stop();
+        // A restart on the same store keeps going from the new file's offset: nothing doubled.
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), options()).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        ingester.stop();
+        s.store.flush().unwrap();
+        assert_eq!(count(&s.store, "a", "loss"), 30);
+    }
+
+    trait WriteAtStart {
+        fn write_all_at_start(&mut self, bytes: &[u8]);
+    }
+
+    impl WriteAtStart for File {
+        fn write_all_at_start(&mut self, bytes: &[u8]) {
+            use std::io::{Seek, SeekFrom, Write};
+            self.seek(SeekFrom::Start(0)).unwrap();
+            self.write_all(bytes).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_file_replaced_while_the_server_was_down_is_read_from_its_start() {
+        let s = setup();
+        let a = writer(&s.logdir.join("a"), 0..10, 0.0);
+        ingest_once(&s.logdir, &s.store, options()).unwrap();
+        assert_eq!(count(&s.store, "a", "loss"), 10);
+        std::thread::sleep(Duration::from_millis(20));
+        let b = writer(&s.dir.path().join("b"), 0..40, 500.0);
+        std::fs::rename(&b, &a).unwrap();
+        ingest_once(&s.logdir, &s.store, options()).unwrap();
+        assert_eq!(count(&s.store, "a", "loss"), 40);
+        assert_eq!(values(&s.store, "a", "loss")[0], (0, 500.0));
+        // A copy of the same file (another inode, same bytes) is not read again.
+        let copy = s.dir.path().join("copy");
+        std::fs::copy(&a, &copy).unwrap();
+        std::fs::rename(&copy, &a).unwrap();
+        let files = s.store.read(query::files).unwrap();
+        ingest_once(&s.logdir, &s.store, options()).unwrap();
+        assert_eq!(
+            s.store.read(query::files).unwrap(),
+            files,
+            "nothing read again"
+        );
+        assert_eq!(count(&s.store, "a", "loss"), 40);
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_watched_is_polled_while_the_rest_stays_live() {
+        let s = setup();
+        std::fs::create_dir_all(s.logdir.join("slow")).unwrap();
+        writer(&s.logdir.join("fast"), 0..2, 0.0);
+        let opts = IngestOptions {
+            refuse_watch: Some(s.logdir.join("slow")),
+            ..options()
+        };
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), opts).unwrap();
+        let stats = ingester.stats();
+        until("fast", || count(&s.store, "fast", "loss") == 2);
+        assert_eq!(stats.polled_dirs.load(Ordering::SeqCst), 1);
+        // A run in the polled folder is found by polling; the watched one by its events.
+        writer(&s.logdir.join("slow"), 0..5, 0.0);
+        until("slow found by a poll", || {
+            count(&s.store, "slow", "loss") == 5
+        });
+        append(&s.logdir.join("fast"), 2..9);
+        until("fast live", || count(&s.store, "fast", "loss") == 9);
+        assert!(stats.polls.load(Ordering::SeqCst) > 0);
+        assert_eq!(
+            stats.file_notices.load(Ordering::SeqCst),
+            1,
+            "the unwatched folder, said once"
+        );
+        ingester.stop();
+    }
+
+    #[test]
+    fn a_missing_logdir_is_picked_up_when_it_appears() {
+        let dir = tempfile::tempdir().unwrap();
+        let logdir = dir.path().join("later");
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let ingester = Ingester::start(&logdir, store.clone(), options()).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        writer(&logdir.join("r"), 0..3, 0.0);
+        until("the run", || count(&store, "r", "loss") == 3);
+        writer(&logdir.join("s"), 0..2, 0.0);
+        until("a second run, from events", || {
+            count(&store, "s", "loss") == 2
+        });
+        ingester.stop();
+    }
+}
