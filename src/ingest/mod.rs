@@ -313,7 +313,7 @@ struct Pause {
 /// The first pause after a failed commit; it doubles up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 /// The longest pause between attempts while the store cannot commit.
-const MAX_PAUSE: Duration = Duration::from_secs(30);
+const MAX_PAUSE: Duration = Duration::from_secs(10);
 /// Rescans (after lost events) happen at most this often.
 const MIN_RESCAN_GAP: Duration = Duration::from_secs(1);
 
@@ -470,6 +470,9 @@ impl Tailer {
             if let Some((t, _)) = f.retry {
                 at(t);
             }
+            if let Some(t) = f.recheck_at {
+                at(t);
+            }
         }
         next
     }
@@ -488,7 +491,7 @@ impl Tailer {
             self.poll_unwatched();
         }
         for (path, f) in &self.files {
-            if f.retry.is_some_and(|(t, _)| now >= t) {
+            if f.retry.is_some_and(|(t, _)| now >= t) || f.recheck_at.is_some_and(|t| now >= t) {
                 self.dirty.insert(path.clone());
             }
         }
@@ -801,11 +804,11 @@ impl Tailer {
         let replaced = state.note_identity(tail::identity(&meta));
         let len = meta.len();
         let read_pos = state.read_pos();
-        if !replaced && len == read_pos && state.shrunk_to.is_none() {
+        if !replaced && len == read_pos && state.shrunk.is_none() {
             state.reader.release_buffer();
             return Ok(()); // the common case: a stat, no open
         }
-        if !replaced && len < read_pos && state.shrunk_to == Some(len) {
+        if !replaced && len < read_pos && state.shrunk.is_some_and(|(_, said)| said) {
             return Ok(()); // still short: said already
         }
         let mut file = match File::open(path) {
@@ -838,8 +841,17 @@ impl Tailer {
             }
             Verdict::Shrank => {
                 let committed = state.reader.offset();
-                state.shrunk_to = Some(len);
                 state.reader.release_buffer();
+                let now = Instant::now();
+                let since = state.shrunk.map_or(now, |(since, _)| since);
+                if now < since + tail::SHRINK_GRACE {
+                    // Maybe a rewrite in place: look again when the grace ends.
+                    state.shrunk = Some((since, false));
+                    state.recheck_at = Some(since + tail::SHRINK_GRACE);
+                    return Ok(());
+                }
+                state.shrunk = Some((since, true));
+                state.recheck_at = None;
                 self.say(path, Problem::Shrank, || {
                     format!(
                         "event file {} shrank from {committed} to {len} bytes; what was read from it stays stored, and it is read on if it grows back",
@@ -865,7 +877,8 @@ impl Tailer {
         let Some(state) = self.files.get_mut(path) else {
             return Ok(());
         };
-        state.shrunk_to = None;
+        state.shrunk = None;
+        state.recheck_at = None;
         state.set_head(head);
         self.notices.clear(path);
         let from = state.read_pos();

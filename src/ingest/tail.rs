@@ -13,6 +13,10 @@ use crate::store::FileProgress;
 /// rewritten in place) differ within these bytes, while a copy of the same file does not.
 pub(super) const HEAD_LEN: usize = 256;
 
+/// How long a file may stay shorter than what was read before that is said: a file rewritten
+/// in place is truncated first, and only its new content is news.
+pub(super) const SHRINK_GRACE: Duration = Duration::from_secs(1);
+
 /// The first backoff after an error reading a file; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest wait between attempts to read a failing file.
@@ -36,8 +40,12 @@ pub(super) struct TailedFile {
     head: Vec<u8>,
     /// (device, inode) when last looked at.
     identity: Option<(u64, u64)>,
-    /// The length it shrank to, once that was said.
-    pub(super) shrunk_to: Option<u64>,
+    /// While it is shorter than what was committed: since when (a rewrite in place passes
+    /// through a truncation: it is said only if the file is still short after
+    /// [`SHRINK_GRACE`]), and whether it was said.
+    pub(super) shrunk: Option<(Instant, bool)>,
+    /// Look at the file again at this instant (the end of a shrink's grace).
+    pub(super) recheck_at: Option<Instant>,
     /// After an error: not before this instant, and the next backoff.
     pub(super) retry: Option<(Instant, Duration)>,
 }
@@ -118,7 +126,8 @@ impl TailedFile {
             reset: false,
             head: committed.head,
             identity: None,
-            shrunk_to: None,
+            shrunk: None,
+            recheck_at: None,
             retry: None,
         }
     }
@@ -156,7 +165,8 @@ impl TailedFile {
         self.submitted = 0;
         self.reset = true;
         self.head.clear();
-        self.shrunk_to = None;
+        self.shrunk = None;
+        self.recheck_at = None;
     }
 
     /// Goes back to what the store committed (a commit failed: what was submitted after it is

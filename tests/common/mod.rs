@@ -326,23 +326,36 @@ pub fn spawn_runboard_with(
     db: &Path,
     extra: &[&str],
 ) -> (Child, String, std::sync::Arc<std::sync::Mutex<String>>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runboard"));
+    cmd.args(serve_args(logdir, db, extra));
+    spawn_command(cmd)
+}
+
+/// The arguments of `runboard serve` for `logdir` and `db` with `extra` flags: a free port
+/// unless `extra` names one, a 0.2 s poll interval.
+pub fn serve_args(logdir: &Path, db: &Path, extra: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["serve".into()];
+    if !extra.contains(&"--port") {
+        args.extend(["--port".into(), "0".into()]);
+    }
+    args.extend(["--poll-interval".into(), "0.2".into(), "--logdir".into()]);
+    args.push(logdir.into());
+    args.push("--db".into());
+    args.push(db.into());
+    args.extend(extra.iter().map(|a| a.into()));
+    args
+}
+
+/// Starts `cmd` (a `runboard serve`, possibly wrapped), waits until it logs its address, and
+/// keeps everything it logs.
+pub fn spawn_command(
+    mut cmd: Command,
+) -> (Child, String, std::sync::Arc<std::sync::Mutex<String>>) {
     use std::io::{BufRead, BufReader};
     use std::sync::{Arc, Mutex};
-    // A free port unless `extra` names one.
-    let port: &[&str] = if extra.contains(&"--port") {
-        &[]
-    } else {
-        &["--port", "0"]
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runboard"))
-        .arg("serve")
-        .args(port)
-        .args(["--poll-interval", "0.2", "--logdir"])
-        .arg(logdir)
-        .arg("--db")
-        .arg(db)
-        .args(extra)
+    let mut child = cmd
         .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -370,9 +383,16 @@ pub fn spawn_runboard_with(
             log.push('\n');
         }
     });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("runboard printed its address");
+    let base = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(base) => base,
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "runboard did not print its address; its output:\n{}",
+                log.lock().unwrap_or_else(|e| e.into_inner())
+            );
+        }
+    };
     (child, base, log)
 }
 
