@@ -92,3 +92,52 @@ pub fn rss_kib(pid: &str) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// `pid` and its descendants (TensorBoard runs its data server as a child), from /proc.
+pub fn process_tree(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let p = out[i];
+        let tasks = std::fs::read_dir(format!("/proc/{p}/task"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for t in tasks {
+            let children =
+                std::fs::read_to_string(format!("/proc/{p}/task/{}/children", t.to_string_lossy()))
+                    .unwrap_or_default();
+            out.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+        i += 1;
+    }
+    out
+}
+
+/// CPU seconds of `pid` and its descendants.
+pub fn tree_cpu_secs(pid: u32) -> f64 {
+    process_tree(pid)
+        .iter()
+        .map(|p| cpu_secs(&p.to_string()))
+        .sum()
+}
+
+/// CPU seconds per thread name (`comm`, at most 15 bytes) of process `pid`.
+pub fn thread_cpu_secs(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let tid = t.file_name().to_string_lossy().into_owned();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        *out.entry(comm).or_insert(0.0) += cpu_secs(&format!("{pid}/task/{tid}"));
+    }
+    out
+}

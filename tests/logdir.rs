@@ -214,7 +214,11 @@ fn files_that_change_under_the_server_are_logged_once_and_nothing_else_stops() {
     }
     let changed = ["deleted", "shrunk", "folder", "symlink", "rewritten"];
     let mentions = |run: &str| {
-        let name = files[run].file_name().unwrap().to_string_lossy().into_owned();
+        let name = files[run]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         lines_mentioning(&log, &format!("{run}/{name}")).len()
     };
     poll(Duration::from_secs(10), "a line about each change", || {
