@@ -157,7 +157,7 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
 }
 
 /// Every route the server has: the route table, before any layer.
-fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     let api = Router::new()
         .nest("/v1", v1::routes())
         .fallback(unknown_path)
@@ -177,7 +177,11 @@ fn routes() -> Router<AppState> {
 /// decompression, JSON 413, then the [`guard`] around all of it, the body deadline it reports,
 /// and tracing. Layers only wrap the routes that exist when they are applied, which is why
 /// this takes the finished route table.
-fn with_layers(routes: Router<AppState>, state: AppState, options: RouterOptions) -> Router {
+pub(crate) fn with_layers(
+    routes: Router<AppState>,
+    state: AppState,
+    options: RouterOptions,
+) -> Router {
     let router = routes
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(options.body_limit))
@@ -283,7 +287,10 @@ pub fn image_response(bytes: Vec<u8>) -> Response {
         None => (
             [
                 (header::CONTENT_TYPE, "application/octet-stream"),
-                (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "sandbox; default-src 'none'",
+                ),
             ],
             bytes,
         )
@@ -553,7 +560,10 @@ mod tests {
     #[test]
     fn image_media_types_are_sniffed_from_png_jpeg_and_gif_signatures_only() {
         assert_eq!(image_media_type(PNG), Some("image/png"));
-        assert_eq!(image_media_type(b"\xff\xd8\xff\xe0rest"), Some("image/jpeg"));
+        assert_eq!(
+            image_media_type(b"\xff\xd8\xff\xe0rest"),
+            Some("image/jpeg")
+        );
         assert_eq!(image_media_type(b"GIF89a..."), Some("image/gif"));
         assert_eq!(image_media_type(b"GIF87a..."), Some("image/gif"));
         for other in [
@@ -571,7 +581,10 @@ mod tests {
     #[tokio::test]
     async fn bytes_that_are_not_an_image_are_served_inert() {
         let res = image_response(b"<html><script>alert(1)</script></html>".to_vec());
-        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/octet-stream");
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/octet-stream"
+        );
         assert_eq!(
             res.headers()[header::CONTENT_SECURITY_POLICY],
             "sandbox; default-src 'none'"
