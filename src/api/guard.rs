@@ -700,9 +700,11 @@ with <code>?token=</code>), or ask whoever runs it.</p>
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(LOGIN_CONTENT_SECURITY_POLICY),
     );
+    // Not `no-referrer`: a browser would then send the form with `Origin: null`, which the
+    // guard refuses as foreign.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     res
 }
