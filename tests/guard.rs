@@ -168,6 +168,9 @@ fn start(dir: &Path, extra: &[&str]) -> (Server, String, std::sync::Arc<std::syn
     (Server { child, base }, addr, log)
 }
 
+/// Encodes a one-point batch for a run.
+type BatchOf = fn(&str) -> Vec<u8>;
+
 fn json_batch(run: &str) -> Vec<u8> {
     format!(
         r#"{{"run":"{run}","session":"{run}","seq":1,"points":[{{"tag":"loss","step":7,"scalar":0.25}}]}}"#
@@ -206,8 +209,7 @@ fn run_names(addr: &str, headers: &[(&str, &str)]) -> Vec<String> {
 fn cross_origin_simple_requests_store_nothing_and_same_origin_writes_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let (_server, addr, _log) = start(dir.path(), &[]);
-    let batches: [(&str, fn(&str) -> Vec<u8>); 2] =
-        [("json", json_batch), ("protobuf", protobuf_batch)];
+    let batches: [(&str, BatchOf); 2] = [("json", json_batch), ("protobuf", protobuf_batch)];
     for (encoding, batch) in batches {
         for content_type in [
             "text/plain",
