@@ -92,12 +92,14 @@ impl fmt::Display for HostName {
     }
 }
 
+/// Whether `port` is a port number (1 to 5 digits).
+fn is_port(port: &str) -> bool {
+    (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Whether `s` is empty or `:` and a port number.
 fn is_port_suffix(s: &str) -> bool {
-    match s.strip_prefix(':') {
-        None => s.is_empty(),
-        Some(port) => (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit()),
-    }
+    s.is_empty() || s.strip_prefix(':').is_some_and(is_port)
 }
 
 /// Parses `host`, `host:port`, `[v6]` or `[v6]:port`. `None` for anything else (a bare IPv6
@@ -110,7 +112,7 @@ fn parse_host(authority: &str) -> Option<HostName> {
         return is_port_suffix(after).then_some(HostName::Ip(IpAddr::V6(ip)));
     }
     let host = match authority.rsplit_once(':') {
-        Some((host, port)) if is_port_suffix(&format!(":{port}")) => host,
+        Some((host, port)) if is_port(port) => host,
         Some(_) => return None,
         None => authority,
     };
@@ -275,6 +277,8 @@ pub fn apply(router: Router<AppState>, hosts: HostPolicy, tokens: TokenPolicy) -
     router.layer(axum::middleware::from_fn_with_state(state, guard))
 }
 
+/// The middleware: [`check`], then the handler under [`run_with_deadline`], then `nosniff` on
+/// whatever is answered.
 async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response {
     let mut res = match check(&g, &req) {
         Ok(None) => run_with_deadline(req, next).await,
