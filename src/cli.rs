@@ -45,14 +45,37 @@ pub struct ServeArgs {
     #[arg(long)]
     pub follow_symlinks: bool,
     /// The token that writes (POST /api/v1/ingest) must carry as `Authorization: Bearer
-    /// <token>`. Required when --host is not a loopback address. Default: none (writes are
-    /// open to this machine only, since the default host is 127.0.0.1).
+    /// <token>`. Required when --host is not a loopback address; there, reads need it too
+    /// (unless --public-reads): a browser logs in once at /login, or with the `/?token=` link
+    /// printed at start-up. Default: none (writes are open to this machine only, since the
+    /// default host is 127.0.0.1).
     #[arg(long, env = "RUNBOARD_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Listen on a non-loopback --host WITHOUT a write token: anyone who can reach the port can
     /// write runs. Only for trusted networks.
     #[arg(long)]
     pub insecure_public_writes: bool,
+    /// On a non-loopback --host, serve reads (the dashboard, the APIs' GETs, /metrics) without
+    /// the token. Writes still need it.
+    #[arg(long)]
+    pub public_reads: bool,
+    /// Also answer requests whose `Host` is NAME (repeatable), e.g. the machine's DNS name or a
+    /// reverse proxy's. Loopback names and addresses (localhost, 127.0.0.1, ::1) are always
+    /// answered, and so is the --host address (any IP address when --host is 0.0.0.0 or ::);
+    /// other names are refused with 403 so that a web page cannot reach the server through
+    /// DNS rebinding.
+    #[arg(long, value_name = "NAME", value_parser = parse_allowed_host)]
+    pub allowed_host: Vec<String>,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds a client may take to send a request's headers (also on an idle kept-alive
+    /// connection, and before the first byte), before its connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
+    pub header_timeout: f64,
+    /// Seconds a client may take to send a request's body, from its headers on (408 after).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_timeout)]
+    pub body_timeout: f64,
     /// Sample N simulated GPUs instead of the host's (for demos and tests). Without it the
     /// host's GPUs are sampled every second when NVML loads.
     #[arg(long, value_name = "N")]
@@ -73,6 +96,11 @@ impl Default for ServeArgs {
             follow_symlinks: false,
             token: None,
             insecure_public_writes: false,
+            public_reads: false,
+            allowed_host: Vec::new(),
+            max_connections: 512,
+            header_timeout: 10.0,
+            body_timeout: 30.0,
             gpu_sim: None,
             no_gpu: false,
         }
@@ -88,6 +116,21 @@ fn parse_interval(s: &str) -> Result<f64, String> {
     } else {
         Err("the poll interval must be between 0.01 and 3600 seconds".into())
     }
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if (0.1..=3600.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("a timeout must be between 0.1 and 3600 seconds".into())
+    }
+}
+
+fn parse_allowed_host(s: &str) -> Result<String, String> {
+    crate::api::guard::normalize_host_name(s).map_err(|e| e.to_string())
 }
 
 impl ServeArgs {
@@ -117,8 +160,21 @@ impl ServeArgs {
                 self.host
             );
         }
+        if self.public_reads && !self.host.is_loopback() && token.is_some() {
+            tracing::warn!(
+                "--public-reads: anyone who can reach {} can read every run (writes still need the token)",
+                self.host
+            );
+        }
         let mut config = crate::server::Config::for_logdir(self.logdir);
-        config.write_token = token;
+        config.token = token;
+        config.public_reads = self.public_reads;
+        config.allowed_hosts = self.allowed_host;
+        config.limits = crate::server::Limits {
+            header_timeout: std::time::Duration::from_secs_f64(self.header_timeout),
+            body_deadline: std::time::Duration::from_secs_f64(self.body_timeout),
+            max_connections: self.max_connections as usize,
+        };
         config.gpu = match (self.gpu_sim, self.no_gpu) {
             (_, true) => crate::gpu::GpuMode::Off,
             (Some(n), false) => crate::gpu::GpuMode::Simulated(n),

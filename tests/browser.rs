@@ -168,3 +168,136 @@ fn the_dashboard_works_in_chromium() {
     );
     live.close().unwrap();
 }
+
+/// Runs `tests/browser/guard.mjs` in `mode` with `env`, appending to `live` when asked; returns
+/// whether it succeeded and the checks that passed.
+fn run_guard_checks(
+    mode: &str,
+    base: &str,
+    env: &[(&str, &str)],
+    mut live: Option<&mut SummaryWriter>,
+) -> (bool, Vec<String>) {
+    let chromium = chromium();
+    let browser_dir = browser_dir();
+    let artifacts = artifacts(&format!("guard-{mode}"));
+    let mut node = Command::new("node")
+        .arg(browser_dir.join("guard.mjs"))
+        .current_dir(&browser_dir)
+        .env("MODE", mode)
+        .env("RUNBOARD_URL", base)
+        .env("ARTIFACTS", &artifacts)
+        .env("CHROMIUM", &chromium)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node (Node.js) runs: install it");
+    let mut to_node = node.stdin.take().unwrap();
+    let mut passed = Vec::new();
+    for line in BufReader::new(node.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match (words.as_slice(), live.as_deref_mut()) {
+            (["append", step, value], Some(w)) => {
+                w.add_scalar("loss", value.parse().unwrap(), step.parse().unwrap());
+                w.flush().unwrap();
+                writeln!(to_node, "ok").unwrap();
+            }
+            (["pass", name], _) => {
+                eprintln!("browser: pass {name}");
+                passed.push(name.to_string());
+            }
+            _ => eprintln!("browser: {line}"),
+        }
+    }
+    (node.wait().unwrap().success(), passed)
+}
+
+#[test]
+fn a_page_on_another_origin_cannot_write_through_the_browser() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::runboard::ingest as pb;
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    std::fs::create_dir_all(&logdir).unwrap();
+    let (child, base, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &[]);
+    let server = common::Server { child, base };
+    let json = r#"{"run":"attack-json","session":"a1","seq":1,"points":[{"tag":"loss","step":1,"scalar":1}]}"#;
+    // Stored before the guard: any body that decodes as protobuf was taken as a batch.
+    let protobuf = pb::Batch {
+        run: "attack-protobuf".into(),
+        session: "a2".into(),
+        seq: 1,
+        points: vec![pb::Point {
+            tag: "loss".into(),
+            step: 1,
+            wall_time: 1000.0,
+            value: Some(pb::point::Value::Scalar(1.0)),
+        }],
+    }
+    .encode_to_vec();
+    let hex: String = protobuf.iter().map(|b| format!("{b:02x}")).collect();
+    let (ok, passed) = run_guard_checks(
+        "cross-site",
+        &server.base,
+        &[("BATCH_JSON", json), ("BATCH_PROTOBUF_HEX", &hex)],
+        None,
+    );
+    assert!(
+        ok,
+        "browser checks failed after {passed:?}; server log:\n{}",
+        log.lock().unwrap()
+    );
+    assert_eq!(passed, ["attack-requests-refused", "nothing-stored"]);
+    let (status, runs) = server.get("/api/v1/runs");
+    assert_eq!(
+        (status, runs),
+        (200, serde_json::json!([])),
+        "nothing stored"
+    );
+}
+
+#[test]
+fn the_dashboard_asks_for_the_token_once_beyond_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    let mut live = fixture(&logdir);
+    let port = common::free_port().to_string();
+    let extra = [
+        "--port",
+        port.as_str(),
+        "--host",
+        "0.0.0.0",
+        "--token",
+        "s3cret token",
+    ];
+    let (child, _printed, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &extra);
+    let server = common::Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let (ok, passed) = run_guard_checks(
+        "login",
+        &server.base,
+        &[("TOKEN", "s3cret token")],
+        Some(&mut live),
+    );
+    assert!(
+        ok,
+        "browser checks failed after {passed:?}; server log:\n{}",
+        log.lock().unwrap()
+    );
+    assert_eq!(
+        passed,
+        [
+            "dashboard-goes-to-login",
+            "wrong-token-refused",
+            "login-loads-runs",
+            "live-with-the-cookie"
+        ]
+    );
+    live.close().unwrap();
+}

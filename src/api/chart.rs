@@ -7,7 +7,12 @@
 //! parameters are ignored (so a cache-busting `&v=2` works). Each run is read downsampled
 //! (every bucket's first, last, min and max kept) and the chart is drawn on a blocking thread,
 //! never on the async runtime. A run keeps its colour across charts: it is picked by the run's
-//! place among all runs in start order.
+//! place among all runs in start order. At most [`RenderSlots`] charts are drawn at once (a
+//! 4096×4096 PNG holds a 48 MiB canvas); a request that waits too long for a slot is a 503
+//! `busy`.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{Uri, header};
@@ -17,6 +22,45 @@ use super::v1::{MAX_MAX_POINTS, MIN_MAX_POINTS};
 use super::{ApiError, AppState, kind};
 use crate::chart::{self, ChartError, ChartFormat, ChartOptions, Line};
 use crate::store::query;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a chart request waits for a slot before it is answered 503 `busy`.
+pub const DEFAULT_SLOT_WAIT: Duration = Duration::from_secs(10);
+
+/// Bounds how many charts are drawn at once, so that many large charts requested together
+/// cannot take the server's memory (each holds its canvas while it is drawn). Clones share the
+/// slots.
+#[derive(Debug, Clone)]
+pub struct RenderSlots {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl RenderSlots {
+    /// `slots` charts at once (at least 1); a request waits up to `wait` for one.
+    pub fn new(slots: usize, wait: Duration) -> RenderSlots {
+        RenderSlots {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            wait,
+        }
+    }
+
+    /// One slot per CPU (at least 2), waiting up to [`DEFAULT_SLOT_WAIT`]: drawing is CPU-bound,
+    /// so more at once would only take more memory.
+    pub fn for_this_machine() -> RenderSlots {
+        let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        RenderSlots::new(cpus.max(2), DEFAULT_SLOT_WAIT)
+    }
+
+    /// A slot, held until the permit is dropped; [`ApiError::Busy`] after waiting too long.
+    async fn acquire(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        match tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed; a closed one is as good as no slot.
+            Ok(Err(_)) | Err(_) => Err(ApiError::Busy),
+        }
+    }
+}
 
 /// The parsed query of a chart request.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,8 +181,10 @@ fn lines(conn: &rusqlite::Connection, p: &ChartParams) -> Result<Vec<Line>, ApiE
 
 async fn chart(state: AppState, uri: Uri, format: ChartFormat) -> Result<Response, ApiError> {
     let params = ChartParams::parse(uri.query())?;
+    let slot = state.charts.acquire().await?;
     let store = state.store.clone();
     let bytes = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let lines = store.read(|conn| Ok(lines(conn, &params)))??;
         chart::render(&params.tag, &lines, &params.options, format).map_err(|e| match e {
             ChartError::Size { .. } | ChartError::Smoothing(_) => bad(e.to_string()),
@@ -292,6 +338,27 @@ mod tests {
             "wrong_kind",
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn a_chart_that_cannot_get_a_slot_in_time_is_a_json_503_busy() {
+        let f = fixture();
+        let state = AppState {
+            charts: RenderSlots::new(1, Duration::from_millis(50)),
+            ..f.state.clone()
+        };
+        let router = crate::api::router(state.clone());
+        let uri = "/api/v1/chart.png?tag=loss&width=100&height=100";
+        let held = Arc::clone(&state.charts.slots)
+            .try_acquire_owned()
+            .expect("the only slot is free");
+        let msg = get_error(&router, uri, StatusCode::SERVICE_UNAVAILABLE, "busy").await;
+        assert!(msg.contains("retry"), "{msg}");
+        drop(held);
+        let (status, _, _) = get(&router, uri).await;
+        assert_eq!(status, StatusCode::OK);
+        // The slot is given back after drawing: it can be taken again.
+        assert!(Arc::clone(&state.charts.slots).try_acquire_owned().is_ok());
     }
 
     #[test]

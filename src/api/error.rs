@@ -34,10 +34,39 @@ pub enum ApiError {
     /// The path exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// A write without the server's token (or with a wrong one). Send `Authorization: Bearer
-    /// <token>` (the SDK sends `RUNBOARD_TOKEN`).
-    #[error("a valid write token is required (Authorization: Bearer <token>)")]
+    /// A write without the server's token (or with a wrong one), or a read without it where
+    /// reads need it (a server listening beyond loopback). Send `Authorization: Bearer <token>`
+    /// (the SDK sends `RUNBOARD_TOKEN`); a browser logs in once at `/login`.
+    #[error(
+        "a valid token is required: send Authorization: Bearer <token>, or log in at /login in a browser"
+    )]
     Unauthorized,
+    /// The `Host` header names a host this server does not answer to (a DNS-rebinding page, or
+    /// a name the operator has not allowed). Use a loopback address or an allowed name; the
+    /// operator allows a name with `runboard serve --allowed-host NAME`.
+    #[error(
+        "this server does not answer to the host {0:?}: use localhost or an IP address, or start it with --allowed-host NAME to allow a name"
+    )]
+    ForbiddenHost(String),
+    /// A state-changing request sent from another web origin (`Origin` is not this server).
+    /// Send it from the dashboard itself, or from a program (which sends no `Origin`).
+    #[error("cross-origin requests may not change anything: the Origin {0:?} is not this server")]
+    ForbiddenOrigin(String),
+    /// A state-changing request whose `Content-Type` is not `application/x-protobuf` or
+    /// `application/json`. Resend with one of them (a browser cannot send these across origins
+    /// without asking first).
+    #[error(
+        "state-changing requests need Content-Type application/x-protobuf or application/json, not {0:?}"
+    )]
+    UnsupportedMediaType(String),
+    /// The request body did not arrive in time (a stalled or very slow client). Retry over a
+    /// better connection or with a smaller body.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    /// Every slot for this kind of work (drawing charts) stayed taken while the request waited.
+    /// Retry in a few seconds.
+    #[error("the server is busy drawing other charts: retry in a few seconds")]
+    Busy,
     /// The request body is larger than the server accepts.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -70,8 +99,11 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::ForbiddenHost(_) | ApiError::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -84,6 +116,11 @@ impl ApiError {
             ApiError::WrongKind { .. } => "wrong_kind",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::ForbiddenHost(_) => "forbidden_host",
+            ApiError::ForbiddenOrigin(_) => "forbidden_origin",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::RequestTimeout => "request_timeout",
+            ApiError::Busy => "busy",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Unavailable => "unavailable",
             ApiError::Store(_) | ApiError::Internal(_) => "internal",

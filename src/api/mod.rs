@@ -7,14 +7,19 @@
 //! GET  /  /static/...   the dashboard, embedded                                       (dashboard.rs)
 //! GET  /data/runs | environment | plugins_listing | plugin/<name>/...                  (tb.rs)
 //! POST /data/plugin/timeseries/timeSeries                                              (tb.rs)
+//! GET  /metrics            Prometheus text (GPU gauges)
+//! GET|POST /login          the token form, for a server whose reads need the token      (guard.rs)
 //! ```
-//! Handlers read through [`crate::store::query`] on a blocking thread ([`read`]); every failure
+//! Every request passes [`guard`] first (Host check, same-origin writes with an exact content
+//! type, tokens, `nosniff`, a body deadline): [`router_with`] puts it around everything it
+//! serves, so a route added to [`routes`] is guarded without more code. Handlers read through [`crate::store::query`] on a blocking thread ([`read`]); every failure
 //! is an [`ApiError`] with a JSON body `{"code", "message"}`, including malformed query strings
 //! and unknown paths under `/api` and `/data`.
 
 pub mod chart;
 pub mod dashboard;
 pub mod error;
+pub mod guard;
 pub mod ingest;
 pub mod json;
 pub mod markdown;
@@ -24,6 +29,7 @@ pub mod v1;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, HttpBody};
@@ -34,6 +40,7 @@ use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 use tokio::sync::watch;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::store::Store;
@@ -43,6 +50,10 @@ pub use error::{ApiError, ApiQuery};
 
 /// The largest request body [`router`] accepts.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// How long a request body may take to arrive, by default: a slow client cannot hold a handler
+/// (and its connection) longer.
+pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The series kinds the store knows (the `kind` column), as the API names them.
 pub mod kind {
@@ -65,12 +76,31 @@ pub struct AppState {
     pub logdir: Option<PathBuf>,
     /// The browser window's title (TensorBoard's `--window_title`).
     pub window_title: String,
-    /// When set, writes (`POST /api/v1/ingest`) need `Authorization: Bearer <token>`.
-    pub write_token: Option<String>,
+    /// Who may read and write: the token writes need (as `Authorization: Bearer`), and whether
+    /// reads need it too. Enforced by [`guard`], before any handler.
+    pub tokens: guard::TokenPolicy,
     /// The latest GPU readings, rendered by `/metrics`.
     pub gpus: crate::gpu::GpuSnapshot,
     /// What the logdir ingester has done, rendered by `/metrics` (zeros without a logdir).
     pub ingest: Arc<crate::ingest::IngestStats>,
+    /// Bounds how many charts are drawn at once (each holds a canvas while it is drawn).
+    pub charts: chart::RenderSlots,
+}
+
+impl AppState {
+    /// The state of a server on `store`: no logdir, no title, no token, no GPU readings yet,
+    /// one chart slot per CPU.
+    pub fn new(store: Store) -> AppState {
+        AppState {
+            store,
+            logdir: None,
+            window_title: String::new(),
+            tokens: guard::TokenPolicy::open(),
+            gpus: crate::gpu::GpuSnapshot::default(),
+            charts: chart::RenderSlots::for_this_machine(),
+            ingest: Arc::default(),
+        }
+    }
 }
 
 /// `GET /metrics`: Prometheus text format (ingest counters, GPU gauges with DCGM-like names).
@@ -102,6 +132,10 @@ pub struct RouterOptions {
     /// stream lasts as long as the store's change channel, and an open dashboard holds a
     /// graceful shutdown open: send `true` when shutdown starts.
     pub shutdown: Option<watch::Receiver<bool>>,
+    /// The `Host` names served (see [`guard::HostPolicy`]; default: a server bound to 127.0.0.1).
+    pub hosts: guard::HostPolicy,
+    /// How long a request body may take to arrive; a handler reading it later gets a JSON 408.
+    pub body_deadline: Duration,
 }
 
 impl Default for RouterOptions {
@@ -109,11 +143,13 @@ impl Default for RouterOptions {
         RouterOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown: None,
+            hosts: guard::HostPolicy::default(),
+            body_deadline: DEFAULT_BODY_DEADLINE,
         }
     }
 }
 
-/// The API's routes with their state applied, request bodies limited to
+/// The API's routes with their state applied, behind the [`guard`], request bodies limited to
 /// [`DEFAULT_BODY_LIMIT`], and each request traced.
 pub fn router(state: AppState) -> Router {
     router_with(state, RouterOptions::default())
@@ -121,6 +157,11 @@ pub fn router(state: AppState) -> Router {
 
 /// [`router`] with other [`RouterOptions`].
 pub fn router_with(state: AppState, options: RouterOptions) -> Router {
+    with_layers(routes(), state, options)
+}
+
+/// Every route the server has: the route table, before any layer.
+pub(crate) fn routes() -> Router<AppState> {
     let api = Router::new()
         .nest("/v1", v1::routes())
         .fallback(unknown_path)
@@ -128,16 +169,32 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
     let data = tb::routes()
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method);
-    let router = Router::new()
+    Router::new()
         .merge(dashboard::routes().layer(tower_http::compression::CompressionLayer::new()))
+        .merge(guard::routes())
         .route("/metrics", axum::routing::get(metrics))
         .nest("/api", api)
         .nest("/data", data)
+}
+
+/// `routes` with the layers every request passes, innermost first: body limit, gzip
+/// decompression, JSON 413, then the [`guard`] around all of it, the body deadline it reports,
+/// and tracing. Layers only wrap the routes that exist when they are applied, which is why
+/// this takes the finished route table.
+pub(crate) fn with_layers(
+    routes: Router<AppState>,
+    state: AppState,
+    options: RouterOptions,
+) -> Router {
+    let router = routes
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(options.body_limit))
         // Outside the limit, so the limit applies to the decompressed body (no gzip bombs).
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
-        .layer(map_response(json_payload_too_large))
+        .layer(map_response(json_payload_too_large));
+    let router = guard::apply(router, options.hosts, state.tokens.clone())
+        // Outside the guard, which answers 408 when a handler finds its body late.
+        .layer(RequestBodyDeadlineLayer::new(options.body_deadline))
         .layer(TraceLayer::new_for_http());
     let router = match options.shutdown {
         Some(signal) => router.layer(Extension(sse::StreamShutdown(signal))),
@@ -211,19 +268,37 @@ pub fn text_strings(data: &[u8]) -> Result<Vec<String>, ApiError> {
     Ok(query::text_strings(data)?)
 }
 
-/// The media type of an encoded image, from its first bytes; PNG when unrecognised (what
-/// writers produce).
-pub fn image_media_type(bytes: &[u8]) -> &'static str {
-    if bytes.starts_with(b"\xff\xd8\xff") {
-        "image/jpeg"
+/// The media type of an encoded image, from its signature: PNG, JPEG or GIF; `None` for
+/// anything else (logged bytes are not trusted to be an image).
+pub fn image_media_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"\xff\xd8\xff") {
+        Some("image/jpeg")
     } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        "image/gif"
-    } else if bytes.starts_with(b"BM") {
-        "image/bmp"
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        "image/webp"
+        Some("image/gif")
     } else {
-        "image/png"
+        None
+    }
+}
+
+/// A logged image as a response: with its type when its signature is PNG, JPEG or GIF;
+/// otherwise `application/octet-stream` in a CSP sandbox, so that bytes posing as an image
+/// (HTML, SVG with script) can neither render nor run as this server's page.
+pub fn image_response(bytes: Vec<u8>) -> Response {
+    match image_media_type(&bytes) {
+        Some(media_type) => ([(header::CONTENT_TYPE, media_type)], bytes).into_response(),
+        None => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "sandbox; default-src 'none'",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
     }
 }
 
@@ -340,12 +415,9 @@ pub(crate) mod testing {
             .expect("submit");
         store.flush().expect("flush");
         let state = AppState {
-            store,
             logdir: Some(PathBuf::from("/tmp/logs")),
             window_title: "my runs".into(),
-            write_token: None,
-            gpus: crate::gpu::GpuSnapshot::default(),
-            ingest: Arc::default(),
+            ..AppState::new(store)
         };
         Fixture {
             _dir: dir,
@@ -358,19 +430,17 @@ pub(crate) mod testing {
     pub fn empty_state() -> (tempfile::TempDir, AppState) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(&dir.path().join("db.sqlite")).expect("store");
-        let state = AppState {
-            store,
-            logdir: None,
-            window_title: String::new(),
-            write_token: None,
-            gpus: crate::gpu::GpuSnapshot::default(),
-            ingest: Arc::default(),
-        };
-        (dir, state)
+        (dir, AppState::new(store))
     }
 
-    /// Sends one request; returns status, headers and the whole body.
-    pub async fn send(router: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+    /// Sends one request; returns status, headers and the whole body. A request without a
+    /// `Host` gets `Host: localhost`, as every HTTP/1.1 client sends one (the guard refuses a
+    /// request without it).
+    pub async fn send(router: &Router, mut req: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+        if !req.headers().contains_key(header::HOST) {
+            req.headers_mut()
+                .insert(header::HOST, header::HeaderValue::from_static("localhost"));
+        }
         let res = router.clone().oneshot(req).await.expect("infallible");
         let status = res.status();
         let headers = res.headers().clone();
@@ -447,9 +517,11 @@ mod tests {
     #[tokio::test]
     async fn a_wrong_method_is_a_json_405() {
         let f = fixture();
+        // A DELETE is a write: without a write's content type the guard answers 415 first.
         let req = Request::builder()
             .method(Method::DELETE)
             .uri("/api/v1/runs")
+            .header(header::CONTENT_TYPE, "application/json")
             .body(Body::empty())
             .expect("request");
         let (status, _, body) = send(&f.router, req).await;
@@ -491,9 +563,38 @@ mod tests {
     }
 
     #[test]
-    fn image_media_types_are_sniffed() {
-        assert_eq!(image_media_type(PNG), "image/png");
-        assert_eq!(image_media_type(b"\xff\xd8\xff\xe0rest"), "image/jpeg");
-        assert_eq!(image_media_type(b"GIF89a..."), "image/gif");
+    fn image_media_types_are_sniffed_from_png_jpeg_and_gif_signatures_only() {
+        assert_eq!(image_media_type(PNG), Some("image/png"));
+        assert_eq!(
+            image_media_type(b"\xff\xd8\xff\xe0rest"),
+            Some("image/jpeg")
+        );
+        assert_eq!(image_media_type(b"GIF89a..."), Some("image/gif"));
+        assert_eq!(image_media_type(b"GIF87a..."), Some("image/gif"));
+        for other in [
+            &b"<html><script>alert(1)</script>"[..],
+            b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+            b"BM bitmap",
+            b"RIFF....WEBPVP8 ",
+            b"\x89PNG",
+            b"",
+        ] {
+            assert_eq!(image_media_type(other), None, "{other:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn bytes_that_are_not_an_image_are_served_inert() {
+        let res = image_response(b"<html><script>alert(1)</script></html>".to_vec());
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/octet-stream"
+        );
+        assert_eq!(
+            res.headers()[header::CONTENT_SECURITY_POLICY],
+            "sandbox; default-src 'none'"
+        );
+        let res = image_response(PNG.to_vec());
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "image/png");
     }
 }

@@ -207,6 +207,7 @@ mod tests {
     async fn a_committed_batch_arrives_as_a_scalars_event() {
         let f = fixture();
         let req = Request::get("/api/v1/stream")
+            .header(header::HOST, "localhost")
             .body(Body::empty())
             .expect("request");
         let res = f.router.clone().oneshot(req).await.expect("infallible");
@@ -253,6 +254,7 @@ mod tests {
         };
         let router = crate::api::router_with(f.state.clone(), options);
         let req = Request::get("/api/v1/stream")
+            .header(header::HOST, "localhost")
             .body(Body::empty())
             .expect("request");
         let res = router.oneshot(req).await.expect("infallible");

@@ -529,8 +529,7 @@ async fn image_response(state: &AppState, key: &str) -> Result<Response, ApiErro
         .into_iter()
         .nth(index)
         .ok_or_else(|| ApiError::NotFound(format!("no image {index} for this key")))?;
-    let media_type = super::image_media_type(&row.data);
-    Ok(([(header::CONTENT_TYPE, media_type)], row.data).into_response())
+    Ok(super::image_response(row.data))
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,8 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{Json, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
@@ -367,8 +366,7 @@ async fn image(
     let row = rows.into_iter().nth(index).ok_or_else(|| {
         ApiError::NotFound(format!("{:?}/{:?} has no image {index}", p.run, p.tag))
     })?;
-    let media_type = super::image_media_type(&row.data);
-    Ok(([(header::CONTENT_TYPE, media_type)], row.data).into_response())
+    Ok(super::image_response(row.data))
 }
 
 #[derive(Debug, Serialize)]
