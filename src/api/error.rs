@@ -41,6 +41,12 @@ pub enum ApiError {
     /// The request body is larger than the server accepts.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The request contradicts what is stored: an ingest batch key `(session, seq)` that was
+    /// committed for another run or with other points. Nothing was stored; retrying it
+    /// unchanged fails again (the sender sets the batch aside, or resends its points under a
+    /// new key).
+    #[error("{0}")]
+    Conflict(String),
     /// The store's writer has stopped (the server is shutting down): retry on another instance
     /// or later.
     #[error("the store is shutting down")]
@@ -71,6 +77,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,6 +92,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable => "unavailable",
             ApiError::Store(_) | ApiError::Internal(_) => "internal",
         }

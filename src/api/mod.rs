@@ -7,6 +7,7 @@
 //! GET  /  /static/...   the dashboard, embedded                                       (dashboard.rs)
 //! GET  /data/runs | environment | plugins_listing | plugin/<name>/...                  (tb.rs)
 //! POST /data/plugin/timeseries/timeSeries                                              (tb.rs)
+//! POST /api/v1/ingest      batches from the SDK                                        (ingest.rs)
 //! ```
 //! Handlers read through [`crate::store::query`] on a blocking thread ([`read`]); every failure
 //! is an [`ApiError`] with a JSON body `{"code", "message"}`, including malformed query strings
@@ -40,8 +41,14 @@ use crate::store::query;
 
 pub use error::{ApiError, ApiQuery};
 
-/// The largest request body [`router`] accepts.
+/// The largest request body [`router`] accepts, except at [`INGEST_PATH`].
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+/// The largest request body [`router`] accepts at [`INGEST_PATH`]: a batch holding one large
+/// image fits (the SDK caps its batches far below this, at
+/// [`runboard_sdk::remote::BATCH_BYTES`], and sends a larger point alone).
+pub const INGEST_BODY_LIMIT: usize = 8 << 20;
+/// The route with its own body limit ([`INGEST_BODY_LIMIT`]).
+pub const INGEST_PATH: &str = "/api/v1/ingest";
 
 /// The series kinds the store knows (the `kind` column), as the API names them.
 pub mod kind {
@@ -93,8 +100,11 @@ async fn metrics(
 /// How [`router_with`] builds the router.
 #[derive(Debug, Clone)]
 pub struct RouterOptions {
-    /// The largest request body accepted, in bytes.
+    /// The largest request body accepted, in bytes (after decompression), except at
+    /// [`INGEST_PATH`].
     pub body_limit: usize,
+    /// The largest request body accepted at [`INGEST_PATH`], in bytes (after decompression).
+    pub ingest_body_limit: usize,
     /// Ends every live stream when it turns `true` (or its sender is dropped). Without it a
     /// stream lasts as long as the store's change channel, and an open dashboard holds a
     /// graceful shutdown open: send `true` when shutdown starts.
@@ -105,13 +115,14 @@ impl Default for RouterOptions {
     fn default() -> Self {
         RouterOptions {
             body_limit: DEFAULT_BODY_LIMIT,
+            ingest_body_limit: INGEST_BODY_LIMIT,
             shutdown: None,
         }
     }
 }
 
 /// The API's routes with their state applied, request bodies limited to
-/// [`DEFAULT_BODY_LIMIT`], and each request traced.
+/// [`DEFAULT_BODY_LIMIT`] ([`INGEST_BODY_LIMIT`] at [`INGEST_PATH`]), and each request traced.
 pub fn router(state: AppState) -> Router {
     router_with(state, RouterOptions::default())
 }
@@ -125,22 +136,35 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
     let data = tb::routes()
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method);
-    let router = Router::new()
+    let routes = Router::new()
         .merge(dashboard::routes().layer(tower_http::compression::CompressionLayer::new()))
         .route("/metrics", axum::routing::get(metrics))
         .nest("/api", api)
         .nest("/data", data)
-        .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(options.body_limit))
+        .layer(DefaultBodyLimit::disable());
+    // One body limit per route: the ingest route is answered by the route table under its own
+    // limit, every other path by the same table under the default limit. (A limit layer on
+    // the whole table cannot be raised for one route inside it.)
+    let limited = |limit: usize| {
+        routes
+            .clone()
+            .layer(RequestBodyLimitLayer::new(limit))
+            .with_state(state.clone())
+    };
+    let router = Router::new()
+        .route(
+            INGEST_PATH,
+            axum::routing::any_service(limited(options.ingest_body_limit)),
+        )
+        .fallback_service(limited(options.body_limit))
         // Outside the limit, so the limit applies to the decompressed body (no gzip bombs).
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(map_response(json_payload_too_large))
         .layer(TraceLayer::new_for_http());
-    let router = match options.shutdown {
+    match options.shutdown {
         Some(signal) => router.layer(Extension(sse::StreamShutdown(signal))),
         None => router,
-    };
-    router.with_state(state)
+    }
 }
 
 async fn unknown_path() -> ApiError {

@@ -101,9 +101,49 @@ pub struct Batch {
     pub items: Vec<Item>,
     /// The file offset this batch brings the run's file to, if it came from a file.
     pub progress: Option<FileProgress>,
-    /// `(session, seq)` of a batch sent over HTTP: a batch whose pair was already committed is
-    /// acknowledged as a duplicate and stores nothing (retries never double data).
-    pub dedup: Option<(String, u64)>,
+    /// The key and content digest of a batch sent over HTTP. A batch whose key was already
+    /// committed stores nothing: it is a [`Ingested::Duplicate`] when that commit was for the
+    /// same run and content (a retry), a [`Ingested::Conflict`] otherwise.
+    pub dedup: Option<BatchKey>,
+}
+
+/// What identifies a batch sent over HTTP, and a digest of what it holds (see [`Batch::dedup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchKey {
+    /// The writer session that numbered the batch.
+    pub session: String,
+    /// The batch's number within its session.
+    pub seq: u64,
+    /// A stable digest of the batch's points (the API computes it): the same key with another
+    /// digest is other content, not a retry.
+    pub digest: u64,
+}
+
+/// What the writer did with a batch, answered after its commit ([`Store::submit_acked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored now (every batch without a [`BatchKey`] is).
+    Stored,
+    /// Its key was committed before for the same run with the same content (or by a version
+    /// that did not record them: rows without run or digest cannot tell, and count as the
+    /// same): nothing was stored twice.
+    Duplicate,
+    /// Its key was committed before for another run or with other content: nothing was
+    /// stored. The sender must not reuse a key for other data.
+    Conflict(Conflict),
+}
+
+/// How a batch differs from the one committed under its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// The key was committed for another run: `stored` names it (`None` if it no longer
+    /// exists).
+    OtherRun {
+        /// The run the key was committed for.
+        stored: Option<String>,
+    },
+    /// The key was committed for this run with other points.
+    OtherContent,
 }
 
 /// What one commit changed, published to subscribers after the commit.
@@ -256,12 +296,12 @@ impl Store {
         self.inner.writer.submit(batch, None)
     }
 
-    /// Queues a batch and returns a receiver that answers once it is committed (or failed):
-    /// `Ok(true)` when it was a duplicate of a batch already stored (see [`Batch::dedup`]).
+    /// Queues a batch and returns a receiver that answers once it is committed (or failed)
+    /// with what was done with it (see [`Batch::dedup`]).
     pub fn submit_acked(
         &self,
         batch: Batch,
-    ) -> Result<mpsc::Receiver<Result<bool, String>>, StoreError> {
+    ) -> Result<mpsc::Receiver<Result<Ingested, String>>, StoreError> {
         let (tx, rx) = mpsc::channel();
         self.inner.writer.submit(batch, Some(tx))?;
         Ok(rx)
@@ -523,6 +563,59 @@ mod tests {
             .unwrap();
         store.flush().unwrap();
         assert_eq!(points(&store, "r", "x", None).len(), 2);
+    }
+
+    /// Submits a keyed batch of one scalar to `run` and waits for the writer's answer.
+    fn keyed(store: &Store, run: &str, seq: u64, digest: u64) -> Ingested {
+        let batch = Batch {
+            run: run.into(),
+            items: vec![scalar("x", seq as i64, 1.0)],
+            progress: None,
+            dedup: Some(BatchKey {
+                session: "s".into(),
+                seq,
+                digest,
+            }),
+        };
+        store.submit_acked(batch).unwrap().recv().unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_batch_key_answers_stored_then_duplicate_or_conflict() {
+        let (_d, store) = open();
+        assert_eq!(keyed(&store, "a", 1, 7), Ingested::Stored);
+        assert_eq!(keyed(&store, "a", 1, 7), Ingested::Duplicate);
+        assert_eq!(
+            keyed(&store, "a", 1, 8),
+            Ingested::Conflict(Conflict::OtherContent)
+        );
+        assert_eq!(
+            keyed(&store, "b", 1, 7),
+            Ingested::Conflict(Conflict::OtherRun {
+                stored: Some("a".into())
+            })
+        );
+        assert_eq!(keyed(&store, "a", 2, 8), Ingested::Stored);
+        assert_eq!(points(&store, "a", "x", None).len(), 2);
+        let runs: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM runs", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(runs, 1, "a conflicting batch creates no run");
+    }
+
+    #[test]
+    fn keys_stored_before_digests_were_recorded_count_as_duplicates() {
+        let (dir, store) = open();
+        // A row as schema version 2 wrote it: no run, no digest.
+        let conn = Connection::open(dir.path().join("runboard.sqlite")).unwrap();
+        conn.execute(
+            "INSERT INTO ingest_batches (session, seq, points) VALUES ('s', 1, 1)",
+            [],
+        )
+        .unwrap();
+        for run in ["a", "b"] {
+            assert_eq!(keyed(&store, run, 1, 99), Ingested::Duplicate, "{run}");
+        }
     }
 
     #[test]
