@@ -1021,3 +1021,504 @@ impl Sender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What the fake server saw.
+    #[derive(Debug, Default)]
+    struct Seen {
+        /// Batches stored, in the order they arrived.
+        stored: Vec<pb::Batch>,
+        /// Body sizes of the batches stored.
+        sizes: Vec<usize>,
+        /// Requests refused as too large.
+        too_large: usize,
+        /// Requests answered 503.
+        unavailable: usize,
+    }
+
+    /// A tiny ingest server on loopback, one request per connection. Bodies over `limit` get
+    /// 413 (before the body when the client sent `Expect: 100-continue`, as hyper does); the
+    /// first `unavailable` requests get 503; a batch with a point tagged `refuse` gets 409; a
+    /// key seen before is a duplicate; the rest is stored and acknowledged.
+    struct FakeServer {
+        url: String,
+        seen: Arc<Mutex<Seen>>,
+    }
+
+    impl FakeServer {
+        fn start(limit: usize, unavailable: usize) -> FakeServer {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let seen = Arc::new(Mutex::new(Seen::default()));
+            let shared = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { break };
+                    let _ = answer(stream, limit, unavailable, &shared);
+                }
+            });
+            FakeServer { url, seen }
+        }
+
+        fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+            self.seen.lock().unwrap()
+        }
+
+        /// Every stored point's (tag, step), in arrival order.
+        fn points(&self) -> Vec<(String, i64)> {
+            self.seen()
+                .stored
+                .iter()
+                .flat_map(|b| b.points.iter().map(|p| (p.tag.clone(), p.step)))
+                .collect()
+        }
+    }
+
+    fn answer(
+        mut stream: TcpStream,
+        limit: usize,
+        unavailable: usize,
+        seen: &Mutex<Seen>,
+    ) -> std::io::Result<()> {
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let (mut len, mut expect) = (0usize, false);
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            let line = line.trim_end().to_ascii_lowercase();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+            expect |= line.starts_with("expect: 100-continue");
+        }
+        let mut respond = |status: &str, body: &[u8]| -> std::io::Result<()> {
+            write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            )?;
+            stream.write_all(body)
+        };
+        if len > limit && expect {
+            seen.lock().unwrap().too_large += 1;
+            return respond("413 Payload Too Large", b"too large");
+        }
+        if expect {
+            reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body)?;
+        let mut seen = seen.lock().unwrap();
+        if len > limit {
+            seen.too_large += 1;
+            return respond("413 Payload Too Large", b"too large");
+        }
+        if seen.unavailable < unavailable {
+            seen.unavailable += 1;
+            return respond("503 Service Unavailable", b"shutting down");
+        }
+        let batch = pb::Batch::decode(body.as_slice()).unwrap();
+        if batch.points.iter().any(|p| p.tag == "refuse") {
+            return respond("409 Conflict", br#"{"code":"conflict","message":"no"}"#);
+        }
+        let duplicate = seen
+            .stored
+            .iter()
+            .any(|b| (&b.session, b.seq) == (&batch.session, batch.seq));
+        let ack = pb::Ack {
+            seq: batch.seq,
+            duplicate,
+            points: if duplicate {
+                0
+            } else {
+                batch.points.len() as u64
+            },
+        };
+        if !duplicate {
+            seen.sizes.push(len);
+            seen.stored.push(batch);
+        }
+        respond("200 OK", &ack.encode_to_vec())
+    }
+
+    fn point(tag: &str, step: i64) -> pb::Point {
+        pb::Point {
+            tag: tag.into(),
+            step,
+            wall_time: 1.7e9,
+            value: Some(pb::point::Value::Scalar(step as f64)),
+        }
+    }
+
+    fn text_point(tag: &str, step: i64, len: usize) -> pb::Point {
+        pb::Point {
+            value: Some(pb::point::Value::Text("x".repeat(len))),
+            ..point(tag, step)
+        }
+    }
+
+    fn options(url: &str) -> RemoteOptions {
+        RemoteOptions {
+            url: url.into(),
+            run: "exp".into(),
+            token: None,
+            close_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Delivers every file under `dir` in order, as `runboard sync` does; the rejections.
+    fn deliver_all(outbox: &mut Outbox, dir: &Path) -> Vec<Rejection> {
+        let mut queue: VecDeque<Spooled> =
+            spool_files(dir).into_iter().map(Spooled::file).collect();
+        let mut rejected = Vec::new();
+        while let Some(batch) = queue.pop_front() {
+            match outbox.deliver(&batch).unwrap() {
+                Delivered::Split(halves) => {
+                    queue.retain(|q| halves.iter().all(|h| h.path != q.path));
+                    halves.into_iter().rev().for_each(|h| queue.push_front(h));
+                }
+                Delivered::Rejected(r) => rejected.push(r),
+                Delivered::Acked(_) | Delivered::Gone => {}
+            }
+        }
+        rejected
+    }
+
+    fn batch_points(tag: &str, steps: std::ops::Range<i64>) -> Vec<pb::Point> {
+        steps.map(|s| point(tag, s)).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn batches_never_exceed_the_byte_cap_and_keep_the_order(
+            sizes in proptest::collection::vec(1usize..3000, 1..300),
+            cap in 200usize..5000,
+        ) {
+            let points: Vec<pb::Point> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| text_point("t", i as i64, n))
+                .collect();
+            let mut builder = BatchBuilder::new("exp", "s", cap);
+            let mut batches = Vec::new();
+            for p in points.clone() {
+                batches.extend(builder.push(p));
+            }
+            batches.extend(builder.take());
+            for b in &batches {
+                let encoded = pb::Batch {
+                    run: "exp".into(),
+                    session: "s".into(),
+                    seq: u64::MAX,
+                    points: b.clone(),
+                }
+                .encoded_len();
+                prop_assert!(encoded <= cap || b.len() == 1, "{encoded} bytes in {} points", b.len());
+            }
+            // Greedy: a batch ends only because the next point would not have fitted.
+            for pair in batches.windows(2) {
+                let with_next: Vec<pb::Point> = pair[0].iter().chain(&pair[1][..1]).cloned().collect();
+                let encoded = pb::Batch { run: "exp".into(), session: "s".into(), seq: u64::MAX, points: with_next }.encoded_len();
+                prop_assert!(encoded > cap);
+            }
+            let flat: Vec<pb::Point> = batches.into_iter().flatten().collect();
+            prop_assert_eq!(flat, points);
+        }
+    }
+
+    #[test]
+    fn a_point_larger_than_the_cap_goes_alone() {
+        let mut builder = BatchBuilder::new("exp", "s", 1000);
+        assert!(builder.push(point("a", 1)).is_none());
+        let before = builder.push(text_point("big", 2, 5000)).unwrap();
+        assert_eq!(before, [point("a", 1)]);
+        let alone = builder.push(point("b", 3)).unwrap();
+        assert_eq!(alone, [text_point("big", 2, 5000)]);
+        assert_eq!(builder.take().unwrap(), [point("b", 3)]);
+        assert!(builder.take().is_none());
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_batch_points_points() {
+        let mut builder = BatchBuilder::new("exp", "s", usize::MAX);
+        let full: Vec<_> = (0..=BATCH_POINTS as i64)
+            .filter_map(|s| builder.push(point("x", s)))
+            .collect();
+        assert_eq!(full.len(), 1);
+        assert_eq!(full[0].len(), BATCH_POINTS);
+    }
+
+    #[test]
+    fn halves_sort_right_after_their_batch_and_before_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join(format!("s-000000000007.{SPOOL_EXT}"));
+        let names = [
+            a.clone(),
+            half_path(&a, 1),
+            half_path(&half_path(&a, 1), 1),
+            half_path(&half_path(&a, 1), 2),
+            half_path(&a, 2),
+            dir.path().join(format!("s-000000000008.{SPOOL_EXT}")),
+        ];
+        for n in names.iter().rev() {
+            std::fs::write(n, b"").unwrap();
+        }
+        assert_eq!(spool_files(dir.path()), names);
+    }
+
+    #[test]
+    fn spool_files_leave_out_rejected_batches_and_unfinished_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("run").join(SPOOL_DIR);
+        std::fs::create_dir_all(spool.join(REJECTED_DIR)).unwrap();
+        std::fs::write(spool.join("s-1.rbbatch"), b"").unwrap();
+        std::fs::write(spool.join("s-2.rbbatch.tmp"), b"").unwrap();
+        std::fs::write(spool.join(REJECTED_DIR).join("s-0.rbbatch"), b"").unwrap();
+        assert_eq!(spool_files(dir.path()), [spool.join("s-1.rbbatch")]);
+        // Asked for the rejected folder itself, it is what there is to send.
+        assert_eq!(
+            spool_files(&spool.join(REJECTED_DIR)),
+            [spool.join(REJECTED_DIR).join("s-0.rbbatch")]
+        );
+    }
+
+    #[test]
+    fn a_413_splits_a_batch_into_spooled_halves_with_new_seqs_until_each_fits() {
+        let server = FakeServer::start(2000, 0);
+        let dir = tempfile::tempdir().unwrap();
+        // About 6 KB of points from an earlier session, then a small batch after it.
+        let big = pb::Batch {
+            run: "exp".into(),
+            session: "old".into(),
+            seq: 7,
+            points: batch_points("a", 0..200),
+        };
+        let small = pb::Batch {
+            run: "exp".into(),
+            session: "old".into(),
+            seq: 8,
+            points: batch_points("b", 0..3),
+        };
+        std::fs::write(dir.path().join("old-1.rbbatch"), big.encode_to_vec()).unwrap();
+        std::fs::write(dir.path().join("old-2.rbbatch"), small.encode_to_vec()).unwrap();
+        let mut outbox = Outbox::with_session(&server.url, None, "sync".into());
+        // One delivery: the batch is replaced on disk by its halves, numbered in this session.
+        let first = Spooled::file(dir.path().join("old-1.rbbatch"));
+        let Delivered::Split(halves) = outbox.deliver(&first).unwrap() else {
+            panic!("split")
+        };
+        let names: Vec<_> = spool_files(dir.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["old-1_1.rbbatch", "old-1_2.rbbatch", "old-2.rbbatch"]
+        );
+        let halves: Vec<pb::Batch> = halves
+            .iter()
+            .map(|h| pb::Batch::decode(std::fs::read(&h.path).unwrap().as_slice()).unwrap())
+            .collect();
+        assert_eq!(
+            halves
+                .iter()
+                .map(|h| (h.session.as_str(), h.seq, h.points.len()))
+                .collect::<Vec<_>>(),
+            [("sync", 1, 100), ("sync", 2, 100)]
+        );
+        assert!(halves.iter().all(|h| h.run == "exp"));
+        // The rest, as sync does: split until each fits, every point once, in order.
+        assert!(deliver_all(&mut outbox, dir.path()).is_empty());
+        let mut want: Vec<(String, i64)> = (0..200).map(|s| ("a".into(), s)).collect();
+        want.extend((0..3).map(|s| ("b".into(), s)));
+        assert_eq!(server.points(), want);
+        let seen = server.seen();
+        assert!(seen.sizes.iter().all(|&n| n <= 2000), "{:?}", seen.sizes);
+        assert!(
+            seen.too_large >= 3,
+            "split more than once: {}",
+            seen.too_large
+        );
+        let keys: Vec<(&str, u64)> = seen
+            .stored
+            .iter()
+            .map(|b| (b.session.as_str(), b.seq))
+            .collect();
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len(), "no key used twice: {keys:?}");
+        assert!(
+            !keys.contains(&("old", 7)),
+            "the original key is never stored"
+        );
+        assert!(
+            keys.contains(&("old", 8)),
+            "a batch that fits keeps its key"
+        );
+        assert!(spool_files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_split_cut_short_by_a_crash_is_redone_without_doubling_a_point() {
+        let server = FakeServer::start(2000, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let big = pb::Batch {
+            run: "exp".into(),
+            session: "old".into(),
+            seq: 1,
+            points: batch_points("a", 0..200),
+        };
+        let path = dir.path().join("old-1.rbbatch");
+        std::fs::write(&path, big.encode_to_vec()).unwrap();
+        // A crash after the halves were written and before the batch was removed.
+        for (i, steps) in [(1, 0..100), (2, 100..200)] {
+            let half = pb::Batch {
+                run: "exp".into(),
+                session: "crashed".into(),
+                seq: u64::from(i),
+                points: batch_points("a", steps),
+            };
+            std::fs::write(half_path(&path, i), half.encode_to_vec()).unwrap();
+        }
+        let mut outbox = Outbox::with_session(&server.url, None, "next".into());
+        assert!(deliver_all(&mut outbox, dir.path()).is_empty());
+        assert_eq!(
+            server.points(),
+            (0..200).map(|s| ("a".to_owned(), s)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_sender_splits_what_is_too_large_and_sets_aside_what_is_refused_and_sends_the_rest_once_in_order()
+     {
+        let server = FakeServer::start(4000, 0);
+        let dir = tempfile::tempdir().unwrap();
+        // An earlier session left a batch too large for this server in the spool.
+        let spool = dir.path().join(SPOOL_DIR);
+        std::fs::create_dir_all(&spool).unwrap();
+        let left = pb::Batch {
+            run: "exp".into(),
+            session: "0-earlier".into(),
+            seq: 1,
+            points: batch_points("left", 0..300),
+        };
+        std::fs::write(spool.join("0-earlier-1.rbbatch"), left.encode_to_vec()).unwrap();
+        let sink = RemoteSink::start(dir.path(), options(&server.url)).unwrap();
+        let mut want: Vec<(String, i64)> = (0..300).map(|s| ("left".into(), s)).collect();
+        for s in 0..3000 {
+            match s {
+                // A lone point too large, and one the server refuses: each set aside.
+                1000 => sink.push(text_point("huge", s, 10_000)),
+                2000 => sink.push(point("refuse", s)),
+                _ => {
+                    sink.push(point("x", s));
+                    want.push(("x".into(), s));
+                }
+            }
+        }
+        let report = sink.close();
+        assert_eq!(
+            (report.left, report.rejected, report.unspooled),
+            (0, 2, 0),
+            "{report:?}"
+        );
+        // The lone huge point was set aside alone; the refused one with its whole batch.
+        let mut set_aside: Vec<Vec<(String, i64)>> = std::fs::read_dir(spool.join(REJECTED_DIR))
+            .unwrap()
+            .map(|f| {
+                let body = std::fs::read(f.unwrap().path()).unwrap();
+                let batch = pb::Batch::decode(body.as_slice()).unwrap();
+                batch.points.into_iter().map(|p| (p.tag, p.step)).collect()
+            })
+            .collect();
+        set_aside.sort_by_key(|b| b.len());
+        assert_eq!(set_aside[0], [("huge".to_owned(), 1000)]);
+        assert!(set_aside[1].contains(&("refuse".to_owned(), 2000)));
+        // Every other point arrived once, in order.
+        let want: Vec<(String, i64)> = want
+            .into_iter()
+            .filter(|p| !set_aside[1].contains(p))
+            .collect();
+        assert_eq!(server.points(), want);
+        assert!(server.seen().too_large >= 1);
+        assert!(spool_files(&spool).is_empty());
+    }
+
+    #[test]
+    fn the_sender_caps_its_batches_at_batch_bytes() {
+        let server = FakeServer::start(usize::MAX, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let sink = RemoteSink::start(dir.path(), options(&server.url)).unwrap();
+        // About 2.4 MB of points with 90-character tags, pushed at once.
+        let tag = "t".repeat(90);
+        for s in 0..20_000 {
+            sink.push(point(&tag, s));
+        }
+        let report = sink.close();
+        assert_eq!(report.left, 0);
+        let seen = server.seen();
+        assert_eq!(seen.too_large, 0);
+        assert!(
+            seen.sizes.iter().all(|&n| n <= BATCH_BYTES),
+            "{:?}",
+            seen.sizes
+        );
+        assert!(
+            seen.sizes.iter().any(|&n| n > BATCH_BYTES / 2),
+            "batches fill up under load: {:?}",
+            seen.sizes
+        );
+        drop(seen);
+        let steps: Vec<i64> = server.points().into_iter().map(|(_, s)| s).collect();
+        assert_eq!(steps, (0..20_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn close_waits_for_a_server_that_answers_and_not_for_one_that_is_away() {
+        // Answers 503 three times, then takes the batch: close() keeps trying.
+        let server = FakeServer::start(usize::MAX, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let sink = RemoteSink::start(dir.path(), options(&server.url)).unwrap();
+        sink.push(point("x", 1));
+        let report = sink.close();
+        assert_eq!((report.acknowledged, report.left), (1, 0), "{report:?}");
+        assert_eq!(server.seen().unavailable, 3);
+        // Nothing listens: close() tries once more and returns, long before its timeout.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let sink =
+            RemoteSink::start(dir.path(), options(&format!("http://127.0.0.1:{port}"))).unwrap();
+        sink.push(point("x", 1));
+        let started = Instant::now();
+        let report = sink.close();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            (report.acknowledged, report.left, report.unspooled),
+            (0, 1, 0)
+        );
+        assert_eq!(spool_files(&report.spool).len(), 1);
+    }
+}
