@@ -303,7 +303,6 @@ fn is_connect_failure(e: &ureq::Error) -> bool {
                 | ErrorKind::AddrNotAvailable
                 | ErrorKind::HostUnreachable
                 | ErrorKind::NetworkUnreachable
-                | ErrorKind::NotFound
         ),
         _ => false,
     }
@@ -366,7 +365,13 @@ pub fn send_batch(
     }
 }
 
-/// An HTTP client with timeouts suited to batches on a local network.
+/// An HTTP client with timeouts suited to batches on a local network (5 s to connect, 30 s
+/// for a whole exchange), which returns error statuses as responses.
+///
+/// ```
+/// let agent = runboard_sdk::remote::agent(); // for `send_batch`
+/// # let _ = agent;
+/// ```
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(30)))
@@ -409,6 +414,12 @@ pub fn spool_files(dir: &Path) -> Vec<PathBuf> {
 
 /// A new session id: the time in nanoseconds and the process id, so that sessions sort by
 /// start time and two processes never share one.
+///
+/// ```
+/// let (a, b) = (runboard_sdk::remote::new_session(), runboard_sdk::remote::new_session());
+/// assert!(a <= b, "later sessions sort after earlier ones");
+/// assert_eq!(a.len(), 32 + 1 + 8); // hex nanoseconds, '-', hex process id
+/// ```
 pub fn new_session() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
