@@ -477,6 +477,29 @@ impl Spooled {
     }
 }
 
+/// Puts the halves of a split batch at the front of a send queue, in order, and drops any
+/// other entry for their files (left by a split that a crash cut short: those files now hold
+/// the new halves, which must be sent once).
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use runboard_sdk::remote::{requeue_halves, Spooled};
+/// let mut queue: VecDeque<Spooled> = ["a_2.rbbatch", "b.rbbatch"]
+///     .into_iter()
+///     .map(|p| Spooled::file(p.into()))
+///     .collect();
+/// let halves = vec![Spooled::file("a_1.rbbatch".into()), Spooled::file("a_2.rbbatch".into())];
+/// requeue_halves(&mut queue, halves);
+/// let order: Vec<_> = queue.iter().map(|s| s.path().to_str().unwrap()).collect();
+/// assert_eq!(order, ["a_1.rbbatch", "a_2.rbbatch", "b.rbbatch"]);
+/// ```
+pub fn requeue_halves(queue: &mut VecDeque<Spooled>, halves: Vec<Spooled>) {
+    queue.retain(|q| halves.iter().all(|h| h.path != q.path));
+    for h in halves.into_iter().rev() {
+        queue.push_front(h);
+    }
+}
+
 /// What became of a batch that [`Outbox::deliver`] dealt with.
 #[derive(Debug)]
 pub enum Delivered {
@@ -541,13 +564,13 @@ impl DeliverError {
 /// what is refused. Both the SDK's sender thread and `runboard sync` deliver through it.
 ///
 /// ```no_run
-/// use runboard_sdk::remote::{spool_files, Delivered, Outbox, Spooled};
+/// use runboard_sdk::remote::{requeue_halves, spool_files, Delivered, Outbox, Spooled};
 /// let mut outbox = Outbox::new("http://127.0.0.1:6006", None);
 /// let mut queue: std::collections::VecDeque<Spooled> =
 ///     spool_files("runs".as_ref()).into_iter().map(Spooled::file).collect();
 /// while let Some(batch) = queue.pop_front() {
 ///     match outbox.deliver(&batch) {
-///         Ok(Delivered::Split(halves)) => halves.into_iter().rev().for_each(|h| queue.push_front(h)),
+///         Ok(Delivered::Split(halves)) => requeue_halves(&mut queue, halves),
 ///         Ok(Delivered::Rejected(r)) => eprintln!("not sent: {r}"),
 ///         Ok(_) => {}
 ///         Err(e) => { eprintln!("{e}"); break; }
@@ -983,15 +1006,7 @@ impl Sender {
                     self.failing = false;
                     match delivered {
                         Delivered::Acked(_) => self.acknowledged += 1,
-                        Delivered::Split(halves) => {
-                            // Entries for the same files (left by a split that a crash cut
-                            // short) would only find them gone or send them twice.
-                            self.pending
-                                .retain(|p| halves.iter().all(|h| h.path != p.path));
-                            for h in halves.into_iter().rev() {
-                                self.pending.push_front(h);
-                            }
-                        }
+                        Delivered::Split(halves) => requeue_halves(&mut self.pending, halves),
                         Delivered::Rejected(r) => {
                             self.rejected += 1;
                             tracing::warn!(
@@ -1198,10 +1213,7 @@ mod tests {
         let mut rejected = Vec::new();
         while let Some(batch) = queue.pop_front() {
             match outbox.deliver(&batch).unwrap() {
-                Delivered::Split(halves) => {
-                    queue.retain(|q| halves.iter().all(|h| h.path != q.path));
-                    halves.into_iter().rev().for_each(|h| queue.push_front(h));
-                }
+                Delivered::Split(halves) => requeue_halves(&mut queue, halves),
                 Delivered::Rejected(r) => rejected.push(r),
                 Delivered::Acked(_) | Delivered::Gone => {}
             }
