@@ -268,7 +268,10 @@ impl ExportArgs {
 pub enum Command {
     /// Send batches that an SDK left in a spool folder (`.runboard-spool`, when the server was
     /// unreachable) to a server, in order; each is deleted once acknowledged. Batches are
-    /// idempotent: sending one twice stores it once.
+    /// idempotent: sending one twice stores it once. A batch the server finds too large (413)
+    /// is split and sent in halves; one it refuses for good (400, 409) or a file that is not a
+    /// batch is moved to `rejected/` next to it, listed, and skipped. Stops early only when the
+    /// server cannot be reached; exits non-zero when anything was not sent.
     Sync {
         /// A spool folder, or any folder above spool folders (e.g. the logdir).
         dir: PathBuf,
@@ -394,45 +397,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::server::serve(config, listener, shutdown_signal()).await
             })
         }
-        Command::Sync { dir, url, token } => {
-            use runboard_sdk::remote;
-            let files = remote::spool_files(&dir);
-            if files.is_empty() {
-                anyhow::bail!(
-                    "no spooled batches (*.{}) under {}",
-                    remote::SPOOL_EXT,
-                    dir.display()
-                );
-            }
-            let agent = remote::agent();
-            for (i, file) in files.iter().enumerate() {
-                let body = std::fs::read(file)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-                remote::send_batch(
-                    &agent,
-                    &url,
-                    token.as_deref().filter(|t| !t.is_empty()),
-                    &body,
-                )
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "{} of {} batches sent; {} failed: {e}",
-                        i,
-                        files.len(),
-                        file.display()
-                    )
-                })?;
-                std::fs::remove_file(file).map_err(|e| {
-                    anyhow::anyhow!("sent but cannot remove {}: {e}", file.display())
-                })?;
-            }
-            tracing::info!(
-                "sent {} batch(es) from {} to {url}",
-                files.len(),
-                dir.display()
-            );
-            Ok(())
-        }
+        Command::Sync { dir, url, token } => sync_command(&dir, &url, token.as_deref()),
         Command::Gpu { watch, json, sim } => gpu_command(watch, json, sim),
         Command::Demo {
             port,
@@ -469,6 +434,82 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `runboard sync`: delivers every spooled batch under `dir` it can (through the SDK's
+/// [`runboard_sdk::remote::Outbox`], as the SDK does), lists on stderr what it could not, and
+/// fails when anything was not sent.
+fn sync_command(dir: &std::path::Path, url: &str, token: Option<&str>) -> anyhow::Result<()> {
+    use runboard_sdk::remote::{self, Delivered, Spooled};
+    let files = remote::spool_files(dir);
+    if files.is_empty() {
+        anyhow::bail!(
+            "no spooled batches (*.{}) under {}",
+            remote::SPOOL_EXT,
+            dir.display()
+        );
+    }
+    let found = files.len();
+    let mut queue: std::collections::VecDeque<Spooled> =
+        files.into_iter().map(Spooled::file).collect();
+    let mut outbox = remote::Outbox::new(url, token);
+    let (mut sent, mut points, mut split) = (0u64, 0u64, 0u64);
+    let mut not_sent: Vec<String> = Vec::new();
+    while let Some(batch) = queue.pop_front() {
+        match outbox.deliver(&batch) {
+            Ok(Delivered::Acked(ack)) => {
+                sent += 1;
+                points += ack.points;
+            }
+            Ok(Delivered::Split(halves)) => {
+                split += 1;
+                remote::requeue_halves(&mut queue, halves);
+            }
+            Ok(Delivered::Rejected(rejection)) => not_sent.push(rejection.to_string()),
+            Ok(Delivered::Gone) => {}
+            Err(e) if e.is_unreachable() => {
+                anyhow::bail!(
+                    "{e}; {sent} batch(es) sent, {} left in {} (run this again when the server is up){}",
+                    queue.len() + 1,
+                    dir.display(),
+                    listed(&not_sent)
+                );
+            }
+            Err(e) => {
+                // The server answered but did not store it (5xx, 401): it stays for a later sync.
+                not_sent.push(format!("{}: {e}; left in place", batch.path().display()));
+            }
+        }
+    }
+    tracing::info!(
+        "sent {sent} batch(es) ({points} points) from {} to {url}{}",
+        dir.display(),
+        if split > 0 {
+            format!(", splitting {split} that were too large")
+        } else {
+            String::new()
+        }
+    );
+    if !not_sent.is_empty() {
+        anyhow::bail!(
+            "{} batch(es) of the {found} spooled were not sent{}",
+            not_sent.len(),
+            listed(&not_sent)
+        );
+    }
+    Ok(())
+}
+
+/// `:` and one indented line per entry, or nothing when there is none.
+fn listed(lines: &[String]) -> String {
+    lines.iter().fold(String::new(), |mut out, l| {
+        if out.is_empty() {
+            out.push(':');
+        }
+        out.push_str("\n  ");
+        out.push_str(l);
+        out
+    })
 }
 
 fn export_command(args: ExportArgs) -> anyhow::Result<()> {

@@ -297,12 +297,36 @@ fn a_full_disk_pauses_ingestion_which_resumes_when_space_returns() {
         "names the database: {}",
         paused[0]
     );
-    // The server still answers reads.
+    // The server still answers reads, and a batch sent over HTTP is refused by name.
     assert_eq!(
         common::http_get(&agent(), &base, "/api/v1/runs", &[])
             .unwrap()
             .0,
         200
+    );
+    let points: Vec<String> = (0..20_000)
+        .map(|s| format!(r#"{{"tag":"x","step":{s},"wall_time":1.0,"scalar":{s}}}"#))
+        .collect();
+    let batch = format!(
+        r#"{{"run":"http","session":"s","seq":1,"points":[{}]}}"#,
+        points.join(",")
+    );
+    let mut resp = agent()
+        .post(format!("{base}/api/v1/ingest"))
+        .header("content-type", "application/json")
+        .send(batch.as_bytes())
+        .unwrap();
+    let status = resp.status().as_u16();
+    let answer: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(status, 507, "{answer}");
+    assert_eq!(answer["code"], "storage_full");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("db.sqlite is full"),
+        "{answer}"
     );
 
     let status = Command::new("nsenter")
@@ -321,7 +345,9 @@ fn a_full_disk_pauses_ingestion_which_resumes_when_space_returns() {
     poll(Duration::from_secs(60), "every point stored", || {
         (count(&base, "big", "loss") == total as usize).then_some(())
     });
-    assert_eq!(metric(&base, "runboard_ingest_paused"), 0);
+    poll(Duration::from_secs(10), "ingestion resumed", || {
+        (metric(&base, "runboard_ingest_paused") == 0).then_some(())
+    });
     assert_eq!(lines_mentioning(&log, "ingestion resumed").len(), 1);
     let (_, body) = common::http_get(
         &agent(),
@@ -342,4 +368,12 @@ fn a_full_disk_pauses_ingestion_which_resumes_when_space_returns() {
         (0..total).collect::<Vec<_>>(),
         "each point once, in order"
     );
+    // The refused HTTP batch is accepted once there is room: nothing was half-stored.
+    let resp = agent()
+        .post(format!("{base}/api/v1/ingest"))
+        .header("content-type", "application/json")
+        .send(batch.as_bytes())
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(count(&base, "http", "x"), 20_000);
 }

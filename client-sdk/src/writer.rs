@@ -20,6 +20,14 @@
 //! Logging calls never fail and never panic (logging must not crash training). I/O errors on
 //! the writer thread are logged once through `tracing`, counted, and returned by the next
 //! `flush()` or `close()`.
+//!
+//! # Streaming
+//! With [`WriterOptions::remote`] (or `RUNBOARD_URL`) everything logged is also streamed to a
+//! server ([`crate::remote`]). The event file stays the durable record: `close()` succeeds
+//! when the event file is complete, whether or not the server was reachable. What was not sent
+//! stays in the spool folder (one log line names the `runboard sync` command that sends it;
+//! [`SummaryWriter::close_with_report`] returns the details). `close()` fails for streaming
+//! only when a batch could neither be spooled nor sent ([`WriterError::NotSpooled`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -93,14 +101,16 @@ pub enum WriterError {
     /// The writer thread could not be spawned.
     #[error("cannot start the writer thread: {0}")]
     Spawn(std::io::Error),
-    /// Streaming to the server did not finish before the close timeout: the batches are kept in
-    /// `spool` (and everything is in the event file). Send them with `runboard sync <spool>`.
+    /// Streaming: `batches` batches were neither acknowledged by the server nor written to the
+    /// spool folder (the disk refused them), so their points are only in the event file. The
+    /// event file itself is complete (else this would be [`WriterError::Write`]); fix the disk
+    /// holding `spool`, and serve or re-send the event file if the server needs those points.
     #[error(
-        "{left} batch(es) were not acknowledged by the server; they are kept in {spool} (send them with `runboard sync {spool}`)"
+        "{batches} batch(es) could neither be spooled to {spool} nor acknowledged by the server: their points are only in the event file"
     )]
-    NotSent {
-        /// Batches left.
-        left: u64,
+    NotSpooled {
+        /// Batches neither spooled nor acknowledged.
+        batches: u64,
         /// The spool folder.
         spool: PathBuf,
     },
@@ -483,27 +493,66 @@ impl SummaryWriter {
     }
 
     fn error_of(&self, q: &Queue) -> Result<(), WriterError> {
-        if let Some(r) = q.remote_report.as_ref().filter(|r| r.left > 0) {
-            return Err(WriterError::NotSent {
-                left: r.left,
-                spool: r.spool.clone(),
-            });
-        }
         match (&q.first_error, q.lost) {
-            (None, 0) => Ok(()),
-            (message, lost) => Err(WriterError::Write {
-                path: self.path.clone(),
-                message: message
-                    .clone()
-                    .unwrap_or_else(|| "the writer thread stopped".into()),
-                lost,
+            (None, 0) => {}
+            (message, lost) => {
+                return Err(WriterError::Write {
+                    path: self.path.clone(),
+                    message: message
+                        .clone()
+                        .unwrap_or_else(|| "the writer thread stopped".into()),
+                    lost,
+                });
+            }
+        }
+        match q.remote_report.as_ref().filter(|r| r.unspooled > 0) {
+            Some(r) => Err(WriterError::NotSpooled {
+                batches: r.unspooled,
+                spool: r.spool.clone(),
             }),
+            None => Ok(()),
         }
     }
 
-    /// Writes everything, syncs the file to disk and stops the writer thread.
-    pub fn close(mut self) -> Result<(), WriterError> {
-        self.shutdown()
+    /// Writes everything, syncs the file to disk and stops the writer thread. When streaming,
+    /// first waits for the server's acknowledgements while it answers (see [`crate::remote`]);
+    /// batches it did not acknowledge stay in the spool folder and are no error (see
+    /// [`SummaryWriter::close_with_report`] for what was left).
+    pub fn close(self) -> Result<(), WriterError> {
+        self.close_with_report().map(|_| ())
+    }
+
+    /// [`SummaryWriter::close`], also returning what streaming did (`None` when not
+    /// streaming): batches acknowledged, left in the spool, set aside as rejected, and the
+    /// `runboard sync` command that sends what was left.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use runboard_sdk::remote::RemoteOptions;
+    /// use runboard_sdk::{SummaryWriter, WriterOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    /// let options = WriterOptions {
+    ///     remote: Some(RemoteOptions {
+    ///         url: format!("http://127.0.0.1:{port}"), // a server that is down
+    ///         run: "exp1".into(),
+    ///         token: None,
+    ///         close_timeout: Duration::from_secs(10),
+    ///     }),
+    ///     ..WriterOptions::default()
+    /// };
+    /// let mut writer = SummaryWriter::with_options(dir.path().join("exp1"), options)?;
+    /// writer.add_scalar("loss", 0.5, 1);
+    /// let started = Instant::now();
+    /// let report = writer.close_with_report()?.expect("streaming");
+    /// assert!(started.elapsed() < Duration::from_secs(5), "no wait for a server that is down");
+    /// assert!(report.left >= 1);
+    /// println!("send it later with: {}", report.sync_command());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close_with_report(mut self) -> Result<Option<RemoteReport>, WriterError> {
+        self.shutdown()?;
+        Ok(self.shared.lock().remote_report.clone())
     }
 
     fn shutdown(&mut self) -> Result<(), WriterError> {

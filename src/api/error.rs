@@ -70,10 +70,21 @@ pub enum ApiError {
     /// The request body is larger than the server accepts.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The request contradicts what is stored: an ingest batch key `(session, seq)` that was
+    /// committed for another run or with other points. Nothing was stored; retrying it
+    /// unchanged fails again (the sender sets the batch aside, or resends its points under a
+    /// new key).
+    #[error("{0}")]
+    Conflict(String),
     /// The store's writer has stopped (the server is shutting down): retry on another instance
     /// or later.
     #[error("the store is shutting down")]
     Unavailable,
+    /// The database's disk is full: nothing of the request was stored. Retry once space is
+    /// freed (the SDK keeps the batch in its spool and retries by itself). The message names
+    /// the database so that its operator knows which disk to clear.
+    #[error("{0}; nothing of this request was stored: retry once space is freed")]
+    StorageFull(String),
     /// The database failed. Logged in full; the client only learns that it was internal.
     #[error("store error: {0}")]
     Store(StoreError),
@@ -86,6 +97,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::WriterGone => ApiError::Unavailable,
+            e if e.is_full() => ApiError::StorageFull(e.to_string()),
             other => ApiError::Store(other),
         }
     }
@@ -103,7 +115,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -122,7 +136,9 @@ impl ApiError {
             ApiError::RequestTimeout => "request_timeout",
             ApiError::Busy => "busy",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable => "unavailable",
+            ApiError::StorageFull(_) => "storage_full",
             ApiError::Store(_) | ApiError::Internal(_) => "internal",
         }
     }
@@ -145,7 +161,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        // A full disk is logged once per failed commit by the store, not per request.
+        if status.is_server_error() && !matches!(self, ApiError::StorageFull(_)) {
             tracing::error!(error = %self, "request failed");
         }
         let body = serde_json::json!({ "code": self.code(), "message": self.public_message() });

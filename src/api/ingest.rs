@@ -1,8 +1,10 @@
 //! `POST /api/v1/ingest`: batches from the SDK (protobuf, or JSON for curl), committed before they are acknowledged.
 //!
 //! A batch names its run, its writer session and a sequence number. The store records
-//! `(session, seq)` in the same transaction as the data, so a retried batch (a lost
-//! acknowledgement, a server killed mid-request) is acknowledged as a duplicate and stored once.
+//! `(session, seq)` in the same transaction as the data, with the run and a digest of the
+//! points ([`content_digest`]), so a retried batch (a lost acknowledgement, a server killed
+//! mid-request) is acknowledged as a duplicate and stored once, while a key reused for another
+//! run or other points is refused with 409 `conflict` instead of being silently dropped.
 //! The write token, content type and origin are checked before this handler, by
 //! [`super::guard`].
 
@@ -17,7 +19,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::{Batch, Item};
+use crate::store::{Batch, BatchKey, Conflict, Ingested, Item};
 
 /// Longest run name accepted.
 const MAX_RUN_LEN: usize = 256;
@@ -74,11 +76,14 @@ struct JsonPoint {
     text: Option<String>,
 }
 
-fn from_json(body: &[u8]) -> Result<pb::Batch, ApiError> {
+/// The batch of a JSON body, and the [`content_digest`] of its points as sent: a point
+/// without `wall_time` digests as 0 (protobuf's default) before it is given the time of
+/// arrival, so that a retried curl request is a duplicate, not a conflict.
+fn from_json(body: &[u8]) -> Result<(pb::Batch, u64), ApiError> {
     let b: JsonBatch = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON batch: {e}")))?;
-    let now = runboard_sdk::event_file::now_secs();
     let mut points = Vec::with_capacity(b.points.len());
+    let mut arrived = Vec::with_capacity(b.points.len());
     for p in b.points {
         use pb::point::Value as V;
         let value = match (p.scalar, p.histogram, p.text) {
@@ -94,23 +99,87 @@ fn from_json(body: &[u8]) -> Result<pb::Batch, ApiError> {
                 )));
             }
         };
+        arrived.push(p.wall_time.is_none());
         points.push(pb::Point {
             tag: p.tag,
             step: p.step,
-            wall_time: p.wall_time.unwrap_or(now),
+            wall_time: p.wall_time.unwrap_or(0.0),
             value: Some(value),
         });
     }
-    Ok(pb::Batch {
+    let digest = content_digest(&points);
+    let now = runboard_sdk::event_file::now_secs();
+    for (p, _) in points.iter_mut().zip(arrived).filter(|(_, a)| *a) {
+        p.wall_time = now;
+    }
+    let batch = pb::Batch {
         run: b.run,
         session: b.session,
         seq: b.seq,
         points,
-    })
+    };
+    Ok((batch, digest))
 }
 
-/// Turns a wire batch into store items, validating everything first (all or nothing).
-fn to_batch(b: pb::Batch) -> Result<Batch, ApiError> {
+/// FNV-1a, 64 bits: a stable digest (the same on every build and platform, unlike std's
+/// `Hasher`s), which is all a duplicate check needs (it is not a defence against forgery: a
+/// writer who can send a batch can send any batch).
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// A stable 64-bit digest of a batch's points: FNV-1a over their canonical protobuf encoding,
+/// each point length-delimited as in `Batch.points`. Protobuf leaves a map's order open, so a
+/// hyperparameters point is digested as its encoding without the map followed by each entry's
+/// encoding in key order. Bodies with the same points (a JSON body and a protobuf body, or a
+/// protobuf body and its re-encoding) have the same digest.
+pub fn content_digest(points: &[pb::Point]) -> u64 {
+    let mut hash = Fnv1a::new();
+    let mut buf = Vec::new();
+    for p in points {
+        buf.clear();
+        match &p.value {
+            Some(pb::point::Value::Hparams(hparams)) => {
+                let bare = pb::Point {
+                    tag: p.tag.clone(),
+                    step: p.step,
+                    wall_time: p.wall_time,
+                    value: None,
+                };
+                bare.encode_length_delimited(&mut buf)
+                    .expect("a Vec grows to fit any message");
+                let mut entries: Vec<_> = hparams.values.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                for (k, v) in entries {
+                    let one = pb::HParams {
+                        values: [(k.clone(), v.clone())].into_iter().collect(),
+                    };
+                    one.encode(&mut buf)
+                        .expect("a Vec grows to fit any message");
+                }
+            }
+            _ => p
+                .encode_length_delimited(&mut buf)
+                .expect("a Vec grows to fit any message"),
+        }
+        hash.write(&buf);
+    }
+    hash.0
+}
+
+/// Turns a wire batch with the [`content_digest`] of its points into store items, validating
+/// everything first (all or nothing).
+fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
     check_run_name(&b.run)?;
     if b.session.is_empty()
         || b.session.len() > MAX_SESSION_LEN
@@ -190,7 +259,11 @@ fn to_batch(b: pb::Batch) -> Result<Batch, ApiError> {
         run: b.run,
         items,
         progress: None,
-        dedup: Some((b.session, b.seq)),
+        dedup: Some(BatchKey {
+            session: b.session,
+            seq: b.seq,
+            digest,
+        }),
     })
 }
 
@@ -205,26 +278,59 @@ pub async fn ingest(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let wire = if json {
+    let (wire, digest) = if json {
         from_json(&body)?
     } else {
-        pb::Batch::decode(body.as_ref())
-            .map_err(|e| ApiError::BadRequest(format!("invalid protobuf batch: {e}")))?
+        let wire = pb::Batch::decode(body.as_ref())
+            .map_err(|e| ApiError::BadRequest(format!("invalid protobuf batch: {e}")))?;
+        let digest = content_digest(&wire.points);
+        (wire, digest)
     };
-    let seq = wire.seq;
-    let batch = to_batch(wire)?;
+    let (run, session, seq) = (wire.run.clone(), wire.session.clone(), wire.seq);
+    let batch = to_batch(wire, digest)?;
     let points = batch.items.len() as u64;
     let store = state.store.clone();
-    let duplicate = tokio::task::spawn_blocking(move || -> Result<bool, ApiError> {
+    let ingested = tokio::task::spawn_blocking(move || -> Result<Ingested, ApiError> {
         let ack = store
             .submit_acked(batch)
             .map_err(|_| ApiError::Unavailable)?;
         ack.recv()
             .map_err(|_| ApiError::Unavailable)?
-            .map_err(|e| ApiError::Internal(format!("commit failed: {e}")))
+            .map_err(|failure| {
+                if failure.full {
+                    ApiError::StorageFull(failure.message)
+                } else {
+                    ApiError::Internal(format!("commit failed: {}", failure.message))
+                }
+            })
     })
     .await
     .map_err(|e| ApiError::Internal(format!("ingest task failed: {e}")))??;
+    let duplicate = match ingested {
+        Ingested::Stored => false,
+        Ingested::Duplicate => true,
+        Ingested::Skipped => {
+            return Err(ApiError::Internal(
+                "an HTTP batch was skipped as if it came from a file".into(),
+            ));
+        }
+        Ingested::Conflict(conflict) => {
+            let key = format!("batch (session {session:?}, seq {seq})");
+            return Err(ApiError::Conflict(match conflict {
+                Conflict::OtherRun {
+                    stored: Some(stored),
+                } => format!(
+                    "{key} was already stored for run {stored:?}; this one is for run {run:?}: a key is never reused, send these points under a new seq"
+                ),
+                Conflict::OtherRun { stored: None } => format!(
+                    "{key} was already stored for another run; this one is for run {run:?}: a key is never reused, send these points under a new seq"
+                ),
+                Conflict::OtherContent => format!(
+                    "{key} was already stored for run {run:?} with other points: a key is never reused, send these points under a new seq"
+                ),
+            }));
+        }
+    };
     let ack = pb::Ack {
         seq,
         duplicate,
@@ -420,7 +526,7 @@ mod tests {
         let runs = testing::get_json(&router, "/api/v1/runs").await;
         assert_eq!(runs, serde_json::json!([]));
         // Oversized bodies are refused before they are read whole.
-        let big = vec![b' '; crate::api::DEFAULT_BODY_LIMIT + 1];
+        let big = vec![b' '; crate::api::INGEST_BODY_LIMIT + 1];
         let (status, _, _) = testing::send(
             &router,
             post("/api/v1/ingest", "application/json", None, big),
@@ -456,13 +562,200 @@ mod tests {
         );
         assert_eq!(pb::Ack::decode(bytes.as_ref()).unwrap().points, 10);
         // A small gzip body that inflates past the limit is refused.
-        let bomb = gzip(&vec![b' '; crate::api::DEFAULT_BODY_LIMIT * 4]);
+        let bomb = gzip(&vec![b' '; crate::api::INGEST_BODY_LIMIT * 2]);
         assert!(bomb.len() < crate::api::DEFAULT_BODY_LIMIT);
         let mut req = post("/api/v1/ingest", "application/json", None, bomb);
         req.headers_mut()
             .insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
         let (status, _, _) = testing::send(&router, req).await;
         assert!(status.is_client_error(), "{status}");
+    }
+
+    /// Posts a protobuf batch; returns the status and the body.
+    async fn post_batch(router: &axum::Router, batch: &pb::Batch) -> (StatusCode, Bytes) {
+        let req = post(
+            "/api/v1/ingest",
+            "application/x-protobuf",
+            None,
+            batch.encode_to_vec(),
+        );
+        let (status, _, body) = testing::send(router, req).await;
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn a_key_reused_for_another_run_or_other_points_is_a_409_conflict() {
+        let (_dir, state) = testing::empty_state();
+        let router = crate::api::router(state);
+        let first = scalar_batch("s", 1, 0..10);
+        assert_eq!(post_batch(&router, &first).await.0, StatusCode::OK);
+        // The same key and content again: a duplicate, acknowledged.
+        let (status, body) = post_batch(&router, &first).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(pb::Ack::decode(body.as_ref()).unwrap().duplicate);
+        // The same key for another run, then for the same run with other points: refused.
+        let other_run = pb::Batch {
+            run: "elsewhere".into(),
+            ..first.clone()
+        };
+        let other_points = scalar_batch("s", 1, 0..11);
+        let mut changed_value = first.clone();
+        changed_value.points[3].value = Some(pb::point::Value::Scalar(-1.0));
+        for (what, batch) in [
+            ("another run", &other_run),
+            ("another point", &other_points),
+            ("another value", &changed_value),
+        ] {
+            let (status, body) = post_batch(&router, batch).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{what}");
+            let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(err["code"], "conflict", "{what}");
+            let message = err["message"].as_str().unwrap();
+            assert!(message.contains("seq 1"), "{what}: {message}");
+        }
+        let (_, body) = post_batch(&router, &other_run).await;
+        let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            err["message"].as_str().unwrap().contains("\"remote/exp\""),
+            "names the run the key was stored for: {err}"
+        );
+        // Nothing of the refused batches was stored: no run "elsewhere", ten points.
+        let runs = testing::get_json(&router, "/api/v1/runs").await;
+        assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+        let json = testing::get_json(&router, "/api/v1/scalars?run=remote/exp&tag=loss").await;
+        assert_eq!(json["points"].as_array().unwrap().len(), 10);
+        assert_eq!(json["points"][3][2], 3.0);
+    }
+
+    #[tokio::test]
+    async fn json_and_protobuf_bodies_of_the_same_points_are_the_same_batch() {
+        let (_dir, state) = testing::empty_state();
+        let router = crate::api::router(state);
+        let json = br#"{"run":"remote/exp","session":"j","seq":1,"points":[
+            {"tag":"loss","step":0,"wall_time":1000.0,"scalar":0.0},
+            {"tag":"loss","step":1,"wall_time":1001.0,"scalar":1.0},
+            {"tag":"h","step":1,"wall_time":1001.0,"histogram":[[0,1,3],[1,2,4]]},
+            {"tag":"t","step":1,"wall_time":1001.0,"text":"hi"}]}"#;
+        let (from_json, json_digest) = from_json(json).unwrap();
+        let mut proto = scalar_batch("j", 1, 0..2);
+        proto.points.push(pb::Point {
+            tag: "h".into(),
+            step: 1,
+            wall_time: 1001.0,
+            value: Some(pb::point::Value::Histogram(pb::Histogram {
+                buckets: vec![0.0, 1.0, 3.0, 1.0, 2.0, 4.0],
+            })),
+        });
+        proto.points.push(pb::Point {
+            tag: "t".into(),
+            step: 1,
+            wall_time: 1001.0,
+            value: Some(pb::point::Value::Text("hi".into())),
+        });
+        assert_eq!(from_json, proto);
+        assert_eq!(json_digest, content_digest(&proto.points));
+        // Over HTTP: the JSON body is stored, the protobuf body is its duplicate (not a conflict).
+        let (status, _, body) = testing::send(
+            &router,
+            post("/api/v1/ingest", "application/json", None, json.to_vec()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let (status, body) = post_batch(&router, &proto).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        assert!(pb::Ack::decode(body.as_ref()).unwrap().duplicate);
+        // A curl retry without wall times is a duplicate too (their arrival time is not content).
+        let bare =
+            br#"{"run":"curl","session":"c","seq":1,"points":[{"tag":"x","step":1,"scalar":2}]}"#;
+        for duplicate in [false, true] {
+            let (status, _, body) = testing::send(
+                &router,
+                post("/api/v1/ingest", "application/json", None, bare.to_vec()),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+            let ack: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(ack["duplicate"], duplicate);
+        }
+    }
+
+    #[test]
+    fn the_digest_of_hyperparameters_does_not_depend_on_the_map_order() {
+        use runboard_proto::prost_types::{Value as PbValue, value::Kind};
+        let point = |keys: &[&str]| pb::Point {
+            tag: "_hparams_/session_start_info".into(),
+            step: 0,
+            wall_time: 1.0,
+            value: Some(pb::point::Value::Hparams(pb::HParams {
+                values: keys
+                    .iter()
+                    .map(|k| {
+                        let v = PbValue {
+                            kind: Some(Kind::StringValue(format!("value of {k}"))),
+                        };
+                        ((*k).to_owned(), v)
+                    })
+                    .collect(),
+            })),
+        };
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        let forward: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let backward: Vec<&str> = keys.iter().rev().map(String::as_str).collect();
+        let digest = content_digest(&[point(&forward)]);
+        // Each HashMap has its own random order: many maps, one digest.
+        for _ in 0..20 {
+            assert_eq!(content_digest(&[point(&backward)]), digest);
+            assert_eq!(content_digest(&[point(&forward)]), digest);
+        }
+        assert_ne!(content_digest(&[point(&forward[1..])]), digest);
+    }
+
+    #[tokio::test]
+    async fn ingest_takes_bodies_up_to_its_own_limit_while_other_routes_keep_theirs() {
+        let (_dir, state) = testing::empty_state();
+        let router = crate::api::router(state);
+        // About 2 MiB of points: over the default limit, under the ingest limit.
+        let mut batch = scalar_batch("big", 1, 0..20_000);
+        for p in &mut batch.points {
+            p.tag = "t".repeat(90);
+        }
+        let body = batch.encode_to_vec();
+        assert!(body.len() > crate::api::DEFAULT_BODY_LIMIT);
+        assert!(body.len() < crate::api::INGEST_BODY_LIMIT);
+        let (status, _, bytes) = testing::send(
+            &router,
+            post(
+                "/api/v1/ingest",
+                "application/x-protobuf",
+                None,
+                body.clone(),
+            ),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert_eq!(pb::Ack::decode(bytes.as_ref()).unwrap().points, 20_000);
+        let (status, headers, bytes) = testing::send(
+            &router,
+            post(
+                "/data/plugin/timeseries/timeSeries",
+                "application/x-www-form-urlencoded",
+                None,
+                body,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        let err: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(err["code"], "payload_too_large");
+        // A wrong method at the ingest path is still the API's JSON 405.
+        let (status, _, _) = testing::get(&router, "/api/v1/ingest").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     }
 
     #[test]

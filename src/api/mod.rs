@@ -7,7 +7,8 @@
 //! GET  /  /static/...   the dashboard, embedded                                       (dashboard.rs)
 //! GET  /data/runs | environment | plugins_listing | plugin/<name>/...                  (tb.rs)
 //! POST /data/plugin/timeseries/timeSeries                                              (tb.rs)
-//! GET  /metrics            Prometheus text (GPU gauges)
+//! POST /api/v1/ingest      batches from the SDK                                        (ingest.rs)
+//! GET  /metrics            Prometheus text (ingest counters, GPU gauges)
 //! GET|POST /login          the token form, for a server whose reads need the token      (guard.rs)
 //! ```
 //! Every request passes [`guard`] first (Host check, same-origin writes with an exact content
@@ -48,8 +49,14 @@ use crate::store::query;
 
 pub use error::{ApiError, ApiQuery};
 
-/// The largest request body [`router`] accepts.
+/// The largest request body [`router`] accepts, except at [`INGEST_PATH`].
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+/// The largest request body [`router`] accepts at [`INGEST_PATH`]: a batch holding one large
+/// image fits (the SDK caps its batches far below this, at
+/// [`runboard_sdk::remote::BATCH_BYTES`], and sends a larger point alone).
+pub const INGEST_BODY_LIMIT: usize = 8 << 20;
+/// The route with its own body limit ([`INGEST_BODY_LIMIT`]).
+pub const INGEST_PATH: &str = "/api/v1/ingest";
 
 /// How long a request body may take to arrive, by default: a slow client cannot hold a handler
 /// (and its connection) longer.
@@ -126,8 +133,11 @@ async fn metrics(
 /// How [`router_with`] builds the router.
 #[derive(Debug, Clone)]
 pub struct RouterOptions {
-    /// The largest request body accepted, in bytes.
+    /// The largest request body accepted, in bytes (after decompression), except at
+    /// [`INGEST_PATH`].
     pub body_limit: usize,
+    /// The largest request body accepted at [`INGEST_PATH`], in bytes (after decompression).
+    pub ingest_body_limit: usize,
     /// Ends every live stream when it turns `true` (or its sender is dropped). Without it a
     /// stream lasts as long as the store's change channel, and an open dashboard holds a
     /// graceful shutdown open: send `true` when shutdown starts.
@@ -142,6 +152,7 @@ impl Default for RouterOptions {
     fn default() -> Self {
         RouterOptions {
             body_limit: DEFAULT_BODY_LIMIT,
+            ingest_body_limit: INGEST_BODY_LIMIT,
             shutdown: None,
             hosts: guard::HostPolicy::default(),
             body_deadline: DEFAULT_BODY_DEADLINE,
@@ -150,7 +161,7 @@ impl Default for RouterOptions {
 }
 
 /// The API's routes with their state applied, behind the [`guard`], request bodies limited to
-/// [`DEFAULT_BODY_LIMIT`], and each request traced.
+/// [`DEFAULT_BODY_LIMIT`] ([`INGEST_BODY_LIMIT`] at [`INGEST_PATH`]), and each request traced.
 pub fn router(state: AppState) -> Router {
     router_with(state, RouterOptions::default())
 }
@@ -177,7 +188,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .nest("/data", data)
 }
 
-/// `routes` with the layers every request passes, innermost first: body limit, gzip
+/// `routes` with the layers every request passes, innermost first: body limit (one per route:
+/// [`INGEST_BODY_LIMIT`] at [`INGEST_PATH`], [`DEFAULT_BODY_LIMIT`] elsewhere), gzip
 /// decompression, JSON 413, then the [`guard`] around all of it, the body deadline it reports,
 /// and tracing. Layers only wrap the routes that exist when they are applied, which is why
 /// this takes the finished route table.
@@ -186,9 +198,22 @@ pub(crate) fn with_layers(
     state: AppState,
     options: RouterOptions,
 ) -> Router {
-    let router = routes
-        .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(options.body_limit))
+    let routes = routes.layer(DefaultBodyLimit::disable());
+    // The ingest route is answered by the route table under its own limit, every other path by
+    // the same table under the default limit (a limit layer on the whole table cannot be raised
+    // for one route inside it).
+    let limited = |limit: usize| {
+        routes
+            .clone()
+            .layer(RequestBodyLimitLayer::new(limit))
+            .with_state(state.clone())
+    };
+    let router: Router<AppState> = Router::new()
+        .route(
+            INGEST_PATH,
+            axum::routing::any_service(limited(options.ingest_body_limit)),
+        )
+        .fallback_service(limited(options.body_limit))
         // Outside the limit, so the limit applies to the decompressed body (no gzip bombs).
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(map_response(json_payload_too_large));

@@ -958,7 +958,7 @@ impl Tailer {
     /// after a pause commits cleanly, says that ingestion resumed.
     fn check_store(&mut self) {
         // Everything submitted commits or is dropped first: the offsets read below are final.
-        if self.store.flush().is_err() {
+        if let Err(StoreError::WriterGone) = self.store.flush() {
             return; // shutting down
         }
         let failures = self.store.failures();

@@ -44,6 +44,10 @@ pub enum StoreError {
     /// The writer thread has stopped (shutdown, or it failed); nothing more can be written.
     #[error("the store's writer has stopped")]
     WriterGone,
+    /// The transaction holding this batch failed and was rolled back: nothing of it was stored.
+    /// Retry later (once space is freed, when it is full).
+    #[error("{}", .0.message)]
+    CommitFailed(CommitFailure),
     /// A scalar chunk in the database is damaged.
     #[error(transparent)]
     BadChunk(#[from] chunk::BadChunk),
@@ -57,7 +61,11 @@ impl StoreError {
     /// True when the disk holding the database is full (or the database reached its size
     /// limit): the same write succeeds once space is freed.
     pub fn is_full(&self) -> bool {
-        matches!(self, StoreError::Sqlite(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull))
+        match self {
+            StoreError::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            StoreError::CommitFailed(f) => f.full,
+            _ => false,
+        }
     }
 }
 
@@ -132,9 +140,52 @@ pub struct Batch {
     pub items: Vec<Item>,
     /// The file offset this batch brings the run's file to, if it came from a file.
     pub progress: Option<FileProgress>,
-    /// `(session, seq)` of a batch sent over HTTP: a batch whose pair was already committed is
-    /// acknowledged as a duplicate and stores nothing (retries never double data).
-    pub dedup: Option<(String, u64)>,
+    /// The key and content digest of a batch sent over HTTP. A batch whose key was already
+    /// committed stores nothing: it is a [`Ingested::Duplicate`] when that commit was for the
+    /// same run and content (a retry), a [`Ingested::Conflict`] otherwise.
+    pub dedup: Option<BatchKey>,
+}
+
+/// What identifies a batch sent over HTTP, and a digest of what it holds (see [`Batch::dedup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchKey {
+    /// The writer session that numbered the batch.
+    pub session: String,
+    /// The batch's number within its session.
+    pub seq: u64,
+    /// A stable digest of the batch's points (the API computes it): the same key with another
+    /// digest is other content, not a retry.
+    pub digest: u64,
+}
+
+/// What the writer did with a batch, answered after its commit ([`Store::submit_acked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored now (every batch without a [`BatchKey`] is).
+    Stored,
+    /// Its key was committed before for the same run with the same content (or by a version
+    /// that did not record them: rows without run or digest cannot tell, and count as the
+    /// same): nothing was stored twice.
+    Duplicate,
+    /// Its key was committed before for another run or with other content: nothing was
+    /// stored. The sender must not reuse a key for other data.
+    Conflict(Conflict),
+    /// It came from a file and does not continue the file's committed data (see
+    /// [`FileProgress`]): nothing was stored; the reader rewinds and sends it again.
+    Skipped,
+}
+
+/// How a batch differs from the one committed under its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// The key was committed for another run: `stored` names it (`None` if it no longer
+    /// exists).
+    OtherRun {
+        /// The run the key was committed for.
+        stored: Option<String>,
+    },
+    /// The key was committed for this run with other points.
+    OtherContent,
 }
 
 /// What one commit changed, published to subscribers after the commit.
@@ -287,24 +338,25 @@ impl Store {
         self.inner.writer.submit(batch, None)
     }
 
-    /// Queues a batch and returns a receiver that answers once it is committed (or failed):
-    /// `Ok(true)` when it was a duplicate of a batch already stored (see [`Batch::dedup`]).
+    /// Queues a batch and returns a receiver that answers once it is committed (or failed)
+    /// with what was done with it (see [`Batch::dedup`]).
     pub fn submit_acked(
         &self,
         batch: Batch,
-    ) -> Result<mpsc::Receiver<Result<bool, String>>, StoreError> {
+    ) -> Result<mpsc::Receiver<Result<Ingested, CommitFailure>>, StoreError> {
         let (tx, rx) = mpsc::channel();
         self.inner.writer.submit(batch, Some(tx))?;
         Ok(rx)
     }
 
-    /// Blocks until everything submitted before this call is committed.
+    /// Blocks until everything submitted before this call is committed (or failed: then the
+    /// transaction it was part of failed too, see [`Store::failures`]).
     pub fn flush(&self) -> Result<(), StoreError> {
         let rx = self.submit_acked(Batch::default())?;
         rx.recv()
             .map_err(|_| StoreError::WriterGone)?
             .map(|_| ())
-            .map_err(|_| StoreError::WriterGone)
+            .map_err(StoreError::CommitFailed)
     }
 
     /// How many commits have failed (rolled back) or dropped a batch that did not continue its
@@ -568,6 +620,59 @@ mod tests {
             .unwrap();
         store.flush().unwrap();
         assert_eq!(points(&store, "r", "x", None).len(), 2);
+    }
+
+    /// Submits a keyed batch of one scalar to `run` and waits for the writer's answer.
+    fn keyed(store: &Store, run: &str, seq: u64, digest: u64) -> Ingested {
+        let batch = Batch {
+            run: run.into(),
+            items: vec![scalar("x", seq as i64, 1.0)],
+            progress: None,
+            dedup: Some(BatchKey {
+                session: "s".into(),
+                seq,
+                digest,
+            }),
+        };
+        store.submit_acked(batch).unwrap().recv().unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_batch_key_answers_stored_then_duplicate_or_conflict() {
+        let (_d, store) = open();
+        assert_eq!(keyed(&store, "a", 1, 7), Ingested::Stored);
+        assert_eq!(keyed(&store, "a", 1, 7), Ingested::Duplicate);
+        assert_eq!(
+            keyed(&store, "a", 1, 8),
+            Ingested::Conflict(Conflict::OtherContent)
+        );
+        assert_eq!(
+            keyed(&store, "b", 1, 7),
+            Ingested::Conflict(Conflict::OtherRun {
+                stored: Some("a".into())
+            })
+        );
+        assert_eq!(keyed(&store, "a", 2, 8), Ingested::Stored);
+        assert_eq!(points(&store, "a", "x", None).len(), 2);
+        let runs: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM runs", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(runs, 1, "a conflicting batch creates no run");
+    }
+
+    #[test]
+    fn keys_stored_before_digests_were_recorded_count_as_duplicates() {
+        let (dir, store) = open();
+        // A row as schema version 2 wrote it: no run, no digest.
+        let conn = Connection::open(dir.path().join("runboard.sqlite")).unwrap();
+        conn.execute(
+            "INSERT INTO ingest_batches (session, seq, points) VALUES ('s', 1, 1)",
+            [],
+        )
+        .unwrap();
+        for run in ["a", "b"] {
+            assert_eq!(keyed(&store, run, 1, 99), Ingested::Duplicate, "{run}");
+        }
     }
 
     #[test]

@@ -21,7 +21,9 @@ use rustc_hash::FxHashMap;
 use tokio::sync::broadcast;
 
 use super::chunk::{self, Point};
-use super::{Batch, Change, CommitFailure, FileProgress, Item, StoreError};
+use super::{
+    Batch, BatchKey, Change, CommitFailure, Conflict, FileProgress, Ingested, Item, StoreError,
+};
 
 /// Points per full chunk.
 pub const CHUNK_TARGET: usize = 4096;
@@ -32,9 +34,9 @@ const CHANNEL_BOUND: usize = 4;
 /// Items one transaction takes before it commits (the rest go in the next one).
 const MAX_TX_ITEMS: usize = 100_000;
 
-/// Answers a submitter after the commit: `Ok(true)` when the batch was a duplicate of one
-/// already stored (see [`Batch::dedup`]), `Ok(false)` when it was stored now.
-type Ack = mpsc::Sender<Result<bool, String>>;
+/// Answers a submitter after the commit with what was done with its batch (see
+/// [`Batch::dedup`]), or with the error that rolled the transaction back.
+type Ack = mpsc::Sender<Result<Ingested, CommitFailure>>;
 
 enum Msg {
     Batch(Batch, Option<Ack>),
@@ -258,24 +260,28 @@ impl Writer {
             if batches.is_empty() {
                 continue;
             }
-            let result = self.commit(batches);
-            if let Err(e) = &result {
+            let result = self.commit(batches).map_err(|e| {
                 let full = e.is_full();
                 let message = if full {
                     format!(
-                        "{} is full (no space left on its disk): {e}",
+                        "the database {} is full (no space left on its disk): {e}",
                         self.path.display()
                     )
                 } else {
                     e.to_string()
                 };
-                tracing::error!("store: transaction failed and was rolled back: {message}");
+                CommitFailure { full, message }
+            });
+            if let Err(failure) = &result {
+                tracing::error!(
+                    "store: transaction failed and was rolled back: {}",
+                    failure.message
+                );
                 *self
                     .failures
                     .last
                     .lock()
-                    .unwrap_or_else(PoisonError::into_inner) =
-                    Some(CommitFailure { full, message });
+                    .unwrap_or_else(PoisonError::into_inner) = Some(failure.clone());
                 self.failures.count.fetch_add(1, Ordering::SeqCst);
                 self.runs.clear();
                 self.series.clear();
@@ -289,17 +295,16 @@ impl Writer {
                 }
             }
             match result {
-                Ok(duplicates) => {
-                    for (ack, dup) in acks.into_iter().zip(duplicates) {
+                Ok(answers) => {
+                    for (ack, answer) in acks.into_iter().zip(answers) {
                         if let Some(ack) = ack {
-                            let _ = ack.send(Ok(dup));
+                            let _ = ack.send(Ok(answer));
                         }
                     }
                 }
-                Err(e) => {
-                    let message = e.to_string();
+                Err(failure) => {
                     for ack in acks.into_iter().flatten() {
-                        let _ = ack.send(Err(message.clone()));
+                        let _ = ack.send(Err(failure.clone()));
                     }
                 }
             }
@@ -307,22 +312,22 @@ impl Writer {
         tracing::debug!("store writer stopped");
     }
 
-    /// Applies the batches in one transaction; returns, per batch, whether it was a duplicate.
-    fn commit(&mut self, batches: Vec<Batch>) -> Result<Vec<bool>, StoreError> {
+    /// Applies the batches in one transaction; returns, per batch, what was done with it.
+    fn commit(&mut self, batches: Vec<Batch>) -> Result<Vec<Ingested>, StoreError> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| {
-            let mut duplicates = Vec::with_capacity(batches.len());
+            let mut answers = Vec::with_capacity(batches.len());
             for b in batches {
-                duplicates.push(self.apply(b)?);
+                answers.push(self.apply(b)?);
             }
             self.write_pending()?;
-            Ok(duplicates)
+            Ok(answers)
         })();
         // A COMMIT that fails (a full disk while writing the log) leaves the transaction
         // open: roll it back like any other failure.
         let result = result.and_then(|d| Ok(self.conn.execute_batch("COMMIT").map(|()| d)?));
         match result {
-            Ok(duplicates) => Ok(duplicates),
+            Ok(answers) => Ok(answers),
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 Err(e)
@@ -330,20 +335,15 @@ impl Writer {
         }
     }
 
-    /// Applies one batch; true when it was a duplicate and nothing was stored.
-    fn apply(&mut self, batch: Batch) -> Result<bool, StoreError> {
+    /// Applies one batch: stores it, or finds its key already committed (a duplicate or a
+    /// conflict, and nothing is stored).
+    fn apply(&mut self, batch: Batch) -> Result<Ingested, StoreError> {
         if batch.run.is_empty() && batch.items.is_empty() && batch.progress.is_none() {
-            return Ok(false); // a flush marker
+            return Ok(Ingested::Stored); // a flush marker
         }
-        if let Some((session, seq)) = &batch.dedup {
-            // Recorded in the same transaction as the data: a retry after a crash or a lost
-            // acknowledgement finds it and stores nothing twice.
-            let fresh = self
-                .conn
-                .prepare_cached("INSERT OR IGNORE INTO ingest_batches (session, seq, points) VALUES (?1, ?2, ?3)")?
-                .execute(params![session, *seq as i64, batch.items.len() as i64])?;
-            if fresh == 0 {
-                return Ok(true);
+        if let Some(key) = &batch.dedup {
+            if let Some(answer) = self.committed_key(&batch.run, key)? {
+                return Ok(answer);
             }
         }
         if let Some(p) = &batch.progress
@@ -357,7 +357,7 @@ impl Writer {
                 "dropping a batch that does not continue its file"
             );
             self.failures.count.fetch_add(1, Ordering::SeqCst);
-            return Ok(false);
+            return Ok(Ingested::Skipped);
         }
         let first_wall = batch
             .items
@@ -367,6 +367,22 @@ impl Writer {
             })
             .fold(f64::INFINITY, f64::min);
         let run_id = self.ensure_run(&batch.run, first_wall)?;
+        if let Some(key) = &batch.dedup {
+            // Recorded in the same transaction as the data: a retry after a crash or a lost
+            // acknowledgement finds it and stores nothing twice.
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO ingest_batches (session, seq, points, run_id, digest)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    key.session,
+                    key.seq as i64,
+                    batch.items.len() as i64,
+                    run_id,
+                    key.digest as i64
+                ])?;
+        }
         let mut max_wall = f64::NEG_INFINITY;
         for item in batch.items {
             match item {
@@ -393,7 +409,51 @@ impl Writer {
         if let Some(p) = batch.progress {
             self.write_progress(run_id, &p)?;
         }
-        Ok(false)
+        Ok(Ingested::Stored)
+    }
+
+    /// What a batch of `run` with `key` is when its key was already committed: a duplicate
+    /// (same run, same digest; a row from before migration 3 has neither and cannot tell, so
+    /// it counts as the same) or a conflict. `None` when the key is new.
+    fn committed_key(&mut self, run: &str, key: &BatchKey) -> Result<Option<Ingested>, StoreError> {
+        let stored: Option<(Option<i64>, Option<i64>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT run_id, digest FROM ingest_batches WHERE session = ?1 AND seq = ?2",
+            )?
+            .query_row(params![key.session, key.seq as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let Some((stored_run, stored_digest)) = stored else {
+            return Ok(None);
+        };
+        if let Some(stored_run) = stored_run {
+            if self.run_id(run)? != Some(stored_run) {
+                let stored: Option<String> = self
+                    .conn
+                    .prepare_cached("SELECT name FROM runs WHERE id = ?1")?
+                    .query_row([stored_run], |r| r.get(0))
+                    .optional()?;
+                return Ok(Some(Ingested::Conflict(Conflict::OtherRun { stored })));
+            }
+        }
+        if stored_digest.is_some_and(|d| d != key.digest as i64) {
+            return Ok(Some(Ingested::Conflict(Conflict::OtherContent)));
+        }
+        Ok(Some(Ingested::Duplicate))
+    }
+
+    /// The id of the run `name`, if it exists (never creates it).
+    fn run_id(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(r) = self.runs.get(name) {
+            return Ok(Some(r.id));
+        }
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM runs WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?)
     }
 
     fn ensure_run(&mut self, name: &str, first_wall: f64) -> Result<i64, StoreError> {
