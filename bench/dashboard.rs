@@ -52,13 +52,6 @@ fn write_logdir(dir: &Path, runs: u64, tags: u64, steps: u64, big: u64) {
     w.flush().expect("flush");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// Points the server has committed, from `/api/v1/series`.
 fn committed(base: &str) -> u64 {
     let Ok(resp) = ureq::get(&format!("{base}/api/v1/series")).call() else {
@@ -95,7 +88,7 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let port = free_port();
+    let port = peer::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let _server = Proc(
         Command::new(env!("CARGO_BIN_EXE_runboard"))

@@ -23,13 +23,6 @@ mod peer;
 
 use peer::{Proc, env_or};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn get(base: &str, path: &str) -> Option<String> {
     ureq::get(&format!("{base}{path}"))
         .call()
@@ -71,24 +64,9 @@ fn write_logdir(dir: &Path, runs: usize, steps: i64) {
     }
 }
 
-fn start_runboard(logdir: &Path, db: &Path) -> (Proc, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_runboard"))
-        .args(["serve", "--no-gpu", "--port", &port.to_string(), "--logdir"])
-        .arg(logdir)
-        .arg("--db")
-        .arg(db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn runboard");
-    (Proc(child), format!("http://127.0.0.1:{port}"))
-}
-
 fn start_tensorboard(logdir: &Path) -> Option<(Proc, String)> {
     let py = peer::python()?;
-    let port = free_port();
+    let port = peer::free_port();
     let child = Command::new(py.with_file_name("tensorboard"))
         .arg("--logdir")
         .arg(logdir)
@@ -110,7 +88,7 @@ fn cpu_percent(pid: u32, secs: u64) -> f64 {
 
 /// An idle runboard on `logdir`: load, settle, then measure.
 fn idle_runboard(logdir: &Path, db: &Path, runs: usize, secs: u64) -> f64 {
-    let (proc_, base) = start_runboard(logdir, db);
+    let (proc_, base) = peer::start_runboard(logdir, db, &["--no-gpu"]);
     let loaded = wait_until(Duration::from_secs(300), || {
         metric(&base, "runboard_ingest_files").is_some_and(|f| f as usize == runs)
             && get(&base, "/api/v1/runs").is_some()
@@ -167,7 +145,7 @@ fn main() {
     }
 
     // 2. The demo.
-    let port = free_port();
+    let port = peer::free_port();
     let demo = Proc(
         Command::new(env!("CARGO_BIN_EXE_runboard"))
             .args(["demo", "--port", &port.to_string()])
@@ -217,7 +195,7 @@ fn main() {
     // 3. RSS while tailing many files.
     let many = dir.path().join("many");
     write_logdir(&many, files, 10);
-    let (server, base) = start_runboard(&many, &dir.path().join("m.sqlite"));
+    let (server, base) = peer::start_runboard(&many, &dir.path().join("m.sqlite"), &["--no-gpu"]);
     let loaded = wait_until(Duration::from_secs(600), || {
         metric(&base, "runboard_ingest_files").is_some_and(|f| f as usize == files)
             && metric(&base, "runboard_ingest_records_total")

@@ -141,3 +141,33 @@ pub fn thread_cpu_secs(pid: u32) -> std::collections::BTreeMap<String, f64> {
     }
     out
 }
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `runboard serve` (the benchmark's build of it) for `logdir` and `db` on a free loopback
+/// port, with `extra` flags, logging warnings only; returns the process and its base URL.
+pub fn start_runboard(
+    logdir: &std::path::Path,
+    db: &std::path::Path,
+    extra: &[&str],
+) -> (Proc, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_runboard"))
+        .args(["serve", "--port", &port.to_string(), "--logdir"])
+        .arg(logdir)
+        .arg("--db")
+        .arg(db)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("spawn runboard");
+    (Proc(child), format!("http://127.0.0.1:{port}"))
+}

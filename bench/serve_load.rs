@@ -56,28 +56,6 @@ fn tree_rss_kib(pid: u32) -> u64 {
             .sum::<u64>()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn start_runboard(logdir: &Path, db: &Path) -> (Proc, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_runboard"))
-        .args(["serve", "--port", &port.to_string(), "--logdir"])
-        .arg(logdir)
-        .arg("--db")
-        .arg(db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn runboard");
-    (Proc(child), format!("http://127.0.0.1:{port}"))
-}
-
 fn total_served(base: &str) -> u64 {
     get(base, "/api/v1/series")
         .and_then(|s| {
@@ -146,7 +124,7 @@ fn main() {
     // 1. runboard: cold load.
     let db = work.path().join("runboard.sqlite");
     let t = Instant::now();
-    let (server, base) = start_runboard(&logdir, &db);
+    let (server, base) = peer::start_runboard(&logdir, &db, &[]);
     let load =
         wait_until(Duration::from_secs(600), || total_served(&base) == total).map(|_| t.elapsed());
     let rss = rss_kib(server.0.id());
@@ -168,7 +146,7 @@ fn main() {
 
     // 2. runboard: restart on the ingested database.
     let t = Instant::now();
-    let (server, base) = start_runboard(&logdir, &db);
+    let (server, base) = peer::start_runboard(&logdir, &db, &[]);
     let restart =
         wait_until(Duration::from_secs(120), || total_served(&base) >= total).map(|_| t.elapsed());
     println!(
@@ -190,7 +168,7 @@ fn main() {
         .expect("write");
     }
     w.flush().expect("flush");
-    let (server, base) = start_runboard(&big_dir, &work.path().join("big.sqlite"));
+    let (server, base) = peer::start_runboard(&big_dir, &work.path().join("big.sqlite"), &[]);
     wait_until(Duration::from_secs(600), || total_served(&base) == big);
     let mut http_ms = Vec::new();
     let mut points = 0;
@@ -227,7 +205,7 @@ fn main() {
         return;
     };
     let tb_bin = py.with_file_name("tensorboard");
-    let port = free_port();
+    let port = peer::free_port();
     let t = Instant::now();
     let mut child = Command::new(&tb_bin)
         .args(["--logdir"])

@@ -84,8 +84,6 @@ fn fixture(logdir: &Path) -> SummaryWriter {
 
 #[test]
 fn the_dashboard_works_in_chromium() {
-    let chromium = chromium();
-    let browser_dir = browser_dir();
     let tmp = tempfile::tempdir().unwrap();
     let logdir = tmp.path().join("logs");
     let db = tmp.path().join("runboard.sqlite");
@@ -95,27 +93,11 @@ fn the_dashboard_works_in_chromium() {
     let (mut server, base, log) = common::spawn_runboard_with(&logdir, &db, &extra);
     let artifacts = artifacts("dashboard");
 
-    let mut node = Command::new("node")
-        .arg(browser_dir.join("dashboard.mjs"))
-        .current_dir(&browser_dir)
-        .env("RUNBOARD_URL", &base)
-        .env("ARTIFACTS", &artifacts)
-        .env("CHROMIUM", &chromium)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node (Node.js) runs: install it");
-    let mut to_node = node.stdin.take().unwrap();
-    let mut passed = Vec::new();
-    for line in BufReader::new(node.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
+    let (ok, passed) = run_node("dashboard.mjs", &base, &artifacts, &[], |words, to_node| {
+        match words {
             ["append", step, value] => {
                 live.add_scalar("loss", value.parse().unwrap(), step.parse().unwrap());
                 live.flush().unwrap();
-                writeln!(to_node, "ok").unwrap();
             }
             ["restart"] => {
                 // A crash, then a start on the same port and database.
@@ -124,20 +106,16 @@ fn the_dashboard_works_in_chromium() {
                 let (s, again, _) = common::spawn_runboard_with(&logdir, &db, &extra);
                 assert_eq!(again, base);
                 server = s;
-                writeln!(to_node, "ok").unwrap();
             }
-            ["pass", name] => {
-                eprintln!("browser: pass {name}");
-                passed.push(name.to_string());
-            }
-            _ => eprintln!("browser: {line}"),
+            _ => return false,
         }
-    }
-    let status = node.wait().unwrap();
+        writeln!(to_node, "ok").unwrap();
+        true
+    });
     let _ = server.kill();
     let _ = server.wait();
     assert!(
-        status.success(),
+        ok,
         "browser checks failed after {passed:?} (screenshots in {}); server log:\n{}",
         artifacts.display(),
         log.lock().unwrap()
@@ -169,24 +147,24 @@ fn the_dashboard_works_in_chromium() {
     live.close().unwrap();
 }
 
-/// Runs `tests/browser/guard.mjs` in `mode` with `env`, appending to `live` when asked; returns
-/// whether it succeeded and the checks that passed.
-fn run_guard_checks(
-    mode: &str,
+/// Runs `tests/browser/<script>` in Node against the server at `base` (screenshots into
+/// `artifacts`, `env` added to its environment). Each line it prints goes to `on_line` with
+/// the script's stdin, for lines that ask the test to act (it answers and returns true);
+/// `pass NAME` lines are collected. Returns whether the script succeeded and what passed.
+fn run_node(
+    script: &str,
     base: &str,
+    artifacts: &Path,
     env: &[(&str, &str)],
-    mut live: Option<&mut SummaryWriter>,
+    mut on_line: impl FnMut(&[&str], &mut std::process::ChildStdin) -> bool,
 ) -> (bool, Vec<String>) {
-    let chromium = chromium();
     let browser_dir = browser_dir();
-    let artifacts = artifacts(&format!("guard-{mode}"));
     let mut node = Command::new("node")
-        .arg(browser_dir.join("guard.mjs"))
+        .arg(browser_dir.join(script))
         .current_dir(&browser_dir)
-        .env("MODE", mode)
         .env("RUNBOARD_URL", base)
-        .env("ARTIFACTS", &artifacts)
-        .env("CHROMIUM", &chromium)
+        .env("ARTIFACTS", artifacts)
+        .env("CHROMIUM", chromium())
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -198,20 +176,42 @@ fn run_guard_checks(
     for line in BufReader::new(node.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         let words: Vec<&str> = line.split_whitespace().collect();
-        match (words.as_slice(), live.as_deref_mut()) {
+        if let ["pass", name] = words.as_slice() {
+            eprintln!("browser: pass {name}");
+            passed.push(name.to_string());
+        } else if !on_line(&words, &mut to_node) {
+            eprintln!("browser: {line}");
+        }
+    }
+    (node.wait().unwrap().success(), passed)
+}
+
+/// Runs `tests/browser/guard.mjs` in `mode` with `env`, appending to `live` when asked; returns
+/// whether it succeeded and the checks that passed.
+fn run_guard_checks(
+    mode: &str,
+    base: &str,
+    env: &[(&str, &str)],
+    mut live: Option<&mut SummaryWriter>,
+) -> (bool, Vec<String>) {
+    let artifacts = artifacts(&format!("guard-{mode}"));
+    let mut env = env.to_vec();
+    env.push(("MODE", mode));
+    run_node(
+        "guard.mjs",
+        base,
+        &artifacts,
+        &env,
+        |words, to_node| match (words, live.as_deref_mut()) {
             (["append", step, value], Some(w)) => {
                 w.add_scalar("loss", value.parse().unwrap(), step.parse().unwrap());
                 w.flush().unwrap();
                 writeln!(to_node, "ok").unwrap();
+                true
             }
-            (["pass", name], _) => {
-                eprintln!("browser: pass {name}");
-                passed.push(name.to_string());
-            }
-            _ => eprintln!("browser: {line}"),
-        }
-    }
-    (node.wait().unwrap().success(), passed)
+            _ => false,
+        },
+    )
 }
 
 #[test]

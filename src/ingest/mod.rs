@@ -780,10 +780,6 @@ impl Tailer {
         };
         let meta = match meta {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.forget(path, Problem::Removed);
-                return Ok(());
-            }
             Err(e) => {
                 self.failed(path, &e);
                 return Ok(());
@@ -813,10 +809,6 @@ impl Tailer {
         }
         let mut file = match File::open(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.forget(path, Problem::Removed);
-                return Ok(());
-            }
             Err(e) => {
                 self.failed(path, &e);
                 return Ok(());
@@ -938,8 +930,13 @@ impl Tailer {
         Ok(())
     }
 
-    /// Opening or reading `path` failed: say so once, retry it alone after a backoff.
+    /// Looking at, opening or reading `path` failed: a file that vanished is forgotten; any
+    /// other error is said once and the file retried alone after a backoff.
     fn failed(&mut self, path: &Path, e: &std::io::Error) {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            self.forget(path, Problem::Removed);
+            return;
+        }
         if let Some(f) = self.files.get_mut(path) {
             f.back_off(Instant::now());
         }
