@@ -452,7 +452,7 @@ impl Tailer {
         if let Some(p) = &self.pause {
             at(p.until);
         }
-        let must_poll = self.logdir_real.is_none() || !self.watches.polled().is_empty();
+        let must_poll = self.logdir_real.is_none() || self.watches.any_polled();
         if must_poll {
             let poll = *self
                 .next_poll

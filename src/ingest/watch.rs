@@ -190,6 +190,11 @@ impl Watches {
         self.polled.iter().cloned().collect()
     }
 
+    /// True when some folder is polled.
+    pub(super) fn any_polled(&self) -> bool {
+        !self.polled.is_empty()
+    }
+
     /// True when `dir` is polled.
     pub(super) fn is_polled(&self, dir: &Path) -> bool {
         self.polled.contains(dir)
