@@ -277,7 +277,8 @@ pub async fn ingest(
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     let (wire, digest) = if json {
         from_json(&body)?
     } else {
@@ -476,6 +477,26 @@ mod tests {
         );
         let json = testing::get_json(&router, "/api/v1/scalars?run=curl&tag=acc").await;
         assert_eq!(json["points"], serde_json::json!([[1, 5.0, 0.5]]));
+        // Media types are case-insensitive: the guard lets this through, so the handler must
+        // read it as JSON too (a retry of the same batch: a duplicate, not a protobuf error).
+        let (status, _, bytes) = testing::send(
+            &router,
+            post(
+                "/api/v1/ingest",
+                "Application/JSON; charset=utf-8",
+                None,
+                body.to_vec(),
+            ),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let ack: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(ack["duplicate"], true);
     }
 
     #[tokio::test]
