@@ -49,18 +49,22 @@ struct RunOut {
     started_at: Num,
     updated_at: Num,
     hparams: Option<serde_json::Value>,
+    /// CSS colour of the run in every chart (its index in start order, [`crate::chart::run_color`]).
+    color: String,
 }
 
-/// `GET /api/v1/runs`: every run in start order.
+/// `GET /api/v1/runs`: every run in start order, each with its colour.
 async fn runs(State(state): State<AppState>) -> Result<Json<Vec<RunOut>>, ApiError> {
     let runs = read(&state, |c| Ok(query::runs(c)?)).await?;
     Ok(Json(
         runs.into_iter()
-            .map(|r| RunOut {
+            .enumerate()
+            .map(|(i, r)| RunOut {
                 name: r.name,
                 started_at: Num(r.started_at),
                 updated_at: Num(r.updated_at),
                 hparams: r.hparams,
+                color: crate::chart::run_color_hex(i),
             })
             .collect(),
     ))
@@ -411,8 +415,11 @@ mod tests {
         assert_eq!(runs[0]["started_at"], 1000.0);
         assert_eq!(runs[1]["updated_at"], 5000.0);
         assert!(runs[0]["hparams"].is_null());
+        // Each run's colour, the one the server's charts draw it in (by start order).
+        assert_eq!(runs[0]["color"], "#1f77b4");
+        assert_eq!(runs[1]["color"], "#ff7f0e");
         let keys: Vec<&String> = runs[0].as_object().expect("object").keys().collect();
-        assert_eq!(keys.len(), 4);
+        assert_eq!(keys.len(), 5);
     }
 
     #[tokio::test]

@@ -53,9 +53,42 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 /// The colour of the run at `index` in the list of runs (in start order): a run keeps its
-/// colour in every chart of one export, and in every chart the server draws.
+/// colour in every chart of one export, in every chart the server draws, and in the dashboard
+/// (`GET /api/v1/runs` gives each run [`run_color_hex`] of its index). The first ten runs get
+/// Tableau 10; later runs get hues a golden angle apart, so that no two runs of a large sweep
+/// share a colour.
 pub fn run_color(index: usize) -> RGBColor {
-    PALETTE[index % PALETTE.len()]
+    match PALETTE.get(index) {
+        Some(c) => *c,
+        None => {
+            let hue = (index as f64 * 137.508 + 210.0) % 360.0;
+            hsl(hue, 0.62, 0.48)
+        }
+    }
+}
+
+/// [`run_color`] as CSS hex (`#rrggbb`).
+pub fn run_color_hex(index: usize) -> String {
+    let RGBColor(r, g, b) = run_color(index);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// An RGB colour from hue (degrees), saturation and lightness (0 to 1).
+fn hsl(hue: f64, s: f64, l: f64) -> RGBColor {
+    let c = (1.0 - (2.0 * l - 1.0).abs()) * s;
+    let h = hue / 60.0;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = l - c / 2.0;
+    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    RGBColor(byte(r), byte(g), byte(b))
 }
 
 /// The two kinds of image.
@@ -585,6 +618,18 @@ fn significant(v: f64, digits: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_colours_are_tableau_then_distinct_hues() {
+        assert_eq!(run_color_hex(0), "#1f77b4");
+        assert_eq!(run_color_hex(9), "#17becf");
+        let sweep: std::collections::BTreeSet<String> = (0..200).map(run_color_hex).collect();
+        assert_eq!(sweep.len(), 200, "no two of 200 runs share a colour");
+        assert_eq!(run_color_hex(10), run_color_hex(10), "stable");
+        assert_eq!(hsl(0.0, 1.0, 0.5), RGBColor(255, 0, 0));
+        assert_eq!(hsl(120.0, 1.0, 0.5), RGBColor(0, 255, 0));
+        assert_eq!(hsl(240.0, 1.0, 0.5), RGBColor(0, 0, 255));
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-12 * a.abs().max(b.abs())
