@@ -347,11 +347,32 @@ fn rows_difference(ours: &[[f64; 3]], theirs: &[[f64; 3]], eq: fn(f64, f64) -> b
     )
 }
 
-/// Runs whose histograms were written in the legacy `histo` format (tensorboardX). TensorBoard
-/// converts those to a float32 `[k, 3]` tensor when it loads them
-/// (`data_compat._migrate_histogram_value`), so their rows are compared after rounding both
-/// sides to float32; TF2 `[k, 3]` double tensors are compared bit for bit.
+/// Runs whose histograms were written in the legacy `histo` format (tensorboardX). TensorBoard's
+/// Python loader converts those to a float32 `[k, 3]` tensor
+/// (`data_compat._migrate_histogram_value`) after dropping the empty buckets at both ends, so
+/// runboard's rows (converted as TensorBoard's data server converts them, every bucket kept;
+/// `tests/tb_compare.rs` checks those bit for bit) go through [`python_loader_rows`] and both
+/// sides are compared after rounding to float32; TF2 `[k, 3]` double tensors bit for bit.
 const LEGACY_HISTOGRAM_RUNS: &[&str] = &["tbx"];
+
+/// TensorBoard's data server keeps a legacy histogram's empty end buckets (the first left edge
+/// `min`, the last right edge `max`); its Python loader drops them first, then puts `min` and
+/// `max` on the ends of what is left. This turns the first form into the second.
+fn python_loader_rows(rows: &[[f64; 3]]) -> Vec<[f64; 3]> {
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Vec::new();
+    };
+    let (min, max) = (first[0], last[1]);
+    let Some(start) = rows.iter().position(|r| r[2] > 0.0) else {
+        return Vec::new();
+    };
+    let end = rows.iter().rposition(|r| r[2] > 0.0).unwrap_or(start);
+    let mut out = rows[start..=end].to_vec();
+    out[0][0] = min;
+    let last = out.len() - 1;
+    out[last][1] = max;
+    out
+}
 
 fn compare_runs(
     ours: &BTreeMap<String, RunData>,
@@ -379,9 +400,17 @@ fn compare_runs(
         let histogram_eq = |x: &Vec<[f64; 3]>, y: &Vec<[f64; 3]>| rows_equal(x, y, eq);
         let describe = |x: &Vec<[f64; 3]>, y: &Vec<[f64; 3]>| rows_difference(x, y, eq);
         let histograms = format!("[{run}] histogram");
+        let mut ours_histograms = a.histograms.clone();
+        if LEGACY_HISTOGRAM_RUNS.contains(&run.as_str()) {
+            for points in ours_histograms.values_mut() {
+                for point in points.iter_mut() {
+                    point.2 = python_loader_rows(&point.2);
+                }
+            }
+        }
         compare_series(
             &histograms,
-            &a.histograms,
+            &ours_histograms,
             &b.histograms,
             histogram_eq,
             describe,

@@ -7,7 +7,7 @@
 //! an earlier step), a file cut inside its last record and a file with a damaged record.
 //! Where the answers may differ, the rule is stated where it is checked: runboard keeps more
 //! ([`DATA_SERVER_DROPS`], [`check_damaged`]); tag display names and descriptions are not
-//! compared; legacy histograms go through [`drop_empty_end_buckets`] and a float32 tolerance;
+//! compared; histograms, legacy ones included, must be the same bucket lists bit for bit;
 //! text HTML is compared by its rendered text and elements, not byte for byte.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,7 +20,7 @@ use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{TensorBoard, int, num, parse_exact, same, same_f32};
+use common::{TensorBoard, int, num, parse_exact, same};
 use runboard_sdk::event_file::{EventFileWriter, read_events};
 use runboard_sdk::{SummaryWriter, Value};
 use serde_json::Value as Json;
@@ -733,29 +733,6 @@ fn compare_scalars(
     }
 }
 
-/// TensorBoard's data server converts a legacy `HistogramProto` by pairing bucket `i` with
-/// `(limit[i-1], limit[i]]`, the first left edge being `min` and the last right edge `max`,
-/// and keeps the empty buckets at both ends (whose edges can run backwards, e.g. `[3.0,
-/// 2.88, 0]`). TensorBoard's Python loader (`data_compat._migrate_histogram_value`), which
-/// runboard follows, first drops those empty end buckets, then puts `min` and `max` on the
-/// ends, and rounds to float32. This turns the data server's rows into the Python loader's
-/// (still in f64).
-fn drop_empty_end_buckets(rows: &[[f64; 3]]) -> Vec<[f64; 3]> {
-    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-        return Vec::new();
-    };
-    let (min, max) = (first[0], last[1]);
-    let Some(start) = rows.iter().position(|r| r[2] > 0.0) else {
-        return Vec::new();
-    };
-    let end = rows.iter().rposition(|r| r[2] > 0.0).unwrap_or(start);
-    let mut out = rows[start..=end].to_vec();
-    out[0][0] = min;
-    let last = out.len() - 1;
-    out[last][1] = max;
-    out
-}
-
 /// Where two histograms' rows first differ, if they do.
 fn rows_difference(
     ours: &[[f64; 3]],
@@ -845,14 +822,10 @@ fn compare_histograms(
                 continue;
             }
             for (x, y) in a.iter().zip(&b) {
-                // Tensor histograms are f64 in the file: served bit for bit. Legacy ones with
-                // float32 tolerance (TensorBoard's Python loader rounds them to float32;
-                // runboard keeps f64), after the data server's empty end buckets are dropped.
-                let d = if legacy {
-                    rows_difference(&x.2, &drop_empty_end_buckets(&y.2), same_f32)
-                } else {
-                    rows_difference(&x.2, &y.2, same)
-                };
+                // Served bit for bit: tensor histograms are f64 in the file, and legacy ones are
+                // converted as TensorBoard's data server converts them (every bucket kept, the
+                // first left edge `min`, the last right edge `max`), in f64.
+                let d = rows_difference(&x.2, &y.2, same);
                 if let Some(d) = d {
                     let mut msg = format!("histograms {run}/{tag} step {}: {d}", x.1);
                     if !legacy {
@@ -989,8 +962,7 @@ fn compare_text(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Stri
 /// SummaryWriter, a restarted run, a truncated file, a damaged record) served by runboard and
 /// by TensorBoard 2.21 with its Rust data server: the `/data/*` answers agree, except where
 /// runboard keeps more (see [`DATA_SERVER_DROPS`], [`check_damaged`]) and in the documented
-/// presentation differences (tag display names, text HTML layout, legacy histograms' empty end
-/// buckets).
+/// presentation differences (tag display names, text HTML layout).
 #[test]
 fn runboard_and_tensorboard_serve_the_same_data() {
     let started = Instant::now();

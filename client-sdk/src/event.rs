@@ -400,7 +400,7 @@ impl EventDecoder {
         };
         let converted = match value {
             Some(PbValue::SimpleValue(f)) => Some(Value::Scalar(f64::from(f))),
-            Some(PbValue::Histo(h)) => Some(Value::Histogram(legacy_histogram(&h))),
+            Some(PbValue::Histo(h)) => legacy_histogram(&h).map(Value::Histogram),
             Some(PbValue::Image(img)) => Some(Value::Images(vec![Image {
                 width: u32::try_from(img.width).unwrap_or(0),
                 height: u32::try_from(img.height).unwrap_or(0),
@@ -448,29 +448,26 @@ impl EventDecoder {
     }
 }
 
-/// TensorBoard's conversion of a legacy `HistogramProto` to `[left, right, count]` rows: bucket
-/// `i` covers `(limit[i-1], limit[i]]`; the empty buckets at both ends are dropped (writers
-/// leave them, and their edges would run backwards), then the first left edge is `min` and the
-/// last right edge is `max` (writers put ±DBL_MAX in the last limit). No non-empty bucket gives
-/// no rows. TensorBoard also rounds the result to float32; runboard keeps the f64 values.
-pub fn legacy_histogram(h: &pb::HistogramProto) -> Vec<[f64; 3]> {
-    let n = h.bucket.len().min(h.bucket_limit.len());
-    let counts = &h.bucket[..n];
-    let Some(start) = counts.iter().position(|&c| c > 0.0) else {
-        return Vec::new();
-    };
-    let end = counts.iter().rposition(|&c| c > 0.0).unwrap_or(start);
-    (start..=end)
+/// Converts a legacy `HistogramProto` (tensorboardX's and torch's `histo`) to `[left, right,
+/// count]` rows exactly as TensorBoard 2.21's data server does (`data_compat.rs`,
+/// `EventValue::into_tensor`): bucket `i` spans `(bucket_limit[i-1], bucket_limit[i]]`, except
+/// that the first left edge is `min` and the last right edge is `max`; every bucket is kept,
+/// the empty ones at both ends included (their edges can run backwards, e.g. `[3.0, 2.88, 0]`:
+/// a first `bucket_limit` below `min` gives the empty bucket `[min, limit0, 0]`). A proto whose
+/// two lists differ in length is damaged: `None` (TensorBoard drops it too).
+pub fn legacy_histogram(h: &pb::HistogramProto) -> Option<Vec<[f64; 3]>> {
+    let n = h.bucket.len();
+    if n != h.bucket_limit.len() {
+        return None;
+    }
+    let rows = (0..n)
         .map(|i| {
-            let left = if i == start {
-                h.min
-            } else {
-                h.bucket_limit[i - 1]
-            };
-            let right = if i == end { h.max } else { h.bucket_limit[i] };
-            [left, right, counts[i]]
+            let left = if i == 0 { h.min } else { h.bucket_limit[i - 1] };
+            let right = if i + 1 == n { h.max } else { h.bucket_limit[i] };
+            [left, right, h.bucket[i]]
         })
-        .collect()
+        .collect();
+    Some(rows)
 }
 
 fn dtype(t: &TensorProto) -> Option<DataType> {
@@ -868,9 +865,11 @@ mod tests {
         };
         assert_eq!(
             legacy_histogram(&h),
-            vec![[-1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 3.0, 3.0]]
+            Some(vec![[-1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 3.0, 3.0]])
         );
-        // Empty buckets at the ends go (tensorboardX always writes one first), inner ones stay.
+        // Every bucket is kept, the empty ones at the ends too, edges as TensorBoard's data
+        // server sets them: a first limit below `min` gives `[min, limit0, 0]`, and the empty
+        // last bucket runs backwards to `max`.
         let tbx = pb::HistogramProto {
             min: 0.5,
             max: 2.5,
@@ -881,20 +880,39 @@ mod tests {
         };
         assert_eq!(
             legacy_histogram(&tbx),
-            vec![[0.5, 1.0, 1.0], [1.0, 2.0, 0.0], [2.0, 2.5, 2.0]]
+            Some(vec![
+                [0.5, -1.0, 0.0],
+                [-1.0, 0.0, 0.0],
+                [0.0, 1.0, 1.0],
+                [1.0, 2.0, 0.0],
+                [2.0, 3.0, 2.0],
+                [3.0, 2.5, 0.0],
+            ])
         );
         let empty = pb::HistogramProto {
             bucket_limit: vec![1.0, 2.0],
             bucket: vec![0.0, 0.0],
             ..Default::default()
         };
-        assert!(legacy_histogram(&empty).is_empty());
+        assert_eq!(legacy_histogram(&empty).map(|r| r.len()), Some(2));
+        let damaged = pb::HistogramProto {
+            bucket_limit: vec![1.0, 2.0],
+            bucket: vec![1.0],
+            ..Default::default()
+        };
+        assert_eq!(legacy_histogram(&damaged), None);
         let mut dec = EventDecoder::new();
         let got = decode_one(
             &mut dec,
             value("h", None, Some(PbValue::Histo(Box::new(h)))),
         );
         assert!(matches!(got, Some(Value::Histogram(rows)) if rows.len() == 3));
+        let got = decode_one(
+            &mut dec,
+            value("h", None, Some(PbValue::Histo(Box::new(damaged)))),
+        );
+        assert!(got.is_none());
+        assert_eq!(dec.stats().bad_values, 1);
     }
 
     #[test]

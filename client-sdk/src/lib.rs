@@ -29,3 +29,13 @@ pub use event::{DecodedEvent, EventDecoder, HParamValue, TaggedValue, Value};
 pub use run::{Run, RunError};
 pub use runboard_proto as proto;
 pub use writer::{SummaryWriter, WriterError, WriterOptions};
+
+/// The README's Rust snippets, compiled as doc tests: every one of them builds.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeSnippets;
+
+/// The snippet the empty dashboard shows (`static/first-run.rs`), compiled as a doc test.
+#[cfg(doctest)]
+#[doc = concat!("```no_run\n", include_str!("../../static/first-run.rs"), "\n```")]
+pub struct FirstRunSnippet;

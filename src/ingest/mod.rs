@@ -131,6 +131,8 @@ pub struct IngestStats {
     pub records: AtomicU64,
     /// Notices logged about files that changed under the reader.
     pub file_notices: AtomicU64,
+    /// Reads that met data runboard does not read yet (graphs, run metadata, legacy audio).
+    pub skipped_kinds: AtomicU64,
     /// Gauge: files being tailed.
     pub files: AtomicU64,
     /// Gauge: folders watched.
@@ -144,7 +146,7 @@ pub struct IngestStats {
 impl IngestStats {
     /// The Prometheus text exposition of these metrics.
     pub fn prometheus(&self) -> String {
-        let metrics: [(&str, &str, &str, &AtomicU64); 10] = [
+        let metrics: [(&str, &str, &str, &AtomicU64); 11] = [
             (
                 "runboard_ingest_scans_total",
                 "counter",
@@ -180,6 +182,12 @@ impl IngestStats {
                 "counter",
                 "Notices about event files that changed under the reader.",
                 &self.file_notices,
+            ),
+            (
+                "runboard_ingest_skipped_kinds_total",
+                "counter",
+                "File reads that met data runboard does not read yet (graphs, run metadata, legacy audio).",
+                &self.skipped_kinds,
             ),
             (
                 "runboard_ingest_files",
@@ -343,6 +351,8 @@ struct Tailer {
     pause: Option<Pause>,
     /// Batches submitted so far.
     batches: u64,
+    /// (run, kind) pairs of skipped data already named in the log.
+    skipped_said: rustc_hash::FxHashSet<(String, &'static str)>,
 }
 
 impl Tailer {
@@ -380,6 +390,7 @@ impl Tailer {
             failures_seen,
             pause: None,
             batches: 0,
+            skipped_said: Default::default(),
         }
     }
 
@@ -880,6 +891,8 @@ impl Tailer {
             .get_mut(&state.run)
             .expect("a decoder is created with the run's first file");
         let records_before = state.reader.stats().records;
+        let unsupported_before = decoder.stats().unsupported_values;
+        let mut skipped_kinds: Vec<&'static str> = Vec::new();
         let mut items = Vec::new();
         let mut error = None;
         loop {
@@ -900,13 +913,17 @@ impl Tailer {
                             value,
                         });
                     })
-                    .map(|info| {
-                        if info.marker == Some(Marker::SessionStart) {
-                            items.push(Item::SessionStart {
-                                step: info.step,
-                                wall_time: info.wall_time,
-                            });
+                    .map(|info| match info.marker {
+                        Some(Marker::SessionStart) => items.push(Item::SessionStart {
+                            step: info.step,
+                            wall_time: info.wall_time,
+                        }),
+                        Some(Marker::Other(what)) if what != "log_message" => {
+                            if !skipped_kinds.contains(&what) {
+                                skipped_kinds.push(what);
+                            }
                         }
+                        _ => {}
                     });
                 if items.len() >= self.options.batch_items {
                     submit(&self.store, state, std::mem::take(&mut items))?;
@@ -924,10 +941,37 @@ impl Tailer {
         state.reader.release_buffer();
         let read = state.reader.stats().records - records_before;
         self.stats.records.fetch_add(read, Ordering::Relaxed);
+        let unsupported = decoder.stats().unsupported_values - unsupported_before;
+        if unsupported > 0 {
+            skipped_kinds.push("values of other kinds (legacy audio, values without data)");
+        }
+        if !skipped_kinds.is_empty() {
+            let run = state.run.clone();
+            self.say_skipped(&run, &skipped_kinds);
+        }
         if let Some(e) = error {
             self.failed(path, &e);
         }
         Ok(())
+    }
+
+    /// Says once per run and kind what the run holds that runboard does not read yet (graphs,
+    /// run metadata, legacy audio), so that nothing vanishes without a word.
+    fn say_skipped(&mut self, run: &str, kinds: &[&'static str]) {
+        for kind in kinds {
+            self.stats.skipped_kinds.fetch_add(1, Ordering::Relaxed);
+            if self.skipped_said.insert((run.to_owned(), kind)) {
+                let what = match *kind {
+                    "graph_def" => "a model graph (graph_def)",
+                    "meta_graph_def" => "a meta graph (meta_graph_def)",
+                    "tagged_run_metadata" => "run metadata (tagged_run_metadata)",
+                    other => other,
+                };
+                tracing::info!(
+                    "run {run:?} holds {what}: runboard does not read it yet and skips it"
+                );
+            }
+        }
     }
 
     /// Looking at, opening or reading `path` failed: a file that vanished is forgotten; any
@@ -1590,5 +1634,71 @@ mod changing_logdir {
             count(&store, "s", "loss") == 2
         });
         ingester.stop();
+    }
+}
+
+/// What runboard does not read yet is named, once per run and kind.
+#[cfg(test)]
+mod skipped_kinds {
+    use super::*;
+    use runboard_proto::tensorboard::{Event, event::What};
+    use runboard_sdk::event_file::EventFileWriter;
+    use runboard_sdk::summary;
+    use std::sync::Mutex;
+
+    /// Runs `f` with this thread's log lines captured; returns them.
+    fn captured(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let out = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || out.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn graphs_are_named_once_per_run_and_the_rest_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let logdir = dir.path().join("logs");
+        for run in ["a", "b"] {
+            let mut w = EventFileWriter::create(&logdir.join(run), "").unwrap();
+            for step in 0..3 {
+                w.write_event(&Event {
+                    wall_time: 1.0,
+                    step,
+                    what: Some(What::GraphDef(vec![1, 2, 3].into())),
+                    ..Event::default()
+                })
+                .unwrap();
+                w.write_summary(1.0, step, vec![summary::scalar("loss", 0.5)])
+                    .unwrap();
+            }
+            w.flush().unwrap();
+        }
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let log = captured(|| {
+            ingest_once(&logdir, &store, IngestOptions::default()).unwrap();
+        });
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("model graph")).collect();
+        assert_eq!(lines.len(), 2, "{log}");
+        assert!(
+            lines[0].contains("run \"a\"") && lines[1].contains("run \"b\""),
+            "{log}"
+        );
+        let series = store.read(|c| query::series(c, None)).unwrap();
+        assert_eq!(series.len(), 2, "the scalars are read");
     }
 }

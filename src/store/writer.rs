@@ -201,6 +201,8 @@ struct Writer {
     failures: Arc<Failures>,
     /// Committed offsets of the files seen in this session (the continuity check).
     file_offsets: FxHashMap<String, u64>,
+    /// Plugins of stored tensor series that were named in the log (once each).
+    unshown_plugins: rustc_hash::FxHashSet<String>,
     runs: FxHashMap<String, RunState>,
     series: FxHashMap<(i64, String), SeriesState>,
     /// Series keys with pending points, in first-touched order.
@@ -221,6 +223,7 @@ impl Writer {
             changes,
             failures,
             file_offsets: FxHashMap::default(),
+            unshown_plugins: Default::default(),
             runs: FxHashMap::default(),
             series: FxHashMap::default(),
             dirty: Vec::new(),
@@ -638,6 +641,16 @@ impl Writer {
                         "INSERT INTO series (run_id, tag, kind, plugin) VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![run_id, tag, kind.name(), plugin])?;
+                if kind == Kind::Tensor && self.unshown_plugins.insert(plugin.to_owned()) {
+                    let what = if plugin.is_empty() {
+                        "tensor data without a plugin name".to_owned()
+                    } else {
+                        format!("`{plugin}` data")
+                    };
+                    tracing::info!(
+                        "storing {what} (first: run {run:?}, tag {tag:?}) in full; the dashboard does not show this kind yet and names it on the page"
+                    );
+                }
                 (self.conn.last_insert_rowid(), kind)
             }
         };
