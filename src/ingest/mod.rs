@@ -918,10 +918,10 @@ impl Tailer {
                             step: info.step,
                             wall_time: info.wall_time,
                         }),
-                        Some(Marker::Other(what)) if what != "log_message" => {
-                            if !skipped_kinds.contains(&what) {
-                                skipped_kinds.push(what);
-                            }
+                        Some(Marker::Other(what))
+                            if what != "log_message" && !skipped_kinds.contains(&what) =>
+                        {
+                            skipped_kinds.push(what);
                         }
                         _ => {}
                     });
@@ -1679,7 +1679,7 @@ mod skipped_kinds {
                 w.write_event(&Event {
                     wall_time: 1.0,
                     step,
-                    what: Some(What::GraphDef(vec![1, 2, 3].into())),
+                    what: Some(What::GraphDef(vec![1, 2, 3])),
                     ..Event::default()
                 })
                 .unwrap();
