@@ -39,6 +39,7 @@ use crate::chart::{self, ChartError, ChartFormat, ChartOptions};
 use crate::ingest::{IngestError, IngestOptions};
 use crate::store::query::{self, RunInfo, SeriesInfo, TensorCursor, TensorRow};
 use crate::store::{Point, ReadOnlyError, Store, StoreError};
+use crate::types::Kind;
 
 /// The smallest `--max-points`.
 pub const MIN_MAX_POINTS: usize = crate::api::v1::MIN_MAX_POINTS;
@@ -527,7 +528,7 @@ pub fn export(
     conn.execute_batch("BEGIN")?;
     let runs = query::runs(conn)?;
     let all = query::series(conn, None)?;
-    let eligible = |s: &SeriesInfo| !options.format.scalars_only() || s.kind == "scalar";
+    let eligible = |s: &SeriesInfo| !options.format.scalars_only() || s.kind == Kind::Scalar;
     let chosen: Vec<Chosen> = all
         .iter()
         .filter(|s| eligible(s) && selection.matches(&s.run, &s.tag))
@@ -645,7 +646,7 @@ fn empty_selection(
     let kind = if scalars_only { "scalar " } else { "" };
     let tags: HashSet<&str> = all
         .iter()
-        .filter(|s| !scalars_only || s.kind == "scalar")
+        .filter(|s| !scalars_only || s.kind == Kind::Scalar)
         .map(|s| s.tag.as_str())
         .collect();
     let filters = selection.describe();
@@ -883,7 +884,7 @@ const TENSOR_PAGE: usize = 64;
 
 impl<'a> Cursor<'a> {
     fn new(series: &'a Chosen) -> Cursor<'a> {
-        if series.info.kind == "scalar" {
+        if series.info.kind == Kind::Scalar {
             Cursor::Scalar {
                 series,
                 buf: Vec::new(),
@@ -980,17 +981,17 @@ fn other_value(
     row: &TensorRow,
 ) -> Result<runboard_sdk::proto::tensorboard::summary::Value, ExportError> {
     let tag = info.tag.as_str();
-    Ok(match info.kind.as_str() {
-        "histogram" => summary::histogram(tag, &query::histogram_rows(&row.data)?),
-        "text" => summary::text_strings(tag, &query::text_strings(&row.data)?),
-        "image" => summary::image(
+    Ok(match info.kind {
+        Kind::Histogram => summary::histogram(tag, &query::histogram_rows(&row.data)?),
+        Kind::Text => summary::text_strings(tag, &query::text_strings(&row.data)?),
+        Kind::Image => summary::image(
             tag,
             row.data.clone(),
             row.width.unwrap_or(0),
             row.height.unwrap_or(0),
             png_channels(&row.data),
         ),
-        _ => {
+        Kind::Scalar | Kind::Tensor => {
             let tensor = TensorProto::decode(row.data.as_slice())
                 .map_err(|e| StoreError::Damaged(format!("tensor of {tag:?}: {e}")))?;
             summary::tensor(tag, &info.plugin, tensor)

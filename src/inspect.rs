@@ -1,5 +1,6 @@
 //! `runboard inspect`: what a logdir holds, per run and tag, read with the SDK's tolerant reader.
 
+use crate::types::Kind;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
@@ -61,14 +62,13 @@ pub struct Report {
     pub runs: BTreeMap<String, RunSummary>,
 }
 
+/// The kind a value is stored as ([`Kind`]), with a tensor's plugin; hyperparameters are
+/// `hparams` (they belong to the run, not to a series).
 fn kind_of(v: &Value) -> String {
-    match v {
-        Value::Scalar(_) => "scalar".into(),
-        Value::Histogram(_) => "histogram".into(),
-        Value::Text(_) => "text".into(),
-        Value::Images(_) => "image".into(),
-        Value::HParams(_) => "hparams".into(),
-        Value::Tensor { plugin, .. } => format!("tensor:{plugin}"),
+    match (v, Kind::of(v)) {
+        (Value::Tensor { plugin, .. }, _) => format!("{}:{plugin}", Kind::Tensor),
+        (_, Some(kind)) => kind.to_string(),
+        (_, None) => "hparams".into(),
     }
 }
 

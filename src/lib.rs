@@ -25,3 +25,4 @@ pub mod ingest;
 pub mod inspect;
 pub mod server;
 pub mod store;
+pub mod types;

@@ -19,9 +19,10 @@ use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::v1::{MAX_MAX_POINTS, MIN_MAX_POINTS};
-use super::{ApiError, AppState, kind};
+use super::{ApiError, AppState};
 use crate::chart::{self, ChartError, ChartFormat, ChartOptions, Line};
 use crate::store::query;
+use crate::types::Kind;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a chart request waits for a slot before it is answered 503 `busy`.
@@ -138,7 +139,7 @@ fn lines(conn: &rusqlite::Connection, p: &ChartParams) -> Result<Vec<Line>, ApiE
         chosen.extend(
             with_tag
                 .iter()
-                .filter(|(_, _, k)| k == kind::SCALAR)
+                .filter(|(_, _, k)| *k == Kind::Scalar)
                 .map(|(run, id, _)| (run.as_str(), *id)),
         );
         if chosen.is_empty() {
@@ -146,7 +147,7 @@ fn lines(conn: &rusqlite::Connection, p: &ChartParams) -> Result<Vec<Line>, ApiE
                 Some((run, _, actual)) => ApiError::WrongKind {
                     run: run.clone(),
                     tag: p.tag.clone(),
-                    expected: kind::SCALAR,
+                    expected: Kind::Scalar,
                     actual: actual.clone(),
                 },
                 None => ApiError::NotFound(format!("no run has a tag {:?}", p.tag)),
@@ -155,12 +156,12 @@ fn lines(conn: &rusqlite::Connection, p: &ChartParams) -> Result<Vec<Line>, ApiE
     } else {
         for run in &p.runs {
             match with_tag.iter().find(|(r, _, _)| r == run) {
-                Some((r, id, k)) if k == kind::SCALAR => chosen.push((r.as_str(), *id)),
+                Some((r, id, k)) if *k == Kind::Scalar => chosen.push((r.as_str(), *id)),
                 Some((_, _, actual)) => {
                     return Err(ApiError::WrongKind {
                         run: run.clone(),
                         tag: p.tag.clone(),
-                        expected: kind::SCALAR,
+                        expected: Kind::Scalar,
                         actual: actual.clone(),
                     });
                 }

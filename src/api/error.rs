@@ -27,9 +27,9 @@ pub enum ApiError {
         /// The tag.
         tag: String,
         /// The kind the endpoint serves.
-        expected: &'static str,
+        expected: crate::types::Kind,
         /// The kind the series holds.
-        actual: String,
+        actual: crate::types::Kind,
     },
     /// The path exists but not for this method.
     #[error("method not allowed")]

@@ -46,6 +46,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::store::Store;
 use crate::store::query;
+use crate::types::Kind;
 
 pub use error::{ApiError, ApiQuery};
 
@@ -61,18 +62,6 @@ pub const INGEST_PATH: &str = "/api/v1/ingest";
 /// How long a request body may take to arrive, by default: a slow client cannot hold a handler
 /// (and its connection) longer.
 pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(30);
-
-/// The series kinds the store knows (the `kind` column), as the API names them.
-pub mod kind {
-    /// Scalar points.
-    pub const SCALAR: &str = "scalar";
-    /// Histogram rows `[left, right, count]`.
-    pub const HISTOGRAM: &str = "histogram";
-    /// Markdown strings.
-    pub const TEXT: &str = "text";
-    /// Encoded images.
-    pub const IMAGE: &str = "image";
-}
 
 /// What every handler shares. Cloned per request, so it only holds handles.
 #[derive(Clone)]
@@ -269,7 +258,7 @@ pub fn series_of_kind(
     conn: &Connection,
     run: &str,
     tag: &str,
-    expected: &'static str,
+    expected: Kind,
 ) -> Result<i64, ApiError> {
     match query::series_id(conn, run, tag)? {
         None => Err(ApiError::no_series(run, tag)),

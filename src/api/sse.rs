@@ -17,6 +17,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::types::Kind;
 use axum::extract::{Extension, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
@@ -100,7 +101,7 @@ struct PurgeEvent<'a> {
 struct SeriesEvent<'a> {
     run: &'a str,
     tag: &'a str,
-    kind: &'a str,
+    kind: Kind,
 }
 
 /// One named event with a JSON payload (None, logged, if it cannot be encoded).
@@ -116,9 +117,16 @@ fn event<T: Serialize>(name: &str, data: &T) -> Option<Event> {
 
 /// The events that describe one commit, in the order a client applies them.
 pub fn events_of(change: &Change) -> Vec<Event> {
+    // A new run, or a run whose record changed (hyperparameters): the client refetches runs.
     let runs = change
         .new_runs
         .iter()
+        .chain(
+            change
+                .updated_runs
+                .iter()
+                .filter(|r| !change.new_runs.contains(r)),
+        )
         .filter_map(|name| event("run", &RunEvent { name }));
     let purges = change.purged.iter().filter_map(|(run, tag, step)| {
         event(
@@ -138,10 +146,16 @@ pub fn events_of(change: &Change) -> Vec<Event> {
         };
         event("scalars", &body)
     });
-    let other = change
-        .other
-        .iter()
-        .filter_map(|(run, tag, kind)| event("series", &SeriesEvent { run, tag, kind }));
+    let other = change.other.iter().filter_map(|(run, tag, kind)| {
+        event(
+            "series",
+            &SeriesEvent {
+                run,
+                tag,
+                kind: *kind,
+            },
+        )
+    });
     runs.chain(purges).chain(scalars).chain(other).collect()
 }
 
@@ -297,9 +311,11 @@ mod tests {
         let (tx, rx) = broadcast::channel(4);
         tx.send(Arc::new(Change {
             scalars: vec![("r".into(), "t".into(), vec![])],
-            other: vec![("r".into(), "h".into(), "histogram")],
+            other: vec![("r".into(), "h".into(), Kind::Histogram)],
             purged: vec![("r".into(), "t".into(), 5)],
             new_runs: vec!["r".into()],
+            // New hyperparameters of an older run: a `run` event too; of the new run: no second.
+            updated_runs: vec!["old".into(), "r".into()],
         }))
         .expect("a receiver");
         drop(tx);
@@ -308,7 +324,7 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("event: "))
             .collect();
-        assert_eq!(names, ["run", "purge", "scalars", "series"]);
+        assert_eq!(names, ["run", "run", "purge", "scalars", "series"]);
         assert_eq!(
             data_of(&text, "purge"),
             serde_json::json!({"run": "r", "tag": "t", "step": 5})

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::error::from_rejection;
 use super::json::{Num, Ordered, py_float, tb_json};
 use super::markdown::strings_to_safe_html;
-use super::{ApiError, ApiQuery, AppState, kind, read};
+use super::{ApiError, ApiQuery, AppState, read};
 use crate::store::query::{self, SeriesInfo, TensorRow};
+use crate::types::Kind;
 
 /// TensorBoard's `/data/` routes (nested by [`super::router`]).
 pub fn routes() -> Router<AppState> {
@@ -54,10 +55,10 @@ fn tb_series(
     c: &Connection,
     run: &str,
     tag: &str,
-    expected: &'static str,
+    expected: Kind,
 ) -> Result<Option<i64>, ApiError> {
     Ok(query::series_id(c, run, tag)?
-        .filter(|(_, k)| k == expected)
+        .filter(|(_, k)| *k == expected)
         .map(|(id, _)| id))
 }
 
@@ -66,7 +67,7 @@ async fn tb_rows(
     state: &AppState,
     run: String,
     tag: String,
-    expected: &'static str,
+    expected: Kind,
 ) -> Result<Vec<TensorRow>, ApiError> {
     read(state, move |c| match tb_series(c, &run, &tag, expected)? {
         Some(id) => Ok(query::tensors(c, id)?),
@@ -225,15 +226,15 @@ const PLUGINS: [(&str, &str, bool, Frontend); 16] = [
 /// plugin's routes and the store holds its kind of data (`timeseries` always).
 async fn plugins_listing(State(state): State<AppState>) -> Result<Response, ApiError> {
     let series = all_series(&state).await?;
-    let has = |k: &str| series.iter().any(|s| s.kind == k);
+    let has = |k: Kind| series.iter().any(|s| s.kind == k);
     let mut out = Ordered::default();
     for (name, tab_name, disable_reload, frontend) in PLUGINS {
         let enabled = match name {
             "timeseries" => true,
-            "scalars" => has(kind::SCALAR),
-            "histograms" | "distributions" => has(kind::HISTOGRAM),
-            "text" => has(kind::TEXT),
-            "images" => has(kind::IMAGE),
+            "scalars" => has(Kind::Scalar),
+            "histograms" | "distributions" => has(Kind::Histogram),
+            "text" => has(Kind::Text),
+            "images" => has(Kind::Image),
             _ => false,
         };
         let loading_mechanism = match frontend {
@@ -277,7 +278,7 @@ struct TagInfo {
 }
 
 /// `{run: {tag: {"displayName", "description"[, "samples"]}}}` for the series of `k`.
-async fn tags_of(state: &AppState, k: &str, samples: Option<u32>) -> Result<Response, ApiError> {
+async fn tags_of(state: &AppState, k: Kind, samples: Option<u32>) -> Result<Response, ApiError> {
     let series = all_series(state).await?;
     let mut out: Ordered<Ordered<TagInfo>> = Ordered::default();
     for s in series.iter().filter(|s| s.kind == k) {
@@ -295,24 +296,24 @@ async fn tags_of(state: &AppState, k: &str, samples: Option<u32>) -> Result<Resp
 
 /// `GET /data/plugin/scalars/tags`.
 async fn scalar_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
-    tags_of(&state, kind::SCALAR, None).await
+    tags_of(&state, Kind::Scalar, None).await
 }
 
 /// `GET /data/plugin/histograms/tags` and `/data/plugin/distributions/tags`.
 async fn histogram_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
-    tags_of(&state, kind::HISTOGRAM, None).await
+    tags_of(&state, Kind::Histogram, None).await
 }
 
 /// `GET /data/plugin/images/tags` (the store keeps one image per step: `samples` is 1).
 async fn image_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
-    tags_of(&state, kind::IMAGE, Some(1)).await
+    tags_of(&state, Kind::Image, Some(1)).await
 }
 
 /// `GET /data/plugin/text/tags`: `{run: [tag, ...]}`.
 async fn text_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
     let series = all_series(&state).await?;
     let mut out: Ordered<Vec<String>> = Ordered::default();
-    for s in series.iter().filter(|s| s.kind == kind::TEXT) {
+    for s in series.iter().filter(|s| s.kind == Kind::Text) {
         out.entry(&s.run, Vec::new).push(s.tag.clone());
     }
     Ok(tb_json(&out))
@@ -350,7 +351,7 @@ async fn scalars(
 ) -> Result<Response, ApiError> {
     let (run, tag) = (p.run, p.tag);
     let points = read(&state, move |c| {
-        match tb_series(c, &run, &tag, kind::SCALAR)? {
+        match tb_series(c, &run, &tag, Kind::Scalar)? {
             Some(id) => Ok(query::scalars(c, id, None, None, None)?),
             None => Err(ApiError::NotFound(format!(
                 "no scalar data for run {run:?}, tag {tag:?}"
@@ -384,7 +385,7 @@ async fn histograms(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Response, ApiError> {
-    let rows = tb_rows(&state, p.run, p.tag, kind::HISTOGRAM).await?;
+    let rows = tb_rows(&state, p.run, p.tag, Kind::Histogram).await?;
     let mut out: Vec<(Num, i64, Vec<[Num; 3]>)> = Vec::with_capacity(rows.len());
     for r in &rows {
         let buckets = super::histogram_rows(&r.data)?;
@@ -457,7 +458,7 @@ async fn distributions(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Response, ApiError> {
-    let rows = tb_rows(&state, p.run, p.tag, kind::HISTOGRAM).await?;
+    let rows = tb_rows(&state, p.run, p.tag, Kind::Histogram).await?;
     let mut out: Vec<Distribution> = Vec::with_capacity(rows.len());
     for r in &rows {
         let compressed = compress_histogram(&super::histogram_rows(&r.data)?);
@@ -484,7 +485,7 @@ async fn text(
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Response, ApiError> {
     let rows = read(&state, move |c| {
-        match tb_series(c, &p.run, &p.tag, kind::TEXT)? {
+        match tb_series(c, &p.run, &p.tag, Kind::Text)? {
             Some(id) => Ok(query::tensors(c, id)?),
             None => Ok(Vec::new()),
         }
@@ -524,7 +525,7 @@ fn parse_image_key(key: &str) -> Result<(String, String, usize), ApiError> {
 /// The bytes of the image an [`image_key`] names, with their media type.
 async fn image_response(state: &AppState, key: &str) -> Result<Response, ApiError> {
     let (run, tag, index) = parse_image_key(key)?;
-    let rows = tb_rows(state, run, tag, kind::IMAGE).await?;
+    let rows = tb_rows(state, run, tag, Kind::Image).await?;
     let row = rows
         .into_iter()
         .nth(index)
@@ -554,7 +555,7 @@ async fn images(
 ) -> Result<Response, ApiError> {
     let sample = p.sample.unwrap_or(0);
     let (run, tag) = (p.run.clone(), p.tag.clone());
-    let rows = tb_rows(&state, run, tag, kind::IMAGE).await?;
+    let rows = tb_rows(&state, run, tag, Kind::Image).await?;
     let out: Vec<ImageDatum> = if sample == 0 {
         rows.iter()
             .enumerate()
@@ -629,7 +630,7 @@ struct TimeSeriesTags {
 /// `GET /data/plugin/timeseries/tags`.
 async fn timeseries_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
     let series = all_series(&state).await?;
-    let run_tags = |k: &str| {
+    let run_tags = |k: Kind| {
         let mut info: Ordered<Vec<String>> = Ordered::default();
         for s in series.iter().filter(|s| s.kind == k) {
             info.entry(&s.run, Vec::new).push(s.tag.clone());
@@ -640,7 +641,7 @@ async fn timeseries_tags(State(state): State<AppState>) -> Result<Response, ApiE
         }
     };
     let mut sampled: Ordered<Ordered<SamplesPerStep>> = Ordered::default();
-    for s in series.iter().filter(|s| s.kind == kind::IMAGE) {
+    for s in series.iter().filter(|s| s.kind == Kind::Image) {
         sampled.entry(&s.tag, Ordered::default).0.push((
             s.run.clone(),
             SamplesPerStep {
@@ -649,8 +650,8 @@ async fn timeseries_tags(State(state): State<AppState>) -> Result<Response, ApiE
         ));
     }
     Ok(tb_json(&TimeSeriesTags {
-        scalars: run_tags(kind::SCALAR),
-        histograms: run_tags(kind::HISTOGRAM),
+        scalars: run_tags(Kind::Scalar),
+        histograms: run_tags(Kind::Histogram),
         images: ImageTagInfo {
             tag_descriptions: Ordered::default(),
             tag_run_sampled_info: sampled,
@@ -793,7 +794,7 @@ fn time_series_one(
     let mut series: Ordered<StepData> = Ordered::default();
     for run in wanted {
         let data = match plugin {
-            "scalars" => tb_series(c, run, tag, kind::SCALAR)?
+            "scalars" => tb_series(c, run, tag, Kind::Scalar)?
                 .map(|id| query::scalars(c, id, None, None, None))
                 .transpose()?
                 .map(|points| {
@@ -808,7 +809,7 @@ fn time_series_one(
                             .collect(),
                     )
                 }),
-            "histograms" => match tb_series(c, run, tag, kind::HISTOGRAM)? {
+            "histograms" => match tb_series(c, run, tag, Kind::Histogram)? {
                 None => None,
                 Some(id) => {
                     let mut steps = Vec::new();
@@ -830,7 +831,7 @@ fn time_series_one(
                     Some(StepData::Histograms(steps))
                 }
             },
-            _ => match tb_series(c, run, tag, kind::IMAGE)? {
+            _ => match tb_series(c, run, tag, Kind::Image)? {
                 // One image per step is kept: only sample 0 has data, and a run without any
                 // is left out, as TensorBoard leaves it out.
                 Some(id) if sample == Some(0) => {

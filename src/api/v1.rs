@@ -7,9 +7,10 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::json::Num;
-use super::{ApiError, ApiQuery, AppState, kind, read, series_of_kind};
+use super::{ApiError, ApiQuery, AppState, read, series_of_kind};
 use crate::store::query;
 use crate::store::{FileProgress, Point};
+use crate::types::Kind;
 
 /// The fewest points a downsampled read may ask for: the first, the last, a min and a max, and
 /// one more.
@@ -79,7 +80,7 @@ struct SeriesParams {
 struct SeriesOut {
     run: String,
     tag: String,
-    kind: String,
+    kind: Kind,
     plugin: String,
     count: u64,
     first_step: Option<i64>,
@@ -146,7 +147,7 @@ async fn scalars(
     check_scalar_range(p.max_points, p.start_step, p.end_step)?;
     let (run, tag) = (p.run.clone(), p.tag.clone());
     let points = read(&state, move |c| {
-        let id = series_of_kind(c, &run, &tag, kind::SCALAR)?;
+        let id = series_of_kind(c, &run, &tag, Kind::Scalar)?;
         Ok(query::scalars(
             c,
             id,
@@ -216,7 +217,7 @@ async fn tag_scalars(
     let runs = read(&state, move |c| {
         let series: Vec<(String, i64)> = query::series_with_tag(c, &tag)?
             .into_iter()
-            .filter(|(_, _, k)| k == kind::SCALAR)
+            .filter(|(_, _, k)| *k == Kind::Scalar)
             .map(|(run, id, _)| (run, id))
             .collect();
         if series.is_empty() {
@@ -249,7 +250,7 @@ struct RunTag {
 async fn tensor_rows(
     state: &AppState,
     p: RunTag,
-    expected: &'static str,
+    expected: Kind,
 ) -> Result<Vec<query::TensorRow>, ApiError> {
     read(state, move |c| {
         let id = series_of_kind(c, &p.run, &p.tag, expected)?;
@@ -270,7 +271,7 @@ async fn histograms(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Json<Vec<HistogramOut>>, ApiError> {
-    let rows = tensor_rows(&state, p, kind::HISTOGRAM).await?;
+    let rows = tensor_rows(&state, p, Kind::Histogram).await?;
     let out = rows
         .iter()
         .map(|r| {
@@ -300,7 +301,7 @@ async fn text(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Json<Vec<TextOut>>, ApiError> {
-    let rows = tensor_rows(&state, p, kind::TEXT).await?;
+    let rows = tensor_rows(&state, p, Kind::Text).await?;
     let out = rows
         .iter()
         .map(|r| {
@@ -330,7 +331,7 @@ async fn images(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Json<Vec<ImageOut>>, ApiError> {
-    let rows = tensor_rows(&state, p, kind::IMAGE).await?;
+    let rows = tensor_rows(&state, p, Kind::Image).await?;
     Ok(Json(
         rows.iter()
             .enumerate()
@@ -364,7 +365,7 @@ async fn image(
             run: p.run.clone(),
             tag: p.tag.clone(),
         },
-        kind::IMAGE,
+        Kind::Image,
     )
     .await?;
     let row = rows.into_iter().nth(index).ok_or_else(|| {

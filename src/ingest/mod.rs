@@ -1169,7 +1169,7 @@ mod tests {
         store.flush().unwrap();
         assert_eq!(count(&store, "a", "loss"), 3100, "nothing doubled");
         let series = store.read(|c| query::series(c, Some("b/c"))).unwrap();
-        assert_eq!(series[0].kind, "text");
+        assert_eq!(series[0].kind, crate::types::Kind::Text);
     }
 
     #[test]

@@ -194,7 +194,9 @@ pub struct Change {
     /// New scalar points, by (run, tag).
     pub scalars: Vec<(String, String, Vec<Point>)>,
     /// (run, tag, kind) of series that got non-scalar data.
-    pub other: Vec<(String, String, &'static str)>,
+    pub other: Vec<(String, String, crate::types::Kind)>,
+    /// Runs whose record changed (their hyperparameters), besides new ones.
+    pub updated_runs: Vec<String>,
     /// Series whose points at or after a step were dropped (a restart): (run, tag, step).
     pub purged: Vec<(String, String, i64)>,
     /// Runs created by this commit.

@@ -1,5 +1,6 @@
 //! Reads: every question the API, export and the dashboard ask of the database.
 
+use crate::types::Kind;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreError;
@@ -26,8 +27,8 @@ pub struct SeriesInfo {
     pub run: String,
     /// The tag.
     pub tag: String,
-    /// scalar | histogram | text | image | tensor.
-    pub kind: String,
+    /// What it holds.
+    pub kind: Kind,
     /// The plugin that wrote it ("" when implied).
     pub plugin: String,
     /// Points stored.
@@ -91,7 +92,7 @@ pub fn series_id(
     conn: &Connection,
     run: &str,
     tag: &str,
-) -> Result<Option<(i64, String)>, StoreError> {
+) -> Result<Option<(i64, Kind)>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT s.id, s.kind FROM series s JOIN runs r ON r.id = s.run_id
@@ -305,7 +306,7 @@ pub fn text_strings(data: &[u8]) -> Result<Vec<String>, StoreError> {
 pub fn series_with_tag(
     conn: &Connection,
     tag: &str,
-) -> Result<Vec<(String, i64, String)>, StoreError> {
+) -> Result<Vec<(String, i64, Kind)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.name, s.id, s.kind FROM series s JOIN runs r ON r.id = s.run_id
          WHERE s.tag = ?1 ORDER BY r.started_at, r.name",

@@ -24,6 +24,7 @@ use super::chunk::{self, Point};
 use super::{
     Batch, BatchKey, Change, CommitFailure, Conflict, FileProgress, Ingested, Item, StoreError,
 };
+use crate::types::Kind;
 
 /// Points per full chunk.
 pub const CHUNK_TARGET: usize = 4096;
@@ -129,48 +130,6 @@ pub fn spawn(
         },
         thread,
     ))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Scalar,
-    Histogram,
-    Text,
-    Image,
-    Tensor,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Scalar => "scalar",
-            Kind::Histogram => "histogram",
-            Kind::Text => "text",
-            Kind::Image => "image",
-            Kind::Tensor => "tensor",
-        }
-    }
-
-    fn parse(s: &str) -> Kind {
-        match s {
-            "scalar" => Kind::Scalar,
-            "histogram" => Kind::Histogram,
-            "text" => Kind::Text,
-            "image" => Kind::Image,
-            _ => Kind::Tensor,
-        }
-    }
-
-    fn of(v: &Value) -> Option<Kind> {
-        match v {
-            Value::Scalar(_) => Some(Kind::Scalar),
-            Value::Histogram(_) => Some(Kind::Histogram),
-            Value::Text(_) => Some(Kind::Text),
-            Value::Images(_) => Some(Kind::Image),
-            Value::Tensor { .. } => Some(Kind::Tensor),
-            Value::HParams(_) => None,
-        }
-    }
 }
 
 struct RunState {
@@ -553,9 +512,8 @@ impl Writer {
                     .prepare_cached("UPDATE runs SET hparams = ?2 WHERE id = ?1")?
                     .execute(params![run_id, json])?;
                 // Subscribers refetch the run list, which carries hparams.
-                let entry = (run.to_owned(), tag, "hparams");
-                if !self.change.other.contains(&entry) {
-                    self.change.other.push(entry);
+                if !self.change.updated_runs.iter().any(|r| r == run) {
+                    self.change.updated_runs.push(run.to_owned());
                 }
             }
             return Ok(());
@@ -579,8 +537,8 @@ impl Writer {
                 run,
                 tag = key.1,
                 "a {} value for a {} series: skipped",
-                kind.name(),
-                series.kind.name()
+                kind.as_str(),
+                series.kind.as_str()
             );
             return Ok(());
         }
@@ -611,7 +569,7 @@ impl Writer {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?
                     .execute(params![id, step, wall_time, width, height, data])?;
-                let entry = (run.to_owned(), key.1.clone(), kind.name());
+                let entry = (run.to_owned(), key.1.clone(), kind);
                 if !self.change.other.contains(&entry) {
                     self.change.other.push(entry);
                 }
@@ -628,19 +586,19 @@ impl Writer {
         kind: Kind,
         plugin: &str,
     ) -> Result<SeriesState, StoreError> {
-        let existing: Option<(i64, String)> = self
+        let existing: Option<(i64, Kind)> = self
             .conn
             .prepare_cached("SELECT id, kind FROM series WHERE run_id = ?1 AND tag = ?2")?
             .query_row(params![run_id, tag], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let (id, kind) = match existing {
-            Some((id, k)) => (id, Kind::parse(&k)),
+            Some((id, k)) => (id, k),
             None => {
                 self.conn
                     .prepare_cached(
                         "INSERT INTO series (run_id, tag, kind, plugin) VALUES (?1, ?2, ?3, ?4)",
                     )?
-                    .execute(params![run_id, tag, kind.name(), plugin])?;
+                    .execute(params![run_id, tag, kind.as_str(), plugin])?;
                 if kind == Kind::Tensor && self.unshown_plugins.insert(plugin.to_owned()) {
                     let what = if plugin.is_empty() {
                         "tensor data without a plugin name".to_owned()
@@ -710,11 +668,11 @@ impl Writer {
         for tag in tags {
             let key = (run_id, tag);
             if !self.series.contains_key(&key) {
-                let kind: String = self
+                let kind: Kind = self
                     .conn
                     .prepare_cached("SELECT kind FROM series WHERE run_id = ?1 AND tag = ?2")?
                     .query_row(params![run_id, key.1], |r| r.get(0))?;
-                let state = self.load_series(run_id, &run, &key.1, Kind::parse(&kind), "")?;
+                let state = self.load_series(run_id, &run, &key.1, kind, "")?;
                 self.series.insert(key.clone(), state);
             }
             if self.series[&key].last_step.is_some_and(|last| last >= step) {

@@ -1,0 +1,213 @@
+//! The domain's vocabulary: what a series holds ([`Kind`]) and the names of runs ([`RunName`]), each checked once where it enters and trusted after.
+//!
+//! A series kind is stored as text in the `series.kind` column and named in every API answer;
+//! [`Kind::as_str`] is that text, [`Kind::from_str`] reads it back, and serde writes it, so no
+//! other code spells a kind. A run name reads like a path (`mnist/lr=0.1`) and becomes one in
+//! exports, so one rule ([`RunName::new`]) admits it, whether it comes from a logdir folder,
+//! an HTTP batch, the GPU sampler or a query.
+
+use std::fmt;
+use std::str::FromStr;
+
+use runboard_sdk::event::Value;
+use serde::Serialize;
+
+/// What a series holds; one kind per series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Scalar points, stored in chunks.
+    Scalar,
+    /// Histogram rows `[left, right, count]`.
+    Histogram,
+    /// Markdown strings.
+    Text,
+    /// Encoded images (PNG, JPEG, GIF as logged).
+    Image,
+    /// Tensors of plugins runboard stores but does not interpret yet (PR curves, meshes, ...).
+    Tensor,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 5] = [
+        Kind::Scalar,
+        Kind::Histogram,
+        Kind::Text,
+        Kind::Image,
+        Kind::Tensor,
+    ];
+
+    /// The kind's name, as stored and as the APIs write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Scalar => "scalar",
+            Kind::Histogram => "histogram",
+            Kind::Text => "text",
+            Kind::Image => "image",
+            Kind::Tensor => "tensor",
+        }
+    }
+
+    /// The kind a decoded value is stored as; `None` for hyperparameters, which belong to the
+    /// run rather than to a series.
+    pub fn of(value: &Value) -> Option<Kind> {
+        match value {
+            Value::Scalar(_) => Some(Kind::Scalar),
+            Value::Histogram(_) => Some(Kind::Histogram),
+            Value::Text(_) => Some(Kind::Text),
+            Value::Images(_) => Some(Kind::Image),
+            Value::Tensor { .. } => Some(Kind::Tensor),
+            Value::HParams(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A kind name that is none of [`Kind::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown series kind {0:?} (scalar, histogram, text, image or tensor)")]
+pub struct UnknownKind(pub String);
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+
+    fn from_str(s: &str) -> Result<Kind, UnknownKind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownKind(s.to_owned()))
+    }
+}
+
+impl rusqlite::types::FromSql for Kind {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Kind> {
+        let text = value.as_str()?;
+        text.parse()
+            .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
+
+impl rusqlite::ToSql for Kind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+/// The longest run name, in bytes.
+pub const MAX_RUN_NAME_LEN: usize = 256;
+
+/// A valid run name: `.` (the logdir's own folder, as TensorBoard names it) or `/`-separated
+/// parts, none of them empty, `.` or `..`; 1 to [`MAX_RUN_NAME_LEN`] bytes of printable text.
+/// It names a folder in exports, so it never climbs out of one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RunName(String);
+
+/// Why a run name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid run name {0:?}: use 1 to {MAX_RUN_NAME_LEN} printable bytes in '/'-separated parts, none empty, '.' or '..' (or '.' alone for the logdir's own folder)"
+)]
+pub struct InvalidRunName(pub String);
+
+impl RunName {
+    /// The run of the logdir's own folder (event files directly in it).
+    pub const ROOT: &'static str = ".";
+
+    /// Checks `name` against the one rule.
+    pub fn new(name: impl Into<String>) -> Result<RunName, InvalidRunName> {
+        let name = name.into();
+        let bad = name.is_empty()
+            || name.len() > MAX_RUN_NAME_LEN
+            || name.chars().any(char::is_control)
+            || (name != Self::ROOT
+                && name
+                    .split('/')
+                    .any(|part| part.is_empty() || part == "." || part == ".."));
+        if bad {
+            Err(InvalidRunName(name))
+        } else {
+            Ok(RunName(name))
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for RunName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for RunName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for RunName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for k in Kind::ALL {
+            assert_eq!(k.as_str().parse::<Kind>(), Ok(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(k.to_string(), k.as_str());
+        }
+        assert!("scalars".parse::<Kind>().is_err());
+    }
+
+    #[test]
+    fn one_rule_for_run_names() {
+        for ok in [
+            ".",
+            "a",
+            "mnist/lr=0.1",
+            "a b/ü",
+            "system",
+            &"x".repeat(256),
+        ] {
+            assert!(RunName::new(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "..",
+            "./a",
+            "a/.",
+            "a//b",
+            "/a",
+            "a/",
+            "a/../b",
+            "tab\there",
+            "new\nline",
+            &"x".repeat(257),
+        ] {
+            assert!(RunName::new(bad).is_err(), "{bad:?}");
+        }
+    }
+}
