@@ -148,7 +148,7 @@ fn lines(conn: &rusqlite::Connection, p: &ChartParams) -> Result<Vec<Line>, ApiE
                     run: run.clone(),
                     tag: p.tag.clone(),
                     expected: Kind::Scalar,
-                    actual: actual.clone(),
+                    actual: *actual,
                 },
                 None => ApiError::NotFound(format!("no run has a tag {:?}", p.tag)),
             });
@@ -162,7 +162,7 @@ fn lines(conn: &rusqlite::Connection, p: &ChartParams) -> Result<Vec<Line>, ApiE
                         run: run.clone(),
                         tag: p.tag.clone(),
                         expected: Kind::Scalar,
-                        actual: actual.clone(),
+                        actual: *actual,
                     });
                 }
                 None if !all_runs.contains(run) => {
