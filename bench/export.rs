@@ -52,7 +52,7 @@ fn build_db(path: &Path, points: u64) {
             .collect();
         store
             .submit(Batch {
-                run: RUN.into(),
+                run: runboard::types::RunName::new(RUN).expect("a valid run name"),
                 items,
                 progress: None,
                 dedup: None,

@@ -5,6 +5,7 @@
 //! `GpuStatus::metrics`), and replaces the snapshot that `/metrics` renders in Prometheus text
 //! format. Without NVML and without `--gpu-sim` nothing starts and one line says so.
 
+use crate::types::RunName;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -100,7 +101,7 @@ fn run(mut source: Box<dyn GpuSource>, store: Store, snapshot: GpuSnapshot, stop
         *snapshot.write().unwrap_or_else(PoisonError::into_inner) = gpus;
         if store
             .submit(Batch {
-                run: SYSTEM_RUN.into(),
+                run: RunName::system(),
                 items,
                 progress: None,
                 dedup: None,

@@ -137,6 +137,11 @@ impl RunName {
         }
     }
 
+    /// The run the GPU sampler writes to.
+    pub fn system() -> RunName {
+        RunName("system".to_owned())
+    }
+
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -180,6 +185,11 @@ mod tests {
             assert_eq!(k.to_string(), k.as_str());
         }
         assert!("scalars".parse::<Kind>().is_err());
+    }
+
+    #[test]
+    fn the_system_run_follows_the_rule() {
+        assert_eq!(RunName::new("system"), Ok(RunName::system()));
     }
 
     #[test]

@@ -97,6 +97,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::WriterGone => ApiError::Unavailable,
+            StoreError::CommitFailed(f) if f.full => ApiError::StorageFull(f.message),
             e if e.is_full() => ApiError::StorageFull(e.to_string()),
             other => ApiError::Store(other),
         }

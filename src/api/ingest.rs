@@ -20,30 +20,12 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::ApiError;
 use crate::store::{Batch, BatchKey, Conflict, Ingested, Item};
+use crate::types::RunName;
 
-/// Longest run name accepted.
-const MAX_RUN_LEN: usize = 256;
 /// Longest tag accepted.
 const MAX_TAG_LEN: usize = 512;
 /// Longest session id accepted.
 const MAX_SESSION_LEN: usize = 128;
-
-/// A run name: non-empty, printable, at most 256 bytes, `/`-separated parts that are neither
-/// empty, `.` nor `..` (a run name reads like a path, so it must not climb out of one).
-pub fn check_run_name(run: &str) -> Result<(), ApiError> {
-    let bad = run.is_empty()
-        || run.len() > MAX_RUN_LEN
-        || run.chars().any(char::is_control)
-        || run
-            .split('/')
-            .any(|part| part.is_empty() || part == "." || part == "..");
-    if bad {
-        return Err(ApiError::BadRequest(format!(
-            "invalid run name {run:?}: use 1 to {MAX_RUN_LEN} printable bytes in '/'-separated parts, none empty, '.' or '..'"
-        )));
-    }
-    Ok(())
-}
 
 fn check_tag(tag: &str) -> Result<(), ApiError> {
     if tag.is_empty() || tag.len() > MAX_TAG_LEN || tag.chars().any(char::is_control) {
@@ -180,7 +162,7 @@ pub fn content_digest(points: &[pb::Point]) -> u64 {
 /// Turns a wire batch with the [`content_digest`] of its points into store items, validating
 /// everything first (all or nothing).
 fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
-    check_run_name(&b.run)?;
+    let run = RunName::new(b.run).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if b.session.is_empty()
         || b.session.len() > MAX_SESSION_LEN
         || b.session.chars().any(char::is_control)
@@ -256,7 +238,7 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
         });
     }
     Ok(Batch {
-        run: b.run,
+        run,
         items,
         progress: None,
         dedup: Some(BatchKey {
@@ -290,23 +272,8 @@ pub async fn ingest(
     let (run, session, seq) = (wire.run.clone(), wire.session.clone(), wire.seq);
     let batch = to_batch(wire, digest)?;
     let points = batch.items.len() as u64;
-    let store = state.store.clone();
-    let ingested = tokio::task::spawn_blocking(move || -> Result<Ingested, ApiError> {
-        let ack = store
-            .submit_acked(batch)
-            .map_err(|_| ApiError::Unavailable)?;
-        ack.recv()
-            .map_err(|_| ApiError::Unavailable)?
-            .map_err(|failure| {
-                if failure.full {
-                    ApiError::StorageFull(failure.message)
-                } else {
-                    ApiError::Internal(format!("commit failed: {}", failure.message))
-                }
-            })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("ingest task failed: {e}")))??;
+    // Awaited, not blocked on: the handler holds no thread while the batch waits to commit.
+    let ingested = state.store.submit_async(batch).await?;
     let duplicate = match ingested {
         Ingested::Stored => false,
         Ingested::Duplicate => true,
@@ -779,22 +746,54 @@ mod tests {
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     }
 
-    #[test]
-    fn run_names_cannot_climb_out() {
+    #[tokio::test]
+    async fn run_names_follow_the_one_rule() {
+        let (_dir, state) = testing::empty_state();
+        let router = crate::api::router(state);
+        let batch = |run: &str| pb::Batch {
+            run: run.into(),
+            session: format!("session of {}", run.len()),
+            ..scalar_batch("s", 1, 0..1)
+        };
         for bad in [
             "",
             "/abs",
             "a/../b",
             "..",
-            ".",
             "a/",
+            "a//b",
             "tab\tname",
             &"x".repeat(300),
         ] {
-            assert!(check_run_name(bad).is_err(), "{bad:?}");
+            let (status, body) = post_batch(&router, &batch(bad)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}");
+            let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert!(
+                err["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("invalid run name"),
+                "{err}"
+            );
         }
-        for good in ["exp", "mnist/baseline", "a b/c-d_e.f"] {
-            assert!(check_run_name(good).is_ok(), "{good:?}");
+        // "." is the logdir's own folder: the same run whether it comes from a file there or
+        // over HTTP (refused here before; export always took it as the root run).
+        for good in [".", "exp", "mnist/baseline", "a b/c-d_e.f"] {
+            let (status, body) = post_batch(&router, &batch(good)).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{good:?}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
+        let runs = testing::get_json(&router, "/api/v1/runs").await;
+        let names: Vec<&str> = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"."), "{names:?}");
     }
 }

@@ -406,7 +406,7 @@ pub(crate) mod testing {
         }
         store
             .submit(Batch {
-                run: "train".into(),
+                run: crate::types::RunName::new("train").unwrap(),
                 items,
                 progress: Some(FileProgress {
                     path: "train/events.out.tfevents.1".into(),
@@ -421,7 +421,7 @@ pub(crate) mod testing {
             .expect("submit");
         store
             .submit(Batch {
-                run: "eval".into(),
+                run: crate::types::RunName::new("eval").unwrap(),
                 items: vec![value("loss", 1, 5000.0, Value::Scalar(0.5))],
                 progress: None,
                 dedup: None,

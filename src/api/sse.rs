@@ -236,7 +236,7 @@ mod tests {
         f.state
             .store
             .submit(Batch {
-                run: "new-run".into(),
+                run: crate::types::RunName::new("new-run").unwrap(),
                 items,
                 progress: None,
                 dedup: None,

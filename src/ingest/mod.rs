@@ -54,6 +54,7 @@ use runboard_sdk::record::Next;
 use rustc_hash::FxHashMap;
 
 use crate::store::{Batch, Item, Store, StoreError, query};
+use crate::types::RunName;
 use notices::{Notices, Problem};
 use tail::{TailedFile, Verdict};
 use watch::{Wake, Watches};
@@ -738,17 +739,25 @@ impl Tailer {
             return Ok(false);
         }
         let rel = path.strip_prefix(&self.logdir).unwrap_or(path);
-        let run = run_name(&self.logdir, path);
+        let run = match RunName::new(run_name(&self.logdir, path)) {
+            Ok(run) => run,
+            Err(e) => {
+                self.say(path, Problem::BadRunName, || {
+                    format!("not reading {}: its folder gives an {e}", path.display())
+                });
+                return Ok(false);
+            }
+        };
         let key = rel.to_string_lossy().into_owned();
         let committed = self.store.read(|c| query::file(c, &key))?;
-        if !self.decoders.contains_key(&run) {
+        if !self.decoders.contains_key(run.as_str()) {
             let mut decoder = EventDecoder::new();
             for (tag, plugin) in self.store.read(|c| query::plugins(c, &run))? {
                 decoder.remember_plugin(&tag, &plugin);
             }
-            self.decoders.insert(run.clone(), decoder);
+            self.decoders.insert(run.to_string(), decoder);
         }
-        tracing::debug!(file = %path.display(), run, offset = committed.as_ref().map_or(0, |c| c.offset), "new event file");
+        tracing::debug!(file = %path.display(), %run, offset = committed.as_ref().map_or(0, |c| c.offset), "new event file");
         self.files
             .insert(path.to_path_buf(), TailedFile::resume(run, key, committed));
         Ok(true)
@@ -888,7 +897,7 @@ impl Tailer {
         let mut src = file.take(len.saturating_sub(from));
         let decoder = self
             .decoders
-            .get_mut(&state.run)
+            .get_mut(state.run.as_str())
             .expect("a decoder is created with the run's first file");
         let records_before = state.reader.stats().records;
         let unsupported_before = decoder.stats().unsupported_values;
@@ -1617,6 +1626,22 @@ mod changing_logdir {
             1,
             "the unwatched folder, said once"
         );
+        ingester.stop();
+    }
+
+    #[test]
+    fn a_folder_that_makes_no_valid_run_name_is_said_once_and_skipped() {
+        let s = setup();
+        writer(&s.logdir.join("bad\nname"), 0..3, 0.0);
+        writer(&s.logdir.join("good"), 0..3, 0.0);
+        let ingester = Ingester::start(&s.logdir, s.store.clone(), options()).unwrap();
+        let stats = ingester.stats();
+        until("good", || count(&s.store, "good", "loss") == 3);
+        until("the bad name said", || {
+            stats.file_notices.load(Ordering::SeqCst) == 1
+        });
+        let runs = s.store.read(query::runs).unwrap();
+        assert_eq!(runs.len(), 1, "{runs:?}");
         ingester.stop();
     }
 

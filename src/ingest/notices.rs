@@ -24,6 +24,8 @@ pub(super) enum Problem {
     Unreadable,
     /// The folder cannot be watched: it is polled.
     NotWatched,
+    /// The file's folder does not make a valid run name (control characters, too long).
+    BadRunName,
 }
 
 /// Lines a window may hold before further notices are counted instead of logged.

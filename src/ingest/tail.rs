@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use runboard_sdk::record::{ReadStats, RecordReader};
 
 use crate::store::FileProgress;
+use crate::types::RunName;
 
 /// How many first bytes of a file make its identity. A tfevents file starts with a
 /// `file_version` event holding the wall time it was created at, so two files (or a file
@@ -25,7 +26,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A file being tailed.
 pub(super) struct TailedFile {
     /// The run: the file's folder relative to the logdir (`.` at the root).
-    pub(super) run: String,
+    pub(super) run: RunName,
     /// The path relative to the logdir: the key of its committed offset.
     pub(super) key: String,
     /// Positioned where the data handed to the store ends.
@@ -111,7 +112,7 @@ pub(super) fn identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
 
 impl TailedFile {
     /// A file to tail from where its committed data ends (`None`: nothing committed yet).
-    pub(super) fn resume(run: String, key: String, committed: Option<FileProgress>) -> TailedFile {
+    pub(super) fn resume(run: RunName, key: String, committed: Option<FileProgress>) -> TailedFile {
         let committed = committed.unwrap_or_default();
         TailedFile {
             run,
@@ -173,11 +174,7 @@ impl TailedFile {
     /// read again).
     pub(super) fn rewind(&mut self, committed: Option<FileProgress>) {
         let identity = self.identity;
-        *self = TailedFile::resume(
-            std::mem::take(&mut self.run),
-            std::mem::take(&mut self.key),
-            committed,
-        );
+        *self = TailedFile::resume(self.run.clone(), std::mem::take(&mut self.key), committed);
         self.identity = identity;
     }
 
@@ -255,7 +252,7 @@ mod tests {
     #[test]
     fn batches_chain_and_a_reset_is_sent_once() {
         let mut f = TailedFile::resume(
-            "r".into(),
+            RunName::new("r").unwrap(),
             "r/f".into(),
             Some(FileProgress {
                 offset: 50,
@@ -277,7 +274,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_a_minute() {
-        let mut f = TailedFile::resume("r".into(), "r/f".into(), None);
+        let mut f = TailedFile::resume(RunName::new("r").unwrap(), "r/f".into(), None);
         let now = Instant::now();
         let mut waits = Vec::new();
         for _ in 0..10 {

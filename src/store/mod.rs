@@ -24,6 +24,7 @@ use std::thread::JoinHandle;
 use runboard_sdk::event::Value;
 use rusqlite::Connection;
 
+use crate::types::RunName;
 pub use chunk::Point;
 
 /// Errors of the store. Callers map them to HTTP 5xx (database) or 4xx (the named variants).
@@ -132,10 +133,10 @@ pub enum Item {
 }
 
 /// Everything one source has to store, committed atomically with its [`FileProgress`].
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
-    /// The run's name (validated by the caller).
-    pub run: String,
+    /// The run's name.
+    pub run: RunName,
     /// The items, in the order they were logged.
     pub items: Vec<Item>,
     /// The file offset this batch brings the run's file to, if it came from a file.
@@ -347,17 +348,50 @@ impl Store {
         batch: Batch,
     ) -> Result<mpsc::Receiver<Result<Ingested, CommitFailure>>, StoreError> {
         let (tx, rx) = mpsc::channel();
-        self.inner.writer.submit(batch, Some(tx))?;
+        self.inner
+            .writer
+            .submit(batch, Some(writer::Ack::Blocking(tx)))?;
         Ok(rx)
     }
 
     /// Blocks until everything submitted before this call is committed (or failed: then the
     /// transaction it was part of failed too, see [`Store::failures`]).
     pub fn flush(&self) -> Result<(), StoreError> {
-        let rx = self.submit_acked(Batch::default())?;
+        let (tx, rx) = mpsc::channel();
+        self.inner.writer.flush(writer::Ack::Blocking(tx))?;
         rx.recv()
             .map_err(|_| StoreError::WriterGone)?
             .map(|_| ())
+            .map_err(StoreError::CommitFailed)
+    }
+
+    /// Submits a batch and waits for its commit without blocking the async runtime: queued
+    /// at once when the writer's queue has room, else from a blocking thread (backpressure);
+    /// the answer is awaited, not blocked on. What the HTTP ingest route uses.
+    pub async fn submit_async(&self, batch: Batch) -> Result<Ingested, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if let Err(batch) = self
+            .inner
+            .writer
+            .try_submit(batch, writer::Ack::Async(tx))?
+        {
+            let store = self.clone();
+            let (tx, rx2) = tokio::sync::oneshot::channel();
+            tokio::task::spawn_blocking(move || {
+                store
+                    .inner
+                    .writer
+                    .submit(batch, Some(writer::Ack::Async(tx)))
+            })
+            .await
+            .map_err(|_| StoreError::WriterGone)??;
+            return rx2
+                .await
+                .map_err(|_| StoreError::WriterGone)?
+                .map_err(StoreError::CommitFailed);
+        }
+        rx.await
+            .map_err(|_| StoreError::WriterGone)?
             .map_err(StoreError::CommitFailed)
     }
 
@@ -452,7 +486,7 @@ mod tests {
     fn commit(store: &Store, items: Vec<Item>) {
         store
             .submit(Batch {
-                run: "r".into(),
+                run: crate::types::RunName::new("r").unwrap(),
                 items,
                 progress: None,
                 dedup: None,
@@ -482,7 +516,7 @@ mod tests {
         for s in 0..10_000i64 {
             store
                 .submit(Batch {
-                    run: "r".into(),
+                    run: crate::types::RunName::new("r").unwrap(),
                     items: vec![scalar("loss", s, s as f64 * 0.5)],
                     progress: None,
                     dedup: None,
@@ -589,7 +623,7 @@ mod tests {
             let store = Store::open(&path).unwrap();
             store
                 .submit(Batch {
-                    run: "r".into(),
+                    run: crate::types::RunName::new("r").unwrap(),
                     items: vec![scalar("x", 1, 1.0)],
                     progress: Some(FileProgress {
                         path: "r/events.out.tfevents.1".into(),
@@ -614,7 +648,7 @@ mod tests {
         // The series' end was reloaded: a later, larger step appends, a smaller one purges.
         store
             .submit(Batch {
-                run: "r".into(),
+                run: crate::types::RunName::new("r").unwrap(),
                 items: vec![scalar("x", 2, 2.0)],
                 progress: None,
                 dedup: None,
@@ -627,7 +661,7 @@ mod tests {
     /// Submits a keyed batch of one scalar to `run` and waits for the writer's answer.
     fn keyed(store: &Store, run: &str, seq: u64, digest: u64) -> Ingested {
         let batch = Batch {
-            run: run.into(),
+            run: crate::types::RunName::new(run).unwrap(),
             items: vec![scalar("x", seq as i64, 1.0)],
             progress: None,
             dedup: Some(BatchKey {

@@ -37,10 +37,30 @@ const MAX_TX_ITEMS: usize = 100_000;
 
 /// Answers a submitter after the commit with what was done with its batch (see
 /// [`Batch::dedup`]), or with the error that rolled the transaction back.
-type Ack = mpsc::Sender<Result<Ingested, CommitFailure>>;
+pub enum Ack {
+    /// A thread that blocks on the answer.
+    Blocking(mpsc::Sender<Result<Ingested, CommitFailure>>),
+    /// A task that awaits it.
+    Async(tokio::sync::oneshot::Sender<Result<Ingested, CommitFailure>>),
+}
+
+impl Ack {
+    fn send(self, answer: Result<Ingested, CommitFailure>) {
+        match self {
+            Ack::Blocking(tx) => {
+                let _ = tx.send(answer);
+            }
+            Ack::Async(tx) => {
+                let _ = tx.send(answer);
+            }
+        }
+    }
+}
 
 enum Msg {
     Batch(Batch, Option<Ack>),
+    /// Answered once everything queued before it is committed (or failed).
+    Flush(Ack),
     Close,
 }
 
@@ -61,15 +81,35 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Queues a batch (waits while the channel is full).
-    pub fn submit(&self, batch: Batch, ack: Option<Ack>) -> Result<(), StoreError> {
-        let tx = self
-            .tx
+    fn sender(&self) -> Result<mpsc::SyncSender<Msg>, StoreError> {
+        self.tx
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-            .ok_or(StoreError::WriterGone)?;
-        tx.send(Msg::Batch(batch, ack))
+            .ok_or(StoreError::WriterGone)
+    }
+
+    /// Queues a batch (waits while the channel is full).
+    pub fn submit(&self, batch: Batch, ack: Option<Ack>) -> Result<(), StoreError> {
+        self.sender()?
+            .send(Msg::Batch(batch, ack))
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Queues a batch if the channel has room; otherwise gives it back (`Ok(Err(batch))`)
+    /// for a caller that must not wait here.
+    pub fn try_submit(&self, batch: Batch, ack: Ack) -> Result<Result<(), Batch>, StoreError> {
+        match self.sender()?.try_send(Msg::Batch(batch, Some(ack))) {
+            Ok(()) => Ok(Ok(())),
+            Err(mpsc::TrySendError::Full(Msg::Batch(batch, _))) => Ok(Err(batch)),
+            Err(_) => Err(StoreError::WriterGone),
+        }
+    }
+
+    /// Queues a flush: `ack` is answered once everything queued before it is committed.
+    pub fn flush(&self, ack: Ack) -> Result<(), StoreError> {
+        self.sender()?
+            .send(Msg::Flush(ack))
             .map_err(|_| StoreError::WriterGone)
     }
 
@@ -210,16 +250,21 @@ impl Writer {
             }
             let mut acks = Vec::new();
             let mut batches = Vec::new();
+            let mut flushes = Vec::new();
             for m in msgs {
                 match m {
                     Msg::Batch(b, ack) => {
                         batches.push(b);
                         acks.push(ack);
                     }
+                    Msg::Flush(ack) => flushes.push(ack),
                     Msg::Close => closing = true,
                 }
             }
             if batches.is_empty() {
+                for ack in flushes {
+                    ack.send(Ok(Ingested::Stored));
+                }
                 continue;
             }
             let result = self.commit(batches).map_err(|e| {
@@ -260,13 +305,16 @@ impl Writer {
                 Ok(answers) => {
                     for (ack, answer) in acks.into_iter().zip(answers) {
                         if let Some(ack) = ack {
-                            let _ = ack.send(Ok(answer));
+                            ack.send(Ok(answer));
                         }
+                    }
+                    for ack in flushes {
+                        ack.send(Ok(Ingested::Stored));
                     }
                 }
                 Err(failure) => {
-                    for ack in acks.into_iter().flatten() {
-                        let _ = ack.send(Err(failure.clone()));
+                    for ack in acks.into_iter().flatten().chain(flushes) {
+                        ack.send(Err(failure.clone()));
                     }
                 }
             }
@@ -300,9 +348,6 @@ impl Writer {
     /// Applies one batch: stores it, or finds its key already committed (a duplicate or a
     /// conflict, and nothing is stored).
     fn apply(&mut self, batch: Batch) -> Result<Ingested, StoreError> {
-        if batch.run.is_empty() && batch.items.is_empty() && batch.progress.is_none() {
-            return Ok(Ingested::Stored); // a flush marker
-        }
         if let Some(key) = &batch.dedup {
             if let Some(answer) = self.committed_key(&batch.run, key)? {
                 return Ok(answer);
