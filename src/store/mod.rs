@@ -42,6 +42,18 @@ pub enum StoreError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
+    /// The database's folder could not be created (permissions, a file in the way): fix the
+    /// path or choose another `--db`.
+    #[error("cannot create the database folder {path}: {source}")]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The writer thread could not be started (the system is out of threads or memory).
+    #[error("cannot start the store's writer thread: {0}")]
+    Spawn(std::io::Error),
     /// The writer thread has stopped (shutdown, or it failed); nothing more can be written.
     #[error("the store's writer has stopped")]
     WriterGone,
@@ -204,6 +216,23 @@ pub struct Change {
     pub new_runs: Vec<String>,
 }
 
+/// Reader connections open at most (reads beyond wait for one).
+pub const MAX_READERS: usize = 8;
+
+/// The reader connections: idle ones, and how many exist (idle or in use).
+#[derive(Default)]
+struct ReaderPool {
+    idle: Mutex<Idle>,
+    /// Signalled when a connection is returned (or a slot freed).
+    returned: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct Idle {
+    connections: Vec<Connection>,
+    open: usize,
+}
+
 /// A handle to the store; clones share it.
 #[derive(Clone)]
 pub struct Store {
@@ -212,7 +241,7 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
-    readers: Mutex<Vec<Connection>>,
+    readers: ReaderPool,
     writer: writer::WriterHandle,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -313,9 +342,9 @@ impl Store {
     /// writer thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_path_buf(),
+                source,
             })?;
         }
         let mut conn = open_connection(path)?;
@@ -324,7 +353,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
-                readers: Mutex::new(Vec::new()),
+                readers: ReaderPool::default(),
                 writer,
                 thread: Mutex::new(Some(thread)),
             }),
@@ -412,30 +441,48 @@ impl Store {
         self.inner.writer.subscribe()
     }
 
-    /// Runs `f` on a reader connection (blocking: call it from a blocking thread).
+    /// Runs `f` on a reader connection (blocking: call it from a blocking thread). At most
+    /// [`MAX_READERS`] connections exist; a read waits for one when all are busy.
     pub fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self
-            .inner
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        let pool = &self.inner.readers;
+        let conn = {
+            let mut idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if let Some(c) = idle.connections.pop() {
+                    break Some(c);
+                }
+                if idle.open < MAX_READERS {
+                    idle.open += 1;
+                    break None; // opened below, outside the lock
+                }
+                idle = pool
+                    .returned
+                    .wait(idle)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
         let conn = match conn {
             Some(c) => c,
-            None => open_connection(&self.inner.path)?,
+            None => match open_connection(&self.inner.path) {
+                Ok(c) => c,
+                Err(e) => {
+                    let mut idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
+                    idle.open -= 1;
+                    pool.returned.notify_one();
+                    return Err(e);
+                }
+            },
         };
         let result = f(&conn);
-        let mut pool = self
-            .inner
-            .readers
+        pool.idle
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if pool.len() < 8 {
-            pool.push(conn);
-        }
+            .unwrap_or_else(PoisonError::into_inner)
+            .connections
+            .push(conn);
+        pool.returned.notify_one();
         result
     }
 
@@ -472,6 +519,65 @@ impl Drop for Inner {
 mod tests {
     use super::query;
     use super::*;
+
+    #[test]
+    fn reads_share_a_bounded_pool_of_connections() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        let busy = Arc::new(AtomicUsize::new(0));
+        // MAX_READERS reads that hold their connection until released.
+        let holders: Vec<_> = (0..MAX_READERS)
+            .map(|_| {
+                let (store, released, busy) = (store.clone(), released.clone(), busy.clone());
+                std::thread::spawn(move || {
+                    store
+                        .read(|_| {
+                            busy.fetch_add(1, Ordering::SeqCst);
+                            released.lock().unwrap().recv().unwrap();
+                            Ok(())
+                        })
+                        .unwrap()
+                })
+            })
+            .collect();
+        while busy.load(Ordering::SeqCst) < MAX_READERS {
+            std::thread::yield_now();
+        }
+        // One more read waits for a connection instead of opening a ninth.
+        let (done, finished) = std::sync::mpsc::channel();
+        let extra = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.read(|_| Ok(())).unwrap();
+                done.send(()).unwrap();
+            })
+        };
+        assert!(
+            finished
+                .recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
+            "a read past the bound waits"
+        );
+        release.send(()).unwrap();
+        finished
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("it gets the returned connection");
+        for _ in 1..MAX_READERS {
+            release.send(()).unwrap();
+        }
+        for h in holders {
+            h.join().unwrap();
+        }
+        extra.join().unwrap();
+        let idle = store.inner.readers.idle.lock().unwrap();
+        assert_eq!(
+            (idle.open, idle.connections.len()),
+            (MAX_READERS, MAX_READERS)
+        );
+    }
 
     fn scalar(tag: &str, step: i64, value: f64) -> Item {
         Item::Value {

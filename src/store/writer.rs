@@ -158,10 +158,7 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("runboard-store".into())
         .spawn(move || Writer::new(conn, path, publisher, shared).run(rx))
-        .map_err(|e| StoreError::Open {
-            path: "writer thread".into(),
-            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-        })?;
+        .map_err(StoreError::Spawn)?;
     Ok((
         WriterHandle {
             tx: Mutex::new(Some(tx)),
