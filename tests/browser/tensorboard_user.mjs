@@ -10,6 +10,7 @@
 // Environment: RUNBOARD_URL (the demo), EMPTY_URL and EMPTY_LOGDIR (the empty server), ARTIFACTS
 // (a folder for screenshots), CHROMIUM (the browser, default /usr/bin/chromium).
 
+import { readdirSync, rmSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const base = process.env.RUNBOARD_URL;
@@ -19,6 +20,9 @@ const artifacts = process.env.ARTIFACTS;
 if (!base || !artifacts || !emptyBase || !emptyLogdir) {
   throw new Error('RUNBOARD_URL, EMPTY_URL, EMPTY_LOGDIR and ARTIFACTS must be set');
 }
+
+// Screenshots of failures are of this run only.
+for (const f of readdirSync(artifacts)) if (f.startsWith('failure-')) rmSync(`${artifacts}/${f}`);
 
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
@@ -351,13 +355,26 @@ await check('hovering-a-run-highlights-its-line', async () => {
   await drawn(page, sel);
   const run = 'demo/adam-lr0.001-bs32';
   const others = [...colorOf].filter(([r]) => r.startsWith('demo/') && r !== run).map(([, c]) => c);
-  const before = await colouredPixels(page, sel, [colorOf.get(run), ...others]);
+  const colors = [colorOf.get(run), ...others];
+  // Redraws take a frame or two (more on a busy machine): measure what has settled.
+  const settled = async () => {
+    let last = null;
+    for (let i = 0; i < 40; i++) {
+      const px = await colouredPixels(page, sel, colors);
+      if (last && JSON.stringify(px.near) === JSON.stringify(last.near)) return px;
+      last = px;
+      await page.waitForTimeout(150);
+    }
+    return last;
+  };
+  await page.mouse.move(0, 0);
+  const before = await settled();
   await page.hover(`#run-list li[data-run="${run}"]`);
-  await page.waitForTimeout(200);
-  const after = await colouredPixels(page, sel, [colorOf.get(run), ...others]);
+  await page.waitForTimeout(150);
+  const after = await settled();
   await page.mouse.move(0, 0);
   const sum = (a) => a.slice(1).reduce((s, v) => s + v, 0);
-  assert(after.near[0] > before.near[0] * 1.2, `${run}: ${before.near[0]} → ${after.near[0]} pixels of its colour`);
+  assert(after.near[0] > before.near[0] * 1.2, `${run}: ${before.near[0]} → ${after.near[0]} pixels of its colour (all: ${before.near} → ${after.near})`);
   assert(sum(after.near) < sum(before.near), `other runs: ${sum(before.near)} → ${sum(after.near)} pixels of their colours`);
 });
 
