@@ -259,7 +259,7 @@ async function renderEmpty() {
     el('p', {}, 'runboard is watching ', el('code', { text: where || 'the logdir' }),
       '. Runs appear here as soon as their first point is written, and charts update live.'),
     ...(snippet ? [
-      el('p', {}, 'Log a first run from Rust with the SDK (', el('code', { text: 'cargo add runboard-sdk' }), '):'),
+      el('p', { text: 'Log a first run from Rust with the SDK:' }),
       el('pre', {}, el('code', { text: snippet })),
     ] : []),
     el('p', {}, 'Or stream over HTTP from anywhere: set ', el('code', { text: `RUNBOARD_URL=${location.origin}` }),

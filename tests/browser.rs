@@ -234,6 +234,8 @@ fn the_dashboard_shows_tensorboardx_files_and_the_demo_as_tensorboard_does() {
         "system-digits",
         "images-at-a-useful-size",
         "first-run-snippet",
+        "rebin-matches-tensorboard",
+        "numbers-for-people",
         "no-errors",
     ];
     assert!(

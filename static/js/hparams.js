@@ -141,9 +141,11 @@ function parallel(canvas, cols, rows, value, state) {
   const step = cols.length > 1 ? (width - 2 * left) / (cols.length - 1) : 0;
   const scales = cols.map((c) => {
     const vs = rows.map((r) => value(r, c.id)).filter((v) => v !== undefined && v !== null);
-    if (vs.length && vs.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      const lo = Math.min(...vs);
-      const hi = Math.max(...vs);
+    const finite = vs.filter((v) => typeof v === 'number' && Number.isFinite(v));
+    if (finite.length && vs.every((v) => typeof v === 'number')) {
+      // Numbers (NaN and ±Inf are left off the axis).
+      const lo = Math.min(...finite);
+      const hi = Math.max(...finite);
       const span = hi - lo || 1;
       return { pos: (v) => bottom - ((v - (hi === lo ? lo - 0.5 : lo)) / (hi === lo ? 1 : span)) * (bottom - top), lo: fmt(lo), hi: fmt(hi) };
     }

@@ -198,9 +198,16 @@ export class ScalarCard extends LazyCard {
     return yRange(perRun, { log: settings.logY, ignoreOutliers: settings.ignoreOutliers });
   }
 
-  /** Highlights the hovered run's lines (the state's `hover`). */
+  /** Highlights the hovered run's lines (the state's `hover`); a card out of view does it when
+   * it comes into view. */
   applyHover() {
-    if (this.u) highlight(this.u, this.runOf, this.widths, this.ctx.state.hover);
+    this.hoverStale = !this.visible;
+    if (this.u && this.visible) highlight(this.u, this.runOf, this.widths, this.ctx.state.hover);
+  }
+
+  setVisible(v) {
+    super.setVisible(v);
+    if (v && this.hoverStale) this.applyHover();
   }
 
   footer(runs, points, hidden) {

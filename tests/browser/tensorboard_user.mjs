@@ -422,6 +422,43 @@ await check('first-run-snippet', async () => {
   assert(code.trim() === want.trim(), `snippet:\n${code}\nwant:\n${want}`);
 });
 
+// The page's own functions, in Node: re-binning as TensorBoard's front end does (the cases of
+// tensorboard/webapp/widgets/histogram/histogram_util_test.ts), and numbers for people.
+await check('rebin-matches-tensorboard', async () => {
+  const { cleanBuckets, rebin } = await import('../../static/js/math.js');
+  const cases = [
+    // [buckets as [left, right, count], [left, right], bins, TensorBoard's counts]
+    [[[0, 9, 300]], [0, 9], 3, [100, 100, 100]],
+    [[[0, 3, 100], [3, 6, 200], [6, 9, 300]], [0, 9], 1, [600]],
+    [[[0, 3, 100], [7, 10, 200]], [0, 10], 2, [100, 200]],
+    [[[0, 3, 100], [6, 9, 200]], [0, 9], 3, [100, 0, 200]],
+    [[[0, 3, 300], [3, 10, 700]], [0, 10], 2, [500, 500]],
+    [[[0, 0, 300], [10, 10, 700]], [0, 10], 2, [300, 700]],
+    [[[0, 1, 0], [5, 5, 200], [9, 10, 0]], [0, 10], 2, [0, 200]],
+    [[[0, 1, 0], [5, 5, 200], [8, 9, 0]], [0, 9], 3, [0, 200, 0]],
+    [[[0, 6, 100]], [0, 9], 3, [50, 50, 0]],
+    [[[3, 9, 200]], [0, 9], 3, [0, 100, 100]],
+  ];
+  for (const [buckets, [lo, hi], n, want] of cases) {
+    const got = rebin(cleanBuckets(buckets), lo, hi, n);
+    assert(got.every((c, i) => Math.abs(c - want[i]) < 1e-9), `${JSON.stringify(buckets)} into ${n}: ${got}, TensorBoard: ${want}`);
+  }
+  // Legacy buckets with edges backwards (TensorBoard's data server serves e.g. [3.0, 2.88, 0]).
+  const legacy = cleanBuckets([[3.0, 2.88, 0], [2.88, 2.5, 4], [-Infinity, 0, 0], [0, 1, Number.NaN]]);
+  assert(JSON.stringify(legacy) === '[[2.5,2.88,4]]', `legacy buckets: ${JSON.stringify(legacy)}`);
+});
+
+await check('numbers-for-people', async () => {
+  const { fmt, tickLabels } = await import('../../static/js/chart.js');
+  const same = (got, want) => assert(JSON.stringify(got) === JSON.stringify(want), `${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  same([87.874, 74.543, 0.6931472, 8e-4, 1e6, 1234567, 1e18, NaN, -Infinity].map((v) => fmt(v)),
+    ['87.87', '74.54', '0.6931', '8e-4', '1M', '1.235M', '1e18', 'NaN', '-Inf']);
+  same(tickLabels([0, 0.5, 1, 1.5]), ['0', '0.5', '1', '1.5']);
+  same(tickLabels([5e5, 1e6, 1.5e6]), ['0.5M', '1M', '1.5M']);
+  same(tickLabels([6e-4, 7e-4, 8e-4]), ['6e-4', '7e-4', '8e-4']);
+  same(tickLabels([1e-5, 1e-3, 0.1, 10], true), ['1e-5', '0.001', '0.1', '10']);
+});
+
 await check('no-errors', async () => {
   assert(!errors.length, errors.join('\n'));
 });
