@@ -45,13 +45,13 @@ export class State {
 
   constructor(initial = {}) {
     this.#values = {
-      settings: { ...DEFAULT_SETTINGS },
       runs: new Map(),
       series: new Map(),
       selection: null,
       hover: null,
       theme: 'light',
       ...initial,
+      settings: Object.freeze({ ...DEFAULT_SETTINGS, ...initial.settings }),
     };
     this.#compileFilters();
     this.#orderRuns();
