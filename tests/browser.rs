@@ -147,6 +147,105 @@ fn the_dashboard_works_in_chromium() {
     live.close().unwrap();
 }
 
+/// `runboard demo` stopped with SIGTERM (so it removes its scratch database), killed if it lingers.
+struct Demo {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 12: what a TensorBoard user sees. The real `runboard demo` (six runs, one diverging;
+/// two simulated GPUs) serves a logdir that also holds a run written by the real tensorboardX
+/// with its defaults (`tests/py/tbx_dashboard.py`: ~600-bucket histograms, one-point and
+/// NaN-gapped tags, values around 1e6 and 8e-4, a PR curve); a second server has no runs.
+#[test]
+fn the_dashboard_shows_tensorboardx_files_and_the_demo_as_tensorboard_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    std::fs::create_dir_all(&logdir).unwrap();
+    let script = common::repo().join("tests/py/tbx_dashboard.py");
+    let out = Command::new(common::python())
+        .arg(&script)
+        .arg(&logdir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tbx_dashboard.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runboard"));
+    cmd.args([
+        "demo", "--port", "0", "--steps", "1300", "--rate", "4000", "--logdir",
+    ])
+    .arg(&logdir);
+    let (child, base, log) = common::spawn_command(cmd);
+    let demo = Demo { child, base };
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (child, empty_base, _) =
+        common::spawn_runboard_with(&empty, &tmp.path().join("empty.sqlite"), &["--no-gpu"]);
+    let empty_server = common::Server {
+        child,
+        base: empty_base,
+    };
+    let artifacts = artifacts("tensorboard-user");
+    let empty_logdir = empty.to_str().unwrap();
+    let (ok, passed) = run_node(
+        "tensorboard_user.mjs",
+        &demo.base,
+        &artifacts,
+        &[
+            ("EMPTY_URL", empty_server.base.as_str()),
+            ("EMPTY_LOGDIR", empty_logdir),
+        ],
+        |_, _| false,
+    );
+    let expected = [
+        "histograms-fill-their-cards",
+        "lone-points-are-dots",
+        "log-y-draws-every-chart",
+        "axis-labels-read-back",
+        "outliers-ignored-by-default",
+        "unshown-kinds-named",
+        "cards-follow-selected-runs",
+        "controls-only-where-they-act",
+        "run-colours-from-the-server",
+        "tooltip-sorted-by-value",
+        "hovering-a-run-highlights-its-line",
+        "plurals",
+        "all-non-finite-said-on-the-card",
+        "system-digits",
+        "images-at-a-useful-size",
+        "first-run-snippet",
+        "rebin-matches-tensorboard",
+        "numbers-for-people",
+        "no-errors",
+    ];
+    assert!(
+        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
+        "browser checks failed; passed {passed:?} (screenshots in {}); demo log:\n{}",
+        artifacts.display(),
+        log.lock().unwrap()
+    );
+}
+
 /// Runs `tests/browser/<script>` in Node against the server at `base` (screenshots into
 /// `artifacts`, `env` added to its environment). Each line it prints goes to `on_line` with
 /// the script's stdin, for lines that ask the test to act (it answers and returns true);

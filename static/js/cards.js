@@ -3,6 +3,12 @@
 
 import { el } from './util.js';
 
+/** The group of a tag: its first path component (`train/loss` → `train`). */
+export function groupOf(tag) {
+  const i = tag.indexOf('/');
+  return i > 0 ? tag.slice(0, i) : '';
+}
+
 const observed = new Map();
 const observer = new IntersectionObserver(
   (entries) => {

@@ -1,7 +1,8 @@
 // The hparams pane: a sortable table of runs × hyperparameters × final metrics, and the same
-// runs as lines over parallel coordinates.
+// runs as lines over parallel coordinates; hovering a row highlights its run's line.
 
-import { cssVar, el, fmt, runColor } from './util.js';
+import { fmt, withAlpha } from './chart.js';
+import { cssVar, el } from './util.js';
 
 /** The most metric columns shown (the tags most hparam runs have). */
 const MAX_METRICS = 12;
@@ -12,11 +13,19 @@ export class HParamsView {
     this.el = el('section', { class: 'pane', dataset: { pane: 'hparams' } });
     this.sort = { col: 'run', dir: 1 };
     this.pending = 0;
+    this.drawParallel = null;
+    const { state } = ctx;
+    state.subscribe(['runs', 'series', 'selection', 'settings.tagFilter', 'settings.runFilter', 'settings.tab'], () => this.sync());
+    state.subscribe(['hover'], () => {
+      for (const tr of this.el.querySelectorAll('.hp-table tbody tr')) tr.classList.toggle('hovered', tr.dataset.run === state.hover);
+      this.drawParallel?.();
+    });
   }
 
   runs() {
-    return this.ctx.chartRuns().filter((r) => {
-      const h = this.ctx.runs.get(r)?.hparams;
+    const { state } = this.ctx;
+    return state.chartRuns().filter((r) => {
+      const h = state.runs.get(r)?.hparams;
       return h && typeof h === 'object' && Object.keys(h).length;
     });
   }
@@ -29,8 +38,8 @@ export class HParamsView {
   metrics(runs) {
     const have = new Map();
     const set = new Set(runs);
-    for (const s of this.ctx.series.values()) {
-      if (s.kind !== 'scalar' || !set.has(s.run) || s.tag.startsWith('system/') || !this.ctx.tagMatches(s.tag)) continue;
+    for (const s of this.ctx.state.series.values()) {
+      if (s.kind !== 'scalar' || !set.has(s.run) || s.tag.startsWith('system/') || !this.ctx.state.tagMatches(s.tag)) continue;
       have.set(s.tag, (have.get(s.tag) || 0) + 1);
     }
     return [...have].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, MAX_METRICS).map((e) => e[0]);
@@ -40,7 +49,6 @@ export class HParamsView {
   sync() {
     clearTimeout(this.pending);
     this.pending = setTimeout(() => this.render(), 100);
-    return this.count();
   }
 
   async render() {
@@ -53,12 +61,13 @@ export class HParamsView {
           ', or TensorBoard\'s hparams plugin) appear here with their final metrics.')));
       return;
     }
-    const keys = [...new Set(runs.flatMap((r) => Object.keys(this.ctx.runs.get(r).hparams)))].sort();
+    const { state } = this.ctx;
+    const keys = [...new Set(runs.flatMap((r) => Object.keys(state.runs.get(r).hparams)))].sort();
     const metrics = this.metrics(runs);
     const entries = await Promise.all(metrics.map((t) => this.ctx.scalars.load(t).catch(() => null)));
     const rows = runs.map((run) => {
       const row = { run, values: {} };
-      for (const k of keys) row.values[`h:${k}`] = this.ctx.runs.get(run).hparams[k];
+      for (const k of keys) row.values[`h:${k}`] = state.runs.get(run).hparams[k];
       metrics.forEach((t, i) => {
         const s = entries[i]?.runs.get(run);
         row.values[`m:${t}`] = s?.length ? s.values[s.length - 1] : undefined;
@@ -90,10 +99,15 @@ export class HParamsView {
         this.render();
       },
     })));
-    const body = rows.map((row) => el('tr', { dataset: { run: row.run } }, cols.map((c) => {
+    const body = rows.map((row) => el('tr', {
+      dataset: { run: row.run },
+      class: row.run === state.hover ? 'hovered' : null,
+      onmouseenter: () => state.set({ hover: row.run }),
+      onmouseleave: () => { if (state.hover === row.run) state.set({ hover: null }); },
+    }, cols.map((c) => {
       const v = value(row, c.id);
       if (c.id === 'run') {
-        return el('td', {}, el('span', { class: 'sw', style: `display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;background:${runColor(row.run)}` }), row.run);
+        return el('td', {}, el('span', { class: 'sw', style: `background:${state.colorOf(row.run)}` }), row.run);
       }
       return el('td', { text: typeof v === 'number' ? fmt(v) : v === undefined ? '–' : String(v) });
     })));
@@ -105,12 +119,14 @@ export class HParamsView {
       el('div', { class: 'card wide' },
         el('div', { class: 'card-head' }, el('span', { class: 'card-title', text: 'Parallel coordinates' })),
         canvas));
-    requestAnimationFrame(() => parallel(canvas, cols.slice(1), rows, value));
+    this.drawParallel = () => parallel(canvas, cols.slice(1), rows, value, state);
+    requestAnimationFrame(this.drawParallel);
   }
 }
 
-/** Draws each row as a line across one vertical axis per column. */
-function parallel(canvas, cols, rows, value) {
+/** Draws each row as a line across one vertical axis per column, in its run's colour (the
+ * hovered run's wide and on top, the others faint). */
+function parallel(canvas, cols, rows, value, state) {
   if (!cols.length) return;
   const dpr = devicePixelRatio || 1;
   const width = canvas.clientWidth || 800;
@@ -125,9 +141,11 @@ function parallel(canvas, cols, rows, value) {
   const step = cols.length > 1 ? (width - 2 * left) / (cols.length - 1) : 0;
   const scales = cols.map((c) => {
     const vs = rows.map((r) => value(r, c.id)).filter((v) => v !== undefined && v !== null);
-    if (vs.length && vs.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      const lo = Math.min(...vs);
-      const hi = Math.max(...vs);
+    const finite = vs.filter((v) => typeof v === 'number' && Number.isFinite(v));
+    if (finite.length && vs.every((v) => typeof v === 'number')) {
+      // Numbers (NaN and ±Inf are left off the axis).
+      const lo = Math.min(...finite);
+      const hi = Math.max(...finite);
       const span = hi - lo || 1;
       return { pos: (v) => bottom - ((v - (hi === lo ? lo - 0.5 : lo)) / (hi === lo ? 1 : span)) * (bottom - top), lo: fmt(lo), hi: fmt(hi) };
     }
@@ -152,9 +170,12 @@ function parallel(canvas, cols, rows, value) {
     g.fillText(String(scales[i].hi), x + 3, top + 10);
     g.fillText(String(scales[i].lo), x + 3, bottom + 14);
   });
-  g.lineWidth = 1.5;
-  for (const row of rows) {
-    g.strokeStyle = runColor(row.run, 0.8);
+  const hover = rows.some((r) => r.run === state.hover) ? state.hover : null;
+  const ordered = hover ? [...rows.filter((r) => r.run !== hover), ...rows.filter((r) => r.run === hover)] : rows;
+  for (const row of ordered) {
+    const mine = row.run === hover;
+    g.lineWidth = mine ? 3 : 1.5;
+    g.strokeStyle = withAlpha(state.colorOf(row.run), hover && !mine ? 0.2 : 0.85);
     g.beginPath();
     let pen = false;
     cols.forEach((c, i) => {

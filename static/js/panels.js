@@ -1,12 +1,13 @@
-// The per-run panes: histograms (offset ridgelines over steps), distributions (percentile
-// bands), text (sanitized Markdown) and images (with a step slider). One card per run and tag.
+// The per-run panes: histograms (offset ridgelines over steps, re-binned as TensorBoard draws
+// them), distributions (percentile bands), text (sanitized Markdown) and images (with a step
+// slider, a click for actual size). One card per run and tag.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { getJson } from './api.js';
-import { CardsView, LazyCard, Group } from './cards.js';
-import { DISTRIBUTION_BPS, percentiles, spread } from './math.js';
-import { axes, groupOf } from './scalars.js';
-import { cssVar, el, fmt, num, runColor } from './util.js';
+import { CardsView, Group, LazyCard, groupOf } from './cards.js';
+import { AXIS_FONT, axes, lonePoints, plural, tickLabels, withAlpha, xRange } from './chart.js';
+import { DISTRIBUTION_BPS, DRAWN_BINS, cleanBuckets, percentiles, rebin, spread } from './math.js';
+import { cssVar, el, num } from './util.js';
 
 /** Histograms drawn in a ridgeline (older steps behind, newer in front). */
 const RIDGES = 40;
@@ -17,7 +18,7 @@ function loadHistograms(run, tag, fresh) {
   const key = `${run}\u0000${tag}`;
   if (fresh || !histograms.has(key)) {
     histograms.set(key, getJson('api/v1/histograms', { run, tag }).then((rows) =>
-      rows.map((r) => ({ step: r.step, buckets: r.buckets.map((b) => b.map(num)) }))));
+      rows.map((r) => ({ step: r.step, buckets: cleanBuckets(r.buckets.map((b) => b.map(num))) }))));
   }
   return histograms.get(key);
 }
@@ -45,20 +46,29 @@ class HistogramCard extends HistogramsCard {
     super('histogram', ctx, run, tag);
   }
 
+  /**
+   * Up to `RIDGES` histograms, oldest at the back. Each is re-binned into TensorBoard's 30 equal
+   * bins over the range of all of them (tensorboardX and torch write ~600 log-spaced buckets,
+   * some 1e-13 wide: drawn as density, one sample in such a bucket would dwarf the rest), and
+   * ridges share one height scale: the largest bin count.
+   */
   drawRows(rows) {
     const picked = spread(rows.length, RIDGES).map((i) => rows[i]);
     let lo = Infinity;
     let hi = -Infinity;
-    let top = 0;
     for (const r of picked) {
-      for (const [l, rr, c] of r.buckets) {
-        if (Number.isFinite(l)) lo = Math.min(lo, l);
-        if (Number.isFinite(rr)) hi = Math.max(hi, rr);
-        const w = rr - l;
-        if (w > 0 && Number.isFinite(c)) top = Math.max(top, c / w);
-      }
+      lo = Math.min(lo, r.buckets[0][0]); // sorted by left edge
+      for (const [, right] of r.buckets) hi = Math.max(hi, right);
     }
-    if (!(hi > lo)) { hi = lo + 1; }
+    if (!(hi > lo)) {
+      // Every value the same: TensorBoard widens such a range the same way.
+      const v = lo;
+      lo = v / 1.1 - 1;
+      hi = v * 1.1 + 1;
+      if (!(hi > lo)) [lo, hi] = [hi, lo];
+    }
+    const bins = picked.map((r) => rebin(r.buckets, lo, hi, DRAWN_BINS));
+    const top = Math.max(0, ...bins.flat());
     const dpr = devicePixelRatio || 1;
     const width = Math.max(200, this.body.clientWidth);
     const height = 260;
@@ -68,46 +78,89 @@ class HistogramCard extends HistogramsCard {
     canvas.style.height = `${height}px`;
     const g = canvas.getContext('2d');
     g.scale(dpr, dpr);
-    const padL = 56;
-    const padB = 22;
+    g.font = AXIS_FONT;
+    const padL = 8 + Math.max(...picked.map((r) => g.measureText(String(r.step)).width));
+    const padR = 10;
+    const padB = 34;
     const padT = 8;
-    const ridgeH = 70;
+    const ridgeH = Math.min(90, (height - padB - padT) * 0.45);
     const spanY = height - padB - padT - ridgeH;
-    const xOf = (v) => padL + ((v - lo) / (hi - lo)) * (width - padL - 8);
-    const color = runColor(this.run);
-    g.font = '11px sans-serif';
-    g.fillStyle = cssVar('--muted');
+    const plotW = width - padL - padR;
+    const xOf = (v) => padL + ((v - lo) / (hi - lo)) * plotW;
+    const color = this.ctx.state.colorOf(this.run);
+    const muted = cssVar('--muted');
+    const binW = (hi - lo) / DRAWN_BINS;
+    let lastLabel = -Infinity;
     picked.forEach((r, k) => {
       const base = padT + ridgeH + (picked.length === 1 ? spanY : (spanY * k) / (picked.length - 1));
+      const counts = bins[k];
+      const point = (i) => [xOf(lo + (i + 0.5) * binW), base - (top > 0 ? (counts[i] / top) * ridgeH : 0)];
+      // The outline through the bins' centres (smooth, as TensorBoard's ridges are), filled...
       g.beginPath();
-      g.moveTo(xOf(r.buckets[0][0]), base);
-      for (const [l, rr, c] of r.buckets) {
-        const d = rr > l ? c / (rr - l) : 0;
-        const y = base - (top > 0 ? (d / top) * ridgeH : 0);
-        g.lineTo(xOf(l), y);
-        g.lineTo(xOf(rr), y);
-      }
-      g.lineTo(xOf(r.buckets[r.buckets.length - 1][1]), base);
+      g.moveTo(xOf(lo), base);
+      counts.forEach((c, i) => g.lineTo(...point(i)));
+      g.lineTo(xOf(hi), base);
       g.closePath();
-      g.globalAlpha = 0.15 + (0.6 * k) / Math.max(1, picked.length - 1);
+      g.globalAlpha = 0.25 + (0.6 * k) / Math.max(1, picked.length - 1);
       g.fillStyle = color;
       g.fill();
+      // ...and drawn over the histogram's own range, so a thin tail still shows where it ends.
+      const first = counts.findIndex((c) => c > 0);
+      const last = counts.length - 1 - [...counts].reverse().findIndex((c) => c > 0);
+      if (first >= 0) {
+        g.beginPath();
+        g.moveTo(xOf(Math.max(lo, r.buckets[0][0])), base);
+        for (let i = first; i <= last; i++) g.lineTo(...point(i));
+        g.lineTo(xOf(Math.min(hi, r.buckets[r.buckets.length - 1][1])), base);
+        g.globalAlpha = 0.9;
+        g.strokeStyle = color;
+        g.lineWidth = 1;
+        g.stroke();
+      }
       g.globalAlpha = 1;
-      g.strokeStyle = cssVar('--panel');
-      g.lineWidth = 0.8;
-      g.stroke();
-      if (k === 0 || k === picked.length - 1 || k % Math.ceil(picked.length / 6) === 0) {
-        g.fillStyle = cssVar('--muted');
-        g.fillText(String(r.step), 4, base);
+      const isLast = k === picked.length - 1;
+      if (base - lastLabel >= 13 && (isLast || base + 13 <= padT + ridgeH + spanY)) {
+        g.fillStyle = muted;
+        g.textAlign = 'right';
+        g.textBaseline = 'middle';
+        g.fillText(String(r.step), padL - 4, base);
+        lastLabel = base;
       }
     });
-    g.fillStyle = cssVar('--muted');
-    g.fillText(fmt(lo), padL, height - 6);
-    const hiText = fmt(hi);
-    g.fillText(hiText, width - 8 - g.measureText(hiText).width, height - 6);
+    // The value axis: round ticks with their labels, and its title.
+    const ticks = niceTicks(lo, hi, Math.max(2, Math.floor(plotW / 90)));
+    const labels = tickLabels(ticks);
+    g.fillStyle = muted;
+    g.strokeStyle = muted;
+    g.textAlign = 'center';
+    g.textBaseline = 'top';
+    ticks.forEach((t, i) => {
+      const x = xOf(t);
+      g.beginPath();
+      g.moveTo(x, height - padB + 2);
+      g.lineTo(x, height - padB + 6);
+      g.stroke();
+      g.fillText(labels[i], Math.min(width - padR - g.measureText(labels[i]).width / 2, Math.max(padL, x)), height - padB + 8);
+    });
+    g.textAlign = 'right';
+    g.fillText('value →', width - padR, height - 13);
+    g.textAlign = 'left';
+    g.fillText('step ↓', 2, height - 13);
     this.body.replaceChildren(canvas);
-    this.foot.textContent = `${rows.length} histograms · steps ${rows[0].step}–${rows[rows.length - 1].step}${rows.length > picked.length ? ` · ${picked.length} drawn` : ''}`;
+    const steps = rows.length === 1 ? `step ${rows[0].step}` : `steps ${rows[0].step}–${rows[rows.length - 1].step}`;
+    this.foot.textContent = `${plural(rows.length, 'histogram')} · ${steps}${rows.length > picked.length ? ` · ${picked.length} drawn` : ''} · ${DRAWN_BINS} bins`;
   }
+}
+
+/** Round values between `lo` and `hi`, about `count` of them. */
+function niceTicks(lo, hi, count) {
+  const raw = (hi - lo) / count;
+  const e = 10 ** Math.floor(Math.log10(raw));
+  const m = raw / e;
+  const step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * e;
+  const out = [];
+  for (let i = Math.ceil(lo / step); i * step <= hi + step * 1e-9 && out.length < 50; i++) out.push(Number((i * step).toPrecision(12)));
+  return out;
 }
 
 class DistributionCard extends HistogramsCard {
@@ -122,27 +175,31 @@ class DistributionCard extends HistogramsCard {
       percentiles(r.buckets).forEach((v, i) => data[i + 1].push(Number.isFinite(v) ? v : null));
     }
     const n = DISTRIBUTION_BPS.length;
+    const color = this.ctx.state.colorOf(this.run);
     const series = [{ label: 'step' }];
     DISTRIBUTION_BPS.forEach((bp, i) => {
+      const median = i === (n - 1) / 2;
       series.push({
         label: `p${bp / 100}`,
-        stroke: i === (n - 1) / 2 ? runColor(this.run) : 'transparent',
-        width: i === (n - 1) / 2 ? 1.5 : 0,
-        points: { show: false },
+        stroke: median ? color : 'transparent',
+        width: median ? 1.5 : 0,
+        // One step has no band to fill: its percentiles are drawn as dots.
+        points: lonePoints(median ? color : withAlpha(color, 0.5), () => (rows.length === 1 ? [0] : null), median ? 7 : 4),
       });
     });
     const bands = [];
     for (let i = 0; i < (n - 1) / 2; i++) {
-      bands.push({ series: [n - i, i + 1], fill: runColor(this.run, 0.12 + 0.06 * i) });
+      bands.push({ series: [n - i, i + 1], fill: withAlpha(color, 0.12 + 0.06 * i) });
     }
     this.u?.destroy();
     const plot = el('div', { class: 'plot' });
     this.body.replaceChildren(plot);
     this.u = new uPlot({
-      width: Math.max(200, this.body.clientWidth), height: 240, series, bands,
-      legend: { show: false }, axes: axes(false), cursor: { points: { show: false } },
+      width: Math.max(200, this.body.clientWidth), height: 260, series, bands,
+      scales: { x: { range: xRange } },
+      legend: { show: false }, axes: axes({ x: 'step', yTitle: this.tag }), cursor: { points: { show: false } },
     }, data, plot);
-    this.foot.textContent = `${rows.length} steps · bands at the 0/7/16/31/50/69/84/93/100th percentiles`;
+    this.foot.textContent = `${plural(rows.length, 'step')} · bands at the 0/7/16/31/50/69/84/93/100th percentiles`;
   }
 
   destroy() {
@@ -192,16 +249,19 @@ class TextCard extends LazyCard {
     this.body.replaceChildren(...rows.map((r) => el('div', { class: 'text-entry' },
       el('div', { class: 'step', text: `step ${r.step}` }),
       el('div', { class: 'text-body' }, sanitizedFragment(r.html)))));
-    this.foot.textContent = `${this.rows.length} value${this.rows.length === 1 ? '' : 's'}${this.rows.length > 100 ? ' · newest 100 shown' : ''}`;
+    this.foot.textContent = `${plural(this.rows.length, 'value')}${this.rows.length > 100 ? ' · newest 100 shown' : ''}`;
   }
 }
 
+/** Images fill the card's width (small ones scaled up with sharp pixels); a click shows the
+ * actual size, scrolling if larger than the card, and another fits it again. */
 class ImageCard extends LazyCard {
   constructor(ctx, run, tag) {
     super({ kind: 'image', run, tag });
     this.ctx = ctx;
     this.el.classList.add('image-card');
     this.index = null;
+    this.actual = false;
   }
 
   async load() {
@@ -214,17 +274,24 @@ class ImageCard extends LazyCard {
     const follow = this.index === null || this.index >= n - 2;
     const index = follow ? n - 1 : this.index;
     const img = el('img', { alt: `${this.tag} at step ${this.rows[index].step}` });
+    const frame = el('div', { class: 'image-frame' }, img);
     const label = el('div', { class: 'muted' });
     const slider = el('input', { type: 'range', min: 0, max: n - 1, step: 1, value: index, 'aria-label': 'step' });
+    const fit = () => {
+      frame.classList.toggle('actual', this.actual);
+      img.title = this.actual ? 'Actual size: click to fit the card' : 'Click for actual size';
+    };
     const show = (i) => {
       const r = this.rows[i];
       this.index = i;
       img.src = `api/v1/image?${new URLSearchParams({ run: this.run, tag: this.tag, index: String(r.index) })}`;
-      label.textContent = `step ${r.step}${r.width ? ` · ${r.width}×${r.height}` : ''} · ${i + 1} of ${n}`;
+      label.textContent = `step ${r.step}${r.width ? ` · ${r.width}×${r.height} px` : ''} · ${i + 1} of ${n}`;
     };
+    img.addEventListener('click', () => { this.actual = !this.actual; fit(); });
     slider.addEventListener('input', () => show(Number(slider.value)));
+    fit();
     show(index);
-    this.body.replaceChildren(img, slider, label);
+    this.body.replaceChildren(frame, ...(n > 1 ? [slider] : []), label);
   }
 }
 
@@ -239,20 +306,27 @@ export class RunTagView extends CardsView {
     this.kind = kind;
     this.el = el('section', { class: 'pane', dataset: { pane: kind } });
     this.groups = new Map();
+    const { state } = ctx;
+    state.subscribe(['runs', 'series', 'selection', 'settings.tagFilter', 'settings.runFilter'], () => this.sync());
+    if (kind === 'histogram' || kind === 'distribution') {
+      // Colours (a run's arrives with the run list) and the theme.
+      state.subscribe(['runs', 'theme'], () => this.redraw());
+    }
   }
 
   keys() {
-    const shown = new Set(this.ctx.chartRuns());
+    const { state } = this.ctx;
+    const shown = new Set(state.chartRuns());
     const out = [];
-    for (const s of this.ctx.series.values()) {
-      if (s.kind === STORED[this.kind] && shown.has(s.run) && this.ctx.tagMatches(s.tag)) out.push(s);
+    for (const s of state.series.values()) {
+      if (s.kind === STORED[this.kind] && shown.has(s.run) && state.tagMatches(s.tag)) out.push(s);
     }
-    return out.sort((a, b) => a.tag.localeCompare(b.tag) || this.ctx.runOrder(a.run) - this.ctx.runOrder(b.run));
+    return out.sort((a, b) => a.tag.localeCompare(b.tag) || state.runOrder(a.run) - state.runOrder(b.run));
   }
 
-  /** Series of this kind that the shown runs have (count of tags, for the tab). */
+  /** Tags of this kind that the shown runs have (for the tab). */
   count() {
-    return new Set(this.keys().map((s) => s.tag)).size;
+    return new Set([...this.cards.values()].map((c) => c.tag)).size;
   }
 
   sync() {
@@ -280,7 +354,6 @@ export class RunTagView extends CardsView {
       if (!g.grid.children.length) { g.el.remove(); this.groups.delete(name); continue; }
       this.el.append(g.el);
     }
-    return new Set(keys.map((s) => s.tag)).size;
   }
 
   /** A series of this kind got data: its card reloads. */

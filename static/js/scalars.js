@@ -1,33 +1,25 @@
 // The scalars view: one chart per tag with every shown run overlaid, grouped by tag prefix.
 // Smoothed lines over faint raw ones, step / relative / wall-time axes, log scale, outlier-robust
-// ranges, drag-to-zoom with finer data fetched for the range, a tooltip of every run's value.
+// ranges, lone points as dots, drag-to-zoom with finer data fetched for the range, a tooltip of
+// every run's value (sorted by value), and the hovered run highlighted in every chart.
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { getJson } from './api.js';
-import { CardsView, LazyCard, Group } from './cards.js';
+import { CardsView, Group, LazyCard, groupOf } from './cards.js';
+import {
+  axes, fmt, hideTooltip, highlight, loneIndices, lonePoints, plural, showTooltip, withAlpha, xRange, yRange,
+} from './chart.js';
 import { Series, pointsPerRun } from './data.js';
-import { robustRange, smooth } from './math.js';
-import { cssVar, download, el, fileName, floorIndex, fmt, runColor } from './util.js';
+import { smooth } from './math.js';
+import { cssVar, download, el, fileName, floorIndex } from './util.js';
 
 /** Points per run fetched for a zoomed range. */
 const ZOOM_POINTS = 2000;
-const CHART_HEIGHT = 240;
-
-/** The group of a tag: its first path component (`train/loss` → `train`). */
-export function groupOf(tag) {
-  const i = tag.indexOf('/');
-  return i > 0 ? tag.slice(0, i) : '';
-}
-
-/** Axis styling from the current theme. */
-export function axes(xTime, yValues) {
-  const stroke = cssVar('--muted');
-  const grid = { stroke: cssVar('--grid'), width: 1 };
-  return [
-    { stroke, grid, ticks: grid, ...(xTime ? {} : { values: (u, vals) => vals.map(fmt) }) },
-    { stroke, grid, ticks: grid, size: 64, values: yValues || ((u, vals) => vals.map(fmt)) },
-  ];
-}
+const CHART_HEIGHT = 260;
+const RAW_WIDTH = 1;
+const SMOOTHED_WIDTH = 1.6;
+/** How near (CSS px) the pointer must be to a line to hover its run. */
+const HOVER_PX = 24;
 
 export class ScalarCard extends LazyCard {
   constructor(ctx, tag) {
@@ -46,7 +38,11 @@ export class ScalarCard extends LazyCard {
     this.shape = '';
     this.zoom = null; // [min, max] of x while zoomed
     this.zoomData = null; // Map run → Series for the zoomed step range
-    this.shown = []; // per run: {run, xs, raw, smoothed}
+    this.shown = []; // per run: {run, s, xs, sm, raw}
+    this.lone = []; // per uPlot series: the indices drawn as dots
+    this.runOf = []; // per uPlot series: its run
+    this.widths = []; // per uPlot series: its line width
+    this.hovering = null; // the run this chart's pointer hovers
     this.unsubscribe = ctx.scalars.subscribe(tag, () => {
       if (!ctx.scalars.entry(tag).loaded && this.visible) this.refresh();
       else this.schedule();
@@ -54,14 +50,16 @@ export class ScalarCard extends LazyCard {
   }
 
   load() {
-    return this.ctx.scalars.load(this.tag, pointsPerRun(this.ctx.chartRuns().length));
+    return this.ctx.scalars.load(this.tag, pointsPerRun(this.ctx.state.chartRuns().length));
   }
 
-  /** Rebuilds the chart when what it shows changed shape (runs, axes, theme); else new data. */
+  /** Rebuilds the chart when what it shows changed shape (runs, axes, colours, theme); else
+   * gives it the new data. */
   draw() {
-    const { settings } = this.ctx;
+    const { state } = this.ctx;
+    const { settings } = state;
     const source = this.zoomData || this.ctx.scalars.entry(this.tag).runs;
-    const runs = this.ctx.chartRuns().filter((r) => source.get(r)?.length);
+    const runs = state.chartRuns().filter((r) => source.get(r)?.length);
     const entry = this.ctx.scalars.entry(this.tag);
     const want = pointsPerRun(runs.length);
     if (!this.zoomData && entry.loaded && !entry.loading && entry.maxPoints < want / 2) {
@@ -70,36 +68,42 @@ export class ScalarCard extends LazyCard {
     const xMode = settings.x;
     const tables = [];
     this.shown = [];
-    let hidden = 0;
+    let nonFinite = 0;
     let points = 0;
-    const all = [];
+    let drawable = 0;
+    const shownValue = (v) => (!Number.isFinite(v) || (settings.logY && v <= 0) ? null : v);
     for (const run of runs) {
       const s = source.get(run);
-      const start = this.ctx.runs.get(run)?.started_at ?? s.walls[0];
+      // Relative time counts from the run's start, or from its first point if that is earlier.
+      const start = Math.min(state.runs.get(run)?.started_at ?? Infinity, s.walls[0]);
       const xs = xMode === 'step' ? s.steps
         : xMode === 'wall' ? s.walls
-          : s.walls.map((w) => (w - start) / 3600);
+          : s.walls.map((w) => w - start);
       const sm = smooth(s.values, settings.smoothing);
-      const shownValue = (v) => (!Number.isFinite(v) || (settings.logY && v <= 0) ? null : v);
       const raw = s.values.map(shownValue);
-      const smoothed = sm.map(shownValue);
-      for (const v of s.values) { if (!Number.isFinite(v)) hidden++; }
+      for (let i = 0; i < s.length; i++) {
+        if (!Number.isFinite(s.values[i])) nonFinite++;
+        if (raw[i] !== null) drawable++;
+      }
       points += s.length;
-      if (settings.ignoreOutliers) all.push(...s.values);
-      this.shown.push({ run, s, xs, sm });
-      tables.push([xs, raw, smoothed]);
+      this.shown.push({ run, s, xs, sm, raw });
+      tables.push([xs, raw, sm.map(shownValue)]);
     }
-    this.robust = settings.ignoreOutliers && !settings.logY ? robustRange(all) : null;
-    this.footer(runs.length, points, hidden);
+    this.footer(runs.length, points, nonFinite);
     if (!runs.length) {
-      this.u?.destroy();
-      this.u = null;
-      this.shape = '';
-      this.body.replaceChildren(el('div', { class: 'loading', text: 'No selected run has this tag.' }));
+      this.message('No selected run has this tag.');
+      return;
+    }
+    if (!drawable) {
+      this.message(nonFinite === points
+        ? `${points === 1 ? 'Its only value is' : `All ${plural(points, 'value')} are`} NaN or ±Inf: nothing to draw.`
+        : 'No value is above 0: nothing to draw on a log scale.');
       return;
     }
     const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
-    const shape = [runs.join('\n'), xMode, settings.logY, settings.ignoreOutliers, this.ctx.theme].join('|');
+    this.lone = data.map((ys, i) => (i ? loneIndices(ys) : []));
+    const colors = runs.map((r) => state.colorOf(r));
+    const shape = [runs.join('\n'), colors.join(), xMode, settings.logY, settings.ignoreOutliers, state.theme].join('|');
     if (this.u && shape === this.shape) {
       this.u.setData(data, !this.zoom);
       if (this.zoom) this.u.setScale('x', { min: this.zoom[0], max: this.zoom[1] });
@@ -110,10 +114,23 @@ export class ScalarCard extends LazyCard {
     const plot = el('div', { class: 'plot' });
     this.body.replaceChildren(plot);
     const series = [{ label: xMode }];
-    for (const run of runs) {
-      series.push({ label: `${run} (raw)`, stroke: runColor(run, 0.22), width: 1, points: { show: false } });
-      series.push({ label: run, stroke: runColor(run), width: 1.6, points: { show: false } });
-    }
+    this.runOf = [null];
+    this.widths = [0];
+    runs.forEach((run, k) => {
+      const color = colors[k];
+      const rawIdx = series.length;
+      series.push({
+        label: `${run} (raw)`, stroke: withAlpha(color, 0.25), width: RAW_WIDTH, alpha: 1,
+        points: lonePoints(withAlpha(color, 0.4), () => this.lone[rawIdx]),
+      });
+      const smoothedIdx = series.length;
+      series.push({
+        label: run, stroke: color, width: SMOOTHED_WIDTH, alpha: 1,
+        points: lonePoints(color, () => this.lone[smoothedIdx]),
+      });
+      this.runOf.push(run, run);
+      this.widths.push(RAW_WIDTH, SMOOTHED_WIDTH);
+    });
     const card = this;
     this.u = new uPlot({
       width: Math.max(200, this.body.clientWidth),
@@ -121,13 +138,14 @@ export class ScalarCard extends LazyCard {
       series,
       legend: { show: false },
       scales: {
-        x: { time: xMode === 'wall' },
+        x: { time: xMode === 'wall', range: xRange },
         y: {
           distr: settings.logY ? 3 : 1,
-          ...(this.robust ? { range: (u, min, max) => card.robust || [min, max] } : {}),
+          log: 10,
+          range: () => card.yRange() || (settings.logY ? [1, 10] : [0, 1]),
         },
       },
-      axes: axes(xMode === 'wall'),
+      axes: axes({ x: xMode, yTitle: this.tag, log: settings.logY }),
       cursor: {
         drag: { x: true, y: false, setScale: false },
         points: { show: false },
@@ -137,15 +155,63 @@ export class ScalarCard extends LazyCard {
       },
       hooks: {
         setSelect: [(u) => card.selected(u)],
-        setCursor: [(u) => card.tooltip(u)],
+        setCursor: [(u) => card.pointerMoved(u)],
       },
     }, data, plot);
-    this.u.over.addEventListener('mouseleave', () => { this.ctx.tooltip.hidden = true; });
+    this.u.over.addEventListener('mouseleave', () => {
+      hideTooltip();
+      if (this.hovering) {
+        this.hovering = null;
+        if (state.hover) state.set({ hover: null });
+      }
+    });
     if (this.zoom) this.u.setScale('x', { min: this.zoom[0], max: this.zoom[1] });
+    this.applyHover();
+  }
+
+  /** A note in place of the chart. */
+  message(text) {
+    this.u?.destroy();
+    this.u = null;
+    this.shape = '';
+    this.body.replaceChildren(el('div', { class: 'loading', text }));
+  }
+
+  /** The y range of the lines (raw and smoothed, as drawn) in the x range shown, as `yRange`
+   * makes it. (TensorBoard's ignores the raw lines, and so clips the raw line of a smooth
+   * series at its crests.) */
+  yRange() {
+    const { settings } = this.ctx.state;
+    const [x0, x1] = this.zoom || [-Infinity, Infinity];
+    const perRun = this.shown.map(({ xs, sm, raw }) => {
+      const out = [];
+      const take = (vs) => {
+        for (let i = 0; i < vs.length; i++) {
+          const v = vs[i];
+          if (v !== null && Number.isFinite(v) && xs[i] >= x0 && xs[i] <= x1) out.push(v);
+        }
+      };
+      take(sm);
+      take(raw);
+      return out;
+    });
+    return yRange(perRun, { log: settings.logY, ignoreOutliers: settings.ignoreOutliers });
+  }
+
+  /** Highlights the hovered run's lines (the state's `hover`); a card out of view does it when
+   * it comes into view. */
+  applyHover() {
+    this.hoverStale = !this.visible;
+    if (this.u && this.visible) highlight(this.u, this.runOf, this.widths, this.ctx.state.hover);
+  }
+
+  setVisible(v) {
+    super.setVisible(v);
+    if (v && this.hoverStale) this.applyHover();
   }
 
   footer(runs, points, hidden) {
-    const parts = [`${runs} run${runs === 1 ? '' : 's'}`, `${points.toLocaleString()} points${this.zoomData ? ' in range' : ''}`];
+    const parts = [plural(runs, 'run'), `${plural(points, 'point')}${this.zoomData ? ' in range' : ''}`];
     if (hidden) parts.push(`${hidden} NaN/Inf not drawn`);
     if (this.zoom) parts.push('zoomed: double-click to reset');
     this.foot.textContent = parts.join(' · ');
@@ -164,7 +230,7 @@ export class ScalarCard extends LazyCard {
   zoomTo(min, max) {
     this.zoom = [min, max];
     this.u?.setScale('x', { min, max });
-    if (this.ctx.settings.x !== 'step') return;
+    if (this.ctx.state.settings.x !== 'step') return;
     const want = this.zoom;
     getJson('api/v1/tag_scalars', {
       tag: this.tag,
@@ -185,34 +251,44 @@ export class ScalarCard extends LazyCard {
     this.schedule();
   }
 
-  /** Every shown run's raw and smoothed value at the cursor. */
-  tooltip(u) {
-    const tip = this.ctx.tooltip;
+  /**
+   * The pointer moved over the chart: the run whose line is nearest (within `HOVER_PX`) becomes
+   * the hovered run, and the tooltip lists every run's smoothed and raw value at the pointer's
+   * x, the hovered run first, then by value (largest first), as TensorBoard sorts it.
+   */
+  pointerMoved(u) {
     const idx = u.cursor.idx;
-    if (idx === null || idx === undefined || u.cursor.left < 0) { tip.hidden = true; return; }
+    if (idx === null || idx === undefined || u.cursor.left < 0) { hideTooltip(); return; }
+    const { state } = this.ctx;
     const x = u.data[0][idx];
     const rows = [];
+    let near = null;
+    let best = HOVER_PX;
     for (const { run, s, xs, sm } of this.shown) {
       const i = floorIndex(xs, x);
       if (i < 0) continue;
-      rows.push(el('tr', {},
-        el('td', {}, el('span', { class: 'sw', style: `background:${runColor(run)}` })),
-        el('td', { text: run }),
-        el('td', { class: 'v', text: fmt(sm[i]) }),
-        el('td', { class: 'v muted', text: fmt(s.values[i]) }),
-        el('td', { class: 'v muted', text: `step ${s.steps[i]}` })));
+      const v = sm[i];
+      rows.push({ run, s, i, v });
+      if (Number.isFinite(v) && !(state.settings.logY && v <= 0)) {
+        const d = Math.abs(u.valToPos(v, 'y') - u.cursor.top);
+        if (d < best) { best = d; near = run; }
+      }
     }
-    if (!rows.length) { tip.hidden = true; return; }
-    tip.replaceChildren(
-      el('div', { class: 'muted', text: `${this.tag} · smoothed / raw` }),
-      el('table', {}, el('tbody', {}, rows)));
-    tip.hidden = false;
+    this.hovering = near;
+    if (state.hover !== near) state.set({ hover: near });
+    if (!rows.length) { hideTooltip(); return; }
+    const key = (r) => (Number.isNaN(r.v) ? -Infinity : r.v);
+    rows.sort((a, b) => (b.run === near) - (a.run === near) || key(b) - key(a) || state.runOrder(a.run) - state.runOrder(b.run));
     const box = u.over.getBoundingClientRect();
-    const left = box.left + u.cursor.left + 16;
-    const top = box.top + u.cursor.top + 16;
-    const w = tip.offsetWidth;
-    tip.style.left = `${left + w > innerWidth ? Math.max(0, left - w - 32) : left}px`;
-    tip.style.top = `${Math.min(top, innerHeight - tip.offsetHeight - 8)}px`;
+    showTooltip([
+      el('div', { class: 'muted', text: `${this.tag} · smoothed / raw` }),
+      el('table', {}, el('tbody', {}, rows.map(({ run, s, i, v }) => el('tr', { dataset: { run }, class: run === near ? 'hovered' : null },
+        el('td', {}, el('span', { class: 'sw', style: `background:${state.colorOf(run)}` })),
+        el('td', { text: run }),
+        el('td', { class: 'v', text: fmt(v) }),
+        el('td', { class: 'v muted', text: fmt(s.values[i]) }),
+        el('td', { class: 'v muted', text: `step ${s.steps[i]}` }))))),
+    ], box.left + u.cursor.left, box.top + u.cursor.top);
   }
 
   resize() {
@@ -221,7 +297,7 @@ export class ScalarCard extends LazyCard {
 
   /** Every point (not the drawn overview) of each shown run, as CSV or JSON. */
   async downloadData(format) {
-    const runs = this.ctx.chartRuns().filter((r) => this.ctx.scalars.entry(this.tag).runs.has(r));
+    const runs = this.ctx.state.chartRuns().filter((r) => this.ctx.scalars.entry(this.tag).runs.has(r));
     const all = await Promise.all(runs.map((run) =>
       getJson('api/v1/scalars', { run, tag: this.tag }).then((b) => ({ run, points: b.points }))));
     const name = fileName(this.tag);
@@ -256,7 +332,7 @@ export class ScalarCard extends LazyCard {
     g.drawImage(src, 0, 28 * dpr);
     legend.forEach((run, i) => {
       const y = src.height + 28 * dpr + i * rowH;
-      g.fillStyle = runColor(run);
+      g.fillStyle = this.ctx.state.colorOf(run);
       g.fillRect(8 * dpr, y + 4 * dpr, 12 * dpr, 10 * dpr);
       g.fillStyle = cssVar('--fg') || '#000';
       g.fillText(run, 26 * dpr, y + 14 * dpr);
@@ -271,26 +347,43 @@ export class ScalarCard extends LazyCard {
   }
 }
 
-/** The scalars pane: groups of [`ScalarCard`]s for the tags the filter lets through. */
+/** The scalars pane: groups of [`ScalarCard`]s for the tags that a shown run has and the
+ * tag filter lets through. */
 export class ScalarsView extends CardsView {
   constructor(ctx) {
     super();
     this.ctx = ctx;
     this.el = el('section', { class: 'pane', dataset: { pane: 'scalars' } });
     this.groups = new Map();
+    const { state } = ctx;
+    state.subscribe(['runs', 'series', 'selection', 'settings.tagFilter', 'settings.runFilter'], () => this.sync());
+    // A chart rebuilds itself when its shape changed (runs, colours, axes, theme).
+    state.subscribe(['runs', 'selection', 'settings.runFilter', 'settings.smoothing', 'settings.logY',
+      'settings.ignoreOutliers', 'theme'], () => this.redraw());
+    state.subscribe(['settings.x'], () => {
+      for (const c of this.cards.values()) { c.zoom = null; c.zoomData = null; }
+      this.redraw(true);
+    });
+    state.subscribe(['hover'], () => { for (const c of this.cards.values()) c.applyHover(); });
   }
 
-  /** The scalar tags shown: every run's, but not the GPU series (the system pane's). */
+  /** The scalar tags shown: those of the shown runs, but not GPU series (the system pane's). */
   tags() {
+    const { state } = this.ctx;
+    const shown = new Set(state.chartRuns());
     const tags = new Set();
-    for (const s of this.ctx.series.values()) {
-      if (s.kind !== 'scalar' || s.run === 'system' || s.tag.startsWith('system/gpu.')) continue;
-      if (this.ctx.tagMatches(s.tag)) tags.add(s.tag);
+    for (const s of state.series.values()) {
+      if (s.kind !== 'scalar' || !shown.has(s.run) || s.tag.startsWith('system/gpu.')) continue;
+      if (state.tagMatches(s.tag)) tags.add(s.tag);
     }
     return [...tags].sort();
   }
 
-  /** Adds and removes cards to match the series and the tag filter. */
+  count() {
+    return this.cards.size;
+  }
+
+  /** Adds and removes cards to match the series, the shown runs and the tag filter. */
   sync() {
     const tags = this.tags();
     const keep = new Set(tags);
@@ -319,6 +412,5 @@ export class ScalarsView extends CardsView {
       if (!n) { g.el.remove(); this.groups.delete(name); continue; }
       this.el.append(g.el);
     }
-    return tags.length;
   }
 }

@@ -4,8 +4,8 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { CardsView, LazyCard } from './cards.js';
-import { axes } from './scalars.js';
-import { el, fmt, fmtBytes, runColor } from './util.js';
+import { axes, fmt, xRange } from './chart.js';
+import { el, fmtBytes } from './util.js';
 
 const GPU_TAG = /^system\/gpu\.(\d+)\.([a-z_]+)$/;
 const GIB = 1024 ** 3;
@@ -40,7 +40,9 @@ class GpuCard extends LazyCard {
 
   draw() {
     const charts = CHARTS.filter((c) => c.metrics.some((m) => this.metrics.has(m) && this.series(m)?.length));
-    const shape = charts.map((c) => c.title).join('|') + this.ctx.theme;
+    const { state } = this.ctx;
+    const color = state.colorOf(this.run);
+    const shape = [charts.map((c) => c.title).join('|'), state.theme, color].join('|');
     if (shape !== this.shape) {
       for (const p of this.plots) p.u.destroy();
       this.plots = [];
@@ -58,14 +60,14 @@ class GpuCard extends LazyCard {
           legend: { show: false },
           cursor: { points: { show: false } },
           scales: {
-            x: { time: true },
+            x: { time: true, range: xRange },
             y: c.range === 'zero' ? { range: (u, min, max) => [0, max > 0 ? max * 1.05 : 1] }
               : Array.isArray(c.range) ? { range: () => c.range } : {},
           },
-          axes: axes(true),
+          axes: axes({ x: 'wall', xTitle: false }),
           series: [{}, ...metrics.map((m, i) => ({
             label: m,
-            stroke: i === 0 ? runColor(`${this.run}/gpu${this.gpu}`) : 'rgba(128,128,128,0.8)',
+            stroke: i === 0 ? color : 'rgba(128,128,128,0.8)',
             width: i === 0 ? 1.6 : 1,
             dash: i === 0 ? undefined : [4, 3],
             points: { show: false },
@@ -84,9 +86,11 @@ class GpuCard extends LazyCard {
     const last = (m) => { const s = this.series(m); return s?.length ? s.values[s.length - 1] : undefined; };
     const parts = [];
     if (last('memory_used_bytes') !== undefined) parts.push(`memory ${fmtBytes(last('memory_used_bytes'))} of ${fmtBytes(last('memory_total_bytes'))}`);
-    if (last('utilization_percent') !== undefined) parts.push(`${fmt(last('utilization_percent'))}% busy`);
-    if (last('temperature_celsius') !== undefined) parts.push(`${fmt(last('temperature_celsius'))} °C`);
-    if (last('power_watts') !== undefined) parts.push(`${fmt(last('power_watts'))} W`);
+    // Three significant digits, at most one decimal: 87.9% busy, 5.6% busy, 74.5 °C, 213 W.
+    const brief = (v) => fmt(Math.round(v * 10) / 10, 3);
+    if (last('utilization_percent') !== undefined) parts.push(`${brief(last('utilization_percent'))}% busy`);
+    if (last('temperature_celsius') !== undefined) parts.push(`${brief(last('temperature_celsius'))} °C`);
+    if (last('power_watts') !== undefined) parts.push(`${brief(last('power_watts'))} W`);
     this.now.textContent = parts.join(' · ');
     this.foot.textContent = this.run === 'system' ? 'sampled by the server' : `sampled by run ${this.run}`;
   }
@@ -108,12 +112,14 @@ export class SystemView extends CardsView {
     this.ctx = ctx;
     this.el = el('section', { class: 'pane', dataset: { pane: 'system' } });
     this.grid = el('div', { class: 'grid' });
+    ctx.state.subscribe(['series'], () => this.sync());
+    ctx.state.subscribe(['runs', 'theme'], () => this.redraw());
   }
 
   /** `run\0gpu` → set of metrics, for every GPU series. */
   gpus() {
     const out = new Map();
-    for (const s of this.ctx.series.values()) {
+    for (const s of this.ctx.state.series.values()) {
       const m = s.kind === 'scalar' && GPU_TAG.exec(s.tag);
       if (!m) continue;
       const key = `${s.run}\u0000${m[1]}`;
@@ -124,7 +130,7 @@ export class SystemView extends CardsView {
   }
 
   count() {
-    return this.gpus().size;
+    return this.cards.size;
   }
 
   sync() {
@@ -156,6 +162,5 @@ export class SystemView extends CardsView {
     } else if (!this.grid.isConnected) {
       this.el.replaceChildren(this.grid);
     }
-    return gpus.size;
   }
 }

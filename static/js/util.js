@@ -1,4 +1,4 @@
-// Small DOM and number helpers shared by the dashboard's modules.
+// Small DOM, file and search helpers shared by the dashboard's modules.
 
 /** Creates an element: `attrs` sets properties (`class`, `text`, `dataset`, `on<event>`, others
  * as attributes); children are nodes or strings (inserted as text, never as HTML). */
@@ -28,16 +28,6 @@ export function num(v) {
   return Number(v);
 }
 
-/** A short, readable rendering of a value (non-finite ones by name). */
-export function fmt(v) {
-  if (v === undefined || v === null) return '–';
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
-  if (Number.isInteger(v)) return String(v);
-  return String(Number(v.toPrecision(5)));
-}
-
 /** Bytes in binary units. */
 export function fmtBytes(b) {
   if (!Number.isFinite(b)) return String(b);
@@ -45,34 +35,6 @@ export function fmtBytes(b) {
   let i = 0;
   while (Math.abs(b) >= 1024 && i < units.length - 1) { b /= 1024; i++; }
   return `${b.toFixed(i ? 1 : 0)} ${units[i]}`;
-}
-
-/** FNV-1a of a string: a stable 32-bit hash. */
-export function hash(s) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-const colorIndex = new Map();
-
-/** The colour of a run: runs get well-separated hues (golden-angle steps) in the order the page
- * first sees them (the server lists runs in start order), so colours are the same on every load
- * and never change while the page is open. */
-export function runColor(name, alpha = 1) {
-  let i = colorIndex.get(name);
-  if (i === undefined) {
-    i = colorIndex.size;
-    colorIndex.set(name, i);
-  }
-  const dark = matchMedia('(prefers-color-scheme: dark)').matches;
-  const hue = Math.round((i * 137.508 + 210) % 360);
-  const light = (dark ? 62 : 45) + (i % 3) * 5;
-  const sat = 70 - (Math.floor(i / 3) % 3) * 12;
-  return `hsla(${hue}, ${sat}%, ${light}%, ${alpha})`;
 }
 
 /** `{re}` for a valid pattern (case-insensitive), `{error}` otherwise; empty matches all. */
