@@ -321,6 +321,7 @@ function setLive(live) {
 
 function startStream() {
   follow({
+    // A new run, or new hyperparameters of a run: the lists are refetched either way.
     run: (d) => {
       if (!state.runs.has(d.name)) {
         const runs = new Map(state.runs);
@@ -335,9 +336,8 @@ function startStream() {
       ctx.scalars.append(d.run, d.tag, d.points);
     },
     series: (d) => {
-      if (d.kind !== 'hparams') addSeries(d.run, d.tag, d.kind);
+      addSeries(d.run, d.tag, d.kind);
       for (const v of perRunViews()) v.changed(d.run, d.tag);
-      if (d.kind === 'hparams') refreshListsSoon();
     },
     resync: () => resync(),
   }, setLive, () => resync());
