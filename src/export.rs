@@ -556,6 +556,8 @@ pub fn export(
             .filter(|r| chosen_runs.contains(r))
             .collect()
     };
+    // Colours by place among all runs, as the dashboard and the server's charts give them.
+    let colors = chart::RunColors::new(runs.iter().map(|r| r.name.as_str()));
     let total: u64 = chosen.iter().map(|c| c.info.count).sum();
     let mut summary = ExportSummary {
         format: options.format,
@@ -611,10 +613,7 @@ pub fn export(
                 let lines = series
                     .iter()
                     .map(|c| {
-                        let color = run_names
-                            .iter()
-                            .position(|r| *r == c.info.run)
-                            .unwrap_or_default();
+                        let color = colors.index(&c.info.run);
                         chart::read_line(conn, &c.info.run, c.id, color, options.max_points)
                     })
                     .collect::<Result<Vec<_>, _>>()?;

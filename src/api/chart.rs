@@ -132,7 +132,8 @@ impl ChartParams {
 /// every run that has it.
 fn lines(conn: &rusqlite::Connection, p: &ChartParams) -> Result<Vec<Line>, ApiError> {
     let all_runs: Vec<String> = query::runs(conn)?.into_iter().map(|r| r.name).collect();
-    let color = |run: &str| all_runs.iter().position(|r| r == run).unwrap_or_default();
+    let colors = chart::RunColors::new(all_runs.iter().map(String::as_str));
+    let color = |run: &str| colors.index(run);
     let with_tag = query::series_with_tag(conn, &p.tag)?;
     let mut chosen: Vec<(&str, i64)> = Vec::new();
     if p.runs.is_empty() {

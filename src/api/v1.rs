@@ -57,15 +57,15 @@ struct RunOut {
 /// `GET /api/v1/runs`: every run in start order, each with its colour.
 async fn runs(State(state): State<AppState>) -> Result<Json<Vec<RunOut>>, ApiError> {
     let runs = read(&state, |c| Ok(query::runs(c)?)).await?;
+    let colors = crate::chart::RunColors::new(runs.iter().map(|r| r.name.as_str()));
     Ok(Json(
         runs.into_iter()
-            .enumerate()
-            .map(|(i, r)| RunOut {
+            .map(|r| RunOut {
+                color: colors.hex(&r.name),
                 name: r.name,
                 started_at: Num(r.started_at),
                 updated_at: Num(r.updated_at),
                 hparams: r.hparams,
-                color: crate::chart::run_color_hex(i),
             })
             .collect(),
     ))

@@ -73,6 +73,46 @@ pub fn run_color_hex(index: usize) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
+/// The colour index of each run, from the list of runs in start order: the one rule behind
+/// the colours of the dashboard (`GET /api/v1/runs`), the server's charts and exported charts.
+/// The GPU sampler's `system` run is not a training run and takes no index, so a training
+/// run's colour does not depend on whether the server sampled GPUs before it started.
+#[derive(Debug, Clone, Default)]
+pub struct RunColors {
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl RunColors {
+    /// Indexes `runs` (in start order).
+    pub fn new<'a>(runs: impl IntoIterator<Item = &'a str>) -> RunColors {
+        let index = runs
+            .into_iter()
+            .filter(|r| *r != crate::gpu::SYSTEM_RUN)
+            .enumerate()
+            .map(|(i, r)| (r.to_owned(), i))
+            .collect();
+        RunColors { index }
+    }
+
+    /// The colour index of `run` ([`run_color`]); the `system` run and unknown runs get 0.
+    pub fn index(&self, run: &str) -> usize {
+        self.index.get(run).copied().unwrap_or_default()
+    }
+
+    /// The CSS colour of `run`: [`run_color_hex`] of its index; a neutral grey for the
+    /// `system` run.
+    pub fn hex(&self, run: &str) -> String {
+        if run == crate::gpu::SYSTEM_RUN {
+            SYSTEM_COLOR.to_owned()
+        } else {
+            run_color_hex(self.index(run))
+        }
+    }
+}
+
+/// The colour of the GPU sampler's `system` run.
+pub const SYSTEM_COLOR: &str = "#8c8c8c";
+
 /// An RGB colour from hue (degrees), saturation and lightness (0 to 1).
 fn hsl(hue: f64, s: f64, l: f64) -> RGBColor {
     let c = (1.0 - (2.0 * l - 1.0).abs()) * s;
@@ -629,6 +669,17 @@ mod tests {
         assert_eq!(hsl(0.0, 1.0, 0.5), RGBColor(255, 0, 0));
         assert_eq!(hsl(120.0, 1.0, 0.5), RGBColor(0, 255, 0));
         assert_eq!(hsl(240.0, 1.0, 0.5), RGBColor(0, 0, 255));
+    }
+
+    #[test]
+    fn the_system_run_takes_no_colour_from_training_runs() {
+        let with = RunColors::new(["system", "a", "b"]);
+        let without = RunColors::new(["a", "b"]);
+        for run in ["a", "b"] {
+            assert_eq!(with.hex(run), without.hex(run), "{run}");
+        }
+        assert_eq!(with.hex("a"), "#1f77b4");
+        assert_eq!(with.hex("system"), SYSTEM_COLOR);
     }
 
     fn close(a: f64, b: f64) -> bool {
