@@ -39,12 +39,7 @@ use crate::chart::{self, ChartError, ChartFormat, ChartOptions};
 use crate::ingest::{IngestError, IngestOptions};
 use crate::store::query::{self, RunInfo, SeriesInfo, TensorCursor, TensorRow};
 use crate::store::{Point, ReadOnlyError, Store, StoreError};
-use crate::types::Kind;
-
-/// The smallest `--max-points`.
-pub const MIN_MAX_POINTS: usize = crate::api::v1::MIN_MAX_POINTS;
-/// The largest `--max-points`.
-pub const MAX_MAX_POINTS: usize = crate::api::v1::MAX_MAX_POINTS;
+use crate::types::{Kind, MaxPoints};
 
 /// What to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -515,12 +510,8 @@ pub fn export(
     if options.format.chart().is_some() {
         options.chart.validate()?;
     }
-    if !(MIN_MAX_POINTS..=MAX_MAX_POINTS).contains(&options.max_points) {
-        return Err(ExportError::BadOption(format!(
-            "--max-points must be between {MIN_MAX_POINTS} and {MAX_MAX_POINTS}, not {}",
-            options.max_points
-        )));
-    }
+    MaxPoints::new(options.max_points)
+        .map_err(|e| ExportError::BadOption(format!("--max-points {e}")))?;
     prepare_out(&options.out)?;
     let opened = open_source(&options.source, progress)?;
     let conn = &opened.conn;

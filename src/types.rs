@@ -173,6 +173,48 @@ impl std::ops::Deref for RunName {
     }
 }
 
+/// How many points a downsampled read of a scalar series returns at most: from
+/// [`MaxPoints::MIN`] (the first, the last, a min, a max and one more) to [`MaxPoints::MAX`].
+/// The API's `max_points`, the server's charts and `runboard export --max-points` all read
+/// through it, so they accept the same range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(try_from = "usize")]
+pub struct MaxPoints(usize);
+
+/// A points limit outside [`MaxPoints::MIN`]..=[`MaxPoints::MAX`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be between {min} and {max}, not {n}", min = MaxPoints::MIN, max = MaxPoints::MAX, n = .0)]
+pub struct InvalidMaxPoints(pub usize);
+
+impl MaxPoints {
+    /// The fewest points a downsampled read may ask for.
+    pub const MIN: usize = 5;
+    /// The most points a downsampled read may ask for.
+    pub const MAX: usize = 100_000;
+
+    /// Checks `n` against the range.
+    pub fn new(n: usize) -> Result<MaxPoints, InvalidMaxPoints> {
+        if (Self::MIN..=Self::MAX).contains(&n) {
+            Ok(MaxPoints(n))
+        } else {
+            Err(InvalidMaxPoints(n))
+        }
+    }
+
+    /// The limit.
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl TryFrom<usize> for MaxPoints {
+    type Error = InvalidMaxPoints;
+
+    fn try_from(n: usize) -> Result<MaxPoints, InvalidMaxPoints> {
+        MaxPoints::new(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +227,19 @@ mod tests {
             assert_eq!(k.to_string(), k.as_str());
         }
         assert!("scalars".parse::<Kind>().is_err());
+    }
+
+    #[test]
+    fn points_limits_have_one_range() {
+        assert!(MaxPoints::new(4).is_err());
+        assert_eq!(MaxPoints::new(5).map(MaxPoints::get), Ok(5));
+        assert_eq!(MaxPoints::new(100_000).map(MaxPoints::get), Ok(100_000));
+        assert_eq!(
+            MaxPoints::new(100_001).unwrap_err().to_string(),
+            "must be between 5 and 100000, not 100001"
+        );
+        let parsed: Result<MaxPoints, _> = serde_json::from_str("3");
+        assert!(parsed.is_err());
     }
 
     #[test]

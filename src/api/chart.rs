@@ -18,11 +18,10 @@ use axum::extract::State;
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::v1::{MAX_MAX_POINTS, MIN_MAX_POINTS};
 use super::{ApiError, AppState};
 use crate::chart::{self, ChartError, ChartFormat, ChartOptions, Line};
 use crate::store::query;
-use crate::types::Kind;
+use crate::types::{Kind, MaxPoints};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a chart request waits for a slot before it is answered 503 `busy`.
@@ -118,12 +117,7 @@ impl ChartParams {
         }
         params.tag = tag.ok_or_else(|| bad("the tag parameter is required".into()))?;
         params.options.validate().map_err(|e| bad(e.to_string()))?;
-        if !(MIN_MAX_POINTS..=MAX_MAX_POINTS).contains(&params.max_points) {
-            return Err(bad(format!(
-                "max_points must be between {MIN_MAX_POINTS} and {MAX_MAX_POINTS}, not {}",
-                params.max_points
-            )));
-        }
+        MaxPoints::new(params.max_points).map_err(|e| bad(format!("max_points {e}")))?;
         Ok(params)
     }
 }

@@ -6,13 +6,11 @@
 //! a 304 while nothing changed, and a Content-Security-Policy that allows only the page's own
 //! scripts: logged text cannot run script even if it slipped past the Markdown sanitizer.
 
-use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
-use super::{ApiError, AppState};
+use super::ApiError;
 
 /// The files of `static/`.
 #[derive(rust_embed::Embed)]
@@ -25,18 +23,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-/// `/` (the page) and `/static/{path}` (its scripts, styles and vendored libraries).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/static/{*path}", get(asset))
-}
-
-async fn index(headers: HeaderMap) -> Response {
+pub(super) async fn index(headers: HeaderMap) -> Response {
     serve("index.html", &headers)
 }
 
-async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+pub(super) async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     serve(&path, &headers)
 }
 

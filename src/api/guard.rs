@@ -36,7 +36,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use http_body_util::BodyExt;
 
 use super::{ApiError, AppState};
@@ -599,17 +598,12 @@ fn logged_in(location: &str, token: &str) -> Response {
     res
 }
 
-/// `GET /login` (the form) and `POST /login` (its target).
-pub fn routes() -> Router<AppState> {
-    Router::new().route(LOGIN_PATH, get(login_page).post(login))
-}
-
 /// The login page allows only its own inline style and a form posting to this server.
 const LOGIN_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// `GET /login`: the form asking for the token (to `/` when the server has none).
-async fn login_page(State(state): State<AppState>) -> Response {
+pub(super) async fn login_page(State(state): State<AppState>) -> Response {
     if state.tokens.token().is_none() {
         return see_other("/");
     }
@@ -618,7 +612,7 @@ async fn login_page(State(state): State<AppState>) -> Response {
 
 /// `POST /login` with a form-encoded `token`: the cookie and `303` to `/` when it is the
 /// server's token, else the form again with a 401.
-async fn login(State(state): State<AppState>, body: Bytes) -> Response {
+pub(super) async fn login(State(state): State<AppState>, body: Bytes) -> Response {
     if state.tokens.token().is_none() {
         return see_other("/");
     }

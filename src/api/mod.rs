@@ -27,6 +27,7 @@ pub mod markdown;
 pub mod sse;
 pub mod tb;
 pub mod v1;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -162,17 +163,59 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
 
 /// Every route the server has: the route table, before any layer.
 pub(crate) fn routes() -> Router<AppState> {
+    use axum::routing::{get, post};
+    let v1 = Router::new()
+        .route("/runs", get(v1::runs))
+        .route("/series", get(v1::series))
+        .route("/scalars", get(v1::scalars))
+        .route("/tag_scalars", get(v1::tag_scalars))
+        .route("/histograms", get(v1::histograms))
+        .route("/text", get(v1::text))
+        .route("/images", get(v1::images))
+        .route("/image", get(v1::image))
+        .route("/files", get(v1::files))
+        .route("/chart.svg", get(chart::svg))
+        .route("/chart.png", get(chart::png))
+        .route("/stream", get(sse::stream))
+        .route("/ingest", post(ingest::ingest));
+    let data = Router::new()
+        .route("/runs", get(tb::runs))
+        .route("/environment", get(tb::environment))
+        .route("/plugins_listing", get(tb::plugins_listing))
+        .route("/plugin/scalars/tags", get(tb::scalar_tags))
+        .route("/plugin/scalars/scalars", get(tb::scalars))
+        .route("/plugin/histograms/tags", get(tb::histogram_tags))
+        .route("/plugin/histograms/histograms", get(tb::histograms))
+        .route("/plugin/distributions/tags", get(tb::histogram_tags))
+        .route(
+            "/plugin/distributions/distributions",
+            get(tb::distributions),
+        )
+        .route("/plugin/text/tags", get(tb::text_tags))
+        .route("/plugin/text/text", get(tb::text))
+        .route("/plugin/images/tags", get(tb::image_tags))
+        .route("/plugin/images/images", get(tb::images))
+        .route("/plugin/images/individualImage", get(tb::individual_image))
+        .route("/plugin/timeseries/tags", get(tb::timeseries_tags))
+        .route(
+            "/plugin/timeseries/timeSeries",
+            get(tb::time_series).post(tb::time_series),
+        )
+        .route("/plugin/timeseries/imageData", get(tb::image_data))
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(wrong_method);
     let api = Router::new()
-        .nest("/v1", v1::routes())
+        .nest("/v1", v1)
         .fallback(unknown_path)
         .method_not_allowed_fallback(wrong_method);
-    let data = tb::routes()
-        .fallback(unknown_path)
-        .method_not_allowed_fallback(wrong_method);
+    let dashboard = Router::new()
+        .route("/", get(dashboard::index))
+        .route("/static/{*path}", get(dashboard::asset))
+        .layer(tower_http::compression::CompressionLayer::new());
     Router::new()
-        .merge(dashboard::routes().layer(tower_http::compression::CompressionLayer::new()))
-        .merge(guard::routes())
-        .route("/metrics", axum::routing::get(metrics))
+        .merge(dashboard)
+        .route(guard::LOGIN_PATH, get(guard::login_page).post(guard::login))
+        .route("/metrics", get(metrics))
         .nest("/api", api)
         .nest("/data", data)
 }

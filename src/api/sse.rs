@@ -26,7 +26,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 
 use super::AppState;
-use super::v1::{ScalarsOut, wire_point};
+use super::wire::{ScalarsOut, wire_point};
 use crate::store::Change;
 
 /// How often an idle stream sends a comment.

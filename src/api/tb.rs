@@ -5,11 +5,9 @@
 //! unknown run or tag with a plain-text 404, runboard answers a JSON 404 (`not_found`); where
 //! it answers an empty list (text), so does runboard.
 
-use axum::Router;
 use axum::extract::{Form, FromRequest, Request, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
@@ -19,31 +17,6 @@ use super::markdown::strings_to_safe_html;
 use super::{ApiError, ApiQuery, AppState, read};
 use crate::store::query::{self, SeriesInfo, TensorRow};
 use crate::types::Kind;
-
-/// TensorBoard's `/data/` routes (nested by [`super::router`]).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/runs", get(runs))
-        .route("/environment", get(environment))
-        .route("/plugins_listing", get(plugins_listing))
-        .route("/plugin/scalars/tags", get(scalar_tags))
-        .route("/plugin/scalars/scalars", get(scalars))
-        .route("/plugin/histograms/tags", get(histogram_tags))
-        .route("/plugin/histograms/histograms", get(histograms))
-        .route("/plugin/distributions/tags", get(histogram_tags))
-        .route("/plugin/distributions/distributions", get(distributions))
-        .route("/plugin/text/tags", get(text_tags))
-        .route("/plugin/text/text", get(text))
-        .route("/plugin/images/tags", get(image_tags))
-        .route("/plugin/images/images", get(images))
-        .route("/plugin/images/individualImage", get(individual_image))
-        .route("/plugin/timeseries/tags", get(timeseries_tags))
-        .route(
-            "/plugin/timeseries/timeSeries",
-            get(time_series).post(time_series),
-        )
-        .route("/plugin/timeseries/imageData", get(image_data))
-}
 
 /// Every series (all runs, start order, then tag).
 async fn all_series(state: &AppState) -> Result<Vec<SeriesInfo>, ApiError> {
@@ -79,7 +52,7 @@ async fn tb_rows(
 }
 
 /// `GET /data/runs`: run names in start order.
-async fn runs(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(super) async fn runs(State(state): State<AppState>) -> Result<Response, ApiError> {
     let runs = read(&state, |c| Ok(query::runs(c)?)).await?;
     let names: Vec<String> = runs.into_iter().map(|r| r.name).collect();
     Ok(tb_json(&names))
@@ -96,7 +69,7 @@ struct Environment {
 }
 
 /// `GET /data/environment`.
-async fn environment(State(state): State<AppState>) -> Response {
+pub(super) async fn environment(State(state): State<AppState>) -> Response {
     tb_json(&Environment {
         version: format!("runboard {}", env!("CARGO_PKG_VERSION")),
         data_location: state
@@ -224,7 +197,7 @@ const PLUGINS: [(&str, &str, bool, Frontend); 16] = [
 
 /// `GET /data/plugins_listing`: TensorBoard's plugins, enabled where runboard serves the
 /// plugin's routes and the store holds its kind of data (`timeseries` always).
-async fn plugins_listing(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Response, ApiError> {
     let series = all_series(&state).await?;
     let has = |k: Kind| series.iter().any(|s| s.kind == k);
     let mut out = Ordered::default();
@@ -295,22 +268,22 @@ async fn tags_of(state: &AppState, k: Kind, samples: Option<u32>) -> Result<Resp
 }
 
 /// `GET /data/plugin/scalars/tags`.
-async fn scalar_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(super) async fn scalar_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
     tags_of(&state, Kind::Scalar, None).await
 }
 
 /// `GET /data/plugin/histograms/tags` and `/data/plugin/distributions/tags`.
-async fn histogram_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(super) async fn histogram_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
     tags_of(&state, Kind::Histogram, None).await
 }
 
 /// `GET /data/plugin/images/tags` (the store keeps one image per step: `samples` is 1).
-async fn image_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(super) async fn image_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
     tags_of(&state, Kind::Image, Some(1)).await
 }
 
 /// `GET /data/plugin/text/tags`: `{run: [tag, ...]}`.
-async fn text_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(super) async fn text_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
     let series = all_series(&state).await?;
     let mut out: Ordered<Vec<String>> = Ordered::default();
     for s in series.iter().filter(|s| s.kind == Kind::Text) {
@@ -320,13 +293,13 @@ async fn text_tags(State(state): State<AppState>) -> Result<Response, ApiError> 
 }
 
 #[derive(Debug, Deserialize)]
-struct RunTag {
+pub(super) struct RunTag {
     run: String,
     tag: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct ScalarParams {
+pub(super) struct ScalarParams {
     run: String,
     tag: String,
     format: Option<String>,
@@ -345,7 +318,7 @@ fn csv_float(v: f64) -> String {
 
 /// `GET /data/plugin/scalars/scalars?run=&tag=[&format=csv]`: `[[wall_time, step, value]]`
 /// with every point, or the same as `Wall time,Step,Value` CSV rows.
-async fn scalars(
+pub(super) async fn scalars(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ScalarParams>,
 ) -> Result<Response, ApiError> {
@@ -381,7 +354,7 @@ async fn scalars(
 
 /// `GET /data/plugin/histograms/histograms?run=&tag=`:
 /// `[[wall_time, step, [[left, right, count], ...]], ...]`, every histogram.
-async fn histograms(
+pub(super) async fn histograms(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Response, ApiError> {
@@ -454,7 +427,7 @@ type Distribution = (Num, i64, Vec<(u32, Num)>);
 
 /// `GET /data/plugin/distributions/distributions?run=&tag=`:
 /// `[[wall_time, step, [[basis_point, value], ...]], ...]`.
-async fn distributions(
+pub(super) async fn distributions(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Response, ApiError> {
@@ -480,7 +453,7 @@ struct TextDatum {
 
 /// `GET /data/plugin/text/text?run=&tag=`: `[{"wall_time", "step", "text": html}]`; an
 /// unknown run or tag is an empty list, as in TensorBoard.
-async fn text(
+pub(super) async fn text(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Response, ApiError> {
@@ -534,7 +507,7 @@ async fn image_response(state: &AppState, key: &str) -> Result<Response, ApiErro
 }
 
 #[derive(Debug, Deserialize)]
-struct ImagesParams {
+pub(super) struct ImagesParams {
     run: String,
     tag: String,
     sample: Option<usize>,
@@ -549,7 +522,7 @@ struct ImageDatum {
 
 /// `GET /data/plugin/images/images?run=&tag=[&sample=]`: `[{"wall_time", "step", "query"}]`,
 /// `query` being what `individualImage?` takes.
-async fn images(
+pub(super) async fn images(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ImagesParams>,
 ) -> Result<Response, ApiError> {
@@ -572,12 +545,12 @@ async fn images(
 }
 
 #[derive(Debug, Deserialize)]
-struct BlobKey {
+pub(super) struct BlobKey {
     blob_key: String,
 }
 
 /// `GET /data/plugin/images/individualImage?blob_key=`: the image's bytes.
-async fn individual_image(
+pub(super) async fn individual_image(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<BlobKey>,
 ) -> Result<Response, ApiError> {
@@ -585,13 +558,13 @@ async fn individual_image(
 }
 
 #[derive(Debug, Deserialize)]
-struct ImageId {
+pub(super) struct ImageId {
     #[serde(rename = "imageId")]
     image_id: String,
 }
 
 /// `GET /data/plugin/timeseries/imageData?imageId=`: the image's bytes.
-async fn image_data(
+pub(super) async fn image_data(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ImageId>,
 ) -> Result<Response, ApiError> {
@@ -628,7 +601,7 @@ struct TimeSeriesTags {
 }
 
 /// `GET /data/plugin/timeseries/tags`.
-async fn timeseries_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(super) async fn timeseries_tags(State(state): State<AppState>) -> Result<Response, ApiError> {
     let series = all_series(&state).await?;
     let run_tags = |k: Kind| {
         let mut info: Ordered<Vec<String>> = Ordered::default();
@@ -862,7 +835,10 @@ fn time_series_one(
 
 /// `GET|POST /data/plugin/timeseries/timeSeries` with `requests` = a JSON array of
 /// `{plugin, tag, run?, sample?}`: one answer per request, in order.
-async fn time_series(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+pub(super) async fn time_series(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let field = requests_field(&state, req)
         .await?
         .filter(|r| !r.is_empty())

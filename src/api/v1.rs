@@ -1,51 +1,18 @@
 //! runboard's own JSON API under `/api/v1/`: runs, series, scalars (downsampled on request), other kinds, ingest status, charts.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::{Json, Response};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::json::Num;
+use super::wire::{ScalarsOut, WirePoint, wire_point};
 use super::{ApiError, ApiQuery, AppState, read, series_of_kind};
+use crate::store::FileProgress;
 use crate::store::query;
-use crate::store::{FileProgress, Point};
-use crate::types::Kind;
-
-/// The fewest points a downsampled read may ask for: the first, the last, a min and a max, and
-/// one more.
-pub const MIN_MAX_POINTS: usize = 5;
-/// The most points a downsampled read may ask for.
-pub const MAX_MAX_POINTS: usize = 100_000;
-
-/// The `/api/v1/` routes (nested by [`super::router`]).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/runs", get(runs))
-        .route("/series", get(series))
-        .route("/scalars", get(scalars))
-        .route("/tag_scalars", get(tag_scalars))
-        .route("/histograms", get(histograms))
-        .route("/text", get(text))
-        .route("/images", get(images))
-        .route("/image", get(image))
-        .route("/files", get(files))
-        .route("/chart.svg", get(super::chart::svg))
-        .route("/chart.png", get(super::chart::png))
-        .route("/stream", get(super::sse::stream))
-        .route("/ingest", axum::routing::post(super::ingest::ingest))
-}
-
-/// A scalar point on the wire: `[step, wall_time, value]`.
-pub type WirePoint = (i64, Num, Num);
-
-/// `point` as sent: `[step, wall_time, value]` with non-finite values as strings.
-pub fn wire_point(p: &Point) -> WirePoint {
-    (p.step, Num(p.wall_time), Num(p.value))
-}
+use crate::types::{Kind, MaxPoints};
 
 #[derive(Debug, Serialize)]
-struct RunOut {
+pub(super) struct RunOut {
     name: String,
     started_at: Num,
     updated_at: Num,
@@ -55,7 +22,7 @@ struct RunOut {
 }
 
 /// `GET /api/v1/runs`: every run in start order, each with its colour.
-async fn runs(State(state): State<AppState>) -> Result<Json<Vec<RunOut>>, ApiError> {
+pub(super) async fn runs(State(state): State<AppState>) -> Result<Json<Vec<RunOut>>, ApiError> {
     let runs = read(&state, |c| Ok(query::runs(c)?)).await?;
     let colors = crate::chart::RunColors::new(runs.iter().map(|r| r.name.as_str()));
     Ok(Json(
@@ -72,12 +39,12 @@ async fn runs(State(state): State<AppState>) -> Result<Json<Vec<RunOut>>, ApiErr
 }
 
 #[derive(Debug, Deserialize)]
-struct SeriesParams {
+pub(super) struct SeriesParams {
     run: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-struct SeriesOut {
+pub(super) struct SeriesOut {
     run: String,
     tag: String,
     kind: Kind,
@@ -88,7 +55,7 @@ struct SeriesOut {
 }
 
 /// `GET /api/v1/series[?run=]`: the series of one run (404 if it does not exist) or of all.
-async fn series(
+pub(super) async fn series(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SeriesParams>,
 ) -> Result<Json<Vec<SeriesOut>>, ApiError> {
@@ -118,33 +85,22 @@ async fn series(
 }
 
 #[derive(Debug, Deserialize)]
-struct ScalarParams {
+pub(super) struct ScalarParams {
     run: String,
     tag: String,
     start_step: Option<i64>,
     end_step: Option<i64>,
-    max_points: Option<usize>,
-}
-
-/// The body of `/api/v1/scalars` and of the stream's `scalars` events.
-#[derive(Debug, Serialize)]
-pub struct ScalarsOut {
-    /// The run.
-    pub run: String,
-    /// The tag.
-    pub tag: String,
-    /// `[step, wall_time, value]` in step order.
-    pub points: Vec<WirePoint>,
+    max_points: Option<MaxPoints>,
 }
 
 /// `GET /api/v1/scalars?run=&tag=[&start_step=&end_step=&max_points=]`: every point in the
 /// step range, or at most `max_points` of them, downsampled so that each bucket's first, last,
 /// min and max survive.
-async fn scalars(
+pub(super) async fn scalars(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ScalarParams>,
 ) -> Result<Json<ScalarsOut>, ApiError> {
-    check_scalar_range(p.max_points, p.start_step, p.end_step)?;
+    check_scalar_range(p.start_step, p.end_step)?;
     let (run, tag) = (p.run.clone(), p.tag.clone());
     let points = read(&state, move |c| {
         let id = series_of_kind(c, &run, &tag, Kind::Scalar)?;
@@ -153,7 +109,7 @@ async fn scalars(
             id,
             p.start_step,
             p.end_step,
-            p.max_points,
+            p.max_points.map(MaxPoints::get),
         )?)
     })
     .await?;
@@ -165,11 +121,11 @@ async fn scalars(
 }
 
 #[derive(Debug, Deserialize)]
-struct TagScalarParams {
+pub(super) struct TagScalarParams {
     tag: String,
     start_step: Option<i64>,
     end_step: Option<i64>,
-    max_points: Option<usize>,
+    max_points: Option<MaxPoints>,
 }
 
 /// One run's points in [`TagScalarsOut`].
@@ -181,22 +137,13 @@ struct RunPoints {
 
 /// The body of `/api/v1/tag_scalars`.
 #[derive(Debug, Serialize)]
-struct TagScalarsOut {
+pub(super) struct TagScalarsOut {
     tag: String,
     runs: Vec<RunPoints>,
 }
 
-/// Checks `max_points` and the step range of a scalar read.
-fn check_scalar_range(
-    max_points: Option<usize>,
-    start_step: Option<i64>,
-    end_step: Option<i64>,
-) -> Result<(), ApiError> {
-    if let Some(m) = max_points.filter(|m| !(MIN_MAX_POINTS..=MAX_MAX_POINTS).contains(m)) {
-        return Err(ApiError::BadRequest(format!(
-            "max_points must be between {MIN_MAX_POINTS} and {MAX_MAX_POINTS}, not {m}"
-        )));
-    }
+/// Checks the step range of a scalar read (`max_points` is checked as it is parsed).
+fn check_scalar_range(start_step: Option<i64>, end_step: Option<i64>) -> Result<(), ApiError> {
     if let Some((start, end)) = start_step.zip(end_step).filter(|(s, e)| s > e) {
         return Err(ApiError::BadRequest(format!(
             "start_step {start} is after end_step {end}"
@@ -208,11 +155,11 @@ fn check_scalar_range(
 /// `GET /api/v1/tag_scalars?tag=[&start_step=&end_step=&max_points=]`: the scalar series `tag`
 /// of every run that has it (in run start order), each read as `/api/v1/scalars` reads one, so
 /// that a chart of many runs is one request. 404 when no run has a scalar series `tag`.
-async fn tag_scalars(
+pub(super) async fn tag_scalars(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<TagScalarParams>,
 ) -> Result<Json<TagScalarsOut>, ApiError> {
-    check_scalar_range(p.max_points, p.start_step, p.end_step)?;
+    check_scalar_range(p.start_step, p.end_step)?;
     let tag = p.tag.clone();
     let runs = read(&state, move |c| {
         let series: Vec<(String, i64)> = query::series_with_tag(c, &tag)?
@@ -228,7 +175,13 @@ async fn tag_scalars(
         series
             .into_iter()
             .map(|(run, id)| {
-                let points = query::scalars(c, id, p.start_step, p.end_step, p.max_points)?;
+                let points = query::scalars(
+                    c,
+                    id,
+                    p.start_step,
+                    p.end_step,
+                    p.max_points.map(MaxPoints::get),
+                )?;
                 Ok(RunPoints {
                     run,
                     points: points.iter().map(wire_point).collect(),
@@ -241,7 +194,7 @@ async fn tag_scalars(
 }
 
 #[derive(Debug, Deserialize)]
-struct RunTag {
+pub(super) struct RunTag {
     run: String,
     tag: String,
 }
@@ -260,14 +213,14 @@ async fn tensor_rows(
 }
 
 #[derive(Debug, Serialize)]
-struct HistogramOut {
+pub(super) struct HistogramOut {
     step: i64,
     wall_time: Num,
     buckets: Vec<[Num; 3]>,
 }
 
 /// `GET /api/v1/histograms?run=&tag=`: every histogram, rows `[left, right, count]`.
-async fn histograms(
+pub(super) async fn histograms(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Json<Vec<HistogramOut>>, ApiError> {
@@ -289,7 +242,7 @@ async fn histograms(
 }
 
 #[derive(Debug, Serialize)]
-struct TextOut {
+pub(super) struct TextOut {
     step: i64,
     wall_time: Num,
     text: Vec<String>,
@@ -297,7 +250,7 @@ struct TextOut {
 }
 
 /// `GET /api/v1/text?run=&tag=`: every text value, its Markdown and the safe HTML of it.
-async fn text(
+pub(super) async fn text(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Json<Vec<TextOut>>, ApiError> {
@@ -318,7 +271,7 @@ async fn text(
 }
 
 #[derive(Debug, Serialize)]
-struct ImageOut {
+pub(super) struct ImageOut {
     step: i64,
     wall_time: Num,
     width: Option<u32>,
@@ -327,7 +280,7 @@ struct ImageOut {
 }
 
 /// `GET /api/v1/images?run=&tag=`: every image's step, size and `index` (for `/image`).
-async fn images(
+pub(super) async fn images(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Json<Vec<ImageOut>>, ApiError> {
@@ -347,14 +300,14 @@ async fn images(
 }
 
 #[derive(Debug, Deserialize)]
-struct ImageParams {
+pub(super) struct ImageParams {
     run: String,
     tag: String,
     index: usize,
 }
 
 /// `GET /api/v1/image?run=&tag=&index=`: one image's bytes, with its media type.
-async fn image(
+pub(super) async fn image(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ImageParams>,
 ) -> Result<Response, ApiError> {
@@ -375,7 +328,7 @@ async fn image(
 }
 
 #[derive(Debug, Serialize)]
-struct FileOut {
+pub(super) struct FileOut {
     path: String,
     offset: u64,
     records: u64,
@@ -384,7 +337,7 @@ struct FileOut {
 }
 
 /// `GET /api/v1/files`: how far ingest has read each event file, and what it skipped.
-async fn files(State(state): State<AppState>) -> Result<Json<Vec<FileOut>>, ApiError> {
+pub(super) async fn files(State(state): State<AppState>) -> Result<Json<Vec<FileOut>>, ApiError> {
     let files = read(&state, |c| Ok(query::files(c)?)).await?;
     Ok(Json(
         files
