@@ -334,29 +334,6 @@ pub enum Command {
     },
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
-}
-
 /// Parses the arguments, sets up logging (`RUST_LOG`, default `info`) and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -383,20 +360,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .command
         .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
     {
-        Command::Serve(args) => {
-            let config = args.into_config()?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .thread_name("runboard-http")
-                .build()?;
-            runtime.block_on(async move {
-                let addr = config.addr();
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-                crate::server::serve(config, listener, shutdown_signal()).await
-            })
-        }
+        Command::Serve(args) => crate::server::run(args.into_config()?, |_| {}),
         Command::Sync { dir, url, token } => sync_command(&dir, &url, token.as_deref()),
         Command::Gpu { watch, json, sim } => gpu_command(watch, json, sim),
         Command::Demo {

@@ -174,20 +174,10 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
         );
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("runboard-http")
-        .build()?;
-    let served = runtime.block_on(async {
-        let addr = config.addr();
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let served = crate::server::run(config, |addr| {
         eprintln!(
-            "runboard demo: {runs} simulated runs and 2 simulated GPUs; open http://{} (Ctrl-C stops)",
-            listener.local_addr()?
+            "runboard demo: {runs} simulated runs and 2 simulated GPUs; open http://{addr} (Ctrl-C stops)"
         );
-        crate::server::serve(config, listener, crate::cli::shutdown_signal()).await
     });
     stop.store(true, Ordering::Relaxed);
     for t in trainers {

@@ -143,6 +143,47 @@ fn data_dir() -> PathBuf {
     }
 }
 
+/// Runs the server until Ctrl-C or SIGTERM: builds the runtime, binds [`Config::addr`], tells
+/// `on_bound` the address it got (port 0 picks one), then [`serve`]s. What `runboard serve`
+/// and `runboard demo` both call.
+pub fn run(config: Config, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("runboard-http")
+        .build()?;
+    runtime.block_on(async move {
+        let addr = config.addr();
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        on_bound(listener.local_addr()?);
+        serve(config, listener, shutdown_signal()).await
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
 /// Runs the server on `listener` until `shutdown` resolves: opens the store, starts tailing
 /// the logdir, serves the API, then stops everything in order (HTTP, ingest, store) so that
 /// what was read is committed.
