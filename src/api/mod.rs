@@ -483,6 +483,20 @@ pub(crate) mod testing {
         }
     }
 
+    /// The stable ids of the fixture's images (`train`/`img`, steps 3 and 4).
+    pub fn image_ids(f: &Fixture) -> Vec<i64> {
+        f.state
+            .store
+            .read(|c| {
+                let (series, _) = query::series_id(c, "train", "img")?.expect("img series");
+                query::tensor_meta(c, series)
+            })
+            .expect("read")
+            .iter()
+            .map(|m| m.id)
+            .collect()
+    }
+
     /// An empty store's state (no token), with the directory holding its database.
     pub fn empty_state() -> (tempfile::TempDir, AppState) {
         let dir = tempfile::tempdir().expect("temp dir");

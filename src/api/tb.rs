@@ -476,13 +476,13 @@ pub(super) async fn text(
 }
 
 /// An image's opaque key: the hex of the JSON `[run, tag, index]` (URL-safe as it is).
-pub fn image_key(run: &str, tag: &str, index: usize) -> String {
-    let json = serde_json::json!([run, tag, index]).to_string();
+pub fn image_key(run: &str, tag: &str, id: i64) -> String {
+    let json = serde_json::json!([run, tag, id]).to_string();
     json.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The `(run, tag, index)` of an [`image_key`].
-fn parse_image_key(key: &str) -> Result<(String, String, usize), ApiError> {
+/// The `(run, tag, id)` of an [`image_key`].
+fn parse_image_key(key: &str) -> Result<(String, String, i64), ApiError> {
     let bad = || ApiError::BadRequest(format!("not an image key: {key:?}"));
     if key.len() % 2 != 0 || !key.is_ascii() {
         return Err(bad());
@@ -497,13 +497,16 @@ fn parse_image_key(key: &str) -> Result<(String, String, usize), ApiError> {
 
 /// The bytes of the image an [`image_key`] names, with their media type.
 async fn image_response(state: &AppState, key: &str) -> Result<Response, ApiError> {
-    let (run, tag, index) = parse_image_key(key)?;
-    let rows = tb_rows(state, run, tag, Kind::Image).await?;
-    let row = rows
-        .into_iter()
-        .nth(index)
-        .ok_or_else(|| ApiError::NotFound(format!("no image {index} for this key")))?;
-    Ok(super::image_response(row.data))
+    let (run, tag, id) = parse_image_key(key)?;
+    let data = read(state, move |c| {
+        let series = tb_series(c, &run, &tag, Kind::Image)?.ok_or_else(|| {
+            ApiError::NotFound(format!("no image data for run {run:?}, tag {tag:?}"))
+        })?;
+        query::tensor_data(c, series, id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no image {id} for this key (purged?)")))
+    })
+    .await?;
+    Ok(super::image_response(data))
 }
 
 #[derive(Debug, Deserialize)]
@@ -528,14 +531,21 @@ pub(super) async fn images(
 ) -> Result<Response, ApiError> {
     let sample = p.sample.unwrap_or(0);
     let (run, tag) = (p.run.clone(), p.tag.clone());
-    let rows = tb_rows(&state, run, tag, Kind::Image).await?;
+    let rows = read(&state, move |c| {
+        match tb_series(c, &run, &tag, Kind::Image)? {
+            Some(id) => Ok(query::tensor_meta(c, id)?),
+            None => Err(ApiError::NotFound(format!(
+                "no image data for run {run:?}, tag {tag:?}"
+            ))),
+        }
+    })
+    .await?;
     let out: Vec<ImageDatum> = if sample == 0 {
         rows.iter()
-            .enumerate()
-            .map(|(i, r)| ImageDatum {
+            .map(|r| ImageDatum {
                 wall_time: Num(r.wall_time),
                 step: r.step,
-                query: format!("blob_key={}", image_key(&p.run, &p.tag, i)),
+                query: format!("blob_key={}", image_key(&p.run, &p.tag, r.id)),
             })
             .collect()
     } else {
@@ -808,15 +818,14 @@ fn time_series_one(
                 // One image per step is kept: only sample 0 has data, and a run without any
                 // is left out, as TensorBoard leaves it out.
                 Some(id) if sample == Some(0) => {
-                    let rows = query::tensors(c, id)?;
+                    let rows = query::tensor_meta(c, id)?;
                     (!rows.is_empty()).then(|| {
                         StepData::Images(
                             rows.iter()
-                                .enumerate()
-                                .map(|(i, r)| ImageStep {
+                                .map(|r| ImageStep {
                                     step: r.step,
                                     wall_time: Num(r.wall_time),
-                                    image_id: image_key(run, tag, i),
+                                    image_id: image_key(run, tag, r.id),
                                 })
                                 .collect(),
                         )
@@ -1085,7 +1094,11 @@ mod tests {
             (&json!(4), &json!(1007.0))
         );
         let query = v[1]["query"].as_str().expect("query");
-        assert_eq!(query, format!("blob_key={}", image_key("train", "img", 1)));
+        let ids = image_ids(&f);
+        assert_eq!(
+            query,
+            format!("blob_key={}", image_key("train", "img", ids[1]))
+        );
         let (status, headers, body) = get(
             &f.router,
             &format!("/data/plugin/images/individualImage?{query}&ts=1"),
@@ -1108,7 +1121,7 @@ mod tests {
 
     const REQUESTS: &str = r#"[{"plugin":"scalars","tag":"loss"},{"plugin":"histograms","tag":"weights","run":"train"},{"plugin":"scalars","tag":"loss","run":"eval"},{"plugin":"scalars","tag":"nope"},{"plugin":"images","tag":"img","run":"train","sample":0},{"plugin":"foo","tag":"x"},{"plugin":"images","tag":"img"},{"plugin":"histograms","tag":"weights"}]"#;
 
-    fn check_time_series(body: &[u8]) {
+    fn check_time_series(body: &[u8], ids: &[i64]) {
         let text = text_of(body);
         assert!(
             text.starts_with(r#"[{"plugin": "scalars", "tag": "loss", "runToSeries": {"train": [{"wallTime": 1000.0, "step": 0, "value": 1.0}, {"wallTime": 1000.25, "step": 1, "value": "NaN"}, "#),
@@ -1136,8 +1149,8 @@ mod tests {
         assert_eq!(
             v[4],
             json!({"plugin": "images", "tag": "img", "run": "train", "sample": 0, "runToSeries": {"train": [
-                {"step": 3, "wallTime": 1006.0, "imageId": image_key("train", "img", 0)},
-                {"step": 4, "wallTime": 1007.0, "imageId": image_key("train", "img", 1)}]}})
+                {"step": 3, "wallTime": 1006.0, "imageId": image_key("train", "img", ids[0])},
+                {"step": 4, "wallTime": 1007.0, "imageId": image_key("train", "img", ids[1])}]}})
         );
         assert_eq!(
             v[5],
@@ -1174,7 +1187,7 @@ mod tests {
         let (status, headers, body) = send(&f.router, req).await;
         assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
         assert_eq!(headers[header::CONTENT_TYPE], "application/json");
-        check_time_series(&body);
+        check_time_series(&body, &image_ids(&f));
     }
 
     #[tokio::test]
@@ -1189,14 +1202,14 @@ mod tests {
             .expect("request");
         let (status, _, body) = send(&f.router, req).await;
         assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
-        check_time_series(&body);
+        check_time_series(&body, &image_ids(&f));
         let uri = format!(
             "/data/plugin/timeseries/timeSeries?requests={}",
             form_encode(REQUESTS)
         );
         let (status, _, body) = get(&f.router, &uri).await;
         assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
-        check_time_series(&body);
+        check_time_series(&body, &image_ids(&f));
     }
 
     #[tokio::test]

@@ -276,15 +276,23 @@ pub(super) struct ImageOut {
     wall_time: Num,
     width: Option<u32>,
     height: Option<u32>,
+    /// The image's stable id (for `/image?id=`).
+    id: i64,
+    /// Its place in this list (for `/image?index=`, kept for older clients).
     index: usize,
 }
 
-/// `GET /api/v1/images?run=&tag=`: every image's step, size and `index` (for `/image`).
+/// `GET /api/v1/images?run=&tag=`: every image's step, size and `id` (for `/image`), read
+/// without the images' bytes.
 pub(super) async fn images(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunTag>,
 ) -> Result<Json<Vec<ImageOut>>, ApiError> {
-    let rows = tensor_rows(&state, p, Kind::Image).await?;
+    let rows = read(&state, move |c| {
+        let id = series_of_kind(c, &p.run, &p.tag, Kind::Image)?;
+        Ok(query::tensor_meta(c, id)?)
+    })
+    .await?;
     Ok(Json(
         rows.iter()
             .enumerate()
@@ -293,6 +301,7 @@ pub(super) async fn images(
                 wall_time: Num(r.wall_time),
                 width: r.width,
                 height: r.height,
+                id: r.id,
                 index,
             })
             .collect(),
@@ -303,28 +312,42 @@ pub(super) async fn images(
 pub(super) struct ImageParams {
     run: String,
     tag: String,
-    index: usize,
+    id: Option<i64>,
+    index: Option<usize>,
 }
 
-/// `GET /api/v1/image?run=&tag=&index=`: one image's bytes, with its media type.
+/// `GET /api/v1/image?run=&tag=&id=`: one image's bytes, with its media type. The `id` (from
+/// `/images`) names that image until a restart purges it (then 404), never another one;
+/// `index=` (a place in the list) is still taken, resolved without reading other images.
 pub(super) async fn image(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ImageParams>,
 ) -> Result<Response, ApiError> {
-    let index = p.index;
-    let rows = tensor_rows(
-        &state,
-        RunTag {
-            run: p.run.clone(),
-            tag: p.tag.clone(),
-        },
-        Kind::Image,
-    )
+    let data = read(&state, move |c| {
+        let series = series_of_kind(c, &p.run, &p.tag, Kind::Image)?;
+        let id = match (p.id, p.index) {
+            (Some(id), _) => id,
+            (None, Some(index)) => query::tensor_meta(c, series)?
+                .get(index)
+                .map(|m| m.id)
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!("{:?}/{:?} has no image {index}", p.run, p.tag))
+                })?,
+            (None, None) => {
+                return Err(ApiError::BadRequest(
+                    "give the image's id (or index)".into(),
+                ));
+            }
+        };
+        query::tensor_data(c, series, id)?.ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{:?}/{:?} has no image {id} (any more)",
+                p.run, p.tag
+            ))
+        })
+    })
     .await?;
-    let row = rows.into_iter().nth(index).ok_or_else(|| {
-        ApiError::NotFound(format!("{:?}/{:?} has no image {index}", p.run, p.tag))
-    })?;
-    Ok(super::image_response(row.data))
+    Ok(super::image_response(data))
 }
 
 #[derive(Debug, Serialize)]
@@ -611,18 +634,81 @@ mod tests {
     async fn images_are_listed_and_served() {
         let f = fixture();
         let v = get_json(&f.router, "/api/v1/images?run=train&tag=img").await;
+        let ids = image_ids(&f);
         assert_eq!(
             v,
             json!([
-                {"step": 3, "wall_time": 1006.0, "width": 4, "height": 3, "index": 0},
-                {"step": 4, "wall_time": 1007.0, "width": 4, "height": 3, "index": 1},
+                {"step": 3, "wall_time": 1006.0, "width": 4, "height": 3, "id": ids[0], "index": 0},
+                {"step": 4, "wall_time": 1007.0, "width": 4, "height": 3, "id": ids[1], "index": 1},
             ])
         );
-        let (status, headers, body) =
-            get(&f.router, "/api/v1/image?run=train&tag=img&index=1").await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(headers[header::CONTENT_TYPE], "image/png");
-        assert_eq!(&body[..], PNG);
+        for uri in [
+            format!("/api/v1/image?run=train&tag=img&id={}", ids[1]),
+            "/api/v1/image?run=train&tag=img&index=1".to_owned(),
+        ] {
+            let (status, headers, body) = get(&f.router, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+            assert_eq!(&body[..], PNG);
+        }
+        // An id of another series (a histogram row) is not an image of this one.
+        get_error(
+            &f.router,
+            "/api/v1/image?run=train&tag=img&id=1",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn an_image_named_before_a_restart_is_that_image_or_gone_never_another() {
+        use crate::store::{Batch, Item};
+        use runboard_sdk::event::{Image, Value};
+        let f = fixture();
+        let listed = get_json(&f.router, "/data/plugin/images/images?run=train&tag=img").await;
+        let key_of_step_4 = listed[1]["query"].as_str().expect("query").to_owned();
+        let id_of_step_3 = image_ids(&f)[0];
+        // The run logs step 5, then restarts at step 4 with another image: what it logged at
+        // steps 4 and 5 before the restart is purged (TensorBoard's rule), step 3 stays.
+        let image = |step: i64, bytes: &[u8]| Item::Value {
+            tag: "img".into(),
+            step,
+            wall_time: 2000.0 + step as f64,
+            value: Value::Images(vec![Image {
+                width: 1,
+                height: 1,
+                encoded: bytes.to_vec(),
+            }]),
+        };
+        f.state
+            .store
+            .submit(Batch {
+                run: crate::types::RunName::new("train").unwrap(),
+                items: vec![image(5, b"GIF89a-step-5"), image(4, b"GIF89a-step-4-again")],
+                progress: None,
+                dedup: None,
+            })
+            .unwrap();
+        f.state.store.flush().unwrap();
+        // By position, the old key would now serve the new image; by id it is gone.
+        get_error(
+            &f.router,
+            &format!("/data/plugin/images/individualImage?{key_of_step_4}"),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        let (status, _, body) = get(
+            &f.router,
+            &format!("/api/v1/image?run=train&tag=img&id={id_of_step_3}"),
+        )
+        .await;
+        assert_eq!(
+            (status, &body[..]),
+            (StatusCode::OK, PNG),
+            "step 3's image is still itself"
+        );
     }
 
     #[tokio::test]

@@ -376,3 +376,48 @@ pub fn plugins(conn: &Connection, run: &str) -> Result<Vec<(String, String)>, St
     let rows = stmt.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// A non-scalar value's place without its bytes: what a list of images needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TensorMeta {
+    /// The value's stable id: it names this value until a restart purges it, never another.
+    pub id: i64,
+    /// Training step.
+    pub step: i64,
+    /// Wall time.
+    pub wall_time: f64,
+    /// Image width (images only).
+    pub width: Option<u32>,
+    /// Image height (images only).
+    pub height: Option<u32>,
+}
+
+/// The values of a non-scalar series in step order, without their bytes.
+pub fn tensor_meta(conn: &Connection, series_id: i64) -> Result<Vec<TensorMeta>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, step, wall_time, width, height FROM tensors WHERE series_id = ?1 ORDER BY step, id",
+    )?;
+    let rows = stmt.query_map([series_id], |r| {
+        Ok(TensorMeta {
+            id: r.get(0)?,
+            step: r.get(1)?,
+            wall_time: r.get(2)?,
+            width: r.get(3)?,
+            height: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The bytes of value `id` of series `series_id`; `None` when the series has no such value
+/// (it was purged by a restart, or the id belongs to another series).
+pub fn tensor_data(
+    conn: &Connection,
+    series_id: i64,
+    id: i64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT data FROM tensors WHERE id = ?1 AND series_id = ?2")?
+        .query_row(params![id, series_id], |r| r.get(0))
+        .optional()?)
+}

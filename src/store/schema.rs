@@ -91,6 +91,24 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE ingest_batches ADD COLUMN run_id INTEGER;
     ALTER TABLE ingest_batches ADD COLUMN digest INTEGER;
     "#,
+    // 4: a value's id names it for good: AUTOINCREMENT, so the id of a value a restart purged
+    // is never given to a later one (the APIs fetch images by id).
+    r#"
+    CREATE TABLE tensors_new (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        series_id   INTEGER NOT NULL REFERENCES series(id),
+        step        INTEGER NOT NULL,
+        wall_time   REAL NOT NULL,
+        width       INTEGER,
+        height      INTEGER,
+        data        BLOB NOT NULL
+    );
+    INSERT INTO tensors_new (id, series_id, step, wall_time, width, height, data)
+        SELECT id, series_id, step, wall_time, width, height, data FROM tensors;
+    DROP TABLE tensors;
+    ALTER TABLE tensors_new RENAME TO tensors;
+    CREATE INDEX tensors_by_series ON tensors (series_id, step);
+    "#,
 ];
 
 /// The schema version this build writes and reads (`PRAGMA user_version` once migrated).
@@ -124,6 +142,44 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tensors_keep_their_ids_across_migration_4_and_ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+        configure(&conn).unwrap();
+        // A database of version 3 holding two values.
+        for (i, sql) in MIGRATIONS.iter().enumerate().take(3) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO runs (id, name, started_at, updated_at) VALUES (1, 'r', 0, 0);
+             INSERT INTO series (id, run_id, tag, kind) VALUES (1, 1, 'img', 'image');
+             INSERT INTO tensors (id, series_id, step, wall_time, data) VALUES (7, 1, 1, 0, x'01');
+             INSERT INTO tensors (id, series_id, step, wall_time, data) VALUES (9, 1, 2, 0, x'02');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let ids: Vec<i64> = conn
+            .prepare("SELECT id FROM tensors ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids, [7, 9]);
+        // The newest value is purged; the next one gets a new id, not 9 again.
+        conn.execute("DELETE FROM tensors WHERE id = 9", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO tensors (series_id, step, wall_time, data) VALUES (1, 2, 0, x'03')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 10);
+    }
 
     #[test]
     fn migrating_twice_is_a_no_op() {

@@ -284,7 +284,7 @@ class ImageCard extends LazyCard {
     const show = (i) => {
       const r = this.rows[i];
       this.index = i;
-      img.src = `api/v1/image?${new URLSearchParams({ run: this.run, tag: this.tag, index: String(r.index) })}`;
+      img.src = `api/v1/image?${new URLSearchParams({ run: this.run, tag: this.tag, id: String(r.id) })}`;
       label.textContent = `step ${r.step}${r.width ? ` · ${r.width}×${r.height} px` : ''} · ${i + 1} of ${n}`;
     };
     img.addEventListener('click', () => { this.actual = !this.actual; fit(); });
