@@ -1,0 +1,362 @@
+//! Tests of TensorBoard's data API as runboard serves it.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+
+use super::super::testing::*;
+use super::{compress_histogram, image_key, parse_image_key};
+
+fn text_of(body: &[u8]) -> &str {
+    std::str::from_utf8(body).expect("UTF-8")
+}
+
+#[tokio::test]
+async fn runs_environment_and_plugins() {
+    let f = fixture();
+    let (status, headers, body) = get(&f.router, "/data/runs").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(text_of(&body), r#"["train", "eval"]"#);
+    let env = get_json(&f.router, "/data/environment").await;
+    assert_eq!(
+        env,
+        json!({"version": format!("runboard {}", env!("CARGO_PKG_VERSION")),
+               "data_location": "/tmp/logs", "window_title": "my runs",
+               "experiment_name": "", "experiment_description": "", "creation_time": 0})
+    );
+    let (_, _, body) = get(&f.router, "/data/plugins_listing").await;
+    let listing = text_of(&body);
+    assert!(listing.starts_with(r#"{"timeseries": {"disable_reload": false, "enabled": true, "remove_dom": false, "tab_name": "Time Series", "loading_mechanism": {"type": "NG_COMPONENT"}}, "scalars": {"#), "{listing}");
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    for (name, enabled) in [
+        ("scalars", true),
+        ("histograms", true),
+        ("distributions", true),
+        ("text", true),
+        ("images", true),
+        ("hparams", false),
+        ("graphs", false),
+    ] {
+        assert_eq!(v[name]["enabled"], enabled, "{name}");
+    }
+    assert_eq!(
+        v["scalars"]["loading_mechanism"],
+        json!({"type": "CUSTOM_ELEMENT", "element_name": "tf-scalar-dashboard"})
+    );
+    assert_eq!(
+        v["projector"]["loading_mechanism"]["module_path"],
+        "/data/plugin/projector/index.js"
+    );
+    assert_eq!(v.as_object().expect("object").len(), 16);
+}
+
+#[tokio::test]
+async fn tags_are_grouped_by_run() {
+    let f = fixture();
+    let (_, _, body) = get(&f.router, "/data/plugin/scalars/tags").await;
+    assert_eq!(
+        text_of(&body),
+        r#"{"train": {"loss": {"displayName": "", "description": ""}, "spike": {"displayName": "", "description": ""}}, "eval": {"loss": {"displayName": "", "description": ""}}}"#
+    );
+    let h = get_json(&f.router, "/data/plugin/histograms/tags").await;
+    assert_eq!(
+        h,
+        json!({"train": {"weights": {"displayName": "", "description": ""}}})
+    );
+    assert_eq!(
+        get_json(&f.router, "/data/plugin/distributions/tags").await,
+        h
+    );
+    let t = get_json(&f.router, "/data/plugin/text/tags").await;
+    assert_eq!(t, json!({"train": ["notes", "pair"]}));
+    let i = get_json(&f.router, "/data/plugin/images/tags").await;
+    assert_eq!(
+        i,
+        json!({"train": {"img": {"displayName": "", "description": "", "samples": 1}}})
+    );
+    let (_, _, body) = get(&f.router, "/data/plugin/timeseries/tags").await;
+    assert_eq!(
+        text_of(&body),
+        r#"{"scalars": {"runTagInfo": {"train": ["loss", "spike"], "eval": ["loss"]}, "tagDescriptions": {}}, "histograms": {"runTagInfo": {"train": ["weights"]}, "tagDescriptions": {}}, "images": {"tagDescriptions": {}, "tagRunSampledInfo": {"img": {"train": {"maxSamplesPerStep": 1}}}}}"#
+    );
+}
+
+#[tokio::test]
+async fn scalars_as_tensorboard_encodes_them() {
+    let f = fixture();
+    let (status, headers, body) =
+        get(&f.router, "/data/plugin/scalars/scalars?run=train&tag=loss").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(
+        text_of(&body),
+        r#"[[1000.0, 0, 1.0], [1000.25, 1, "NaN"], [1000.5, 2, "Infinity"], [1000.75, 3, "-Infinity"], [1001.0, 4, 2.5]]"#
+    );
+    let all = get_json(
+        &f.router,
+        "/data/plugin/scalars/scalars?run=train&tag=spike",
+    )
+    .await;
+    assert_eq!(
+        all.as_array().expect("array").len(),
+        20_000,
+        "full fidelity"
+    );
+}
+
+#[tokio::test]
+async fn scalars_as_csv() {
+    let f = fixture();
+    let (status, headers, body) = get(
+        &f.router,
+        "/data/plugin/scalars/scalars?run=train&tag=loss&format=csv",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert_eq!(
+        text_of(&body),
+        "Wall time,Step,Value\r\n1000.0,0,1.0\r\n1000.25,1,nan\r\n1000.5,2,inf\r\n1000.75,3,-inf\r\n1001.0,4,2.5\r\n"
+    );
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_requests_fail_in_json() {
+    let f = fixture();
+    for uri in [
+        "/data/plugin/scalars/scalars?run=nope&tag=loss",
+        "/data/plugin/scalars/scalars?run=train&tag=nope",
+        "/data/plugin/scalars/scalars?run=train&tag=weights",
+        "/data/plugin/histograms/histograms?run=train&tag=loss",
+        "/data/plugin/distributions/distributions?run=eval&tag=weights",
+        "/data/plugin/images/images?run=train&tag=nope",
+    ] {
+        get_error(&f.router, uri, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    for uri in [
+        "/data/plugin/scalars/scalars?run=train",
+        "/data/plugin/histograms/histograms?tag=weights",
+        "/data/plugin/text/text",
+        "/data/plugin/images/individualImage?blob_key=zz",
+        "/data/plugin/timeseries/timeSeries",
+        "/data/plugin/timeseries/timeSeries?requests=notjson",
+    ] {
+        get_error(&f.router, uri, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+}
+
+#[tokio::test]
+async fn histograms_and_distributions() {
+    let f = fixture();
+    let (_, _, body) = get(
+        &f.router,
+        "/data/plugin/histograms/histograms?run=train&tag=weights",
+    )
+    .await;
+    assert_eq!(
+        text_of(&body),
+        "[[1001.5, 1, [[0.0, 1.0, 3.0], [1.0, 2.0, 1.0]]], [1001.5, 2, [[0.0, 1.0, 3.0], [1.0, 2.0, 2.0]]]]"
+    );
+    let (_, _, body) = get(
+        &f.router,
+        "/data/plugin/distributions/distributions?run=train&tag=weights",
+    )
+    .await;
+    // The first histogram's values are TensorBoard's own (compressor.compress_histogram).
+    assert!(
+        text_of(&body).starts_with(
+            "[[1001.5, 1, [[0, 0.0], [668, 0.08906666666666667], [1587, 0.2116], [3085, 0.41133333333333333], [5000, 0.6666666666666666], [6915, 0.922], [8413, 1.3652], [9332, 1.7328000000000001], [10000, 2.0]]], "
+        ),
+        "{}",
+        text_of(&body)
+    );
+}
+
+#[test]
+fn compression_matches_tensorboard() {
+    let got = compress_histogram(&[[-1.0, 0.5, 2.0], [0.5, 0.5, 0.0], [0.5, 3.0, 5.0]]);
+    let want = [
+        (0, -1.0),
+        (668, -0.6493),
+        (1587, -0.1668250000000001),
+        (3085, 0.57975),
+        (5000, 1.25),
+        (6915, 1.92025),
+        (8413, 2.4445500000000004),
+        (9332, 2.7662),
+        (10000, 3.0),
+    ];
+    assert_eq!(got, want);
+    let empty_counts = compress_histogram(&[[0.0, 1.0, 0.0], [1.0, 2.0, 0.0]]);
+    assert!(empty_counts.iter().all(|(_, v)| *v == 2.0));
+    let point_mass = compress_histogram(&[[7.0, 7.0, 0.0], [7.0, 7.0, 1.0]]);
+    assert!(point_mass.iter().all(|(_, v)| *v == 7.0));
+    assert!(compress_histogram(&[]).iter().all(|(_, v)| *v == 0.0));
+}
+
+#[tokio::test]
+async fn text_is_safe_html() {
+    let f = fixture();
+    let v = get_json(&f.router, "/data/plugin/text/text?run=train&tag=notes").await;
+    assert_eq!(v[0]["step"], 2);
+    assert_eq!(v[0]["wall_time"], 1002.0);
+    let keys: Vec<&String> = v[0].as_object().expect("object").keys().collect();
+    assert_eq!(keys.len(), 3);
+    let html = v[0]["text"].as_str().expect("html");
+    assert!(html.starts_with("<h1>Notes</h1>\n<p>hello <strong>bold</strong> &lt;script&gt;alert(1)&lt;/script&gt;</p>"), "{html}");
+    assert!(
+        html.contains("<th>a</th>") && !html.contains("<script"),
+        "{html}"
+    );
+    // TensorBoard answers an unknown text tag with an empty list.
+    assert_eq!(
+        get_json(&f.router, "/data/plugin/text/text?run=train&tag=nope").await,
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn images_by_key() {
+    let f = fixture();
+    let v = get_json(&f.router, "/data/plugin/images/images?run=train&tag=img").await;
+    assert_eq!(v.as_array().expect("array").len(), 2);
+    assert_eq!(
+        (&v[1]["step"], &v[1]["wall_time"]),
+        (&json!(4), &json!(1007.0))
+    );
+    let query = v[1]["query"].as_str().expect("query");
+    let ids = image_ids(&f);
+    assert_eq!(
+        query,
+        format!("blob_key={}", image_key("train", "img", ids[1]))
+    );
+    let (status, headers, body) = get(
+        &f.router,
+        &format!("/data/plugin/images/individualImage?{query}&ts=1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+    assert_eq!(&body[..], PNG);
+    let none = get_json(
+        &f.router,
+        "/data/plugin/images/images?run=train&tag=img&sample=1",
+    )
+    .await;
+    assert_eq!(none, json!([]));
+    assert_eq!(
+        parse_image_key(&image_key("a/b", "é\"", 7)).expect("key"),
+        ("a/b".into(), "é\"".into(), 7)
+    );
+}
+
+const REQUESTS: &str = r#"[{"plugin":"scalars","tag":"loss"},{"plugin":"histograms","tag":"weights","run":"train"},{"plugin":"scalars","tag":"loss","run":"eval"},{"plugin":"scalars","tag":"nope"},{"plugin":"images","tag":"img","run":"train","sample":0},{"plugin":"foo","tag":"x"},{"plugin":"images","tag":"img"},{"plugin":"histograms","tag":"weights"}]"#;
+
+fn check_time_series(body: &[u8], ids: &[i64]) {
+    let text = text_of(body);
+    assert!(
+        text.starts_with(r#"[{"plugin": "scalars", "tag": "loss", "runToSeries": {"train": [{"wallTime": 1000.0, "step": 0, "value": 1.0}, {"wallTime": 1000.25, "step": 1, "value": "NaN"}, "#),
+        "{text}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(body).expect("json");
+    assert_eq!(
+        v[0]["runToSeries"]["eval"],
+        json!([{"wallTime": 5000.0, "step": 1, "value": 0.5}])
+    );
+    assert_eq!(
+        v[1],
+        json!({"plugin": "histograms", "tag": "weights", "run": "train", "runToSeries": {"train": [
+            {"wallTime": 1001.5, "step": 1, "bins": [{"min": 0.0, "max": 1.0, "count": 3.0}, {"min": 1.0, "max": 2.0, "count": 1.0}]},
+            {"wallTime": 1001.5, "step": 2, "bins": [{"min": 0.0, "max": 1.0, "count": 3.0}, {"min": 1.0, "max": 2.0, "count": 2.0}]}]}})
+    );
+    assert_eq!(
+        v[2],
+        json!({"plugin": "scalars", "tag": "loss", "run": "eval", "runToSeries": {"eval": [{"wallTime": 5000.0, "step": 1, "value": 0.5}]}})
+    );
+    assert_eq!(
+        v[3],
+        json!({"plugin": "scalars", "tag": "nope", "runToSeries": {}})
+    );
+    assert_eq!(
+        v[4],
+        json!({"plugin": "images", "tag": "img", "run": "train", "sample": 0, "runToSeries": {"train": [
+            {"step": 3, "wallTime": 1006.0, "imageId": image_key("train", "img", ids[0])},
+            {"step": 4, "wallTime": 1007.0, "imageId": image_key("train", "img", ids[1])}]}})
+    );
+    assert_eq!(
+        v[5],
+        json!({"plugin": "foo", "tag": "x", "error": "Invalid plugin"})
+    );
+    assert_eq!(
+        v[6],
+        json!({"plugin": "images", "tag": "img", "error": "Missing run"})
+    );
+    assert_eq!(
+        v[7],
+        json!({"plugin": "histograms", "tag": "weights", "error": "Missing run"})
+    );
+}
+
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn time_series_from_a_urlencoded_form() {
+    let f = fixture();
+    let req = Request::post("/data/plugin/timeseries/timeSeries")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("requests={}", form_encode(REQUESTS))))
+        .expect("request");
+    let (status, headers, body) = send(&f.router, req).await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    check_time_series(&body, &image_ids(&f));
+}
+
+#[tokio::test]
+async fn time_series_from_a_multipart_form_and_a_query() {
+    let f = fixture();
+    let body = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"requests\"\r\n\r\n{REQUESTS}\r\n--XyZ--\r\n"
+    );
+    let req = Request::post("/data/plugin/timeseries/timeSeries")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+        .body(Body::from(body))
+        .expect("request");
+    let (status, _, body) = send(&f.router, req).await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+    check_time_series(&body, &image_ids(&f));
+    let uri = format!(
+        "/data/plugin/timeseries/timeSeries?requests={}",
+        form_encode(REQUESTS)
+    );
+    let (status, _, body) = get(&f.router, &uri).await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+    check_time_series(&body, &image_ids(&f));
+}
+
+#[tokio::test]
+async fn time_series_without_requests_is_a_400() {
+    let f = fixture();
+    let req = Request::post("/data/plugin/timeseries/timeSeries")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("other=1"))
+        .expect("request");
+    let (status, _, body) = send(&f.router, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["code"], "bad_request");
+    let req = Request::post("/data/plugin/timeseries/timeSeries")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("requests=%7B%7D"))
+        .expect("request");
+    let (status, _, _) = send(&f.router, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an object is not an array");
+}
