@@ -28,6 +28,12 @@
 //! stays in the spool folder (one log line names the `runboard sync` command that sends it;
 //! [`SummaryWriter::close_with_report`] returns the details). `close()` fails for streaming
 //! only when a batch could neither be spooled nor sent ([`WriterError::NotSpooled`]).
+//!
+//! # Inside
+//! This file is the public API. `queue` is the bounded queue between the logging calls and the
+//! writer thread (backpressure, flush tickets, errors reported back); `worker` is the
+//! `runboard-writer` thread that drains it, encodes events, writes the file and feeds the
+//! remote sink.
 
 mod queue;
 mod worker;
@@ -155,11 +161,33 @@ impl SummaryWriter {
     /// Creates `dir` if needed and a new event file
     /// `events.out.tfevents.<10-digit secs>.<hostname>.<pid>.<n>` in it, holding the version
     /// record, and starts the writer thread.
+    ///
+    /// ```
+    /// use runboard_sdk::SummaryWriter;
+    /// # let dir = tempfile::tempdir()?;
+    /// let writer = SummaryWriter::new(dir.path().join("exp1"))?;
+    /// assert!(writer.path().starts_with(writer.dir()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(dir: impl AsRef<Path>) -> Result<SummaryWriter, WriterError> {
         Self::with_options(dir, WriterOptions::default())
     }
 
     /// [`SummaryWriter::new`] with explicit [`WriterOptions`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runboard_sdk::{SummaryWriter, WriterOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// let options = WriterOptions {
+    ///     flush_interval: Duration::from_millis(20),
+    ///     filename_suffix: ".v2".into(),
+    ///     ..WriterOptions::default()
+    /// };
+    /// let writer = SummaryWriter::with_options(dir.path(), options)?;
+    /// assert!(writer.path().to_string_lossy().ends_with(".v2"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_options(
         dir: impl AsRef<Path>,
         options: WriterOptions,
@@ -210,6 +238,15 @@ impl SummaryWriter {
     }
 
     /// The largest step logged so far (0 before any).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("loss", 0.5, 7);
+    /// writer.add_scalar("loss", 0.4, 3);
+    /// assert_eq!(writer.max_step(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_step(&self) -> i64 {
         self.max_step
     }
@@ -235,6 +272,14 @@ impl SummaryWriter {
     }
 
     /// Logs a scalar. NaN and ±Inf are kept. Stored as float32, like every TensorBoard writer.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("train/loss", 0.25, 1);
+    /// writer.add_scalar("train/loss", f64::NAN, 2); // kept, not dropped
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn add_scalar(&mut self, tag: &str, value: f64, step: i64) {
         let tag = self.tag_at(tag, step);
@@ -249,11 +294,25 @@ impl SummaryWriter {
 
     /// Logs a histogram of `values` ([`WriterOptions::histogram_buckets`] equal-width buckets,
     /// computed on the writer thread; non-finite values are left out).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_histogram("weights", &[0.1, 0.2, 0.2, 0.9], 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_histogram(&mut self, tag: &str, values: &[f64], step: i64) {
         self.push_histogram(tag, values.to_vec(), step);
     }
 
     /// [`SummaryWriter::add_histogram`] for `f32` values.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_histogram_f32("activations", &[0.5f32, 1.5, 2.5], 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_histogram_f32(&mut self, tag: &str, values: &[f32], step: i64) {
         self.push_histogram(tag, values.iter().map(|&v| f64::from(v)).collect(), step);
     }
@@ -273,6 +332,13 @@ impl SummaryWriter {
     }
 
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_text("notes", "**baseline**, lr 1e-3", 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_text(&mut self, tag: &str, markdown: &str, step: i64) {
         let tag = self.tag_at(tag, step);
         self.push_other(
@@ -287,6 +353,15 @@ impl SummaryWriter {
     /// Logs an image from 8-bit pixels, row-major, `channels` bytes a pixel (1 grey, 2 grey+alpha,
     /// 3 RGB, 4 RGBA). It is PNG-encoded on the writer thread. A buffer of the wrong size is
     /// refused at once, before anything is queued.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let red_then_blue = [255, 0, 0, 0, 0, 255]; // 2x1 RGB
+    /// writer.add_image("sample", &red_then_blue, 2, 1, 3, 1)?;
+    /// assert!(writer.add_image("sample", &red_then_blue, 3, 1, 3, 1).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_image(
         &mut self,
         tag: &str,
@@ -318,6 +393,17 @@ impl SummaryWriter {
     /// not write an `_hparams_/experiment` summary: TensorBoard then builds the experiment from
     /// every run's hparams and scalar tags, so runs with different hparams sit in one table.
     /// Give metrics tags distinct from the curves you log (e.g. `hparam/accuracy`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("train/acc", 0.91, 100);
+    /// writer.add_hparams(
+    ///     &[("lr", 1e-3.into()), ("optimizer", "adam".into())],
+    ///     &[("hparam/accuracy", 0.91)], // logged at step 100
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_hparams(&mut self, hparams: &[(&str, HParamValue)], metrics: &[(&str, f64)]) {
         let step = self.max_step;
         self.push_other(
@@ -335,6 +421,14 @@ impl SummaryWriter {
     }
 
     /// Records the end of this run for the HParams plugin (`_hparams_/session_end_info`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_hparams(&[("lr", 1e-3.into())], &[]);
+    /// writer.add_hparams_end(true);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_hparams_end(&mut self, success: bool) {
         let status = if success {
             Status::Success
@@ -350,6 +444,17 @@ impl SummaryWriter {
 
     /// Waits until everything logged so far is written and handed to the OS (readers see it).
     /// Returns the first write error since the writer started, if any.
+    ///
+    /// ```
+    /// use runboard_sdk::event_file::read_events;
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("loss", 0.5, 1);
+    /// writer.flush()?;
+    /// let (events, _) = read_events(writer.path())?;
+    /// assert_eq!(events.len(), 2); // the version record and the point
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&mut self) -> Result<(), WriterError> {
         let q = self.queue.flush();
         self.error_of(&q)
@@ -383,6 +488,14 @@ impl SummaryWriter {
     /// first waits for the server's acknowledgements while it answers (see [`crate::remote`]);
     /// batches it did not acknowledge stay in the spool folder and are no error (see
     /// [`SummaryWriter::close_with_report`] for what was left).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("loss", 0.5, 1);
+    /// writer.close()?; // everything is on disk
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(self) -> Result<(), WriterError> {
         self.close_with_report().map(|_| ())
     }
