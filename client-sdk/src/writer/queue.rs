@@ -215,3 +215,15 @@ impl Queue {
         self.caller_wake.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_queued_scalar_stays_32_bytes() {
+        // The cost model (module docs of `writer`) counts on a scalar being one small push.
+        assert_eq!(std::mem::size_of::<Item>(), 32);
+    }
+}
