@@ -205,13 +205,14 @@ pub enum ImageError {
     Png(#[from] png::EncodingError),
 }
 
-/// Encodes 8-bit pixels (row-major, `channels` bytes a pixel) as PNG.
-pub fn encode_png(
+/// Checks that `pixels` is a `width` x `height` image of `channels` bytes a pixel (1 to 4),
+/// and gives the PNG colour type of that many channels.
+pub(crate) fn check_image(
     pixels: &[u8],
     width: u32,
     height: u32,
     channels: u8,
-) -> Result<Vec<u8>, ImageError> {
+) -> Result<png::ColorType, ImageError> {
     let color = match channels {
         1 => png::ColorType::Grayscale,
         2 => png::ColorType::GrayscaleAlpha,
@@ -229,6 +230,17 @@ pub fn encode_png(
             channels,
         });
     }
+    Ok(color)
+}
+
+/// Encodes 8-bit pixels (row-major, `channels` bytes a pixel) as PNG.
+pub fn encode_png(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    channels: u8,
+) -> Result<Vec<u8>, ImageError> {
+    let color = check_image(pixels, width, height, channels)?;
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, width, height);

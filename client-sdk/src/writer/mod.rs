@@ -28,35 +28,29 @@
 //! stays in the spool folder (one log line names the `runboard sync` command that sends it;
 //! [`SummaryWriter::close_with_report`] returns the details). `close()` fails for streaming
 //! only when a batch could neither be spooled nor sent ([`WriterError::NotSpooled`]).
+//!
+//! # Inside
+//! This file is the public API. `queue` is the bounded queue between the logging calls and the
+//! writer thread (backpressure, flush tickets, errors reported back); `worker` is the
+//! `runboard-writer` thread that drains it, encodes events, writes the file and feeds the
+//! remote sink.
+
+mod queue;
+mod worker;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use prost::bytes::Bytes;
-use runboard_proto::tensorboard::{
-    Event, Summary, event::What, hparams::Status, summary::Value as SummaryValue,
-    summary::value::Value as PbValue,
-};
+use runboard_proto::tensorboard::hparams::Status;
 use rustc_hash::FxHashMap;
 
 use crate::event::HParamValue;
-use crate::remote::{RemoteOptions, RemoteReport, RemoteSink};
-use pb::point::Value as RemoteValue;
-use runboard_proto::runboard::ingest as pb;
-
-/// A point for the remote sink.
-fn remote_point(tag: &str, step: i64, wall_time: f64, value: RemoteValue) -> pb::Point {
-    pb::Point {
-        tag: tag.to_owned(),
-        step,
-        wall_time,
-        value: Some(value),
-    }
-}
 use crate::event_file::{EventFileWriter, now_secs};
+use crate::remote::{RemoteOptions, RemoteReport, RemoteSink};
 use crate::summary::{self, ImageError};
+use queue::{Item, Pending, PendingKind, Queue, State};
 
 /// Tunables of a [`SummaryWriter`]; `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -126,81 +120,6 @@ pub enum WriterError {
     },
 }
 
-/// How often the writer thread looks at the queue when it also streams to a server.
-const REMOTE_WAKE: Duration = Duration::from_millis(10);
-
-/// One queued logging call. Scalars are inline (32 bytes); everything else is boxed.
-enum Item {
-    Tag {
-        id: u32,
-        name: Box<str>,
-    },
-    Scalar {
-        tag: u32,
-        step: i64,
-        wall_time: f64,
-        value: f64,
-    },
-    Other(Box<Pending>),
-}
-
-struct Pending {
-    step: i64,
-    wall_time: f64,
-    kind: PendingKind,
-}
-
-enum PendingKind {
-    Histogram {
-        tag: u32,
-        values: Vec<f64>,
-    },
-    Text {
-        tag: u32,
-        markdown: String,
-    },
-    Image {
-        tag: u32,
-        pixels: Vec<u8>,
-        width: u32,
-        height: u32,
-        channels: u8,
-    },
-    /// A ready summary value (hparams end), with its own tag.
-    Value(SummaryValue),
-    /// Hyperparameters (written as the HParams plugin's session start).
-    HParams(Vec<(String, HParamValue)>),
-}
-
-#[derive(Default)]
-struct Queue {
-    items: Vec<Item>,
-    closing: bool,
-    flush_requested: u64,
-    flush_done: u64,
-    worker_alive: bool,
-    first_error: Option<String>,
-    lost: u64,
-    /// What the remote sink left unsent when it closed.
-    remote_report: Option<RemoteReport>,
-}
-
-struct Shared {
-    queue: Mutex<Queue>,
-    /// Wakes the writer thread early: a flush, a close, or a half-full queue.
-    worker_wake: Condvar,
-    /// Wakes callers: space in the queue, or a flush done.
-    caller_wake: Condvar,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        // A panic while holding the lock cannot leave the queue half-updated in a way that
-        // matters (pushes and swaps are single operations), so poisoning is ignored.
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 /// Writes TensorBoard event files from a training loop (see the module docs for the cost model,
 /// the queue policy and error handling).
 ///
@@ -219,10 +138,11 @@ impl Shared {
 /// # Ok::<(), runboard_sdk::WriterError>(())
 /// ```
 pub struct SummaryWriter {
-    shared: Arc<Shared>,
+    queue: Arc<Queue>,
     worker: Option<JoinHandle<()>>,
+    /// Tag ids by name; only the logging thread touches it (the writer thread learns each
+    /// name once, from an [`Item::Tag`]).
     tags: FxHashMap<Box<str>, u32>,
-    capacity: usize,
     path: PathBuf,
     dir: PathBuf,
     max_step: i64,
@@ -241,11 +161,33 @@ impl SummaryWriter {
     /// Creates `dir` if needed and a new event file
     /// `events.out.tfevents.<10-digit secs>.<hostname>.<pid>.<n>` in it, holding the version
     /// record, and starts the writer thread.
+    ///
+    /// ```
+    /// use runboard_sdk::SummaryWriter;
+    /// # let dir = tempfile::tempdir()?;
+    /// let writer = SummaryWriter::new(dir.path().join("exp1"))?;
+    /// assert!(writer.path().starts_with(writer.dir()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(dir: impl AsRef<Path>) -> Result<SummaryWriter, WriterError> {
         Self::with_options(dir, WriterOptions::default())
     }
 
     /// [`SummaryWriter::new`] with explicit [`WriterOptions`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runboard_sdk::{SummaryWriter, WriterOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// let options = WriterOptions {
+    ///     flush_interval: Duration::from_millis(20),
+    ///     filename_suffix: ".v2".into(),
+    ///     ..WriterOptions::default()
+    /// };
+    /// let writer = SummaryWriter::with_options(dir.path(), options)?;
+    /// assert!(writer.path().to_string_lossy().ends_with(".v2"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_options(
         dir: impl AsRef<Path>,
         options: WriterOptions,
@@ -258,7 +200,6 @@ impl SummaryWriter {
             }
         })?;
         let path = file.path().to_path_buf();
-        let capacity = options.queue_capacity.max(2);
         let remote = match options
             .remote
             .clone()
@@ -267,24 +208,19 @@ impl SummaryWriter {
             Some(r) => Some(RemoteSink::start(&dir, r).map_err(WriterError::Spawn)?),
             None => None,
         };
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue {
-                worker_alive: true,
-                ..Queue::default()
-            }),
-            worker_wake: Condvar::new(),
-            caller_wake: Condvar::new(),
-        });
-        let worker_shared = Arc::clone(&shared);
-        let worker = std::thread::Builder::new()
-            .name("runboard-writer".into())
-            .spawn(move || worker_main(worker_shared, file, options, capacity, remote))
-            .map_err(WriterError::Spawn)?;
+        let queue = Arc::new(Queue::new(options.queue_capacity));
+        let worker = worker::spawn(
+            Arc::clone(&queue),
+            file,
+            options.flush_interval,
+            options.histogram_buckets,
+            remote,
+        )
+        .map_err(WriterError::Spawn)?;
         Ok(SummaryWriter {
-            shared,
+            queue,
             worker: Some(worker),
             tags: FxHashMap::default(),
-            capacity,
             path,
             dir,
             max_step: 0,
@@ -302,56 +238,53 @@ impl SummaryWriter {
     }
 
     /// The largest step logged so far (0 before any).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("loss", 0.5, 7);
+    /// writer.add_scalar("loss", 0.4, 3);
+    /// assert_eq!(writer.max_step(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_step(&self) -> i64 {
         self.max_step
     }
 
-    fn tag_id(&mut self, tag: &str) -> u32 {
-        if let Some(&id) = self.tags.get(tag) {
-            return id;
-        }
-        let id = u32::try_from(self.tags.len()).unwrap_or(u32::MAX);
-        self.tags.insert(tag.into(), id);
-        self.push(Item::Tag {
-            id,
-            name: tag.into(),
-        });
-        id
-    }
-
-    fn push(&self, item: Item) {
-        let mut q = self.shared.lock();
-        while q.items.len() >= self.capacity && q.worker_alive {
-            self.shared.worker_wake.notify_one();
-            q = self
-                .shared
-                .caller_wake
-                .wait(q)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        if !q.worker_alive {
-            q.lost += 1;
-            return;
-        }
-        q.items.push(item);
-        if q.items.len() == self.capacity / 2 {
-            self.shared.worker_wake.notify_one();
-        }
-    }
-
-    fn note_step(&mut self, step: i64) {
+    /// The id of `tag` (queueing its name the first time it is used), noting `step` as logged.
+    fn tag_at(&mut self, tag: &str, step: i64) -> u32 {
+        let id = match self.tags.get(tag) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.tags.len()).unwrap_or(u32::MAX);
+                self.tags.insert(tag.into(), id);
+                self.queue.push(Item::Tag {
+                    id,
+                    name: tag.into(),
+                });
+                id
+            }
+        };
         if step > self.max_step {
             self.max_step = step;
         }
+        id
     }
 
     /// Logs a scalar. NaN and ±Inf are kept. Stored as float32, like every TensorBoard writer.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("train/loss", 0.25, 1);
+    /// writer.add_scalar("train/loss", f64::NAN, 2); // kept, not dropped
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn add_scalar(&mut self, tag: &str, value: f64, step: i64) {
-        let tag = self.tag_id(tag);
-        self.note_step(step);
+        let tag = self.tag_at(tag, step);
         let wall_time = now_secs();
-        self.push(Item::Scalar {
+        self.queue.push(Item::Scalar {
             tag,
             step,
             wall_time,
@@ -361,24 +294,37 @@ impl SummaryWriter {
 
     /// Logs a histogram of `values` ([`WriterOptions::histogram_buckets`] equal-width buckets,
     /// computed on the writer thread; non-finite values are left out).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_histogram("weights", &[0.1, 0.2, 0.2, 0.9], 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_histogram(&mut self, tag: &str, values: &[f64], step: i64) {
         self.push_histogram(tag, values.to_vec(), step);
     }
 
     /// [`SummaryWriter::add_histogram`] for `f32` values.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_histogram_f32("activations", &[0.5f32, 1.5, 2.5], 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_histogram_f32(&mut self, tag: &str, values: &[f32], step: i64) {
         self.push_histogram(tag, values.iter().map(|&v| f64::from(v)).collect(), step);
     }
 
     fn push_histogram(&mut self, tag: &str, values: Vec<f64>, step: i64) {
-        let tag = self.tag_id(tag);
-        self.note_step(step);
+        let tag = self.tag_at(tag, step);
         self.push_other(step, PendingKind::Histogram { tag, values });
     }
 
     fn push_other(&self, step: i64, kind: PendingKind) {
         let wall_time = now_secs();
-        self.push(Item::Other(Box::new(Pending {
+        self.queue.push(Item::Other(Box::new(Pending {
             step,
             wall_time,
             kind,
@@ -386,9 +332,15 @@ impl SummaryWriter {
     }
 
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_text("notes", "**baseline**, lr 1e-3", 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_text(&mut self, tag: &str, markdown: &str, step: i64) {
-        let tag = self.tag_id(tag);
-        self.note_step(step);
+        let tag = self.tag_at(tag, step);
         self.push_other(
             step,
             PendingKind::Text {
@@ -401,6 +353,15 @@ impl SummaryWriter {
     /// Logs an image from 8-bit pixels, row-major, `channels` bytes a pixel (1 grey, 2 grey+alpha,
     /// 3 RGB, 4 RGBA). It is PNG-encoded on the writer thread. A buffer of the wrong size is
     /// refused at once, before anything is queued.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let red_then_blue = [255, 0, 0, 0, 0, 255]; // 2x1 RGB
+    /// writer.add_image("sample", &red_then_blue, 2, 1, 3, 1)?;
+    /// assert!(writer.add_image("sample", &red_then_blue, 3, 1, 3, 1).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_image(
         &mut self,
         tag: &str,
@@ -410,21 +371,8 @@ impl SummaryWriter {
         channels: u8,
         step: i64,
     ) -> Result<(), ImageError> {
-        if !(1..=4).contains(&channels) {
-            return Err(ImageError::Channels(channels));
-        }
-        let expected = width as usize * height as usize * usize::from(channels);
-        if pixels.len() != expected {
-            return Err(ImageError::WrongSize {
-                got: pixels.len(),
-                expected,
-                width,
-                height,
-                channels,
-            });
-        }
-        let tag = self.tag_id(tag);
-        self.note_step(step);
+        summary::check_image(pixels, width, height, channels)?;
+        let tag = self.tag_at(tag, step);
         self.push_other(
             step,
             PendingKind::Image {
@@ -445,6 +393,17 @@ impl SummaryWriter {
     /// not write an `_hparams_/experiment` summary: TensorBoard then builds the experiment from
     /// every run's hparams and scalar tags, so runs with different hparams sit in one table.
     /// Give metrics tags distinct from the curves you log (e.g. `hparam/accuracy`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("train/acc", 0.91, 100);
+    /// writer.add_hparams(
+    ///     &[("lr", 1e-3.into()), ("optimizer", "adam".into())],
+    ///     &[("hparam/accuracy", 0.91)], // logged at step 100
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_hparams(&mut self, hparams: &[(&str, HParamValue)], metrics: &[(&str, f64)]) {
         let step = self.max_step;
         self.push_other(
@@ -462,6 +421,14 @@ impl SummaryWriter {
     }
 
     /// Records the end of this run for the HParams plugin (`_hparams_/session_end_info`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_hparams(&[("lr", 1e-3.into())], &[]);
+    /// writer.add_hparams_end(true);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_hparams_end(&mut self, success: bool) {
         let status = if success {
             Status::Success
@@ -477,22 +444,25 @@ impl SummaryWriter {
 
     /// Waits until everything logged so far is written and handed to the OS (readers see it).
     /// Returns the first write error since the writer started, if any.
+    ///
+    /// ```
+    /// use runboard_sdk::event_file::read_events;
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("loss", 0.5, 1);
+    /// writer.flush()?;
+    /// let (events, _) = read_events(writer.path())?;
+    /// assert_eq!(events.len(), 2); // the version record and the point
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&mut self) -> Result<(), WriterError> {
-        let mut q = self.shared.lock();
-        q.flush_requested += 1;
-        let ticket = q.flush_requested;
-        self.shared.worker_wake.notify_one();
-        while q.flush_done < ticket && q.worker_alive {
-            q = self
-                .shared
-                .caller_wake
-                .wait(q)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        let q = self.queue.flush();
         self.error_of(&q)
     }
 
-    fn error_of(&self, q: &Queue) -> Result<(), WriterError> {
+    /// The first write error (or the lost items) the writer thread reported, else the batches
+    /// streaming could neither spool nor send.
+    fn error_of(&self, q: &State) -> Result<(), WriterError> {
         match (&q.first_error, q.lost) {
             (None, 0) => {}
             (message, lost) => {
@@ -518,6 +488,14 @@ impl SummaryWriter {
     /// first waits for the server's acknowledgements while it answers (see [`crate::remote`]);
     /// batches it did not acknowledge stay in the spool folder and are no error (see
     /// [`SummaryWriter::close_with_report`] for what was left).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_scalar("loss", 0.5, 1);
+    /// writer.close()?; // everything is on disk
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn close(self) -> Result<(), WriterError> {
         self.close_with_report().map(|_| ())
     }
@@ -552,24 +530,20 @@ impl SummaryWriter {
     /// ```
     pub fn close_with_report(mut self) -> Result<Option<RemoteReport>, WriterError> {
         self.shutdown()?;
-        Ok(self.shared.lock().remote_report.clone())
+        Ok(self.queue.lock().remote_report.clone())
     }
 
     fn shutdown(&mut self) -> Result<(), WriterError> {
         let Some(worker) = self.worker.take() else {
             return Ok(());
         };
-        {
-            let mut q = self.shared.lock();
-            q.closing = true;
-            self.shared.worker_wake.notify_one();
-        }
+        self.queue.close();
         if worker.join().is_err() {
-            let mut q = self.shared.lock();
+            let mut q = self.queue.lock();
             q.first_error
                 .get_or_insert_with(|| "the writer thread panicked".into());
         }
-        let q = self.shared.lock();
+        let q = self.queue.lock();
         self.error_of(&q)
     }
 }
@@ -580,302 +554,6 @@ impl Drop for SummaryWriter {
         if let Err(e) = self.shutdown() {
             tracing::error!("runboard: closing {}: {e}", self.path.display());
         }
-    }
-}
-
-/// Marks the worker dead however it exits (including a panic), so callers never wait on it.
-struct AliveGuard(Arc<Shared>);
-
-impl Drop for AliveGuard {
-    fn drop(&mut self) {
-        let mut q = self.0.lock();
-        q.worker_alive = false;
-        q.lost += q.items.len() as u64;
-        q.items.clear();
-        self.0.caller_wake.notify_all();
-    }
-}
-
-fn worker_main(
-    shared: Arc<Shared>,
-    file: EventFileWriter,
-    options: WriterOptions,
-    capacity: usize,
-    remote: Option<RemoteSink>,
-) {
-    let _alive = AliveGuard(Arc::clone(&shared));
-    let mut enc = Encoder {
-        remote,
-        file,
-        tags: Vec::new(),
-        scalar_event: Event::default(),
-        group_tags: Vec::new(),
-        histogram_buckets: options.histogram_buckets,
-        first_error: None,
-        lost: 0,
-    };
-    let mut batch: Vec<Item> = Vec::new();
-    loop {
-        let (ticket, closing) = {
-            let mut q = shared.lock();
-            // Sleep out the interval unless there is a reason to write now. A streaming writer
-            // wakes more often so a point reaches the server in milliseconds.
-            let interval = if enc.remote.is_some() {
-                options.flush_interval.min(REMOTE_WAKE)
-            } else {
-                options.flush_interval
-            };
-            let deadline = Instant::now() + interval;
-            while !(q.closing || q.flush_requested != q.flush_done || q.items.len() >= capacity / 2)
-            {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                q = shared
-                    .worker_wake
-                    .wait_timeout(q, deadline - now)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-            }
-            std::mem::swap(&mut q.items, &mut batch);
-            if batch.len() >= capacity / 2 {
-                shared.caller_wake.notify_all();
-            }
-            (q.flush_requested, q.closing)
-        };
-        for item in batch.drain(..) {
-            enc.write(item);
-        }
-        enc.finish_group();
-        let flushed = if closing {
-            enc.file.sync()
-        } else {
-            enc.file.flush()
-        };
-        if let Err(e) = flushed {
-            enc.error(&e);
-        }
-        let mut q = shared.lock();
-        q.flush_done = ticket;
-        if q.first_error.is_none() {
-            q.first_error = enc.first_error.clone();
-        }
-        q.lost += std::mem::take(&mut enc.lost);
-        shared.caller_wake.notify_all();
-        if closing && q.items.is_empty() {
-            drop(q);
-            if let Some(remote) = enc.remote.take() {
-                let report = remote.close();
-                shared.lock().remote_report = Some(report);
-            }
-            return;
-        }
-    }
-}
-
-/// Scalars logged at one step within this many seconds of each other share one event.
-const GROUP_WINDOW_SECS: f64 = 1e-3;
-/// At most this many values share one event.
-const GROUP_MAX: usize = 64;
-
-/// The writer thread's state: tag names by id and the scalar event being grouped.
-///
-/// Consecutive scalars with the same step, logged within [`GROUP_WINDOW_SECS`] of the first
-/// and with distinct tags, are written as one event with several values (as TF1 merged
-/// summaries are): `run.log(step, &[("loss", ..), ("acc", ..)])` costs one record, not two.
-/// Every TensorBoard reader handles multi-value events; the values keep their own tags.
-struct Encoder {
-    file: EventFileWriter,
-    /// Streams every value to a server too, when configured.
-    remote: Option<RemoteSink>,
-    /// Tag names by id, as shared buffers: every value of a tag points at the same bytes.
-    tags: Vec<Bytes>,
-    /// The event under construction; its first `group_tags.len()` values are the group.
-    scalar_event: Event,
-    group_tags: Vec<u32>,
-    histogram_buckets: usize,
-    first_error: Option<String>,
-    lost: u64,
-}
-
-impl Encoder {
-    fn tag(&self, id: u32) -> &str {
-        self.tags
-            .get(id as usize)
-            .and_then(|t| std::str::from_utf8(t).ok())
-            .unwrap_or("")
-    }
-
-    fn error(&mut self, e: &dyn std::fmt::Display) {
-        if self.first_error.is_none() {
-            tracing::error!("runboard: writing {}: {e}", self.file.path().display());
-            self.first_error = Some(e.to_string());
-        }
-    }
-
-    fn write(&mut self, item: Item) {
-        let result = match item {
-            Item::Tag { id, name } => {
-                let id = id as usize;
-                if self.tags.len() <= id {
-                    self.tags.resize(id + 1, Bytes::new());
-                }
-                self.tags[id] = Bytes::from(name.into_boxed_bytes());
-                return;
-            }
-            Item::Scalar {
-                tag,
-                step,
-                wall_time,
-                value,
-            } => {
-                self.group_scalar(tag, step, wall_time, value);
-                return;
-            }
-            Item::Other(pending) => {
-                self.finish_group();
-                self.write_pending(*pending)
-            }
-        };
-        if let Err(e) = result {
-            self.lost += 1;
-            self.error(&e);
-        }
-    }
-
-    fn group_scalar(&mut self, tag: u32, step: i64, wall_time: f64, value: f64) {
-        if let Some(remote) = &self.remote {
-            remote.push(remote_point(
-                self.tag(tag),
-                step,
-                wall_time,
-                RemoteValue::Scalar(value),
-            ));
-        }
-        if !self.group_tags.is_empty()
-            && (step != self.scalar_event.step
-                || (wall_time - self.scalar_event.wall_time).abs() > GROUP_WINDOW_SECS
-                || self.group_tags.len() >= GROUP_MAX
-                || self.group_tags.contains(&tag))
-        {
-            self.finish_group();
-        }
-        if self.group_tags.is_empty() {
-            self.scalar_event.step = step;
-            self.scalar_event.wall_time = wall_time;
-        }
-        // Overwrite the value slots in place: a summary value is a large struct, and moving
-        // or reallocating one per scalar would cost more than encoding it.
-        let slot = self.group_tags.len();
-        self.group_tags.push(tag);
-        let name = self.tags.get(tag as usize).cloned().unwrap_or_default();
-        let values = match &mut self.scalar_event.what {
-            Some(What::Summary(s)) => &mut s.value,
-            other => {
-                *other = Some(What::Summary(Summary::default()));
-                match other {
-                    Some(What::Summary(s)) => &mut s.value,
-                    _ => unreachable!("just set to a summary"),
-                }
-            }
-        };
-        if values.len() <= slot {
-            values.push(summary::scalar("", 0.0));
-        }
-        let v = &mut values[slot];
-        v.tag = name;
-        v.value = Some(PbValue::SimpleValue(value as f32));
-    }
-
-    /// Writes the grouped scalars, if any, as one event; a failure counts them all as lost.
-    fn finish_group(&mut self) {
-        if self.group_tags.is_empty() {
-            return;
-        }
-        let n = self.group_tags.len();
-        if let Some(What::Summary(s)) = &mut self.scalar_event.what {
-            s.value.truncate(n);
-        }
-        let result = self.file.write_event(&self.scalar_event);
-        self.group_tags.clear();
-        if let Err(e) = result {
-            self.lost += n as u64;
-            self.error(&e);
-        }
-    }
-
-    fn write_pending(&mut self, p: Pending) -> std::io::Result<()> {
-        let (value, remote) = match p.kind {
-            PendingKind::Histogram { tag, values } => {
-                let rows =
-                    summary::histogram_buckets(values.iter().copied(), self.histogram_buckets);
-                let remote = self.remote.is_some().then(|| {
-                    let buckets = rows.iter().flatten().copied().collect();
-                    (
-                        self.tag(tag).to_owned(),
-                        RemoteValue::Histogram(pb::Histogram { buckets }),
-                    )
-                });
-                (summary::histogram(self.tag(tag), &rows), remote)
-            }
-            PendingKind::Text { tag, markdown } => {
-                let remote = self.remote.is_some().then(|| {
-                    (
-                        self.tag(tag).to_owned(),
-                        RemoteValue::Text(markdown.clone()),
-                    )
-                });
-                (summary::text(self.tag(tag), &markdown), remote)
-            }
-            PendingKind::Image {
-                tag,
-                pixels,
-                width,
-                height,
-                channels,
-            } => {
-                let png = summary::encode_png(&pixels, width, height, channels)
-                    .map_err(std::io::Error::other)?;
-                let remote = self.remote.is_some().then(|| {
-                    let image = pb::Image {
-                        width,
-                        height,
-                        png: png.clone(),
-                    };
-                    (self.tag(tag).to_owned(), RemoteValue::Image(image))
-                });
-                (
-                    summary::image(self.tag(tag), png, width, height, channels),
-                    remote,
-                )
-            }
-            PendingKind::HParams(values) => {
-                let borrowed: Vec<(&str, HParamValue)> = values
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.clone()))
-                    .collect();
-                let remote = self.remote.is_some().then(|| {
-                    let map = values
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.to_proto()))
-                        .collect();
-                    (
-                        crate::event::hparams_tag::SESSION_START.to_owned(),
-                        RemoteValue::Hparams(pb::HParams { values: map }),
-                    )
-                });
-                (
-                    summary::hparams_session_start(&borrowed, p.wall_time),
-                    remote,
-                )
-            }
-            PendingKind::Value(v) => (v, None),
-        };
-        if let (Some(sink), Some((tag, v))) = (&self.remote, remote) {
-            sink.push(remote_point(&tag, p.step, p.wall_time, v));
-        }
-        self.file.write_summary(p.wall_time, p.step, vec![value])
     }
 }
 
