@@ -14,10 +14,11 @@
 //! Files are written under a temporary name and renamed when complete: a failed export
 //! leaves no half-written `scalars.csv` behind.
 //!
-//! Numbers are exact: `ryu` writes the shortest text that parses back to the same f64.
-//! Non-finite values are written as TensorBoard writes them: `nan`, `inf`, `-inf` in CSV
-//! (Python's `csv` module, which TensorBoard's `?format=csv` uses, writes floats with `repr`),
-//! `"NaN"`, `"Infinity"`, `"-Infinity"` strings in JSON (as TensorBoard's and runboard's JSON APIs).
+//! Numbers are exact (the shortest text that parses back to the same f64), laid out as each
+//! format's readers expect ([`crate::format`]): the CSV as TensorBoard's own `?format=csv`
+//! writes it (Python's `csv` module, floats as `repr`: `1e-05`, `1e+16`, `2.0`, `nan`, `inf`,
+//! `-inf`), JSON Lines as runboard's JSON API (`1e-5`, `1e16`, `2.0`, and the strings `"NaN"`,
+//! `"Infinity"`, `"-Infinity"`).
 
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
 use std::fmt;
@@ -27,16 +28,16 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use prost::Message;
 use regex::Regex;
-use runboard_sdk::event::HParamValue;
+use runboard_sdk::event::{HParamValue, Value};
 use runboard_sdk::event_file::EventFileWriter;
-use runboard_sdk::proto::tensorboard::TensorProto;
 use runboard_sdk::summary;
 use rusqlite::Connection;
 
 use crate::chart::{self, ChartError, ChartFormat, ChartOptions};
+use crate::format::{PyRepr, json_float};
 use crate::ingest::{IngestError, IngestOptions};
+use crate::store::codec;
 use crate::store::query::{self, RunInfo, SeriesInfo, TensorCursor, TensorRow};
 use crate::store::{Point, ReadOnlyError, Store, StoreError};
 use crate::types::Kind;
@@ -663,33 +664,6 @@ fn empty_selection(
     ))
 }
 
-/// A float in CSV as TensorBoard writes it: shortest round-trip text, `nan`, `inf`, `-inf`.
-fn csv_float(buf: &mut ryu::Buffer, v: f64) -> &str {
-    if v.is_finite() {
-        buf.format_finite(v)
-    } else if v.is_nan() {
-        "nan"
-    } else if v > 0.0 {
-        "inf"
-    } else {
-        "-inf"
-    }
-}
-
-/// A float in JSON: shortest round-trip number, or the strings `"NaN"`, `"Infinity"`,
-/// `"-Infinity"` (JSON has no literal for them).
-fn json_float(buf: &mut ryu::Buffer, v: f64) -> &str {
-    if v.is_finite() {
-        buf.format_finite(v)
-    } else if v.is_nan() {
-        "\"NaN\""
-    } else if v > 0.0 {
-        "\"Infinity\""
-    } else {
-        "\"-Infinity\""
-    }
-}
-
 /// Progress counted locally and reported every few thousand items (a report reads the clock).
 struct Ticker<'a> {
     progress: &'a ProgressBar,
@@ -786,8 +760,7 @@ fn write_csv(
         .from_writer(out);
     w.write_record(["run", "tag", "step", "wall_time", "value"])?;
     let mut points: Vec<Point> = Vec::with_capacity(4096);
-    let (mut step, mut wall, mut value) =
-        (itoa::Buffer::new(), ryu::Buffer::new(), ryu::Buffer::new());
+    let (mut step, mut wall, mut value) = (itoa::Buffer::new(), PyRepr::new(), PyRepr::new());
     let mut written = 0u64;
     for c in chosen {
         let (run, tag) = (c.info.run.as_bytes(), c.info.tag.as_bytes());
@@ -799,8 +772,8 @@ fn write_csv(
                     run,
                     tag,
                     step.format(p.step).as_bytes(),
-                    csv_float(&mut wall, p.wall_time).as_bytes(),
-                    csv_float(&mut value, p.value).as_bytes(),
+                    wall.format(p.wall_time).as_bytes(),
+                    value.format(p.value).as_bytes(),
                 ])?;
             }
             written += points.len() as u64;
@@ -980,20 +953,24 @@ fn other_value(
     row: &TensorRow,
 ) -> Result<runboard_sdk::proto::tensorboard::summary::Value, ExportError> {
     let tag = info.tag.as_str();
-    Ok(match info.kind {
-        Kind::Histogram => summary::histogram(tag, &query::histogram_rows(&row.data)?),
-        Kind::Text => summary::text_strings(tag, &query::text_strings(&row.data)?),
-        Kind::Image => summary::image(
-            tag,
-            row.data.clone(),
-            row.width.unwrap_or(0),
-            row.height.unwrap_or(0),
-            png_channels(&row.data),
-        ),
-        Kind::Scalar | Kind::Tensor => {
-            let tensor = TensorProto::decode(row.data.as_slice())
-                .map_err(|e| StoreError::Damaged(format!("tensor of {tag:?}: {e}")))?;
-            summary::tensor(tag, &info.plugin, tensor)
+    let damaged =
+        |what: String| StoreError::Damaged(format!("{what} (run {:?}, tag {tag:?})", info.run));
+    let value = codec::decode_value(info.kind, &info.plugin, row).map_err(|e| match e {
+        StoreError::Damaged(what) => damaged(what),
+        other => other,
+    })?;
+    Ok(match value {
+        Value::Histogram(rows) => summary::histogram(tag, &rows),
+        Value::Text(strings) => summary::text_strings(tag, &strings),
+        Value::Images(mut images) if !images.is_empty() => {
+            let image = images.swap_remove(0);
+            let channels = png_channels(&image.encoded);
+            summary::image(tag, image.encoded, image.width, image.height, channels)
+        }
+        Value::Tensor { plugin, tensor } => summary::tensor(tag, &plugin, *tensor),
+        Value::Scalar(v) => summary::scalar(tag, v),
+        Value::Images(_) | Value::HParams(_) => {
+            return Err(damaged("no value to write".into()).into());
         }
     })
 }
@@ -1011,24 +988,6 @@ fn png_channels(bytes: &[u8]) -> u8 {
         6 => 4,
         _ => 3,
     }
-}
-
-/// Hyperparameters from their stored JSON object.
-fn hparams_of(json: &serde_json::Value) -> Vec<(String, HParamValue)> {
-    let Some(map) = json.as_object() else {
-        return Vec::new();
-    };
-    map.iter()
-        .filter_map(|(k, v)| {
-            let v = match v {
-                serde_json::Value::Number(n) => HParamValue::Number(n.as_f64()?),
-                serde_json::Value::String(s) => HParamValue::String(s.clone()),
-                serde_json::Value::Bool(b) => HParamValue::Bool(*b),
-                _ => return None,
-            };
-            Some((k.clone(), v))
-        })
-        .collect()
 }
 
 /// Writes one run's event file: its hyperparameters first, then every value of its chosen
@@ -1060,7 +1019,7 @@ fn write_run_events(
     let mut w = EventFileWriter::create_new(&tmp, started).map_err(io(&path))?;
     let result = (|| {
         if let Some(h) = info.and_then(|r| r.hparams.as_ref()) {
-            let pairs = hparams_of(h);
+            let pairs = codec::decode_hparams(h);
             let refs: Vec<(&str, HParamValue)> =
                 pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
             let value = summary::hparams_session_start(&refs, started);
@@ -1156,14 +1115,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_are_written_exactly_and_non_finite_ones_as_tensorboard_does() {
-        let mut b = ryu::Buffer::new();
-        assert_eq!(csv_float(&mut b, 0.1), "0.1");
-        assert_eq!(csv_float(&mut b, f64::NAN), "nan");
-        assert_eq!(csv_float(&mut b, f64::NEG_INFINITY), "-inf");
-        assert_eq!(json_float(&mut b, f64::INFINITY), "\"Infinity\"");
-        let v = 1.0 / 3.0 + 1e-17;
-        assert_eq!(csv_float(&mut b, v).parse::<f64>().unwrap(), v);
+    fn thousands_are_separated_by_commas() {
         assert_eq!(thousands(10_000_000), "10,000,000");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(0), "0");

@@ -20,6 +20,7 @@ pub mod chart;
 pub mod cli;
 pub mod demo;
 pub mod export;
+pub mod format;
 pub mod gpu;
 pub mod ingest;
 pub mod inspect;

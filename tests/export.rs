@@ -172,6 +172,97 @@ fn csv_holds_every_point_of_the_logdir_exactly_once() {
     assert!(!out.join(".scalars.csv.partial").exists());
 }
 
+/// (wall_time, value) pairs whose Python `repr` differs from the shortest round-trip text
+/// (`1e-05` vs `0.00001`, `1e+16` vs `1e16`, `1.0` vs `1`), non-finite values, and values that
+/// are exact in float32 (a `simple_value` is one, in TensorBoard as in runboard).
+const FORMAT_POINTS: [(f64, f64); 7] = [
+    (1e-05, 7.62939453125e-06),
+    (1e+16, f64::NAN),
+    (1_700_000_000.25, f64::INFINITY),
+    (0.1, f64::NEG_INFINITY),
+    (1.5e-07, 1_152_921_504_606_846_976.0),
+    (1_795_319_404.530_852_6, 1.0),
+    (123_456_789_012_345_680.0, -0.0),
+];
+
+#[test]
+fn csv_numbers_are_written_as_tensorboards_csv_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let run = logdir.join("fmt");
+    std::fs::create_dir_all(&run).unwrap();
+    let mut w = runboard_sdk::event_file::EventFileWriter::create(&run, "").unwrap();
+    for (step, (wall_time, value)) in FORMAT_POINTS.iter().enumerate() {
+        let v = runboard_sdk::summary::scalar("x", *value);
+        w.write_summary(*wall_time, step as i64, vec![v]).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let out = dir.path().join("out");
+    export_ok(&[
+        OsStr::new("--logdir"),
+        logdir.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        OsStr::new("--format"),
+        OsStr::new("csv"),
+    ]);
+    let text = std::fs::read_to_string(out.join("scalars.csv")).unwrap();
+    let ours: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .enumerate()
+        .map(|(step, line)| {
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields[..3], ["fmt", "x", &step.to_string()], "{line}");
+            (fields[3].to_owned(), fields[4].to_owned())
+        })
+        .collect();
+    // Python's repr, as TensorBoard's `?format=csv` (Python's csv module) writes floats.
+    let want = [
+        ("1e-05", "7.62939453125e-06"),
+        ("1e+16", "nan"),
+        ("1700000000.25", "inf"),
+        ("0.1", "-inf"),
+        ("1.5e-07", "1.152921504606847e+18"),
+        ("1795319404.5308526", "1.0"),
+        ("1.2345678901234568e+17", "-0.0"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(ours, want, "the export's CSV:\n{text}");
+    // The real TensorBoard's CSV of the same points, field for field.
+    let mut tb = TensorBoard::start(&logdir, true, &dir.path().join("tensorboard.log"));
+    tb.wait_for_run("fmt", Duration::from_secs(90));
+    let theirs = common::poll(Duration::from_secs(60), "every point served", || {
+        let body = tb.get_bytes(
+            "/data/plugin/scalars/scalars",
+            &[("run", "fmt"), ("tag", "x"), ("format", "csv")],
+        );
+        let text = String::from_utf8(body).unwrap();
+        let rows: Vec<Vec<String>> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect();
+        (rows.len() == FORMAT_POINTS.len()).then_some(rows)
+    });
+    for (step, row) in theirs.iter().enumerate() {
+        assert_eq!(
+            row[1],
+            step.to_string(),
+            "TensorBoard's rows are in step order"
+        );
+        assert_eq!(
+            (&row[0], &row[2]),
+            (&ours[step].0, &ours[step].1),
+            "step {step}: TensorBoard's CSV (left) and the export's (right) differ"
+        );
+    }
+}
+
 #[test]
 fn json_lines_hold_every_point_exactly() {
     let (dir, logdir) = fixture();

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::json::Num;
 use super::{ApiError, ApiQuery, AppState, read, series_of_kind};
-use crate::store::query;
 use crate::store::{FileProgress, Point};
+use crate::store::{codec, query};
 use crate::types::Kind;
 
 /// The fewest points a downsampled read may ask for: the first, the last, a min and a max, and
@@ -278,7 +278,7 @@ async fn histograms(
             Ok(HistogramOut {
                 step: r.step,
                 wall_time: Num(r.wall_time),
-                buckets: super::histogram_rows(&r.data)?
+                buckets: codec::histogram_rows(&r.data)?
                     .into_iter()
                     .map(|b| b.map(Num))
                     .collect(),
@@ -305,7 +305,7 @@ async fn text(
     let out = rows
         .iter()
         .map(|r| {
-            let text = super::text_strings(&r.data)?;
+            let text = codec::text_strings(&r.data)?;
             Ok(TextOut {
                 step: r.step,
                 wall_time: Num(r.wall_time),

@@ -12,6 +12,7 @@
 //! while a query runs, and never together with anything else.
 
 pub mod chunk;
+pub mod codec;
 pub mod downsample;
 pub mod query;
 pub mod schema;
