@@ -39,6 +39,13 @@ fn export_ok<S: AsRef<OsStr>>(args: &[S]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 summary")
 }
 
+/// The arguments of an export of `logdir` into `out` as `format`.
+fn logdir_args(logdir: &Path, out: &Path, format: &str) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["--logdir".into(), logdir.into()];
+    args.extend(["--out".into(), out.into(), "--format".into(), format.into()]);
+    args
+}
+
 /// The tag that needs CSV quoting (a comma and quotes).
 const QUOTED_TAG: &str = "a,b \"quoted\"";
 
@@ -199,14 +206,7 @@ fn csv_numbers_are_written_as_tensorboards_csv_writes_them() {
     w.flush().unwrap();
     drop(w);
     let out = dir.path().join("out");
-    export_ok(&[
-        OsStr::new("--logdir"),
-        logdir.as_os_str(),
-        OsStr::new("--out"),
-        out.as_os_str(),
-        OsStr::new("--format"),
-        OsStr::new("csv"),
-    ]);
+    export_ok(&logdir_args(&logdir, &out, "csv"));
     let text = std::fs::read_to_string(out.join("scalars.csv")).unwrap();
     let ours: Vec<(String, String)> = text
         .lines()
