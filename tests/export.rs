@@ -264,6 +264,62 @@ fn csv_numbers_are_written_as_tensorboards_csv_writes_them() {
 }
 
 #[test]
+fn python_repr_text_is_pythons_own() {
+    // Random bits, values where training data lives, and ties (a value exactly halfway between
+    // two shortest texts: Python takes the even digit), each formatted here and by Python.
+    let mut values = vec![
+        920_370_289_492_681.0 + 0.25, // a tie: ...681.2 (even), not ...681.3
+        1e-05,
+        1e16,
+        0.1,
+        -0.0,
+        5e-324,
+        f64::MAX,
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..40_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+        values.push(match i % 5 {
+            0 => f64::from_bits(x),
+            1 => unit * 2e-3 - 1e-3,
+            2 => (unit - 0.5) * 4e16,
+            3 => 1.7e9 + unit * 1e8,
+            _ => ((1u64 << 49) + (x >> 15)) as f64 + [0.25, 0.75][(x & 1) as usize],
+        });
+    }
+    let input: String = values
+        .iter()
+        .map(|v| format!("{:016x}\n", v.to_bits()))
+        .collect();
+    let script = "import struct, sys\n\
+                  for line in sys.stdin:\n    \
+                  print(repr(struct.unpack('>d', bytes.fromhex(line.strip()))[0]))";
+    let mut child = Command::new(common::python())
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(input.as_bytes()).unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    let theirs = String::from_utf8(out.stdout).unwrap();
+    let theirs: Vec<&str> = theirs.lines().collect();
+    assert_eq!(theirs.len(), values.len());
+    for (v, want) in values.iter().zip(theirs) {
+        assert_eq!(runboard::format::py_repr(*v), want, "{:016x}", v.to_bits());
+    }
+}
+
+#[test]
 fn json_lines_hold_every_point_exactly() {
     let (dir, logdir) = fixture();
     let out = dir.path().join("out");
