@@ -39,6 +39,13 @@ fn export_ok<S: AsRef<OsStr>>(args: &[S]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 summary")
 }
 
+/// The arguments of an export of `logdir` into `out` as `format`.
+fn logdir_args(logdir: &Path, out: &Path, format: &str) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["--logdir".into(), logdir.into()];
+    args.extend(["--out".into(), out.into(), "--format".into(), format.into()]);
+    args
+}
+
 /// The tag that needs CSV quoting (a comma and quotes).
 const QUOTED_TAG: &str = "a,b \"quoted\"";
 
@@ -170,6 +177,146 @@ fn csv_holds_every_point_of_the_logdir_exactly_once() {
     }
     assert!(got.contains_key(&("nested/eval".into(), QUOTED_TAG.into(), 0)));
     assert!(!out.join(".scalars.csv.partial").exists());
+}
+
+/// (wall_time, value) pairs whose Python `repr` differs from the shortest round-trip text
+/// (`1e-05` vs `0.00001`, `1e+16` vs `1e16`, `1.0` vs `1`), non-finite values, and values that
+/// are exact in float32 (a `simple_value` is one, in TensorBoard as in runboard).
+const FORMAT_POINTS: [(f64, f64); 7] = [
+    (1e-05, 7.62939453125e-06),
+    (1e+16, f64::NAN),
+    (1_700_000_000.25, f64::INFINITY),
+    (0.1, f64::NEG_INFINITY),
+    (1.5e-07, 1_152_921_504_606_846_976.0),
+    (1_795_319_404.530_852_6, 1.0),
+    (123_456_789_012_345_680.0, -0.0),
+];
+
+#[test]
+fn csv_numbers_are_written_as_tensorboards_csv_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let run = logdir.join("fmt");
+    std::fs::create_dir_all(&run).unwrap();
+    let mut w = runboard_sdk::event_file::EventFileWriter::create(&run, "").unwrap();
+    for (step, (wall_time, value)) in FORMAT_POINTS.iter().enumerate() {
+        let v = runboard_sdk::summary::scalar("x", *value);
+        w.write_summary(*wall_time, step as i64, vec![v]).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let out = dir.path().join("out");
+    export_ok(&logdir_args(&logdir, &out, "csv"));
+    let text = std::fs::read_to_string(out.join("scalars.csv")).unwrap();
+    let ours: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .enumerate()
+        .map(|(step, line)| {
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields[..3], ["fmt", "x", &step.to_string()], "{line}");
+            (fields[3].to_owned(), fields[4].to_owned())
+        })
+        .collect();
+    // Python's repr, as TensorBoard's `?format=csv` (Python's csv module) writes floats.
+    let want = [
+        ("1e-05", "7.62939453125e-06"),
+        ("1e+16", "nan"),
+        ("1700000000.25", "inf"),
+        ("0.1", "-inf"),
+        ("1.5e-07", "1.152921504606847e+18"),
+        ("1795319404.5308526", "1.0"),
+        ("1.2345678901234568e+17", "-0.0"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(ours, want, "the export's CSV:\n{text}");
+    // The real TensorBoard's CSV of the same points, field for field.
+    let mut tb = TensorBoard::start(&logdir, true, &dir.path().join("tensorboard.log"));
+    tb.wait_for_run("fmt", Duration::from_secs(90));
+    let theirs = common::poll(Duration::from_secs(60), "every point served", || {
+        let body = tb.get_bytes(
+            "/data/plugin/scalars/scalars",
+            &[("run", "fmt"), ("tag", "x"), ("format", "csv")],
+        );
+        let text = String::from_utf8(body).unwrap();
+        let rows: Vec<Vec<String>> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect();
+        (rows.len() == FORMAT_POINTS.len()).then_some(rows)
+    });
+    for (step, row) in theirs.iter().enumerate() {
+        assert_eq!(
+            row[1],
+            step.to_string(),
+            "TensorBoard's rows are in step order"
+        );
+        assert_eq!(
+            (&row[0], &row[2]),
+            (&ours[step].0, &ours[step].1),
+            "step {step}: TensorBoard's CSV (left) and the export's (right) differ"
+        );
+    }
+}
+
+#[test]
+fn python_repr_text_is_pythons_own() {
+    // Random bits, values where training data lives, and ties (a value exactly halfway between
+    // two shortest texts: Python takes the even digit), each formatted here and by Python.
+    let mut values = vec![
+        920_370_289_492_681.0 + 0.25, // a tie: ...681.2 (even), not ...681.3
+        1e-05,
+        1e16,
+        0.1,
+        -0.0,
+        5e-324,
+        f64::MAX,
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..40_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+        values.push(match i % 5 {
+            0 => f64::from_bits(x),
+            1 => unit * 2e-3 - 1e-3,
+            2 => (unit - 0.5) * 4e16,
+            3 => 1.7e9 + unit * 1e8,
+            _ => ((1u64 << 49) + (x >> 15)) as f64 + [0.25, 0.75][(x & 1) as usize],
+        });
+    }
+    let input: String = values
+        .iter()
+        .map(|v| format!("{:016x}\n", v.to_bits()))
+        .collect();
+    let script = "import struct, sys\n\
+                  for line in sys.stdin:\n    \
+                  print(repr(struct.unpack('>d', bytes.fromhex(line.strip()))[0]))";
+    let mut child = Command::new(common::python())
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(input.as_bytes()).unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    let theirs = String::from_utf8(out.stdout).unwrap();
+    let theirs: Vec<&str> = theirs.lines().collect();
+    assert_eq!(theirs.len(), values.len());
+    for (v, want) in values.iter().zip(theirs) {
+        assert_eq!(runboard::format::py_repr(*v), want, "{:016x}", v.to_bits());
+    }
 }
 
 #[test]

@@ -1,15 +1,19 @@
 //! JSON conventions: NaN and infinities as strings, and TensorBoard's Python-style encoding.
 //!
 //! TensorBoard answers with Python's `json.dumps`: `", "` and `": "` separators, non-ASCII
-//! escaped as `\uXXXX`, floats as Python's `repr` (`1.0`, `1e-05`, `3.4e+38`), and NaN and
-//! infinities as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`. [`tb_json`] writes exactly
-//! that, so a byte comparison with TensorBoard's answer is meaningful.
+//! escaped as `\uXXXX`, floats as Python's `repr` (`1.0`, `1e-05`, `3.4e+38`:
+//! [`crate::format::PyRepr`]), and NaN and infinities as the strings `"NaN"`, `"Infinity"`,
+//! `"-Infinity"`. [`tb_json`] writes exactly that, so a byte comparison with TensorBoard's
+//! answer is meaningful. runboard's own API is plain `serde_json` (shortest round-trip numbers,
+//! see [`crate::format`]) with the same strings for NaN and infinities ([`Num`]).
 
 use std::io;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::format::{PyRepr, json_non_finite};
 
 /// A float that serialises as a JSON number when finite, else as `"NaN"`, `"Infinity"` or
 /// `"-Infinity"` (what TensorBoard's API and runboard's API both send).
@@ -18,15 +22,9 @@ pub struct Num(pub f64);
 
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let v = self.0;
-        if v.is_nan() {
-            s.serialize_str("NaN")
-        } else if v == f64::INFINITY {
-            s.serialize_str("Infinity")
-        } else if v == f64::NEG_INFINITY {
-            s.serialize_str("-Infinity")
-        } else {
-            s.serialize_f64(v)
+        match json_non_finite(self.0) {
+            Some(word) => s.serialize_str(word),
+            None => s.serialize_f64(self.0),
         }
     }
 }
@@ -66,45 +64,16 @@ impl<V: Serialize> Serialize for Ordered<V> {
     }
 }
 
-/// A finite float as Python's `repr` writes it: the shortest digits that round-trip, in
-/// positional notation when the decimal exponent is in `-4..16`, else `d.ddde±XX`.
-pub fn py_float(v: f64) -> String {
-    // Rust's `{:e}` gives the same shortest round-trip digits Python uses.
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let decpt = exp + 1; // digits[..decpt] is the integer part
-    let n = digits.len() as i32;
-    if decpt <= -4 || decpt > 16 {
-        let (first, rest) = digits.split_at(1);
-        let dot = if rest.is_empty() { "" } else { "." };
-        let esign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{first}{dot}{rest}e{esign}{:02}", exp.abs())
-    } else if decpt <= 0 {
-        format!("{sign}0.{}{digits}", "0".repeat((-decpt) as usize))
-    } else if decpt >= n {
-        format!("{sign}{digits}{}.0", "0".repeat((decpt - n) as usize))
-    } else {
-        let (int, frac) = digits.split_at(decpt as usize);
-        format!("{sign}{int}.{frac}")
-    }
-}
-
 /// serde_json formatting as Python's `json.dumps` with its defaults.
-struct PyFormatter;
+struct PyFormatter(PyRepr);
 
 impl serde_json::ser::Formatter for PyFormatter {
     fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, v: f64) -> io::Result<()> {
-        w.write_all(py_float(v).as_bytes())
+        w.write_all(self.0.format(v).as_bytes())
     }
 
     fn write_f32<W: ?Sized + io::Write>(&mut self, w: &mut W, v: f32) -> io::Result<()> {
-        w.write_all(py_float(f64::from(v)).as_bytes())
+        w.write_all(self.0.format(f64::from(v)).as_bytes())
     }
 
     fn begin_array_value<W: ?Sized + io::Write>(
@@ -152,7 +121,7 @@ impl serde_json::ser::Formatter for PyFormatter {
 /// `value` encoded as TensorBoard encodes its answers.
 pub fn to_tb_string<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(128);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, PyFormatter);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, PyFormatter(PyRepr::new()));
     value.serialize(&mut ser)?;
     Ok(out)
 }
@@ -168,31 +137,6 @@ pub fn tb_json<T: Serialize + ?Sized>(value: &T) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn floats_are_written_as_python_repr() {
-        let cases = [
-            (1.0, "1.0"),
-            (2.5, "2.5"),
-            (0.0, "0.0"),
-            (-0.0, "-0.0"),
-            (1e16, "1e+16"),
-            (1e15, "1000000000000000.0"),
-            (123456789012345680.0, "1.2345678901234568e+17"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (1.401298464324817e-45, "1.401298464324817e-45"),
-            (3.3999999521443642e38, "3.3999999521443642e+38"),
-            (-123456.7890625, "-123456.7890625"),
-            (1700000000.25, "1700000000.25"),
-            (1795319404.5308526, "1795319404.5308526"),
-            (0.1, "0.1"),
-            (-1.5e-7, "-1.5e-07"),
-        ];
-        for (v, want) in cases {
-            assert_eq!(py_float(v), want, "{v:e}");
-        }
-    }
 
     #[test]
     fn tb_encoding_matches_python_json_dumps() {

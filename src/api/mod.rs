@@ -315,16 +315,6 @@ pub fn series_of_kind(
     }
 }
 
-/// A stored histogram's rows. SQLite's JSON holds `null` where a value was NaN.
-pub fn histogram_rows(data: &[u8]) -> Result<Vec<[f64; 3]>, ApiError> {
-    Ok(query::histogram_rows(data)?)
-}
-
-/// A stored text value's Markdown strings.
-pub fn text_strings(data: &[u8]) -> Result<Vec<String>, ApiError> {
-    Ok(query::text_strings(data)?)
-}
-
 /// The media type of an encoded image, from its signature: PNG, JPEG or GIF; `None` for
 /// anything else (logged bytes are not trusted to be an image).
 pub fn image_media_type(bytes: &[u8]) -> Option<&'static str> {

@@ -12,9 +12,11 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::error::from_rejection;
-use super::json::{Num, Ordered, py_float, tb_json};
+use super::json::{Num, Ordered, tb_json};
 use super::markdown::strings_to_safe_html;
 use super::{ApiError, ApiQuery, AppState, read};
+use crate::format::py_repr;
+use crate::store::codec;
 use crate::store::query::{self, SeriesInfo, TensorRow};
 use crate::types::Kind;
 
@@ -305,17 +307,6 @@ pub(super) struct ScalarParams {
     format: Option<String>,
 }
 
-/// A float in TensorBoard's CSV: Python's `repr`, `nan`, `inf`, `-inf`.
-fn csv_float(v: f64) -> String {
-    if v.is_nan() {
-        "nan".to_owned()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf" } else { "-inf" }.to_owned()
-    } else {
-        py_float(v)
-    }
-}
-
 /// `GET /data/plugin/scalars/scalars?run=&tag=[&format=csv]`: `[[wall_time, step, value]]`
 /// with every point, or the same as `Wall time,Step,Value` CSV rows.
 pub(super) async fn scalars(
@@ -338,9 +329,9 @@ pub(super) async fn scalars(
         for pt in &points {
             csv.push_str(&format!(
                 "{},{},{}\r\n",
-                csv_float(pt.wall_time),
+                py_repr(pt.wall_time),
                 pt.step,
-                csv_float(pt.value)
+                py_repr(pt.value)
             ));
         }
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
@@ -361,7 +352,7 @@ pub(super) async fn histograms(
     let rows = tb_rows(&state, p.run, p.tag, Kind::Histogram).await?;
     let mut out: Vec<(Num, i64, Vec<[Num; 3]>)> = Vec::with_capacity(rows.len());
     for r in &rows {
-        let buckets = super::histogram_rows(&r.data)?;
+        let buckets = codec::histogram_rows(&r.data)?;
         out.push((
             Num(r.wall_time),
             r.step,
@@ -434,7 +425,7 @@ pub(super) async fn distributions(
     let rows = tb_rows(&state, p.run, p.tag, Kind::Histogram).await?;
     let mut out: Vec<Distribution> = Vec::with_capacity(rows.len());
     for r in &rows {
-        let compressed = compress_histogram(&super::histogram_rows(&r.data)?);
+        let compressed = compress_histogram(&codec::histogram_rows(&r.data)?);
         out.push((
             Num(r.wall_time),
             r.step,
@@ -469,7 +460,7 @@ pub(super) async fn text(
         out.push(TextDatum {
             wall_time: Num(r.wall_time),
             step: r.step,
-            text: strings_to_safe_html(&super::text_strings(&r.data)?),
+            text: strings_to_safe_html(&codec::text_strings(&r.data)?),
         });
     }
     Ok(tb_json(&out))
@@ -797,7 +788,7 @@ fn time_series_one(
                 Some(id) => {
                     let mut steps = Vec::new();
                     for r in query::tensors(c, id)? {
-                        let bins = super::histogram_rows(&r.data)?
+                        let bins = codec::histogram_rows(&r.data)?
                             .into_iter()
                             .map(|[min, max, count]| HistogramBin {
                                 min: Num(min),

@@ -8,7 +8,7 @@ use super::json::Num;
 use super::wire::{ScalarsOut, WirePoint, wire_point};
 use super::{ApiError, ApiQuery, AppState, read, series_of_kind};
 use crate::store::FileProgress;
-use crate::store::query;
+use crate::store::{codec, query};
 use crate::types::{Kind, MaxPoints};
 
 #[derive(Debug, Serialize)]
@@ -231,7 +231,7 @@ pub(super) async fn histograms(
             Ok(HistogramOut {
                 step: r.step,
                 wall_time: Num(r.wall_time),
-                buckets: super::histogram_rows(&r.data)?
+                buckets: codec::histogram_rows(&r.data)?
                     .into_iter()
                     .map(|b| b.map(Num))
                     .collect(),
@@ -258,7 +258,7 @@ pub(super) async fn text(
     let out = rows
         .iter()
         .map(|r| {
-            let text = super::text_strings(&r.data)?;
+            let text = codec::text_strings(&r.data)?;
             Ok(TextOut {
                 step: r.step,
                 wall_time: Num(r.wall_time),

@@ -6,12 +6,14 @@
 //! so a crash at any moment neither loses nor doubles a point. After each commit the writer
 //! publishes a [`Change`] to subscribers (the live stream). Reads go through [`Store::read`]
 //! on one of a few reader connections; WAL mode keeps readers and the writer out of each
-//! other's way.
+//! other's way. Scalars are stored in chunks ([`chunk`]); every other value, and a run's
+//! hyperparameters, in the form [`codec`] writes and reads (nothing else knows it).
 //!
 //! Lock order: the reader pool's mutex is held only to take or return a connection, never
 //! while a query runs, and never together with anything else.
 
 pub mod chunk;
+pub mod codec;
 pub mod downsample;
 pub mod query;
 pub mod schema;

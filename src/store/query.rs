@@ -50,7 +50,7 @@ pub fn runs(conn: &Connection) -> Result<Vec<RunInfo>, StoreError> {
             name: r.get(0)?,
             started_at: r.get(1)?,
             updated_at: r.get(2)?,
-            hparams: hparams.and_then(|h| serde_json::from_str(&h).ok()),
+            hparams: hparams.as_deref().and_then(super::codec::hparams_json),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -282,24 +282,9 @@ pub struct TensorRow {
     pub width: Option<u32>,
     /// Image height (images only).
     pub height: Option<u32>,
-    /// JSON (histogram rows, text strings), PNG bytes (images) or an encoded TensorProto.
+    /// JSON (histogram rows, text strings), PNG bytes (images) or an encoded TensorProto: see
+    /// [`super::codec`].
     pub data: Vec<u8>,
-}
-
-/// A stored histogram's rows `[left, right, count]`. The stored JSON holds `null` where a
-/// value was NaN; it comes back as NaN.
-pub fn histogram_rows(data: &[u8]) -> Result<Vec<[f64; 3]>, StoreError> {
-    let rows: Vec<[Option<f64>; 3]> = serde_json::from_slice(data)
-        .map_err(|e| StoreError::Damaged(format!("histogram rows: {e}")))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| r.map(|v| v.unwrap_or(f64::NAN)))
-        .collect())
-}
-
-/// A stored text value's Markdown strings.
-pub fn text_strings(data: &[u8]) -> Result<Vec<String>, StoreError> {
-    serde_json::from_slice(data).map_err(|e| StoreError::Damaged(format!("text value: {e}")))
 }
 
 /// (run, series id, kind) of every series with this tag, runs in start order.

@@ -15,12 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
-use runboard_sdk::event::{HParamValue, HParams, Value};
+use runboard_sdk::event::{HParams, Value};
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use tokio::sync::broadcast;
 
 use super::chunk::{self, Point};
+use super::codec::{self, StoredValue};
 use super::{
     Batch, BatchKey, Change, CommitFailure, Conflict, FileProgress, Ingested, Item, StoreError,
 };
@@ -549,7 +550,7 @@ impl Writer {
     ) -> Result<(), StoreError> {
         let Some(kind) = Kind::of(&value) else {
             if let Value::HParams(HParams::SessionStart { hparams, .. }) = &value {
-                let json = hparams_json(hparams);
+                let json = codec::encode_hparams(hparams);
                 self.conn
                     .prepare_cached("UPDATE runs SET hparams = ?2 WHERE id = ?1")?
                     .execute(params![run_id, json])?;
@@ -604,7 +605,14 @@ impl Writer {
             }
             other => {
                 let id = series.id;
-                let (width, height, data) = tensor_row(&other);
+                let Some(StoredValue {
+                    width,
+                    height,
+                    data,
+                }) = codec::encode_value(&other)
+                else {
+                    return Ok(()); // not reached: scalars and hparams are handled above
+                };
                 self.conn
                     .prepare_cached(
                         "INSERT INTO tensors (series_id, step, wall_time, width, height, data)
@@ -887,38 +895,4 @@ impl Writer {
 /// SQLite stores NaN as NULL; the summary columns read NULL back as NaN.
 fn nan_as_null(v: f64) -> Option<f64> {
     (!v.is_nan()).then_some(v)
-}
-
-fn hparams_json(hparams: &[(String, HParamValue)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = hparams
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                HParamValue::Number(n) => serde_json::Number::from_f64(*n)
-                    .map(serde_json::Value::Number)
-                    .unwrap_or(serde_json::Value::Null),
-                HParamValue::String(s) => serde_json::Value::String(s.clone()),
-                HParamValue::Bool(b) => serde_json::Value::Bool(*b),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    serde_json::Value::Object(map).to_string()
-}
-
-/// The `tensors` row of a non-scalar value: (width, height, data).
-fn tensor_row(v: &Value) -> (Option<u32>, Option<u32>, Vec<u8>) {
-    match v {
-        Value::Histogram(rows) => (None, None, serde_json::to_vec(rows).unwrap_or_default()),
-        Value::Text(strings) => (None, None, serde_json::to_vec(strings).unwrap_or_default()),
-        Value::Images(images) => match images.first() {
-            Some(img) => (Some(img.width), Some(img.height), img.encoded.clone()),
-            None => (None, None, Vec::new()),
-        },
-        Value::Tensor { tensor, .. } => {
-            use prost::Message;
-            (None, None, tensor.encode_to_vec())
-        }
-        Value::Scalar(_) | Value::HParams(_) => (None, None, Vec::new()),
-    }
 }
