@@ -25,7 +25,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "runs")]
     pub logdir: PathBuf,
     /// The SQLite database. Default: one per logdir under $XDG_DATA_HOME/runboard/
-    /// (~/.local/share/runboard/<logdir name>-<hash>.sqlite), created on first use. A restart
+    /// (`~/.local/share/runboard/<logdir name>-<hash>.sqlite`), created on first use. A restart
     /// on the same database resumes where the committed data ends instead of re-reading.
     #[arg(long)]
     pub db: Option<PathBuf>,

@@ -28,7 +28,7 @@ pub enum InspectError {
 /// Per-tag summary.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagSummary {
-    /// "scalar", "histogram", "text", "image", "hparams" or "tensor:<plugin>".
+    /// "scalar", "histogram", "text", "image", "hparams" or `tensor:<plugin>`.
     pub kind: String,
     /// Values seen.
     pub count: u64,

@@ -13,7 +13,7 @@
 //! ```
 //! Every request passes [`guard`] first (Host check, same-origin writes with an exact content
 //! type, tokens, `nosniff`, a body deadline): [`router_with`] puts it around everything it
-//! serves, so a route added to [`routes`] is guarded without more code. Handlers read through [`crate::store::query`] on a blocking thread ([`read`]); every failure
+//! serves, so a route added to `routes` (the whole route table) is guarded without more code. Handlers read through [`crate::store::query`] on a blocking thread ([`read`]); every failure
 //! is an [`ApiError`] with a JSON body `{"code", "message"}`, including malformed query strings
 //! and unknown paths under `/api` and `/data`.
 

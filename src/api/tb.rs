@@ -366,7 +366,7 @@ pub(super) async fn histograms(
 /// distribution's -inf, -1.5σ, -σ, -0.5σ, 0, ... +inf.
 const NORMAL_HISTOGRAM_BPS: [u32; 9] = [0, 668, 1587, 3085, 5000, 6915, 8413, 9332, 10000];
 
-/// A histogram's values at [`NORMAL_HISTOGRAM_BPS`], by linear interpolation of its cumulative
+/// A histogram's values at TensorBoard's basis points (those of a normal distribution), by linear interpolation of its cumulative
 /// counts: TensorBoard's `compressor.compress_histogram`, step for step (same rounding).
 pub fn compress_histogram(buckets: &[[f64; 3]]) -> Vec<(u32, f64)> {
     let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {

@@ -8,8 +8,8 @@
 //!                                                          tail::judge: grew, shrank, replaced
 //! ```
 //!
-//! One thread (`runboard-ingest`) owns the state of every file ([`tail::TailedFile`]): a
-//! [`RecordReader`] positioned at the file's committed offset (read from the store, so a
+//! One thread (`runboard-ingest`) owns the state of every file (`tail::TailedFile`): a
+//! `RecordReader` positioned at the file's committed offset (read from the store, so a
 //! restart resumes exactly where the committed data ends), the file's identity (its first
 //! bytes and inode) and, per run, an [`EventDecoder`] seeded with the plugins the store already
 //! knows. Each read turns new records into a [`Batch`] whose [`crate::store::FileProgress`] is committed with
@@ -25,7 +25,7 @@
 //!
 //! **Files that change under us** are handled once, quietly: a file that shrinks, vanishes, or
 //! is replaced by a folder, a socket or a symlink leading out of the logdir is logged once
-//! ([`notices`]) and its stored data kept; another file under an old name (other first bytes)
+//! (`notices`) and its stored data kept; another file under an old name (other first bytes)
 //! is read from its start; an error on one file backs off that file only. Read buffers are
 //! released when a file has nothing pending.
 //!

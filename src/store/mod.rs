@@ -2,7 +2,7 @@
 //!
 //! Every input (a logdir file being tailed, an HTTP batch) becomes a [`Batch`] handed to
 //! [`Store::submit`]. The writer thread (`runboard-store`) commits batches in transactions of
-//! up to [`writer::MAX_TX_DELAY`], each covering its data *and* the file offsets it came from,
+//! of whatever is queued (up to 100,000 items), each covering its data *and* the file offsets it came from,
 //! so a crash at any moment neither loses nor doubles a point. After each commit the writer
 //! publishes a [`Change`] to subscribers (the live stream). Reads go through [`Store::read`]
 //! on one of a few reader connections; WAL mode keeps readers and the writer out of each
