@@ -1,17 +1,21 @@
 //! Tests of logdir ingestion: reading and resuming, a logdir that changes under the reader, and data it does not read yet.
 
+use crate::store::{Store, query};
+
+/// Points of `run`/`tag` in the store (0 when there is no such series).
+fn count(store: &Store, run: &str, tag: &str) -> usize {
+    store
+        .read(|c| match query::series_id(c, run, tag)? {
+            Some((id, _)) => Ok(query::scalars(c, id, None, None, None)?.len()),
+            None => Ok(0),
+        })
+        .unwrap()
+}
+
 mod reading {
+    use super::count;
     use crate::ingest::*;
     use runboard_sdk::SummaryWriter;
-
-    fn count(store: &Store, run: &str, tag: &str) -> usize {
-        store
-            .read(|c| match query::series_id(c, run, tag)? {
-                Some((id, _)) => Ok(query::scalars(c, id, None, None, None)?.len()),
-                None => Ok(0),
-            })
-            .unwrap()
-    }
 
     fn wait_for(store: &Store, run: &str, tag: &str, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -139,6 +143,7 @@ mod reading {
 /// folders, symlinks or other files, folders that cannot be watched; and an idle ingester that
 /// does nothing.
 mod changing_logdir {
+    use super::count;
     use crate::ingest::*;
     use runboard_sdk::SummaryWriter;
 
@@ -148,15 +153,6 @@ mod changing_logdir {
             batch_items: 1000,
             ..IngestOptions::default()
         }
-    }
-
-    fn count(store: &Store, run: &str, tag: &str) -> usize {
-        store
-            .read(|c| match query::series_id(c, run, tag)? {
-                Some((id, _)) => Ok(query::scalars(c, id, None, None, None)?.len()),
-                None => Ok(0),
-            })
-            .unwrap()
     }
 
     fn values(store: &Store, run: &str, tag: &str) -> Vec<(i64, f64)> {
