@@ -1,5 +1,13 @@
 //! Tests of logdir ingestion: reading and resuming, a logdir that changes under the reader, and data it does not read yet.
 
+#![allow(unused_imports)] // each group of tests uses part of these
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
 use crate::store::{Store, query};
 
 /// Points of `run`/`tag` in the store (0 when there is no such series).
@@ -13,7 +21,7 @@ fn count(store: &Store, run: &str, tag: &str) -> usize {
 }
 
 mod reading {
-    use super::count;
+    use super::*;
     use crate::ingest::*;
     use runboard_sdk::SummaryWriter;
 
@@ -143,7 +151,7 @@ mod reading {
 /// folders, symlinks or other files, folders that cannot be watched; and an idle ingester that
 /// does nothing.
 mod changing_logdir {
-    use super::count;
+    use super::*;
     use crate::ingest::*;
     use runboard_sdk::SummaryWriter;
 
@@ -550,6 +558,7 @@ mod changing_logdir {
 
 /// What runboard does not read yet is named, once per run and kind.
 mod skipped_kinds {
+    use super::*;
     use crate::ingest::*;
     use runboard_proto::tensorboard::{Event, event::What};
     use runboard_sdk::event_file::EventFileWriter;
