@@ -72,9 +72,15 @@ impl PyRepr {
         if v.is_infinite() {
             return if v > 0.0 { "inf" } else { "-inf" };
         }
+        // Where both write positional text (a decimal exponent in -4..16, and zero), `ryu`'s
+        // shortest text is Python's: no check, no copy. The common case by far.
+        let magnitude = v.abs();
+        if magnitude == 0.0 || (1e-4..1e16).contains(&magnitude) {
+            return self.digits.format_finite(v);
+        }
         let text = self.digits.format_finite(v);
         if is_python_positional(text) {
-            return text; // the common case, already Python's text: no copy
+            return text;
         }
         let decimal = Decimal::of(text);
         let (negative, digits, decpt) = (decimal.negative, decimal.digits(), decimal.decpt);
