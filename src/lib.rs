@@ -37,6 +37,7 @@ pub mod format;
 pub mod gpu;
 pub mod ingest;
 pub mod inspect;
+pub mod runs;
 pub mod server;
 pub mod store;
 pub mod types;

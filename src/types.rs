@@ -49,8 +49,8 @@ impl Kind {
         }
     }
 
-    /// The kind a decoded value is stored as; `None` for hyperparameters, which belong to the
-    /// run rather than to a series.
+    /// The kind a decoded value is stored as; `None` for hyperparameters and run events, which
+    /// belong to the run rather than to a series.
     pub fn of(value: &Value) -> Option<Kind> {
         match value {
             Value::Scalar(_) => Some(Kind::Scalar),
@@ -58,7 +58,7 @@ impl Kind {
             Value::Text(_) => Some(Kind::Text),
             Value::Images(_) => Some(Kind::Image),
             Value::Tensor { .. } => Some(Kind::Tensor),
-            Value::HParams(_) => None,
+            Value::HParams(_) | Value::Run(_) => None,
         }
     }
 }

@@ -29,7 +29,13 @@ pub mod plugin {
     pub const IMAGES: &str = "images";
     /// Hyperparameters.
     pub const HPARAMS: &str = "hparams";
+    /// runboard's own run events (record, config, status, ...): a JSON string tensor that
+    /// TensorBoard ignores (its data class is unknown).
+    pub const RUNBOARD: &str = "runboard";
 }
+
+/// The tag of runboard's run events in event files and HTTP batches.
+pub const RUN_EVENT_TAG: &str = "_runboard/run";
 
 /// The tags the HParams plugin uses.
 pub mod hparams_tag {
@@ -100,6 +106,8 @@ pub enum Value {
     Images(Vec<Image>),
     /// Hyperparameter plugin data.
     HParams(HParams),
+    /// A run event of runboard's own plugin: its JSON text (see the SDK's `run_record` module).
+    Run(String),
     /// A tensor of a plugin runboard does not interpret, kept raw.
     Tensor {
         /// The plugin that wrote it ("" when there was no metadata).
@@ -437,6 +445,9 @@ impl EventDecoder {
             plugin::TEXT => tensor_strings(&t).map(Value::Text),
             plugin::IMAGES => tensor_images(&t).map(Value::Images),
             plugin::HPARAMS => hparams_value(metadata).map(Value::HParams),
+            plugin::RUNBOARD => tensor_strings(&t)
+                .and_then(|mut s| (s.len() == 1).then(|| s.swap_remove(0)))
+                .map(Value::Run),
             // No plugin: a rank-0 number is a scalar (TensorBoard's data class rules), anything
             // else is kept raw.
             "" if is_single_number(&t) => tensor_scalar(&t).map(Value::Scalar),

@@ -161,6 +161,26 @@ pub fn text_strings(tag: &str, strings: &[String]) -> pb::summary::Value {
     )
 }
 
+/// A run event (its JSON text) for runboard's own plugin, as a rank-0 string tensor whose data
+/// class is unknown, so that TensorBoard ignores it.
+pub fn run_event(json: &str) -> pb::summary::Value {
+    let tensor = TensorProto {
+        dtype: DataType::DtString as i32,
+        tensor_shape: shape(&[]),
+        string_val: vec![json.as_bytes().to_vec()],
+        ..Default::default()
+    };
+    value(
+        crate::event::RUN_EVENT_TAG,
+        Some(metadata(
+            plugin::RUNBOARD,
+            Vec::new(),
+            pb::DataClass::Unknown,
+        )),
+        Some(PbValue::Tensor(Box::new(tensor))),
+    )
+}
+
 /// Any tensor, for the plugin named `plugin_name` (a plugin runboard does not interpret: its
 /// data is passed through as it was logged, minus the plugin's own metadata content).
 pub fn tensor(tag: &str, plugin_name: &str, tensor: TensorProto) -> pb::summary::Value {

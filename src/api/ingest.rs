@@ -223,6 +223,7 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                     start_time_secs: p.wall_time,
                 })
             }
+            Some(V::RunEvent(json)) => Value::Run(crate::runs::check_event_text(json)?),
             None => {
                 return Err(ApiError::BadRequest(format!(
                     "point {:?} at step {} has no value",

@@ -185,7 +185,7 @@ fn other_value(
         }
         Value::Tensor { plugin, tensor } => summary::tensor(tag, &plugin, *tensor),
         Value::Scalar(v) => summary::scalar(tag, v),
-        Value::Images(_) | Value::HParams(_) => {
+        Value::Images(_) | Value::HParams(_) | Value::Run(_) => {
             return Err(damaged("no value to write".into()).into());
         }
     })

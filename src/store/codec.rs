@@ -57,7 +57,7 @@ pub fn encode_value(value: &Value) -> Option<StoredValue> {
             None => plain(Vec::new()),
         },
         Value::Tensor { tensor, .. } => plain(tensor.encode_to_vec()),
-        Value::Scalar(_) | Value::HParams(_) => return None,
+        Value::Scalar(_) | Value::HParams(_) | Value::Run(_) => return None,
     })
 }
 
