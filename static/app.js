@@ -4,7 +4,8 @@
 //   /api/v1/runs, /api/v1/series ──► state (runs, series) ──► views sync their cards
 //   controls, run list, hovering ──► state (settings, selection, hover) ──► views redraw
 //   /api/v1/stream (SSE) ──► scalars: ScalarStore.append ──► cards redraw on the next frame
-//                        └─► run / series / purge / resync ──► lists refetched, cards reload
+//                        └─► run / run_deleted / series / purge / resync ──► lists refetched,
+//                            cards reload, the run table refetches the runs that changed
 //
 // This file owns the page's frame (sidebar, tabs, notes, the empty page) and the data flow;
 // each view subscribes to the state it draws from (js/state.js).
@@ -14,6 +15,7 @@ import { plural } from './js/chart.js';
 import { ScalarStore } from './js/data.js';
 import { HParamsView } from './js/hparams.js';
 import { RunTagView } from './js/panels.js';
+import { readTableUrl, RunTableView, writeTableUrl } from './js/runtable.js';
 import { ScalarsView } from './js/scalars.js';
 import { DEFAULT_SETTINGS, State } from './js/state.js';
 import { SystemView } from './js/system.js';
@@ -22,7 +24,7 @@ import { el } from './js/util.js';
 const $ = (id) => document.getElementById(id);
 
 const TABS = [
-  ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
+  ['runs', 'Runs'], ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
   ['images', 'Images'], ['hparams', 'HParams'], ['system', 'System'],
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
@@ -43,6 +45,8 @@ function readUrl() {
   s.tagFilter = q.get('tags') ?? '';
   s.runFilter = q.get('runfilter') ?? '';
   if (TABS.some(([t]) => t === q.get('tab'))) s.tab = q.get('tab');
+  s.table = readTableUrl(q);
+  s.archived = q.get('archived') === '1';
   const selection = q.has('run') ? new Set(q.getAll('run').filter((r) => r !== '')) : null;
   return { settings: s, selection };
 }
@@ -57,6 +61,8 @@ function writeUrl() {
   if (s.ignoreOutliers !== DEFAULT_SETTINGS.ignoreOutliers) q.set('outliers', s.ignoreOutliers ? '1' : '0');
   if (s.tagFilter) q.set('tags', s.tagFilter);
   if (s.runFilter) q.set('runfilter', s.runFilter);
+  writeTableUrl(s.table, q);
+  if (s.archived) q.set('archived', '1');
   if (state.selection) {
     if (!state.selection.size) q.append('run', '');
     for (const r of state.selection) q.append('run', r);
@@ -69,6 +75,7 @@ const dark = matchMedia('(prefers-color-scheme: dark)');
 const state = new State({ ...readUrl(), theme: dark.matches ? 'dark' : 'light' });
 const ctx = { state, scalars: new ScalarStore() };
 const views = {
+  runs: new RunTableView(ctx),
   scalars: new ScalarsView(ctx),
   histograms: new RunTagView(ctx, 'histogram'),
   distributions: new RunTagView(ctx, 'distribution'),
@@ -147,6 +154,8 @@ function renderRuns() {
     if (checked && visible) shown++;
     const hp = run.hparams && Object.keys(run.hparams).length
       ? Object.entries(run.hparams).map(([k, v]) => `${k} = ${v}`).join('\n') : '';
+    const shownAs = run.display_name ? ` (shown as ${run.display_name})` : '';
+    const title = `${name}${shownAs}${run.archived ? ' · archived' : ''}`;
     const box = el('input', { type: 'checkbox' });
     box.checked = checked;
     box.addEventListener('change', () => {
@@ -156,12 +165,12 @@ function renderRuns() {
     });
     const li = el('li', {
       dataset: { run: name },
-      title: hp ? `${name}\n\n${hp}` : name,
-      class: state.hover === name ? 'hovered' : null,
+      title: hp ? `${title}\n\n${hp}` : title,
+      class: [state.hover === name ? 'hovered' : '', run.archived ? 'archived' : ''].join(' ').trim() || null,
       onmouseenter: () => state.set({ hover: name }),
       onmouseleave: () => { if (state.hover === name) state.set({ hover: null }); },
     }, el('label', {}, box, el('span', { class: 'swatch', style: `background:${state.colorOf(name)}` }),
-      el('span', { class: 'name', text: name })));
+      el('span', { class: 'name', text: run.display_name || name })));
     li.hidden = !visible;
     return li;
   });
@@ -185,9 +194,11 @@ function renderTabs() {
   }
 }
 
-/** Shows the tab's pane, and only the controls that act on it (`data-acts-on`). */
+/** Shows the tab's pane, and only the controls that act on it (`data-acts-on`); the run table
+ * has its own controls and no sidebar. */
 function showTab() {
   const id = state.settings.tab;
+  $('sidebar').hidden = id === 'runs';
   for (const [t, b] of tabButtons) {
     b.setAttribute('aria-selected', String(t === id));
     views[t].el.hidden = t !== id;
@@ -271,7 +282,8 @@ async function renderEmpty() {
 // ---- data ----
 
 async function loadLists() {
-  const [runs, series] = await Promise.all([getJson('api/v1/runs'), getJson('api/v1/series')]);
+  const archived = state.settings.archived ? 'true' : null;
+  const [runs, series] = await Promise.all([getJson('api/v1/runs', { archived }), getJson('api/v1/series')]);
   state.set({
     runs: new Map(runs.map((r) => [r.name, r])),
     series: new Map(series.map((s) => [`${s.run}\u0000${s.tag}`, { run: s.run, tag: s.tag, kind: s.kind, plugin: s.plugin }])),
@@ -310,6 +322,7 @@ const perRunViews = () => [views.histograms, views.distributions, views.text, vi
 function resync() {
   ctx.scalars.clear();
   for (const v of perRunViews()) v.reloadAll();
+  views.runs.resync();
   refreshListsSoon();
 }
 
@@ -328,11 +341,31 @@ function startStream() {
         runs.set(d.name, { name: d.name, hparams: null });
         state.set({ runs });
       }
+      views.runs.runChanged(d.name);
+      refreshListsSoon();
+    },
+    // A run deleted (from this page or another): gone from every list and the selection.
+    run_deleted: (d) => {
+      const patch = {};
+      if (state.runs.has(d.name)) {
+        patch.runs = new Map(state.runs);
+        patch.runs.delete(d.name);
+      }
+      if (state.selection?.has(d.name)) {
+        patch.selection = new Set(state.selection);
+        patch.selection.delete(d.name);
+      }
+      if ([...state.series.values()].some((s) => s.run === d.name)) {
+        patch.series = new Map([...state.series].filter(([, s]) => s.run !== d.name));
+      }
+      state.set(patch);
+      views.runs.runDeleted(d.name);
       refreshListsSoon();
     },
     purge: (d) => ctx.scalars.purge(d.run, d.tag, d.step),
     scalars: (d) => {
       addSeries(d.run, d.tag, 'scalar');
+      views.runs.touched(d.run);
       ctx.scalars.append(d.run, d.tag, d.points);
     },
     series: (d) => {
@@ -350,6 +383,7 @@ function main() {
   state.subscribe(['settings', 'selection'], writeUrl);
   state.subscribe(['settings.tagFilter', 'settings.runFilter'], showFilterErrors);
   state.subscribe(['runs', 'selection', 'settings.runFilter'], renderRuns);
+  state.subscribe(['settings.archived'], refreshListsSoon);
   state.subscribe(['hover'], () => {
     for (const li of $('run-list').children) li.classList.toggle('hovered', li.dataset.run === state.hover);
   });

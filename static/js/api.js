@@ -9,21 +9,42 @@ export class ApiError extends Error {
   }
 }
 
-/** GET `path` with `params` (arrays become repeated keys) and return the parsed JSON. */
-export async function getJson(path, params = {}) {
+/** `path` with `params` as its query (arrays become repeated keys; null and undefined left out). */
+function withQuery(path, params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === null) continue;
     for (const x of Array.isArray(v) ? v : [v]) q.append(k, String(x));
   }
-  const url = q.size ? `${path}?${q}` : path;
-  const res = await fetch(url, { headers: { accept: 'application/json' } });
+  return q.size ? `${path}?${q}` : path;
+}
+
+/** The parsed JSON of a successful response; an [`ApiError`] with the server's code otherwise. */
+async function answer(res, url) {
   if (!res.ok) {
     let body = {};
     try { body = await res.json(); } catch { /* not JSON */ }
     throw new ApiError(res.status, body.code || 'http_error', body.message || `${res.status} ${res.statusText} for ${url}`);
   }
   return res.json();
+}
+
+/** GET `path` with `params` (arrays become repeated keys) and return the parsed JSON. */
+export async function getJson(path, params = {}) {
+  const url = withQuery(path, params);
+  return answer(await fetch(url, { headers: { accept: 'application/json' } }), url);
+}
+
+/** Sends `body` as JSON with `method` (`PATCH`, `DELETE`, ...) to `path` with `params`; returns
+ * the parsed answer. The server takes writes only as `application/json` from this origin. */
+export async function sendJson(method, path, params, body) {
+  const url = withQuery(path, params);
+  const res = await fetch(url, {
+    method,
+    headers: { accept: 'application/json', 'content-type': 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+  return answer(res, url);
 }
 
 /**

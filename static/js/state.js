@@ -4,6 +4,17 @@
 
 import { regex } from './util.js';
 
+/** The run table's settings (js/runtable.js): sort (a column id, `-` first for descending),
+ * columns hidden and shown beyond the defaults, per-column filters (column id → text) and the
+ * filter expression (js/filter.js). Replaced as a whole when one of them changes. */
+export const DEFAULT_TABLE = Object.freeze({
+  sort: '',
+  hide: Object.freeze([]),
+  show: Object.freeze([]),
+  filters: Object.freeze({}),
+  expr: '',
+});
+
 /** The settings a link carries, and their defaults. */
 export const DEFAULT_SETTINGS = Object.freeze({
   smoothing: 0.6,
@@ -13,6 +24,9 @@ export const DEFAULT_SETTINGS = Object.freeze({
   tagFilter: '',
   runFilter: '',
   tab: 'scalars',
+  table: DEFAULT_TABLE,
+  /** Archived runs listed too (everywhere, marked as archived). */
+  archived: false,
 });
 
 /** The run that holds what the server samples (GPUs): it has its own pane, not a line. */
@@ -27,7 +41,8 @@ const UNKNOWN_COLOR = '#888888';
  * fields (`settings.smoothing`), so a view can follow one of them.
  *
  * - `settings`: see [`DEFAULT_SETTINGS`];
- * - `runs`: Map name → `{name, started_at, updated_at, hparams, color}` in start order;
+ * - `runs`: Map name → the `/api/v1/runs` object (`name`, `display_name`, `color`, `hparams`,
+ *   `archived`, ...) in start order;
  * - `series`: Map `run\0tag` → `{run, tag, kind, plugin}`;
  * - `selection`: the Set of selected runs, or null for all (runs that appear later included);
  * - `hover`: the run under the pointer (a line, a tooltip, the run list, a table row), or null;
@@ -126,8 +141,16 @@ export class State {
     return !this.selection || this.selection.has(run);
   }
 
+  /** Whether the run filter lets `run` through (by its name or its display name). */
   runMatches(run) {
-    return !this.#runRe || this.#runRe.test(run);
+    if (!this.#runRe) return true;
+    const shown = this.runs.get(run)?.display_name;
+    return this.#runRe.test(run) || (!!shown && this.#runRe.test(shown));
+  }
+
+  /** The name people gave the run (`display_name`), else its name. */
+  displayName(run) {
+    return this.runs.get(run)?.display_name || run;
   }
 
   tagMatches(tag) {

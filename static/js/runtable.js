@@ -1,0 +1,834 @@
+// The Runs tab: one row per run from `/api/v1/run_table` (status, name, tags, notes, times,
+// host, commit, one column per config key, metric summaries), sortable, filtered per column and
+// by an expression (js/filter.js), virtualised (only the rows in view and a margin are in the
+// DOM), with a detail panel that edits a run (rename, tags, notes, archive, delete). Its
+// checkboxes are the page's run selection, the one every tab draws.
+//
+//   show / settings.archived / resync ──► reload(): GET run_table ──► rows ──► update()
+//   SSE run {name} ──► runChanged ──► GET run?run= (a few) or run_table (many) ──► rows
+//   settings.table (sort, columns, filters, expression; in the URL) ──► update() ──► window
+
+import { getJson, sendJson } from './api.js';
+import { fmt, plural } from './chart.js';
+import {
+  accessor, apiNumber, BUILTIN_FIELDS, columnFilter, compileFilter, defaultStat, METRIC_STATS, resolveField,
+} from './filter.js';
+import { DEFAULT_TABLE, SYSTEM_RUN } from './state.js';
+import { el } from './util.js';
+
+/** A row's height in pixels (fixed: the window of rows in the DOM follows from the scroll). */
+const ROW_H = 30;
+/** Rows rendered above and below the visible ones. */
+const MARGIN = 20;
+/** More changed runs than this at once are refetched as a whole table. */
+const FEW = 20;
+
+// ---- the table's settings in the URL ----
+
+/** The table settings of a URL's query (`sort`, `hide`, `show`, `f.<column>`, `q`). */
+export function readTableUrl(q) {
+  const filters = {};
+  for (const [k, v] of q) if (k.startsWith('f.') && v) filters[k.slice(2)] = v;
+  return Object.freeze({
+    ...DEFAULT_TABLE,
+    sort: q.get('sort') ?? '',
+    hide: Object.freeze(q.getAll('hide')),
+    show: Object.freeze(q.getAll('show')),
+    filters: Object.freeze(filters),
+    expr: q.get('q') ?? '',
+  });
+}
+
+/** Adds the table settings `t` to the query `q` (defaults left out). */
+export function writeTableUrl(t, q) {
+  if (t.sort) q.set('sort', t.sort);
+  for (const c of t.hide) q.append('hide', c);
+  for (const c of t.show) q.append('show', c);
+  for (const [c, v] of Object.entries(t.filters)) if (v) q.set(`f.${c}`, v);
+  if (t.expr) q.set('q', t.expr);
+}
+
+// ---- formatting ----
+
+/** A duration in seconds in the unit that fits: `42 s`, `1.5 min`, `12 h`, `3.2 days`. */
+export function fmtDuration(s) {
+  if (typeof s !== 'number' || !Number.isFinite(s)) return '';
+  const one = (v, unit) => `${v < 10 ? Number(v.toFixed(1)) : Math.round(v)} ${unit}`;
+  if (s < 60) return one(Math.max(0, s), 's');
+  if (s < 3600) return one(s / 60, 'min');
+  if (s < 86400) return one(s / 3600, 'h');
+  return one(s / 86400, 'days');
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** A wall time (seconds) as local `YYYY-MM-DD HH:MM`. */
+function fmtTime(t) {
+  if (typeof t !== 'number' || !Number.isFinite(t)) return '';
+  const d = new Date(t * 1000);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A config or summary value as text. */
+function fmtValue(v) {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'number') return fmt(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+/** The first line of `s` (notes in a cell). */
+const firstLine = (s) => (typeof s === 'string' ? s.split('\n', 1)[0] : '');
+
+const STATUS_TEXT = {
+  running: 'running', finished: 'finished', crashed: 'crashed', stalled: 'stalled', unknown: 'unknown',
+};
+
+/** What hovering a status badge says: exit code and message. */
+function statusTitle(st) {
+  const parts = [st?.state || 'unknown'];
+  if (st?.exit_code !== undefined && st?.exit_code !== null) parts.push(`exit code ${st.exit_code}`);
+  if (st?.message) parts.push(st.message);
+  if (!st || st.state === 'unknown') parts.push('no status recorded (files from another tool)');
+  if (st?.state === 'stalled') parts.push('running, but nothing heard for a while');
+  return parts.join(' · ');
+}
+
+// ---- columns ----
+
+const F = BUILTIN_FIELDS;
+
+/** The built-in columns: id, header, width, value (sort, bounds), text (contains), cell. */
+const BUILTINS = [
+  {
+    id: 'status', label: 'status', width: 92, get: F.status, text: F.status,
+    cell: (r) => {
+      const state = F.status(r);
+      return el('td', {}, el('span', { class: 'badge', dataset: { state }, title: statusTitle(r.status), text: STATUS_TEXT[state] || state }));
+    },
+  },
+  {
+    id: 'name', label: 'name', width: 220, get: F.display_name, text: (r) => `${r.display_name || ''} ${r.name}`,
+    cell: (r) => el('td', { class: 'rt-name', title: r.display_name ? `${r.name} (shown as ${r.display_name})` : r.name },
+      el('span', { class: 'sw', style: `background:${/^#[0-9a-f]{3,8}$/i.test(r.color || '') ? r.color : '#888'}` }),
+      el('span', { class: 'rt-label', text: r.display_name || r.name })),
+  },
+  {
+    id: 'tags', label: 'tags', width: 160, get: F.tags, text: (r) => (r.tags || []).join(' '),
+    cell: (r) => el('td', { title: (r.tags || []).join(', ') }, (r.tags || []).map((t) => el('span', { class: 'chip', text: t }))),
+  },
+  {
+    id: 'notes', label: 'notes', width: 180, get: (r) => firstLine(r.notes), text: (r) => r.notes || '',
+    cell: (r) => el('td', { class: 'rt-notes', title: r.notes || '', text: firstLine(r.notes) }),
+  },
+  {
+    id: 'created', label: 'created', width: 136, numeric: true, get: F.created, text: (r) => fmtTime(r.started_at),
+    cell: (r) => el('td', { title: typeof r.started_at === 'number' ? new Date(r.started_at * 1000).toISOString() : '', text: fmtTime(r.started_at) }),
+  },
+  {
+    id: 'duration', label: 'duration', width: 84, numeric: true, get: F.duration, text: (r) => fmtDuration(F.duration(r)),
+    cell: (r) => {
+      const d = F.duration(r);
+      return el('td', { class: 'num', title: typeof d === 'number' ? `${d} s` : '', text: fmtDuration(d) });
+    },
+  },
+  {
+    id: 'host', label: 'host', width: 120, get: F.host, text: (r) => r.host || '',
+    cell: (r) => el('td', { title: r.host || '', text: r.host || '' }),
+  },
+  {
+    id: 'commit', label: 'commit', width: 84, get: F.commit, text: (r) => r.commit || '',
+    cell: (r) => el('td', {
+      class: 'mono',
+      title: r.commit ? `${r.commit}${r.dirty ? ' with uncommitted changes' : ''}` : '',
+      text: r.commit ? `${r.commit.slice(0, 7)}${r.dirty ? '*' : ''}` : '',
+    }),
+  },
+];
+
+function configColumn(key) {
+  const get = accessor({ kind: 'config', key });
+  return {
+    id: `c:${key}`, label: key, width: 100, kind: 'config', get, text: (r) => fmtValue(get(r)),
+    title: `config: ${key}`,
+    cell: (r) => {
+      const v = get(r);
+      return el('td', { class: typeof v === 'number' ? 'num' : null, title: v === undefined ? '' : `${key} = ${typeof v === 'string' ? v : JSON.stringify(v)}`, text: fmtValue(v) });
+    },
+  };
+}
+
+function metricColumn(tag, stat) {
+  const get = accessor({ kind: 'metric', tag, stat });
+  return {
+    id: `m:${tag}:${stat}`, label: `${tag}.${stat}`, width: 104, kind: 'metric', numeric: true, get,
+    text: (r) => { const v = get(r); return v === undefined || v === null ? '' : fmt(v); },
+    title: `${tag}: ${stat}`,
+    cell: (r) => {
+      const m = r.metrics?.[tag];
+      const v = get(r);
+      if (v === undefined || v === null) return el('td', { class: 'num' });
+      const at = stat === 'best' ? m.best_step : stat === 'last' ? m.last_step : null;
+      const goal = m.goal ? `, goal ${m.goal}${m.goal_guessed ? ' (guessed from the name)' : ''}` : '';
+      return el('td', { class: 'num', title: `${tag} ${stat} = ${v}${at !== null && at !== undefined ? ` at step ${at}` : ''}${goal}`, text: stat === 'count' ? String(v) : fmt(v) });
+    },
+  };
+}
+
+/** A sort key: null for missing values (sorted last either way); lists as their text. */
+function sortKey(v) {
+  if (v === undefined || v === null || v === '' || (typeof v === 'number' && Number.isNaN(v))) return null;
+  if (Array.isArray(v)) return v.length ? v.join(' ') : null;
+  if (typeof v === 'boolean') return String(v);
+  return v;
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/** `rows` sorted by `get` in direction `dir` (1 or -1): numbers numerically, before text;
+ * missing values last; ties keep their order. */
+export function sortRows(rows, get, dir) {
+  const keyed = rows.map((r, i) => ({ r, i, k: sortKey(get(r)) }));
+  keyed.sort((a, b) => {
+    if (a.k === null || b.k === null) return a.k === null ? (b.k === null ? a.i - b.i : 1) : -1;
+    const an = typeof a.k === 'number';
+    const bn = typeof b.k === 'number';
+    if (an !== bn) return an ? -1 : 1;
+    const c = an ? (a.k < b.k ? -1 : a.k > b.k ? 1 : 0) : collator.compare(a.k, b.k);
+    return c * dir || a.i - b.i;
+  });
+  return keyed.map((x) => x.r);
+}
+
+// ---- the view ----
+
+export class RunTableView {
+  constructor(ctx) {
+    this.ctx = ctx;
+    /** name → run_table row, in the server's order. */
+    this.rows = new Map();
+    this.configKeys = [];
+    this.metricTags = [];
+    this.loaded = false;
+    this.stale = true;
+    this.loading = null;
+    this.again = false;
+    this.lastFetchMs = 0;
+    /** The filtered, sorted rows. */
+    this.view = [];
+    this.columns = [];
+    this.columnIds = '';
+    this.exprTest = null;
+    this.exprError = null;
+    this.rendered = { from: 0, to: 0 };
+    this.open = null;
+    this.detail = null;
+    this.changed = new Set();
+    this.changedTimer = 0;
+    this.touchedRuns = new Set();
+    this.touchedTimer = 0;
+    this.timings = { created: performance.now() };
+
+    this.expr = el('input', {
+      type: 'search', class: 'rt-expr', spellcheck: 'false', autocomplete: 'off',
+      placeholder: 'filter: lr < 0.01 and status = finished and tags has "baseline"',
+      'aria-label': 'Filter expression',
+    });
+    this.exprErr = el('div', { class: 'rt-expr-error', role: 'alert' });
+    this.archived = el('input', { type: 'checkbox', class: 'rt-archived' });
+    this.countEl = el('span', { class: 'rt-count muted' });
+    this.picker = el('details', { class: 'rt-picker' }, el('summary', { text: 'Columns' }), el('div', { class: 'rt-picker-body' }));
+    this.colgroup = el('colgroup');
+    this.headRow = el('tr', { class: 'rt-head' });
+    this.filterRow = el('tr', { class: 'rt-filters' });
+    this.thead = el('thead', {}, this.headRow, this.filterRow);
+    this.tbody = el('tbody');
+    this.table = el('table', { class: 'rt' }, this.colgroup, this.thead, this.tbody);
+    this.scroll = el('div', { class: 'rt-scroll' }, this.table);
+    this.message = el('div', { class: 'rt-message muted' });
+    this.panel = el('aside', { class: 'rt-detail', hidden: true });
+    this.el = el('section', { class: 'pane', dataset: { pane: 'runs' } },
+      el('div', { class: 'rt-toolbar' },
+        el('label', { class: 'rt-expr-box' }, this.expr),
+        this.picker,
+        el('label', { class: 'check', title: 'List archived runs too (here and in every tab)' }, this.archived, 'show archived'),
+        this.countEl),
+      this.exprErr,
+      el('div', { class: 'rt-body' }, el('div', { class: 'rt-main' }, this.scroll, this.message), this.panel));
+    this.el.runTable = this; // for tests and benchmarks
+
+    this.bind();
+    const { state } = ctx;
+    this.expr.value = state.settings.table.expr;
+    this.archived.checked = state.settings.archived;
+    state.subscribe(['settings.tab'], () => { if (this.shown()) this.showNow(); });
+    state.subscribe(['settings.archived'], () => {
+      this.archived.checked = state.settings.archived;
+      this.stale = true;
+      if (this.shown()) this.reload();
+    });
+    state.subscribe(['settings.table'], () => {
+      if (this.expr.value !== state.settings.table.expr && document.activeElement !== this.expr) this.expr.value = state.settings.table.expr;
+      this.update();
+    });
+    state.subscribe(['selection'], () => this.syncChecks());
+    state.subscribe(['hover'], () => {
+      for (const tr of this.tbody.children) tr.classList.toggle('hovered', !!tr.dataset.run && tr.dataset.run === state.hover);
+    });
+    if (this.shown()) queueMicrotask(() => this.showNow());
+  }
+
+  shown() {
+    return this.ctx.state.settings.tab === 'runs';
+  }
+
+  /** The tab's count: the runs listed. */
+  count() {
+    return this.loaded ? this.rows.size : this.ctx.state.runNames().length;
+  }
+
+  /** The table's settings. */
+  opts() {
+    return this.ctx.state.settings.table;
+  }
+
+  /** Changes the table settings (`patch` of DEFAULT_TABLE's fields). */
+  setTable(patch) {
+    this.ctx.state.setting('table', Object.freeze({ ...this.opts(), ...patch }));
+  }
+
+  // ---- data ----
+
+  showNow() {
+    if (!this.loaded || this.stale) this.reload();
+    else requestAnimationFrame(() => this.renderWindow(true));
+  }
+
+  /** Everything changed (a reconnect): reload now if shown, else when next shown. */
+  resync() {
+    this.stale = true;
+    if (this.shown()) this.reload();
+  }
+
+  /** Fetches the whole table. */
+  reload() {
+    if (this.loading) { this.again = true; return this.loading; }
+    this.stale = false;
+    const t0 = performance.now();
+    this.timings.fetchStart ??= t0;
+    this.loading = (async () => {
+      try {
+        const data = await getJson('api/v1/run_table', { archived: this.ctx.state.settings.archived ? 'true' : null });
+        this.timings.fetched ??= performance.now();
+        this.rows = new Map();
+        for (const r of data.runs || []) if (r.name !== SYSTEM_RUN) this.rows.set(r.name, r);
+        this.configKeys = data.config_keys || [];
+        this.metricTags = data.metric_tags || [];
+        this.loaded = true;
+        this.message.textContent = '';
+        this.update();
+      } catch (e) {
+        this.message.textContent = `Could not load the runs: ${e.message}`;
+        this.stale = true;
+      } finally {
+        this.lastFetchMs = performance.now() - t0;
+        this.loading = null;
+        if (this.again) { this.again = false; this.reload(); }
+      }
+    })();
+    return this.loading;
+  }
+
+  /** The server said `name` changed (SSE `run`): its row is refetched soon. */
+  runChanged(name) {
+    if (!this.loaded || !this.shown()) { this.stale = true; return; }
+    this.changed.add(name);
+    clearTimeout(this.changedTimer);
+    this.changedTimer = setTimeout(() => this.fetchChanged(), 100);
+  }
+
+  /** The server deleted `name` (SSE `run_deleted`). */
+  runDeleted(name) {
+    this.changed.delete(name);
+    if (this.rows.delete(name)) this.update();
+    if (this.open === name) this.closeDetail();
+  }
+
+  /** New data for `name` (its summaries changed): refetched within a few seconds, if shown. */
+  touched(name) {
+    if (!this.loaded) return;
+    if (!this.shown()) { this.stale = true; return; }
+    this.touchedRuns.add(name);
+    if (this.touchedTimer) return;
+    // No more often than every 3 s, nor than 10× what a whole table took to fetch.
+    this.touchedTimer = setTimeout(() => {
+      this.touchedTimer = 0;
+      const names = [...this.touchedRuns];
+      this.touchedRuns.clear();
+      for (const n of names) this.changed.add(n);
+      this.fetchChanged();
+    }, Math.max(3000, 10 * this.lastFetchMs));
+  }
+
+  async fetchChanged() {
+    const names = [...this.changed];
+    this.changed.clear();
+    if (!names.length) return;
+    if (names.length > FEW) { this.reload(); return; }
+    const archived = this.ctx.state.settings.archived;
+    const got = await Promise.all(names.map((n) => getJson('api/v1/run', { run: n }).then((r) => [n, r], (e) => [n, e.status === 404 ? null : undefined])));
+    let any = false;
+    for (const [n, r] of got) {
+      if (r === undefined) continue; // a failed fetch: keep what is shown
+      if (n === this.open) { this.detail = r; this.renderDetail(); }
+      if (r === null || (r.archived && !archived) || n === SYSTEM_RUN) {
+        any = this.rows.delete(n) || any;
+        if (r === null && n === this.open) this.closeDetail();
+        continue;
+      }
+      const { record: _record, edits: _edits, ...row } = r;
+      if (!this.rows.has(n)) {
+        this.rows.set(n, row);
+        for (const k of Object.keys(row.config || {})) if (!this.configKeys.includes(k)) this.configKeys = [...this.configKeys, k];
+        for (const t of Object.keys(row.metrics || {})) if (!this.metricTags.includes(t)) this.metricTags = [...this.metricTags, t];
+      } else {
+        this.rows.set(n, row);
+      }
+      any = true;
+    }
+    if (any) this.update();
+  }
+
+  /** Merges a `/runs` object the server answered an edit with into the row and the panel. */
+  applyRun(run) {
+    const old = this.rows.get(run.name);
+    if (run.archived && !this.ctx.state.settings.archived) this.rows.delete(run.name);
+    else if (old) this.rows.set(run.name, { ...old, ...run });
+    if (this.detail?.name === run.name) this.detail = { ...this.detail, ...run };
+    this.update();
+    this.renderDetail();
+  }
+
+  // ---- columns, filters, order ----
+
+  schema() {
+    const goals = new Set();
+    const summaryKeys = new Set();
+    for (const r of this.rows.values()) {
+      for (const [t, m] of Object.entries(r.metrics || {})) if (m?.goal) goals.add(t);
+      for (const k of Object.keys(r.summary || {})) summaryKeys.add(k);
+    }
+    return { configKeys: new Set(this.configKeys), metricTags: new Set(this.metricTags), summaryKeys, goals };
+  }
+
+  /** Every column the picker offers, with whether it shows by default. */
+  allColumns(schema) {
+    const cols = BUILTINS.map((c) => ({ ...c, kind: 'builtin', byDefault: true }));
+    for (const k of this.configKeys) cols.push({ ...configColumn(k), byDefault: true });
+    for (const t of this.metricTags) {
+      const d = defaultStat(schema, t);
+      for (const s of METRIC_STATS) cols.push({ ...metricColumn(t, s), byDefault: s === d, tag: t, stat: s });
+    }
+    return cols;
+  }
+
+  /** Recomputes columns, filters and order, and redraws what changed. */
+  update() {
+    const t = this.opts();
+    const schema = this.schema();
+    this.schemaNow = schema;
+    this.every = this.allColumns(schema);
+    const hide = new Set(t.hide);
+    const show = new Set(t.show);
+    this.columns = this.every.filter((c) => (c.byDefault ? !hide.has(c.id) : show.has(c.id)));
+    const ids = this.columns.map((c) => c.id).join('\u0000');
+    if (ids !== this.columnIds) {
+      this.columnIds = ids;
+      this.buildHead();
+    }
+    this.syncHead();
+    if (this.picker.open) this.buildPicker();
+
+    // The expression: a bad one shows its error and keeps the last good filter.
+    if (this.loaded) {
+      try {
+        this.exprTest = compileFilter(t.expr, (name) => resolveField(name, schema)).test;
+        this.exprError = null;
+      } catch (e) {
+        this.exprError = e.message;
+      }
+    }
+    this.exprErr.textContent = this.exprError || '';
+    this.exprErr.hidden = !this.exprError;
+    this.expr.classList.toggle('invalid', !!this.exprError);
+
+    const colFilters = [];
+    for (const c of this.columns) {
+      const f = t.filters[c.id] ? columnFilter(t.filters[c.id]) : null;
+      if (f) colFilters.push([c, f]);
+    }
+    let rows = [...this.rows.values()];
+    const expr = this.exprTest;
+    if (expr || colFilters.length) {
+      rows = rows.filter((r) => (!expr || expr(r)) && colFilters.every(([c, f]) => f(c.get(r), c.text(r))));
+    }
+    const sortId = t.sort.replace(/^-/, '');
+    const sortCol = sortId && this.every.find((c) => c.id === sortId);
+    if (sortCol) rows = sortRows(rows, sortCol.get, t.sort.startsWith('-') ? -1 : 1);
+    this.view = rows;
+    this.countEl.textContent = this.loaded ? `${rows.length === this.rows.size ? '' : `${rows.length.toLocaleString('en-US')} of `}${plural(this.rows.size, 'run')}` : 'loading…';
+    if (this.loaded && !this.rows.size) this.message.textContent = this.ctx.state.settings.archived ? 'No runs.' : 'No runs (archived runs are hidden).';
+    else if (this.loaded && !rows.length) this.message.textContent = 'No run matches the filters.';
+    else if (this.loaded) this.message.textContent = '';
+    this.renderWindow(true);
+    this.syncChecks();
+    if (this.loaded && this.rows.size && this.timings.painted === undefined) {
+      requestAnimationFrame(() => { this.timings.painted = performance.now(); this.el.dataset.painted = '1'; });
+    }
+  }
+
+  buildHead() {
+    const t = this.opts();
+    this.colgroup.replaceChildren(el('col', { style: 'width:34px' }), ...this.columns.map((c) => el('col', { style: `width:${c.width}px` })));
+    this.table.style.width = `${34 + this.columns.reduce((s, c) => s + c.width, 0)}px`;
+    this.all = el('input', { type: 'checkbox', class: 'rt-all', title: 'Select the runs shown (the filtered rows)', 'aria-label': 'Select the runs shown' });
+    this.headRow.replaceChildren(el('th', { class: 'rt-check' }, this.all), ...this.columns.map((c) => el('th', {
+      dataset: { col: c.id },
+      class: c.kind === 'metric' ? 'metric' : c.kind === 'config' ? 'config' : null,
+      title: `${c.title || c.label} (click to sort)`,
+    }, el('span', { text: c.label }))));
+    this.filterRow.replaceChildren(el('th', { class: 'rt-check' }), ...this.columns.map((c) => el('th', {},
+      el('input', {
+        type: 'search', class: 'rt-colfilter', dataset: { col: c.id }, spellcheck: 'false', autocomplete: 'off',
+        placeholder: c.numeric ? '>0 <1' : 'contains', 'aria-label': `Filter ${c.label}`, value: t.filters[c.id] || '',
+      }))));
+  }
+
+  /** Sort marks and column filter values as the settings say. */
+  syncHead() {
+    const t = this.opts();
+    const sortId = t.sort.replace(/^-/, '');
+    for (const th of this.headRow.children) {
+      if (!th.dataset.col) continue;
+      th.setAttribute('aria-sort', th.dataset.col === sortId ? (t.sort.startsWith('-') ? 'descending' : 'ascending') : 'none');
+    }
+    for (const input of this.filterRow.querySelectorAll('input')) {
+      const v = t.filters[input.dataset.col] || '';
+      if (input.value !== v && document.activeElement !== input) input.value = v;
+    }
+  }
+
+  /** The column picker's list: run fields, config keys, and per metric its summaries. */
+  buildPicker() {
+    const on = new Set(this.columns.map((c) => c.id));
+    const box = (c) => {
+      const b = el('input', { type: 'checkbox', dataset: { col: c.id } });
+      b.checked = on.has(c.id);
+      return b;
+    };
+    const search = el('input', { type: 'search', class: 'rt-picker-search', placeholder: 'find a column', spellcheck: 'false' });
+    const builtins = this.every.filter((c) => c.kind === 'builtin');
+    const config = this.every.filter((c) => c.kind === 'config');
+    const metrics = this.every.filter((c) => c.kind === 'metric');
+    const body = this.picker.querySelector('.rt-picker-body');
+    const oldSearch = body.querySelector('.rt-picker-search');
+    if (oldSearch) search.value = oldSearch.value;
+    body.replaceChildren(
+      search,
+      el('div', { class: 'rt-picker-group' }, el('b', { text: 'Run' }),
+        builtins.map((c) => el('label', { class: 'check', dataset: { name: c.label } }, box(c), c.label))),
+      config.length ? el('div', { class: 'rt-picker-group' }, el('b', { text: 'Config' }),
+        config.map((c) => el('label', { class: 'check', dataset: { name: c.label } }, box(c), c.label))) : null,
+      metrics.length ? el('div', { class: 'rt-picker-group' }, el('b', { text: 'Metrics' }),
+        el('table', { class: 'rt-picker-metrics' },
+          el('tr', {}, el('th'), METRIC_STATS.map((s) => el('th', { text: s }))),
+          this.metricTags.map((tag) => el('tr', { dataset: { name: tag } }, el('td', { text: tag }),
+            METRIC_STATS.map((s) => el('td', {}, box(metrics.find((c) => c.tag === tag && c.stat === s)))))))) : null,
+    );
+    const filter = () => {
+      const q = search.value.toLowerCase();
+      for (const e of body.querySelectorAll('[data-name]')) e.hidden = !!q && !e.dataset.name.toLowerCase().includes(q);
+    };
+    search.addEventListener('input', filter);
+    filter();
+  }
+
+  /** A column picked or unpicked. */
+  pick(id, on) {
+    const c = this.every.find((x) => x.id === id);
+    if (!c) return;
+    const t = this.opts();
+    const hide = t.hide.filter((x) => x !== id);
+    const show = t.show.filter((x) => x !== id);
+    if (c.byDefault && !on) hide.push(id);
+    if (!c.byDefault && on) show.push(id);
+    this.setTable({ hide: Object.freeze(hide), show: Object.freeze(show) });
+  }
+
+  // ---- the rows in view ----
+
+  /** Renders the rows in view plus a margin (when they changed, or always with `force`). */
+  renderWindow(force = false) {
+    const sc = this.scroll;
+    const n = this.view.length;
+    const headH = this.thead.offsetHeight || 2 * ROW_H;
+    const height = sc.clientHeight || 800;
+    const v0 = Math.max(0, Math.floor((sc.scrollTop - headH) / ROW_H));
+    const v1 = Math.min(n, Math.ceil((sc.scrollTop + height - headH) / ROW_H) + 1);
+    if (!force && v0 >= this.rendered.from && v1 <= this.rendered.to) return;
+    const from = Math.max(0, v0 - MARGIN);
+    const to = Math.min(n, Math.max(v1, from) + MARGIN);
+    this.rendered = { from, to };
+    const { state } = this.ctx;
+    const rows = [];
+    rows.push(el('tr', { class: 'rt-pad', style: `height:${from * ROW_H}px` }));
+    for (let i = from; i < to; i++) {
+      const r = this.view[i];
+      const box = el('input', { type: 'checkbox', class: 'rt-sel', 'aria-label': `Select ${r.display_name || r.name}` });
+      box.checked = state.isSelected(r.name);
+      const tr = el('tr', {
+        dataset: { run: r.name, index: String(i) },
+        class: [r.archived ? 'archived' : '', r.name === this.open ? 'open' : '', r.name === state.hover ? 'hovered' : ''].join(' ').trim() || null,
+      }, el('td', { class: 'rt-check' }, box), this.columns.map((c) => {
+        const td = c.cell(r);
+        td.dataset.col = c.id;
+        return td;
+      }));
+      rows.push(tr);
+    }
+    rows.push(el('tr', { class: 'rt-pad', style: `height:${(n - to) * ROW_H}px` }));
+    this.tbody.replaceChildren(...rows);
+  }
+
+  /** Checkboxes follow the selection; the header's says whether every shown row is selected. */
+  syncChecks() {
+    const { state } = this.ctx;
+    for (const b of this.tbody.querySelectorAll('input.rt-sel')) b.checked = state.isSelected(b.closest('tr').dataset.run);
+    if (!this.all) return;
+    let on = 0;
+    for (const r of this.view) if (state.isSelected(r.name)) on++;
+    this.all.checked = !!this.view.length && on === this.view.length;
+    this.all.indeterminate = on > 0 && on < this.view.length;
+  }
+
+  /** Selects (or deselects) `names`, as the sidebar's run list does. */
+  select(names, on) {
+    const { state } = this.ctx;
+    const all = state.runNames();
+    const sel = state.selection ? new Set(state.selection) : new Set(all);
+    for (const n of names) if (on) sel.add(n); else sel.delete(n);
+    state.set({ selection: all.every((r) => sel.has(r)) ? null : sel });
+  }
+
+  // ---- events ----
+
+  bind() {
+    const { state } = this.ctx;
+    let typing = 0;
+    const applyExpr = () => { clearTimeout(typing); if (this.expr.value !== this.opts().expr) this.setTable({ expr: this.expr.value }); };
+    this.expr.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(applyExpr, 200); });
+    this.expr.addEventListener('keydown', (e) => { if (e.key === 'Enter') applyExpr(); });
+    this.archived.addEventListener('change', () => state.setting('archived', this.archived.checked));
+
+    let filtering = 0;
+    const applyFilter = (input) => {
+      clearTimeout(filtering);
+      const filters = { ...this.opts().filters };
+      if (input.value.trim()) filters[input.dataset.col] = input.value; else delete filters[input.dataset.col];
+      this.setTable({ filters: Object.freeze(filters) });
+    };
+    this.filterRow.addEventListener('input', (e) => {
+      if (!e.target.matches('input.rt-colfilter')) return;
+      clearTimeout(filtering);
+      filtering = setTimeout(() => applyFilter(e.target), 200);
+    });
+    this.filterRow.addEventListener('keydown', (e) => { if (e.key === 'Enter' && e.target.matches('input.rt-colfilter')) applyFilter(e.target); });
+
+    this.headRow.addEventListener('click', (e) => {
+      const th = e.target.closest('th[data-col]');
+      if (!th) return;
+      const id = th.dataset.col;
+      const t = this.opts();
+      this.setTable({ sort: t.sort === id ? `-${id}` : id });
+    });
+    this.headRow.addEventListener('change', (e) => {
+      if (!e.target.matches('input.rt-all')) return;
+      this.select(this.view.map((r) => r.name), e.target.checked);
+    });
+
+    this.tbody.addEventListener('change', (e) => {
+      if (!e.target.matches('input.rt-sel')) return;
+      this.select([e.target.closest('tr').dataset.run], e.target.checked);
+    });
+    this.tbody.addEventListener('click', (e) => {
+      if (e.target.closest('input, button, a')) return;
+      const tr = e.target.closest('tr[data-run]');
+      if (tr) this.openDetail(tr.dataset.run);
+    });
+    this.tbody.addEventListener('mouseover', (e) => {
+      const run = e.target.closest('tr[data-run]')?.dataset.run;
+      if (run && state.hover !== run) state.set({ hover: run });
+    });
+    this.tbody.addEventListener('mouseleave', () => { if (state.hover) state.set({ hover: null }); });
+
+    let frame = 0;
+    this.scroll.addEventListener('scroll', () => {
+      if (frame) return;
+      frame = requestAnimationFrame(() => { frame = 0; this.renderWindow(); });
+    }, { passive: true });
+    new ResizeObserver(() => this.renderWindow()).observe(this.scroll);
+
+    this.picker.addEventListener('toggle', () => { if (this.picker.open) this.buildPicker(); });
+    this.picker.addEventListener('change', (e) => {
+      if (e.target.matches('input[type=checkbox][data-col]')) this.pick(e.target.dataset.col, e.target.checked);
+    });
+  }
+
+  // ---- the detail panel: one run, its edits ----
+
+  async openDetail(name) {
+    this.open = name;
+    this.detail = this.rows.get(name) || null;
+    for (const tr of this.tbody.children) tr.classList.toggle('open', tr.dataset.run === name);
+    this.renderDetail();
+    try {
+      const full = await getJson('api/v1/run', { run: name });
+      if (this.open === name) { this.detail = full; this.renderDetail(); }
+    } catch (e) {
+      if (this.open === name) this.panelError('load', e);
+    }
+  }
+
+  closeDetail() {
+    this.open = null;
+    this.detail = null;
+    this.panel.hidden = true;
+    this.panel.replaceChildren();
+    for (const tr of this.tbody.children) tr.classList.remove('open');
+  }
+
+  /** Shows an API error next to the control `key`. */
+  panelError(key, e) {
+    const span = this.panel.querySelector(`.rt-err[data-for="${key}"]`);
+    if (!span) return;
+    span.textContent = e ? e.message : '';
+    span.title = e ? `${e.code || 'error'}${e.status ? ` (HTTP ${e.status})` : ''}` : '';
+    if (e?.code) span.dataset.code = e.code; else delete span.dataset.code;
+  }
+
+  /** Sends an edit; the answer updates the row, an error shows next to its control. */
+  async patch(key, body) {
+    const name = this.open;
+    this.panelError(key, null);
+    try {
+      const run = await sendJson('PATCH', 'api/v1/run', { run: name }, body);
+      // Saved: what the control holds is no longer a draft.
+      const sel = { rename: '.rt-rename', notes: '.rt-notes-input' }[key];
+      const input = sel && this.panel.querySelector(sel);
+      if (input) input.dataset.orig = input.value;
+      this.applyRun(run);
+    } catch (e) {
+      this.panelError(key, e);
+    }
+  }
+
+  async remove() {
+    const name = this.open;
+    this.panelError('delete', null);
+    try {
+      await sendJson('DELETE', 'api/v1/run', { run: name }, {});
+      this.runDeleted(name);
+    } catch (e) {
+      this.panelError('delete', e);
+    }
+  }
+
+  renderDetail() {
+    const r = this.detail;
+    if (!this.open || !r) { this.panel.hidden = true; return; }
+    // What the user is typing survives a refresh of the panel (an edit from another page).
+    this.drafts ??= new Map();
+    for (const [key, sel] of [['rename', '.rt-rename'], ['notes', '.rt-notes-input'], ['tag', '.rt-tag-input']]) {
+      const input = this.panel.querySelector(sel);
+      if (input && input.value !== input.dataset.orig) this.drafts.set(key, input.value);
+      else if (input) this.drafts.delete(key);
+    }
+    const focused = document.activeElement && this.panel.contains(document.activeElement) ? document.activeElement.className : null;
+    const err = (key) => el('span', { class: 'rt-err', dataset: { for: key }, role: 'status' });
+    const field = (tag, draft, value, attrs) => {
+      const input = el(tag, attrs);
+      input.value = this.drafts.get(draft) ?? value;
+      input.dataset.orig = value;
+      return input;
+    };
+
+    const rename = field('input', 'rename', r.display_name || '', { class: 'rt-rename', placeholder: r.name, 'aria-label': 'Display name' });
+    const saveName = () => this.patch('rename', { display_name: rename.value.trim() === '' ? null : rename.value });
+    rename.addEventListener('keydown', (e) => { if (e.key === 'Enter') saveName(); });
+
+    const tags = r.tags || [];
+    const tagInput = field('input', 'tag', '', { class: 'rt-tag-input', placeholder: 'add a tag', 'aria-label': 'New tag' });
+    const addTag = () => {
+      const t = tagInput.value.trim();
+      if (!t) return;
+      this.drafts.delete('tag');
+      tagInput.dataset.orig = tagInput.value;
+      this.patch('tags', { tags: tags.includes(t) ? tags : [...tags, t] });
+    };
+    tagInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') addTag(); });
+
+    const notes = field('textarea', 'notes', r.notes || '', { class: 'rt-notes-input', rows: '4', 'aria-label': 'Notes' });
+
+    const confirm = el('div', { class: 'rt-confirm', hidden: true },
+      el('span', {}, 'Delete ', el('b', { text: r.name }), '? Its stored data is removed; event files on disk stay.'),
+      el('button', { type: 'button', class: 'rt-delete-confirm danger', onclick: () => this.remove() }, 'Delete run'),
+      el('button', { type: 'button', class: 'rt-delete-cancel', onclick: () => { confirm.hidden = true; } }, 'Cancel'));
+
+    const st = r.status || { state: 'unknown' };
+    const rec = r.record || null;
+    const facts = [
+      ['status', el('span', { class: 'badge', dataset: { state: st.state || 'unknown' }, text: st.state || 'unknown', title: statusTitle(st) }),
+        st.exit_code !== null && st.exit_code !== undefined ? ` exit code ${st.exit_code}` : '', st.message ? ` · ${st.message}` : ''],
+      ['created', fmtTime(r.started_at)],
+      ['duration', fmtDuration(F.duration(r))],
+      ['host', r.host || ''],
+      ['user', rec?.user || ''],
+      ['commit', r.commit ? `${r.commit}${r.dirty ? ' (dirty)' : ''}` : ''],
+      ['branch', rec?.git?.branch || ''],
+      ['command', Array.isArray(rec?.command) ? rec.command.join(' ') : ''],
+      ['cwd', rec?.cwd || ''],
+    ].filter(([, ...v]) => v.some((x) => x !== ''));
+    const kv = (obj) => el('dl', { class: 'rt-kv' }, Object.entries(obj || {}).flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: fmtValue(apiNumber(v)) })]));
+
+    this.panel.replaceChildren(
+      el('div', { class: 'rt-detail-head' },
+        el('h3', { class: 'rt-detail-title', text: r.display_name || r.name }),
+        el('button', { type: 'button', class: 'rt-close', title: 'Close', 'aria-label': 'Close', onclick: () => this.closeDetail() }, '×')),
+      el('div', { class: 'muted rt-detail-name', text: r.name }),
+      r.archived ? el('div', { class: 'rt-archived-note', text: 'Archived: hidden from the lists unless "show archived" is on.' }) : null,
+      el('div', { class: 'rt-field' }, el('label', { text: 'Display name' }),
+        el('div', { class: 'rt-row' }, rename, el('button', { type: 'button', class: 'rt-rename-save', onclick: saveName }, 'Rename')), err('rename')),
+      el('div', { class: 'rt-field' }, el('label', { text: 'Tags' }),
+        el('div', { class: 'rt-chips' }, tags.map((t) => el('span', { class: 'chip', dataset: { tag: t } }, t,
+          el('button', { type: 'button', class: 'rt-tag-remove', title: `Remove ${t}`, 'aria-label': `Remove tag ${t}`, onclick: () => this.patch('tags', { tags: tags.filter((x) => x !== t) }) }, '×')))),
+        el('div', { class: 'rt-row' }, tagInput, el('button', { type: 'button', class: 'rt-tag-add', onclick: addTag }, 'Add')), err('tags')),
+      el('div', { class: 'rt-field' }, el('label', { text: 'Notes' }), notes,
+        el('div', { class: 'rt-row' }, el('button', { type: 'button', class: 'rt-notes-save', onclick: () => this.patch('notes', { notes: notes.value }) }, 'Save notes')),
+        err('notes'),
+        el('div', { class: 'rt-notes-view', text: r.notes || '' })),
+      el('div', { class: 'rt-field rt-actions' },
+        el('button', { type: 'button', class: 'rt-archive', onclick: () => this.patch('archive', { archived: !r.archived }) }, r.archived ? 'Restore' : 'Archive'),
+        err('archive'),
+        el('button', { type: 'button', class: 'rt-delete danger', onclick: () => { confirm.hidden = false; } }, 'Delete…'),
+        err('delete')),
+      confirm,
+      err('load'),
+      el('dl', { class: 'rt-kv' }, facts.flatMap(([k, ...v]) => [el('dt', { text: k }), el('dd', {}, v)])),
+      Object.keys(r.config || {}).length ? el('div', {}, el('h4', { text: 'Config' }), kv(r.config)) : null,
+      Object.keys(r.summary || {}).length ? el('div', {}, el('h4', { text: 'Summary' }), kv(r.summary)) : null,
+    );
+    this.panel.hidden = false;
+    if (focused) this.panel.querySelector(`.${focused.split(' ')[0]}`)?.focus();
+  }
+}
