@@ -83,6 +83,10 @@ pub struct ServeArgs {
     /// Do not sample GPUs.
     #[arg(long, conflicts_with = "gpu_sim")]
     pub no_gpu: bool,
+    /// Seconds a running run may send nothing (no data, no heartbeat, no change to its event
+    /// files) before it is shown as stalled.
+    #[arg(long, value_name = "SECS", default_value_t = crate::runs::DEFAULT_STALL_AFTER_SECS, value_parser = parse_timeout)]
+    pub stall_after: f64,
 }
 
 impl Default for ServeArgs {
@@ -103,6 +107,7 @@ impl Default for ServeArgs {
             body_timeout: 30.0,
             gpu_sim: None,
             no_gpu: false,
+            stall_after: crate::runs::DEFAULT_STALL_AFTER_SECS,
         }
     }
 }
@@ -185,6 +190,7 @@ impl ServeArgs {
         }
         config.host = self.host;
         config.port = self.port;
+        config.stall_after = self.stall_after;
         config.ingest.poll_interval = std::time::Duration::from_secs_f64(self.poll_interval);
         config.ingest.follow_symlinks = self.follow_symlinks;
         Ok(config)

@@ -76,6 +76,8 @@ pub struct Config {
     pub limits: Limits,
     /// Which GPUs to sample into the `system` run and `/metrics`.
     pub gpu: crate::gpu::GpuMode,
+    /// Seconds a running run may be silent before it is served as `stalled`.
+    pub stall_after: f64,
 }
 
 impl Config {
@@ -93,6 +95,7 @@ impl Config {
             allowed_hosts: Vec::new(),
             limits: Limits::default(),
             gpu: crate::gpu::GpuMode::Auto,
+            stall_after: crate::runs::DEFAULT_STALL_AFTER_SECS,
         }
     }
 
@@ -209,6 +212,7 @@ pub async fn serve(
         logdir: config.logdir.clone(),
         tokens: tokens.clone(),
         ingest: ingester.as_ref().map(Ingester::stats).unwrap_or_default(),
+        stall_after: config.stall_after,
         ..AppState::new(store.clone())
     };
     let gpu_sampler = crate::gpu::start(config.gpu, store.clone(), state.gpus.clone());
@@ -312,6 +316,7 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         tokio::spawn(serve_connection(
             stream,
+            peer,
             app.clone(),
             Arc::clone(&builder),
             graceful.watcher(),
@@ -330,6 +335,7 @@ async fn accept_loop(
 /// when it ends.
 async fn serve_connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     builder: Arc<auto::Builder<TokioExecutor>>,
     watcher: Watcher,
@@ -338,8 +344,11 @@ async fn serve_connection(
 ) {
     let first_request = Arc::new(Notify::new());
     let seen = Arc::clone(&first_request);
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         seen.notify_one();
+        // The client's address, for handlers that record who asked (the run edit log).
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let app = app.clone();
         async move {
             let res: Result<_, Infallible> =

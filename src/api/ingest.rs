@@ -56,6 +56,8 @@ struct JsonPoint {
     scalar: Option<f64>,
     histogram: Option<Vec<[f64; 3]>>,
     text: Option<String>,
+    /// A run event as a JSON object (`{"type": "status", "state": "finished"}`).
+    run_event: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The batch of a JSON body, and the [`content_digest`] of its points as sent: a point
@@ -68,15 +70,16 @@ fn from_json(body: &[u8]) -> Result<(pb::Batch, u64), ApiError> {
     let mut arrived = Vec::with_capacity(b.points.len());
     for p in b.points {
         use pb::point::Value as V;
-        let value = match (p.scalar, p.histogram, p.text) {
-            (Some(x), None, None) => V::Scalar(x),
-            (None, Some(rows), None) => V::Histogram(pb::Histogram {
+        let value = match (p.scalar, p.histogram, p.text, p.run_event) {
+            (Some(x), None, None, None) => V::Scalar(x),
+            (None, Some(rows), None, None) => V::Histogram(pb::Histogram {
                 buckets: rows.iter().flatten().copied().collect(),
             }),
-            (None, None, Some(t)) => V::Text(t),
+            (None, None, Some(t), None) => V::Text(t),
+            (None, None, None, Some(e)) => V::RunEvent(serde_json::Value::Object(e).to_string()),
             _ => {
                 return Err(ApiError::BadRequest(format!(
-                    "point {:?} at step {} needs exactly one of scalar, histogram, text",
+                    "point {:?} at step {} needs exactly one of scalar, histogram, text, run_event",
                     p.tag, p.step
                 )));
             }

@@ -24,6 +24,7 @@ pub mod guard;
 pub mod ingest;
 pub mod json;
 pub mod markdown;
+pub mod runs;
 pub mod sse;
 pub mod tb;
 pub mod v1;
@@ -82,6 +83,8 @@ pub struct AppState {
     pub ingest: Arc<crate::ingest::IngestStats>,
     /// Bounds how many charts are drawn at once (each holds a canvas while it is drawn).
     pub charts: chart::RenderSlots,
+    /// Seconds a running run may be silent before it is served as `stalled`.
+    pub stall_after: f64,
 }
 
 impl AppState {
@@ -96,6 +99,7 @@ impl AppState {
             gpus: crate::gpu::GpuSnapshot::default(),
             charts: chart::RenderSlots::for_this_machine(),
             ingest: Arc::default(),
+            stall_after: crate::runs::DEFAULT_STALL_AFTER_SECS,
         }
     }
 }
@@ -165,7 +169,12 @@ pub fn router_with(state: AppState, options: RouterOptions) -> Router {
 pub(crate) fn routes() -> Router<AppState> {
     use axum::routing::{get, post};
     let v1 = Router::new()
-        .route("/runs", get(v1::runs))
+        .route("/runs", get(runs::runs))
+        .route("/run_table", get(runs::run_table))
+        .route(
+            "/run",
+            get(runs::run).patch(runs::edit).delete(runs::delete),
+        )
         .route("/series", get(v1::series))
         .route("/scalars", get(v1::scalars))
         .route("/tag_scalars", get(v1::tag_scalars))

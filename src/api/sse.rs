@@ -1,7 +1,9 @@
 //! The live stream: every committed [`Change`] as Server-Sent Events, so the dashboard appends points without reloading.
 //!
 //! Events, in this order for each commit:
-//! - `run` `{"name"}` for each run the commit created;
+//! - `run_deleted` `{"name"}` for each run a user deleted;
+//! - `run` `{"name"}` for each run the commit created or changed (its record, status, the
+//!   user's edits): the client refetches the run list;
 //! - `purge` `{"run", "tag", "step"}` for each series whose points at or after `step` were
 //!   dropped (a restart): the client drops them before appending;
 //! - `scalars` `{"run", "tag", "points": [[step, wall_time, value], ...]}` per series;
@@ -156,7 +158,16 @@ pub fn events_of(change: &Change) -> Vec<Event> {
             },
         )
     });
-    runs.chain(purges).chain(scalars).chain(other).collect()
+    let deleted = change
+        .deleted_runs
+        .iter()
+        .filter_map(|name| event("run_deleted", &RunEvent { name }));
+    deleted
+        .chain(runs)
+        .chain(purges)
+        .chain(scalars)
+        .chain(other)
+        .collect()
 }
 
 #[cfg(test)]
@@ -316,6 +327,7 @@ mod tests {
             new_runs: vec!["r".into()],
             // New hyperparameters of an older run: a `run` event too; of the new run: no second.
             updated_runs: vec!["old".into(), "r".into()],
+            deleted_runs: vec!["gone".into()],
         }))
         .expect("a receiver");
         drop(tx);
@@ -324,7 +336,14 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("event: "))
             .collect();
-        assert_eq!(names, ["run", "run", "purge", "scalars", "series"]);
+        assert_eq!(
+            names,
+            ["run_deleted", "run", "run", "purge", "scalars", "series"]
+        );
+        assert_eq!(
+            data_of(&text, "run_deleted"),
+            serde_json::json!({"name": "gone"})
+        );
         assert_eq!(
             data_of(&text, "purge"),
             serde_json::json!({"run": "r", "tag": "t", "step": 5})

@@ -15,6 +15,7 @@
 pub mod chunk;
 pub mod codec;
 pub mod downsample;
+pub mod experiments;
 pub mod query;
 pub mod schema;
 pub mod writer;
@@ -216,6 +217,38 @@ pub struct Change {
     pub purged: Vec<(String, String, i64)>,
     /// Runs created by this commit.
     pub new_runs: Vec<String>,
+    /// Runs deleted by this commit.
+    pub deleted_runs: Vec<String>,
+}
+
+/// A user's change to a run, applied by the writer in a transaction of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOp {
+    /// Display name, tags, notes, archived.
+    Edit {
+        /// The run.
+        run: String,
+        /// What changes (checked by the caller, [`crate::runs::RunEdit::check`]).
+        edit: crate::runs::RunEdit,
+        /// Who asked (the client's address), for the edit log.
+        origin: String,
+    },
+    /// Remove the run's stored data (its event files are never touched).
+    Delete {
+        /// The run.
+        run: String,
+        /// Who asked.
+        origin: String,
+    },
+}
+
+/// What a [`RunOp`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOpDone {
+    /// Applied and committed.
+    Done,
+    /// No such run (or it is deleted): nothing changed.
+    NotFound,
 }
 
 /// Reader connections open at most (reads beyond wait for one).
@@ -421,6 +454,19 @@ impl Store {
                 .map_err(|_| StoreError::WriterGone)?
                 .map_err(StoreError::CommitFailed);
         }
+        rx.await
+            .map_err(|_| StoreError::WriterGone)?
+            .map_err(StoreError::CommitFailed)
+    }
+
+    /// Applies a user's change to a run and waits for its commit (without blocking the async
+    /// runtime). Every edit is logged in `run_edits` in the same transaction.
+    pub async fn run_op(&self, op: RunOp) -> Result<RunOpDone, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let writer = self.clone();
+        tokio::task::spawn_blocking(move || writer.inner.writer.run_op(op, tx))
+            .await
+            .map_err(|_| StoreError::WriterGone)??;
         rx.await
             .map_err(|_| StoreError::WriterGone)?
             .map_err(StoreError::CommitFailed)

@@ -42,7 +42,8 @@ pub struct SeriesInfo {
 /// Runs in start order (then name).
 pub fn runs(conn: &Connection) -> Result<Vec<RunInfo>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT name, started_at, updated_at, hparams FROM runs ORDER BY started_at, name",
+        "SELECT name, started_at, updated_at, hparams FROM runs WHERE deleted_at IS NULL
+         ORDER BY started_at, name",
     )?;
     let rows = stmt.query_map([], |r| {
         let hparams: Option<String> = r.get(3)?;

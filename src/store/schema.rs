@@ -109,6 +109,34 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tensors_new RENAME TO tensors;
     CREATE INDEX tensors_by_series ON tensors (series_id, step);
     "#,
+    // 5: runs as experiments: what the SDK recorded (record, config, summary, metric goals,
+    // status), when the run was last heard from, the user's edits (display name, tags, notes,
+    // archived), deletion (the row stays as a tombstone: its files' offsets keep a deleted
+    // logdir run from being read again), and the edit log.
+    r#"
+    ALTER TABLE runs ADD COLUMN record       TEXT;   -- the SDK's run record (JSON object)
+    ALTER TABLE runs ADD COLUMN config       TEXT;   -- JSON object: the record's config, then config events
+    ALTER TABLE runs ADD COLUMN summary      TEXT;   -- JSON object set by the user
+    ALTER TABLE runs ADD COLUMN goals        TEXT;   -- JSON object: tag -> "min" | "max"
+    ALTER TABLE runs ADD COLUMN state        TEXT;   -- running | finished | crashed (NULL: never said)
+    ALTER TABLE runs ADD COLUMN exit_code    INTEGER;
+    ALTER TABLE runs ADD COLUMN message      TEXT;
+    ALTER TABLE runs ADD COLUMN seen_at      REAL;   -- server clock: last data or heartbeat
+    ALTER TABLE runs ADD COLUMN host         TEXT;
+    ALTER TABLE runs ADD COLUMN display_name TEXT;
+    ALTER TABLE runs ADD COLUMN tags         TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE runs ADD COLUMN notes        TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN archived     INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN deleted_at   REAL;
+    CREATE TABLE run_edits (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER NOT NULL REFERENCES runs(id),
+        at          REAL NOT NULL,
+        origin      TEXT NOT NULL,            -- who asked: the client's address
+        change      TEXT NOT NULL             -- JSON: the edit, or {"delete": true}
+    );
+    CREATE INDEX run_edits_by_run ON run_edits (run_id, id);
+    "#,
 ];
 
 /// The schema version this build writes and reads (`PRAGMA user_version` once migrated).
@@ -120,6 +148,12 @@ pub fn version() -> usize {
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let applied: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if applied == 0 {
+        // A new database: freed pages (a deleted run) can be given back to the file system by
+        // `PRAGMA incremental_vacuum`. Only possible before the first table exists; older
+        // databases reuse freed pages for new data instead.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;

@@ -23,9 +23,12 @@ use tokio::sync::broadcast;
 use super::chunk::{self, Point};
 use super::codec::{self, StoredValue};
 use super::{
-    Batch, BatchKey, Change, CommitFailure, Conflict, FileProgress, Ingested, Item, StoreError,
+    Batch, BatchKey, Change, CommitFailure, Conflict, FileProgress, Ingested, Item, RunOp,
+    RunOpDone, StoreError,
 };
 use crate::types::Kind;
+
+mod runs;
 
 /// Points per full chunk.
 pub const CHUNK_TARGET: usize = 4096;
@@ -58,8 +61,13 @@ impl Ack {
     }
 }
 
+/// Answers a [`RunOp`] after its commit.
+pub type RunOpAck = tokio::sync::oneshot::Sender<Result<RunOpDone, CommitFailure>>;
+
 enum Msg {
     Batch(Batch, Option<Ack>),
+    /// A user's change to a run: its own transaction, after the batches taken with it.
+    Run(RunOp, RunOpAck),
     /// Answered once everything queued before it is committed (or failed).
     Flush(Ack),
     Close,
@@ -105,6 +113,13 @@ impl WriterHandle {
             Err(mpsc::TrySendError::Full(Msg::Batch(batch, _))) => Ok(Err(batch)),
             Err(_) => Err(StoreError::WriterGone),
         }
+    }
+
+    /// Queues a user's change to a run (waits while the channel is full).
+    pub fn run_op(&self, op: RunOp, ack: RunOpAck) -> Result<(), StoreError> {
+        self.sender()?
+            .send(Msg::Run(op, ack))
+            .map_err(|_| StoreError::WriterGone)
     }
 
     /// Queues a flush: `ack` is answered once everything queued before it is committed.
@@ -249,17 +264,20 @@ impl Writer {
             let mut acks = Vec::new();
             let mut batches = Vec::new();
             let mut flushes = Vec::new();
+            let mut ops = Vec::new();
             for m in msgs {
                 match m {
                     Msg::Batch(b, ack) => {
                         batches.push(b);
                         acks.push(ack);
                     }
+                    Msg::Run(op, ack) => ops.push((op, ack)),
                     Msg::Flush(ack) => flushes.push(ack),
                     Msg::Close => closing = true,
                 }
             }
             if batches.is_empty() {
+                self.run_ops(ops);
                 for ack in flushes {
                     ack.send(Ok(Ingested::Stored));
                 }
@@ -299,6 +317,8 @@ impl Writer {
                     let _ = self.changes.send(Arc::new(change));
                 }
             }
+            // Queued with the batches, committed after them (a flush waits for them too).
+            self.run_ops(ops);
             match result {
                 Ok(answers) => {
                     for (ack, answer) in acks.into_iter().zip(answers) {
@@ -371,7 +391,15 @@ impl Writer {
                 Item::Value { wall_time, .. } | Item::SessionStart { wall_time, .. } => *wall_time,
             })
             .fold(f64::INFINITY, f64::min);
-        let run_id = self.ensure_run(&batch.run, first_wall)?;
+        let has_values = batch.items.iter().any(|i| matches!(i, Item::Value { .. }));
+        let run_id = self.ensure_run(&batch.run, first_wall, has_values)?;
+        if batch.progress.is_none() {
+            // Sent by a live process (HTTP, the GPU sampler): it is alive now. Runs read from
+            // files are judged by their files' modification times instead (see `crate::runs`).
+            self.conn
+                .prepare_cached("UPDATE runs SET seen_at = ?2 WHERE id = ?1")?
+                .execute(params![run_id, runboard_sdk::event_file::now_secs()])?;
+        }
         if let Some(key) = &batch.dedup {
             // Recorded in the same transaction as the data: a retry after a crash or a lost
             // acknowledgement finds it and stores nothing twice.
@@ -461,7 +489,9 @@ impl Writer {
             .optional()?)
     }
 
-    fn ensure_run(&mut self, name: &str, first_wall: f64) -> Result<i64, StoreError> {
+    /// The id of run `name`, created if new; a deleted run is brought back when `revive` (the
+    /// batch holds values: its files grew, or its process sent more).
+    fn ensure_run(&mut self, name: &str, first_wall: f64, revive: bool) -> Result<i64, StoreError> {
         if let Some(r) = self.runs.get(name) {
             return Ok(r.id);
         }
@@ -471,7 +501,12 @@ impl Writer {
             .query_row([name], |r| r.get(0))
             .optional()?;
         let id = match existing {
-            Some(id) => id,
+            Some(id) => {
+                if revive {
+                    self.revive_if_deleted(id, name, first_wall)?;
+                }
+                id
+            }
             None => {
                 let started = if first_wall.is_finite() {
                     first_wall
@@ -519,6 +554,18 @@ impl Writer {
     }
 
     fn write_progress(&mut self, run_id: i64, p: &FileProgress) -> Result<(), StoreError> {
+        if p.start == 0 || p.reset {
+            // Runs written by other tools: the host their file name tells (when a file is
+            // first read; a host the SDK recorded wins).
+            let name = std::path::Path::new(&p.path)
+                .file_name()
+                .and_then(|n| n.to_str());
+            if let Some(host) = name.and_then(crate::runs::host_of_file_name) {
+                self.conn
+                    .prepare_cached("UPDATE runs SET host = ?2 WHERE id = ?1 AND host IS NULL")?
+                    .execute(params![run_id, host])?;
+            }
+        }
         self.conn
             .prepare_cached(
                 "INSERT INTO files (path, run_id, offset, records, skipped_records, skipped_bytes, head)
@@ -549,6 +596,9 @@ impl Writer {
         value: Value,
     ) -> Result<(), StoreError> {
         let Some(kind) = Kind::of(&value) else {
+            if let Value::Run(text) = &value {
+                return self.apply_run_event(run_id, run, text);
+            }
             if let Value::HParams(HParams::SessionStart { hparams, .. }) = &value {
                 let json = codec::encode_hparams(hparams);
                 self.conn

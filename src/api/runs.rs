@@ -1,0 +1,368 @@
+//! Runs as experiments over HTTP: the run list with status and the user's edits
+//! (`GET /api/v1/runs`), the run table with config and metric summaries (`GET
+//! /api/v1/run_table`), one run with its record and edit log (`GET /api/v1/run`), and the
+//! edits (`PATCH` / `DELETE /api/v1/run`), which pass the same write guard as every write.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
+use axum::response::Json;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json_};
+
+use super::json::Num;
+use super::{ApiError, ApiQuery, AppState, read};
+use crate::runs::{Goal, RunEdit, State as RunState};
+use crate::store::experiments::{self, MetricSummary, RunEditRow, RunRow};
+use crate::store::{RunOp, RunOpDone};
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ListParams {
+    /// Archived runs too.
+    #[serde(default)]
+    archived: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RunParam {
+    run: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct StatusOut {
+    state: RunState,
+    exit_code: Option<i64>,
+    message: Option<String>,
+}
+
+/// A run as every list shows it.
+#[derive(Debug, Serialize)]
+pub(super) struct RunOut {
+    name: String,
+    /// CSS colour of the run in every chart ([`crate::chart::RunColors`]).
+    color: String,
+    started_at: Num,
+    updated_at: Num,
+    hparams: Option<Json_>,
+    display_name: Option<String>,
+    tags: Vec<String>,
+    notes: String,
+    archived: bool,
+    status: StatusOut,
+    seen_at: Option<Num>,
+    host: Option<String>,
+    commit: Option<String>,
+    dirty: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct MetricOut {
+    last: Num,
+    min: Option<Num>,
+    max: Option<Num>,
+    first_step: i64,
+    last_step: i64,
+    count: u64,
+    best: Option<Num>,
+    best_step: Option<i64>,
+    goal: Option<Goal>,
+    goal_guessed: bool,
+}
+
+/// A row of the run table.
+#[derive(Debug, Serialize)]
+pub(super) struct TableRunOut {
+    #[serde(flatten)]
+    run: RunOut,
+    config: Map<String, Json_>,
+    summary: Map<String, Json_>,
+    metrics: std::collections::BTreeMap<String, MetricOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct TableOut {
+    runs: Vec<TableRunOut>,
+    config_keys: Vec<String>,
+    metric_tags: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct EditOut {
+    at: Num,
+    origin: String,
+    change: Json_,
+}
+
+/// One run in full.
+#[derive(Debug, Serialize)]
+pub(super) struct RunDetailOut {
+    #[serde(flatten)]
+    row: TableRunOut,
+    record: Option<Map<String, Json_>>,
+    edits: Vec<EditOut>,
+}
+
+/// What every answer here needs besides the rows: colours (by start order of every run,
+/// archived included, so hiding a run does not recolour the others), when each run was last
+/// heard from, the time now and the stall timeout.
+struct Context {
+    colors: crate::chart::RunColors,
+    files: FxHashMap<i64, Vec<String>>,
+    now: f64,
+    stall_after: f64,
+}
+
+impl Context {
+    fn load(conn: &rusqlite::Connection, state: &AppState) -> Result<Context, ApiError> {
+        let all = crate::store::query::runs(conn)?;
+        Ok(Context {
+            colors: crate::chart::RunColors::new(all.iter().map(|r| r.name.as_str())),
+            files: experiments::run_files(conn)?,
+            now: runboard_sdk::event_file::now_secs(),
+            stall_after: state.stall_after,
+        })
+    }
+
+    /// When the run was last heard from: a live process's last batch, or its event files'
+    /// latest modification (a quiet SDK touches its file; other tools' files just grow).
+    /// The files are only looked at when the batches alone would call the run silent.
+    fn last_heard(&self, row: &RunRow) -> Option<f64> {
+        let recent = |t: f64| self.now - t <= self.stall_after;
+        if row.seen_at.is_some_and(recent)
+            || matches!(row.state, Some(RunState::Finished | RunState::Crashed))
+        {
+            return row.seen_at;
+        }
+        let files = self.files.get(&row.id).into_iter().flatten();
+        let mtime = files
+            .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+            .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64())
+            .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.max(t))));
+        match (row.seen_at, mtime) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn run_out(&self, row: &RunRow) -> RunOut {
+        let git = row
+            .record
+            .as_ref()
+            .and_then(|r| r.get("git"))
+            .and_then(Json_::as_object);
+        RunOut {
+            name: row.name.clone(),
+            color: self.colors.hex(&row.name),
+            started_at: Num(row.started_at),
+            updated_at: Num(row.updated_at),
+            hparams: row.hparams.clone(),
+            display_name: row.display_name.clone(),
+            tags: row.tags.clone(),
+            notes: row.notes.clone(),
+            archived: row.archived,
+            status: StatusOut {
+                state: RunState::served(
+                    row.state,
+                    self.last_heard(row),
+                    self.now,
+                    self.stall_after,
+                ),
+                exit_code: row.exit_code,
+                message: row.message.clone(),
+            },
+            seen_at: row.seen_at.map(Num),
+            host: row.host.clone(),
+            commit: git
+                .and_then(|g| g.get("commit"))
+                .and_then(Json_::as_str)
+                .map(str::to_owned),
+            dirty: git.and_then(|g| g.get("dirty")).and_then(Json_::as_bool),
+        }
+    }
+
+    fn table_row(&self, row: &RunRow, metrics: &[(String, MetricSummary)]) -> TableRunOut {
+        // The config: what the SDK recorded, else TensorBoard's hparams (other tools' runs).
+        let config = if row.config.is_empty() {
+            match &row.hparams {
+                Some(Json_::Object(h)) => h.clone(),
+                _ => Map::new(),
+            }
+        } else {
+            row.config.clone()
+        };
+        let metrics = metrics
+            .iter()
+            .map(|(tag, s)| {
+                let declared = row.goals.get(tag).copied();
+                let goal = declared.or_else(|| Goal::guess(tag));
+                let best = match goal {
+                    Some(Goal::Min) => s.min,
+                    Some(Goal::Max) => s.max,
+                    None => None,
+                };
+                let out = MetricOut {
+                    last: Num(s.last),
+                    min: s.min.map(|m| Num(m.0)),
+                    max: s.max.map(|m| Num(m.0)),
+                    first_step: s.first_step,
+                    last_step: s.last_step,
+                    count: s.count,
+                    best: best.map(|b| Num(b.0)),
+                    best_step: best.map(|b| b.1),
+                    goal,
+                    goal_guessed: declared.is_none() && goal.is_some(),
+                };
+                (tag.clone(), out)
+            })
+            .collect();
+        TableRunOut {
+            run: self.run_out(row),
+            config,
+            summary: row.summary.clone(),
+            metrics,
+        }
+    }
+}
+
+/// `GET /api/v1/runs[?archived=true]`: every run in start order with its colour, status and
+/// the user's edits (archived runs only when asked).
+pub(super) async fn runs(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Json<Vec<RunOut>>, ApiError> {
+    let st = state.clone();
+    read(&state, move |c| {
+        let cx = Context::load(c, &st)?;
+        let rows = experiments::run_rows(c, p.archived)?;
+        Ok(Json(rows.iter().map(|r| cx.run_out(r)).collect()))
+    })
+    .await
+}
+
+/// `GET /api/v1/run_table[?archived=true]`: every run with its config, user summary and
+/// metric summaries, plus the union of config keys and metric tags (the table's columns).
+pub(super) async fn run_table(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Json<TableOut>, ApiError> {
+    let st = state.clone();
+    read(&state, move |c| {
+        let cx = Context::load(c, &st)?;
+        let rows = experiments::run_rows(c, p.archived)?;
+        let summaries = experiments::metric_summaries(c)?;
+        let mut config_keys = BTreeSet::new();
+        let mut metric_tags = BTreeSet::new();
+        let runs: Vec<TableRunOut> = rows
+            .iter()
+            .map(|r| {
+                let metrics = summaries.get(&r.id).map_or(&[][..], Vec::as_slice);
+                let row = cx.table_row(r, metrics);
+                config_keys.extend(row.config.keys().cloned());
+                metric_tags.extend(row.metrics.keys().cloned());
+                row
+            })
+            .collect();
+        Ok(Json(TableOut {
+            runs,
+            config_keys: config_keys.into_iter().collect(),
+            metric_tags: metric_tags.into_iter().collect(),
+        }))
+    })
+    .await
+}
+
+/// The run named `name` in full, or 404.
+fn detail(
+    c: &rusqlite::Connection,
+    state: &AppState,
+    name: &str,
+) -> Result<RunDetailOut, ApiError> {
+    let cx = Context::load(c, state)?;
+    let Some(row) = experiments::run_row_named(c, name)? else {
+        return Err(ApiError::NotFound(format!("no run {name:?}")));
+    };
+    let summaries = experiments::metric_summaries(c)?;
+    let metrics = summaries.get(&row.id).map_or(&[][..], Vec::as_slice);
+    let edits = experiments::run_edits(c, row.id)?
+        .into_iter()
+        .map(|RunEditRow { at, origin, change }| EditOut {
+            at: Num(at),
+            origin,
+            change,
+        })
+        .collect();
+    Ok(RunDetailOut {
+        row: cx.table_row(&row, metrics),
+        record: row.record.clone(),
+        edits,
+    })
+}
+
+/// `GET /api/v1/run?run=`: one run with its full record (the git diff included) and its
+/// edit log.
+pub(super) async fn run(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunParam>,
+) -> Result<Json<RunDetailOut>, ApiError> {
+    let st = state.clone();
+    read(&state, move |c| detail(c, &st, &p.run).map(Json)).await
+}
+
+/// Who asked, for the edit log: the client's address ("local" inside the process).
+fn origin(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
+    peer.map_or_else(
+        || "local".to_owned(),
+        |Extension(ConnectInfo(a))| a.to_string(),
+    )
+}
+
+/// `PATCH /api/v1/run?run=` with a JSON [`RunEdit`]: answers the run as `/runs` lists it.
+pub(super) async fn edit(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunParam>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: axum::body::Bytes,
+) -> Result<Json<RunOut>, ApiError> {
+    let edit: RunEdit = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("a run edit: {e}")))?;
+    edit.check().map_err(ApiError::BadRequest)?;
+    let op = RunOp::Edit {
+        run: p.run.clone(),
+        edit,
+        origin: origin(peer),
+    };
+    if state.store.run_op(op).await? == RunOpDone::NotFound {
+        return Err(ApiError::NotFound(format!("no run {:?}", p.run)));
+    }
+    let st = state.clone();
+    read(&state, move |c| {
+        let d = detail(c, &st, &p.run)?;
+        Ok(Json(d.row.run))
+    })
+    .await
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct DeletedOut {
+    deleted: String,
+}
+
+/// `DELETE /api/v1/run?run=`: removes the run's stored data (never its files).
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<RunParam>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Result<Json<DeletedOut>, ApiError> {
+    let op = RunOp::Delete {
+        run: p.run.clone(),
+        origin: origin(peer),
+    };
+    match state.store.run_op(op).await? {
+        RunOpDone::Done => Ok(Json(DeletedOut { deleted: p.run })),
+        RunOpDone::NotFound => Err(ApiError::NotFound(format!("no run {:?}", p.run))),
+    }
+}

@@ -1,0 +1,226 @@
+//! Reads for runs as experiments: every stored field of a run, metric summaries from the
+//! scalar chunks' summaries (no point is decoded), the edit log, a run's files.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value as Json};
+
+use super::StoreError;
+use crate::runs::{Goal, State};
+
+/// A run with everything stored about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// The row id.
+    pub id: i64,
+    /// The run's name.
+    pub name: String,
+    /// First wall time seen.
+    pub started_at: f64,
+    /// Last wall time seen.
+    pub updated_at: f64,
+    /// TensorBoard's hparams (JSON object), if logged.
+    pub hparams: Option<Json>,
+    /// The SDK's run record.
+    pub record: Option<Map<String, Json>>,
+    /// The config: the record's, then config events.
+    pub config: Map<String, Json>,
+    /// What the user set as the run's summary.
+    pub summary: Map<String, Json>,
+    /// Declared metric goals.
+    pub goals: FxHashMap<String, Goal>,
+    /// The recorded state (`None`: never said).
+    pub state: Option<State>,
+    /// The exit status the run said.
+    pub exit_code: Option<i64>,
+    /// The crash message.
+    pub message: Option<String>,
+    /// When a live process last sent anything (server clock).
+    pub seen_at: Option<f64>,
+    /// The host it ran on.
+    pub host: Option<String>,
+    /// The user's name for it.
+    pub display_name: Option<String>,
+    /// The user's tags.
+    pub tags: Vec<String>,
+    /// The user's notes (Markdown).
+    pub notes: String,
+    /// Hidden from the lists by default.
+    pub archived: bool,
+}
+
+const COLUMNS: &str = "id, name, started_at, updated_at, hparams, record, config, summary, goals,
+    state, exit_code, message, seen_at, host, display_name, tags, notes, archived";
+
+fn object(text: Option<String>) -> Map<String, Json> {
+    match text.as_deref().map(serde_json::from_str::<Json>) {
+        Some(Ok(Json::Object(m))) => m,
+        _ => Map::new(),
+    }
+}
+
+fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
+    let hparams: Option<String> = r.get(4)?;
+    let record: Option<String> = r.get(5)?;
+    let goals = object(r.get(8)?)
+        .into_iter()
+        .filter_map(|(tag, g)| Some((tag, serde_json::from_value::<Goal>(g).ok()?)))
+        .collect();
+    let state: Option<String> = r.get(9)?;
+    let tags: String = r.get(15)?;
+    Ok(RunRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        started_at: r.get(2)?,
+        updated_at: r.get(3)?,
+        hparams: hparams.as_deref().and_then(super::codec::hparams_json),
+        record: record.is_some().then(|| object(record)),
+        config: object(r.get(6)?),
+        summary: object(r.get(7)?),
+        goals,
+        state: state.as_deref().and_then(State::parse),
+        exit_code: r.get(10)?,
+        message: r.get(11)?,
+        seen_at: r.get(12)?,
+        host: r.get(13)?,
+        display_name: r.get(14)?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        notes: r.get(16)?,
+        archived: r.get(17)?,
+    })
+}
+
+/// Every run that is not deleted (archived ones only when asked), in start order.
+pub fn run_rows(conn: &Connection, include_archived: bool) -> Result<Vec<RunRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE deleted_at IS NULL AND (?1 OR archived = 0)
+         ORDER BY started_at, name"
+    ))?;
+    let rows = stmt.query_map([include_archived], run_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One run that is not deleted, archived or not.
+pub fn run_row_named(conn: &Connection, name: &str) -> Result<Option<RunRow>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM runs WHERE name = ?1 AND deleted_at IS NULL"
+        ))?
+        .query_row([name], run_row)
+        .optional()?)
+}
+
+/// What a scalar series holds, from its chunks' summaries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricSummary {
+    /// Points stored.
+    pub count: u64,
+    /// The first point's step.
+    pub first_step: i64,
+    /// The last point's step and value.
+    pub last_step: i64,
+    /// The last value (NaN when it was NaN).
+    pub last: f64,
+    /// The smallest value that is not NaN, and its step.
+    pub min: Option<(f64, i64)>,
+    /// The largest value that is not NaN, and its step.
+    pub max: Option<(f64, i64)>,
+}
+
+/// The summary of every scalar series, by run id then tag (runs not deleted; archived too).
+pub fn metric_summaries(
+    conn: &Connection,
+) -> Result<FxHashMap<i64, Vec<(String, MetricSummary)>>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.run_id, s.tag, c.count, c.first_step, c.last_step, c.last_value,
+                c.min_step, c.min_value, c.max_step, c.max_value
+         FROM series s JOIN scalar_chunks c ON c.series_id = s.id
+         WHERE s.kind = 'scalar'
+         ORDER BY s.run_id, s.tag, c.seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out: FxHashMap<i64, Vec<(String, MetricSummary)>> = FxHashMap::default();
+    while let Some(r) = rows.next()? {
+        let run_id: i64 = r.get(0)?;
+        let tag: String = r.get(1)?;
+        let count: i64 = r.get(2)?;
+        let (first_step, last_step): (i64, i64) = (r.get(3)?, r.get(4)?);
+        let last: Option<f64> = r.get(5)?;
+        let min = r.get::<_, Option<f64>>(7)?.map(|v| Ok((v, r.get(6)?)));
+        let max = r.get::<_, Option<f64>>(9)?.map(|v| Ok((v, r.get(8)?)));
+        let (min, max) = (
+            min.transpose().map_err(StoreError::Sqlite)?,
+            max.transpose().map_err(StoreError::Sqlite)?,
+        );
+        let chunk = MetricSummary {
+            count: count as u64,
+            first_step,
+            last_step,
+            last: last.unwrap_or(f64::NAN),
+            min,
+            max,
+        };
+        let series = out.entry(run_id).or_default();
+        match series.last_mut() {
+            Some((t, s)) if *t == tag => {
+                s.count += chunk.count;
+                s.last_step = chunk.last_step;
+                s.last = chunk.last;
+                s.min = pick(s.min, chunk.min, |new, old| new < old);
+                s.max = pick(s.max, chunk.max, |new, old| new > old);
+            }
+            _ => series.push((tag, chunk)),
+        }
+    }
+    Ok(out)
+}
+
+/// The better of two (value, step) extremes by `better` (the earlier one on ties).
+fn pick(
+    old: Option<(f64, i64)>,
+    new: Option<(f64, i64)>,
+    better: impl Fn(f64, f64) -> bool,
+) -> Option<(f64, i64)> {
+    match (old, new) {
+        (Some(o), Some(n)) if better(n.0, o.0) => Some(n),
+        (Some(o), _) => Some(o),
+        (None, n) => n,
+    }
+}
+
+/// One logged edit of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEditRow {
+    /// When (seconds since the epoch).
+    pub at: f64,
+    /// Who asked (the client's address).
+    pub origin: String,
+    /// What changed (the edit, or `{"delete": true}`).
+    pub change: Json,
+}
+
+/// The edits of run `id`, oldest first.
+pub fn run_edits(conn: &Connection, id: i64) -> Result<Vec<RunEditRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT at, origin, change FROM run_edits WHERE run_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([id], |r| {
+        let change: String = r.get(2)?;
+        Ok(RunEditRow {
+            at: r.get(0)?,
+            origin: r.get(1)?,
+            change: serde_json::from_str(&change).unwrap_or(Json::Null),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The event files a run was read from (paths as the ingester named them).
+pub fn run_files(conn: &Connection) -> Result<FxHashMap<i64, Vec<String>>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT run_id, path FROM files")?;
+    let mut out: FxHashMap<i64, Vec<String>> = FxHashMap::default();
+    let mut rows = stmt.query(params![])?;
+    while let Some(r) = rows.next()? {
+        out.entry(r.get(0)?).or_default().push(r.get(1)?);
+    }
+    Ok(out)
+}
