@@ -147,6 +147,97 @@ fn the_dashboard_works_in_chromium() {
     live.close().unwrap();
 }
 
+/// The runs of the run table's test: config (as hparams) that differs per run, with a key one
+/// run lacks and a string holding HTML; scalars `loss` (goal guessed: min), `accuracy` (max)
+/// and `train/lr` (no goal); one run named with HTML.
+fn run_table_fixture(logdir: &Path) {
+    let runs: [(&str, f64, &str, Option<f64>); 7] = [
+        ("exp/adam-lr0.1", 0.1, "adam", Some(64.0)),
+        ("exp/adam-lr0.01", 0.01, "adam", Some(32.0)),
+        ("exp/sgd-lr0.03", 0.03, "sgd", Some(64.0)),
+        ("exp/sgd-lr0.003", 0.003, "sgd", Some(128.0)),
+        ("exp/adamw-lr0.3", 0.3, "adamw", Some(16.0)),
+        ("exp/rmsprop", 0.001, "<img src=x onerror=\"window.__pwned=7\">", None),
+        ("<img src=x onerror=window.__pwned=8>", 0.2, "sgd", Some(8.0)),
+    ];
+    for (i, (run, lr, optimizer, batch)) in runs.into_iter().enumerate() {
+        let mut w = SummaryWriter::new(logdir.join(run)).unwrap();
+        let mut hp = vec![("lr", lr.into()), ("optimizer", optimizer.into())];
+        if let Some(b) = batch {
+            hp.push(("batch", b.into()));
+        }
+        w.add_hparams(&hp, &[]);
+        let k = i as f64;
+        for step in 0..20i64 {
+            let t = step as f64;
+            // Minima and maxima inside the series (not at its end), so best and last differ.
+            w.add_scalar("loss", 1.5 + k * 0.25 - t * 0.05 + (t - 12.0).abs() * 0.04, step);
+            w.add_scalar("accuracy", 0.5 + k * 0.03 + t * 0.01 - (t - 15.0).abs() * 0.004, step);
+            w.add_scalar("train/lr", lr * (1.0 - t / 40.0), step);
+        }
+        w.close().unwrap();
+    }
+}
+
+/// Issue 14: the Runs tab on a real server: the table against `/api/v1/run_table`, sorting,
+/// per-column and expression filters, the column picker, selection driving the charts, edits
+/// (rename, tags, notes, archive, delete) that round-trip and reach a second page live, user
+/// text that never runs, and a virtualised table of hundreds of runs
+/// (`tests/browser/runs.mjs`). First the filter grammar's unit tests
+/// (`tests/browser/filter.test.mjs`, `node --test`).
+#[test]
+fn the_run_table_works_in_chromium() {
+    let browser_dir = browser_dir();
+    let unit = Command::new("node")
+        .args(["--test", "filter.test.mjs"])
+        .current_dir(&browser_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("node (Node.js) runs: install it");
+    assert!(
+        unit.status.success(),
+        "the filter grammar's unit tests failed:\n{}{}",
+        String::from_utf8_lossy(&unit.stdout),
+        String::from_utf8_lossy(&unit.stderr)
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    run_table_fixture(&logdir);
+    let (child, base, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
+    let server = common::Server { child, base };
+    let artifacts = artifacts("runs");
+    let (ok, passed) = run_node("runs.mjs", &server.base, &artifacts, &[], |_, _| false);
+    let expected = [
+        "table-lists-every-run",
+        "sort-by-config",
+        "sort-by-metric",
+        "column-filter",
+        "expression-filter",
+        "expression-error",
+        "column-picker",
+        "state-in-url",
+        "selection-drives-every-tab",
+        "rename-live",
+        "tags-live",
+        "notes-live",
+        "edit-errors-shown",
+        "archive-and-show-archived",
+        "delete-with-confirm",
+        "edits-after-reload",
+        "user-text-never-runs",
+        "virtualised",
+        "no-console-errors",
+    ];
+    assert!(
+        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
+        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
+        artifacts.display(),
+        log.lock().unwrap()
+    );
+}
+
 /// `runboard demo` stopped with SIGTERM (so it removes its scratch database), killed if it lingers.
 struct Demo {
     child: std::process::Child,

@@ -123,11 +123,11 @@ const BUILTINS = [
     cell: (r) => el('td', { class: 'rt-notes', title: r.notes || '', text: firstLine(r.notes) }),
   },
   {
-    id: 'created', label: 'created', width: 136, numeric: true, get: F.created, text: (r) => fmtTime(r.started_at),
+    id: 'created', label: 'created', width: 136, numeric: true, hint: '2026-12', get: F.created, text: (r) => fmtTime(r.started_at),
     cell: (r) => el('td', { title: typeof r.started_at === 'number' ? new Date(r.started_at * 1000).toISOString() : '', text: fmtTime(r.started_at) }),
   },
   {
-    id: 'duration', label: 'duration', width: 84, numeric: true, get: F.duration, text: (r) => fmtDuration(F.duration(r)),
+    id: 'duration', label: 'duration', width: 84, numeric: true, hint: '>3600 (s)', get: F.duration, text: (r) => fmtDuration(F.duration(r)),
     cell: (r) => {
       const d = F.duration(r);
       return el('td', { class: 'num', title: typeof d === 'number' ? `${d} s` : '', text: fmtDuration(d) });
@@ -501,7 +501,7 @@ export class RunTableView {
     this.filterRow.replaceChildren(el('th', { class: 'rt-check' }), ...this.columns.map((c) => el('th', {},
       el('input', {
         type: 'search', class: 'rt-colfilter', dataset: { col: c.id }, spellcheck: 'false', autocomplete: 'off',
-        placeholder: c.numeric ? '>0 <1' : 'contains', 'aria-label': `Filter ${c.label}`, value: t.filters[c.id] || '',
+        placeholder: c.hint || (c.numeric ? '>0 <1' : 'contains'), 'aria-label': `Filter ${c.label}`, value: t.filters[c.id] || '',
       }))));
   }
 
@@ -534,7 +534,7 @@ export class RunTableView {
     const body = this.picker.querySelector('.rt-picker-body');
     const oldSearch = body.querySelector('.rt-picker-search');
     if (oldSearch) search.value = oldSearch.value;
-    body.replaceChildren(
+    body.replaceChildren(...[
       search,
       el('div', { class: 'rt-picker-group' }, el('b', { text: 'Run' }),
         builtins.map((c) => el('label', { class: 'check', dataset: { name: c.label } }, box(c), c.label))),
@@ -545,7 +545,7 @@ export class RunTableView {
           el('tr', {}, el('th'), METRIC_STATS.map((s) => el('th', { text: s }))),
           this.metricTags.map((tag) => el('tr', { dataset: { name: tag } }, el('td', { text: tag }),
             METRIC_STATS.map((s) => el('td', {}, box(metrics.find((c) => c.tag === tag && c.stat === s)))))))) : null,
-    );
+    ].filter(Boolean));
     const filter = () => {
       const q = search.value.toLowerCase();
       for (const e of body.querySelectorAll('[data-name]')) e.hidden = !!q && !e.dataset.name.toLowerCase().includes(q);
@@ -801,7 +801,7 @@ export class RunTableView {
     ].filter(([, ...v]) => v.some((x) => x !== ''));
     const kv = (obj) => el('dl', { class: 'rt-kv' }, Object.entries(obj || {}).flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: fmtValue(apiNumber(v)) })]));
 
-    this.panel.replaceChildren(
+    this.panel.replaceChildren(...[
       el('div', { class: 'rt-detail-head' },
         el('h3', { class: 'rt-detail-title', text: r.display_name || r.name }),
         el('button', { type: 'button', class: 'rt-close', title: 'Close', 'aria-label': 'Close', onclick: () => this.closeDetail() }, '×')),
@@ -827,7 +827,7 @@ export class RunTableView {
       el('dl', { class: 'rt-kv' }, facts.flatMap(([k, ...v]) => [el('dt', { text: k }), el('dd', {}, v)])),
       Object.keys(r.config || {}).length ? el('div', {}, el('h4', { text: 'Config' }), kv(r.config)) : null,
       Object.keys(r.summary || {}).length ? el('div', {}, el('h4', { text: 'Summary' }), kv(r.summary)) : null,
-    );
+    ].filter(Boolean));
     this.panel.hidden = false;
     if (focused) this.panel.querySelector(`.${focused.split(' ')[0]}`)?.focus();
   }
