@@ -323,11 +323,9 @@ export class RunTableView {
         this.timings.fetched ??= performance.now();
         this.rows = new Map();
         for (const r of data.runs || []) if (r.name !== SYSTEM_RUN) this.rows.set(r.name, r);
-        this.configKeys = data.config_keys || [];
-        this.metricTags = data.metric_tags || [];
         this.loaded = true;
         this.message.textContent = '';
-        this.update();
+        this.update(true);
       } catch (e) {
         this.message.textContent = `Could not load the runs: ${e.message}`;
         this.stale = true;
@@ -351,7 +349,7 @@ export class RunTableView {
   /** The server deleted `name` (SSE `run_deleted`). */
   runDeleted(name) {
     this.changed.delete(name);
-    if (this.rows.delete(name)) this.update();
+    if (this.rows.delete(name)) this.update(true);
     if (this.open === name) this.closeDetail();
   }
 
@@ -388,16 +386,10 @@ export class RunTableView {
         continue;
       }
       const { record: _record, edits: _edits, ...row } = r;
-      if (!this.rows.has(n)) {
-        this.rows.set(n, row);
-        for (const k of Object.keys(row.config || {})) if (!this.configKeys.includes(k)) this.configKeys = [...this.configKeys, k];
-        for (const t of Object.keys(row.metrics || {})) if (!this.metricTags.includes(t)) this.metricTags = [...this.metricTags, t];
-      } else {
-        this.rows.set(n, row);
-      }
+      this.rows.set(n, row);
       any = true;
     }
-    if (any) this.update();
+    if (any) this.update(true);
   }
 
   /** Merges a `/runs` object the server answered an edit with into the row and the panel. */
@@ -406,20 +398,31 @@ export class RunTableView {
     if (run.archived && !this.ctx.state.settings.archived) this.rows.delete(run.name);
     else if (old) this.rows.set(run.name, { ...old, ...run });
     if (this.detail?.name === run.name) this.detail = { ...this.detail, ...run };
-    this.update();
+    this.update(true);
     this.renderDetail();
   }
 
   // ---- columns, filters, order ----
 
+  /** What the rows hold: config keys and metric tags (the columns, sorted as the server sorts
+   * them; from the listed runs only, so the GPU sampler's tags are no columns), summary keys,
+   * and the tags some run has a goal for. */
   schema() {
+    const configKeys = new Set();
+    const metricTags = new Set();
     const goals = new Set();
     const summaryKeys = new Set();
     for (const r of this.rows.values()) {
-      for (const [t, m] of Object.entries(r.metrics || {})) if (m?.goal) goals.add(t);
-      for (const k of Object.keys(r.summary || {})) summaryKeys.add(k);
+      for (const k in r.config) configKeys.add(k);
+      for (const k in r.summary) summaryKeys.add(k);
+      for (const t in r.metrics) {
+        metricTags.add(t);
+        if (r.metrics[t]?.goal) goals.add(t);
+      }
     }
-    return { configKeys: new Set(this.configKeys), metricTags: new Set(this.metricTags), summaryKeys, goals };
+    this.configKeys = [...configKeys].sort();
+    this.metricTags = [...metricTags].sort();
+    return { configKeys, metricTags, summaryKeys, goals };
   }
 
   /** Every column the picker offers, with whether it shows by default. */
@@ -433,12 +436,14 @@ export class RunTableView {
     return cols;
   }
 
-  /** Recomputes columns, filters and order, and redraws what changed. */
-  update() {
+  /** Recomputes columns (when the rows changed: `data`), filters and order, and redraws. */
+  update(data = false) {
     const t = this.opts();
-    const schema = this.schema();
-    this.schemaNow = schema;
-    this.every = this.allColumns(schema);
+    if (data || !this.schemaNow) {
+      this.schemaNow = this.schema();
+      this.every = this.allColumns(this.schemaNow);
+    }
+    const schema = this.schemaNow;
     const hide = new Set(t.hide);
     const show = new Set(t.show);
     this.columns = this.every.filter((c) => (c.byDefault ? !hide.has(c.id) : show.has(c.id)));

@@ -81,6 +81,10 @@ test('tokens carry their columns', () => {
   assert.deepEqual(tokenize('val/acc.best>-1e-3').map((x) => x.v), ['val/acc.best', '>', -1e-3, '']);
 });
 
+test('strings: both quotes, \\" and \\\\ escape, other backslashes stay (regexes)', () => {
+  assert.deepEqual(tokenize(`"say \\"hi\\"" 'it\\'s' "a\\\\b" "\\d+"`).map((x) => x.v), ['say "hi"', "it's", 'a\\b', '\\d+', '']);
+});
+
 test('precedence: not binds tighter than and, and tighter than or', () => {
   const ast = parseFilter('not a = 1 or b = 2 and c = 3');
   assert.equal(ast.op, 'or');
