@@ -41,8 +41,8 @@ function painted(page) {
       fetchStart: t.timings.fetchStart,
       fetched: t.timings.fetched,
       response: table ? `${table.startTime.toFixed(0)}-${table.responseEnd.toFixed(0)} (${(table.encodedBodySize / 1e6).toFixed(1)} MB)` : '?',
-      rows: document.querySelectorAll('.rt tbody tr[data-run]').length,
-      columns: document.querySelectorAll('.rt .rt-head th[data-col]').length,
+      rows: document.querySelectorAll('.rt-row[data-run]').length,
+      columns: document.querySelectorAll('.rt-hrow .rt-th[data-col]').length,
     };
   }, runs, { timeout: 120_000, polling: 'raf' }).then((h) => h.jsonValue());
 }
@@ -82,7 +82,7 @@ const perSort = [];
 for (const col of sortCols) {
   const times = [];
   for (let k = 0; k < 2; k++) {
-    times.push(await timed("document.querySelector(`.rt-head th[data-col=\"${CSS.escape(arg)}\"]`).click()", col));
+    times.push(await timed("document.querySelector(`.rt-th[data-col=\"${CSS.escape(arg)}\"]`).click()", col));
   }
   sorts.push(...times);
   perSort.push(`${col} ${times.map((x) => x.toFixed(0)).join('/')}`);
@@ -132,7 +132,7 @@ const scrolls = [];
 for (let i = 0; i < 40; i++) {
   scrolls.push(await timed(`const sc = document.querySelector('.rt-scroll'); sc.scrollTop = arg;`, (i + 1) * 7 * 1000));
 }
-const dom = await page.evaluate(() => document.querySelectorAll('.rt tbody tr[data-run]').length);
+const dom = await page.evaluate(() => document.querySelectorAll('.rt-row[data-run]').length);
 if (errors.length) throw new Error(errors.join('\n'));
 await context.close();
 await browser.close();

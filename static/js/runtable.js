@@ -19,7 +19,11 @@ import { el } from './util.js';
 /** A row's height in pixels (fixed: the window of rows in the DOM follows from the scroll). */
 const ROW_H = 30;
 /** Rows rendered above and below the visible ones. */
-const MARGIN = 20;
+const MARGIN = 8;
+/** Pixels of columns rendered left and right of the visible ones. */
+const MARGIN_X = 150;
+/** The selection checkbox's column. */
+const CHECK_W = 34;
 /** More changed runs than this at once are refetched as a whole table. */
 const FEW = 20;
 
@@ -99,47 +103,52 @@ function statusTitle(st) {
 
 const F = BUILTIN_FIELDS;
 
+/** A body cell (placed by the row that holds it). */
+function cellEl(attrs, ...children) {
+  return el('div', { ...attrs, class: attrs.class ? `rt-td ${attrs.class}` : 'rt-td', role: 'gridcell' }, ...children);
+}
+
 /** The built-in columns: id, header, width, value (sort, bounds), text (contains), cell. */
 const BUILTINS = [
   {
     id: 'status', label: 'status', width: 92, get: F.status, text: F.status,
     cell: (r) => {
       const state = F.status(r);
-      return el('td', {}, el('span', { class: 'badge', dataset: { state }, title: statusTitle(r.status), text: STATUS_TEXT[state] || state }));
+      return cellEl({}, el('span', { class: 'badge', dataset: { state }, title: statusTitle(r.status), text: STATUS_TEXT[state] || state }));
     },
   },
   {
     id: 'name', label: 'name', width: 220, get: F.display_name, text: (r) => `${r.display_name || ''} ${r.name}`,
-    cell: (r) => el('td', { class: 'rt-name', title: r.display_name ? `${r.name} (shown as ${r.display_name})` : r.name },
+    cell: (r) => cellEl({ class: 'rt-name', title: r.display_name ? `${r.name} (shown as ${r.display_name})` : r.name },
       el('span', { class: 'sw', style: `background:${/^#[0-9a-f]{3,8}$/i.test(r.color || '') ? r.color : '#888'}` }),
       el('span', { class: 'rt-label', text: r.display_name || r.name })),
   },
   {
     id: 'tags', label: 'tags', width: 160, get: F.tags, text: (r) => (r.tags || []).join(' '),
-    cell: (r) => el('td', { title: (r.tags || []).join(', ') }, (r.tags || []).map((t) => el('span', { class: 'chip', text: t }))),
+    cell: (r) => cellEl({ title: (r.tags || []).join(', ') }, (r.tags || []).map((t) => el('span', { class: 'chip', text: t }))),
   },
   {
     id: 'notes', label: 'notes', width: 180, get: (r) => firstLine(r.notes), text: (r) => r.notes || '',
-    cell: (r) => el('td', { class: 'rt-notes', title: r.notes || '', text: firstLine(r.notes) }),
+    cell: (r) => cellEl({ class: 'rt-notes', title: r.notes || '', text: firstLine(r.notes) }),
   },
   {
     id: 'created', label: 'created', width: 136, numeric: true, hint: '2026-12', get: F.created, text: (r) => fmtTime(r.started_at),
-    cell: (r) => el('td', { title: typeof r.started_at === 'number' ? new Date(r.started_at * 1000).toISOString() : '', text: fmtTime(r.started_at) }),
+    cell: (r) => cellEl({ title: typeof r.started_at === 'number' ? new Date(r.started_at * 1000).toISOString() : '', text: fmtTime(r.started_at) }),
   },
   {
     id: 'duration', label: 'duration', width: 84, numeric: true, hint: '>3600 (s)', get: F.duration, text: (r) => fmtDuration(F.duration(r)),
     cell: (r) => {
       const d = F.duration(r);
-      return el('td', { class: 'num', title: typeof d === 'number' ? `${d} s` : '', text: fmtDuration(d) });
+      return cellEl({ class: 'num', title: typeof d === 'number' ? `${d} s` : '', text: fmtDuration(d) });
     },
   },
   {
     id: 'host', label: 'host', width: 120, get: F.host, text: (r) => r.host || '',
-    cell: (r) => el('td', { title: r.host || '', text: r.host || '' }),
+    cell: (r) => cellEl({ title: r.host || '', text: r.host || '' }),
   },
   {
     id: 'commit', label: 'commit', width: 84, get: F.commit, text: (r) => r.commit || '',
-    cell: (r) => el('td', {
+    cell: (r) => cellEl({
       class: 'mono',
       title: r.commit ? `${r.commit}${r.dirty ? ' with uncommitted changes' : ''}` : '',
       text: r.commit ? `${r.commit.slice(0, 7)}${r.dirty ? '*' : ''}` : '',
@@ -154,7 +163,7 @@ function configColumn(key) {
     title: `config: ${key}`,
     cell: (r) => {
       const v = get(r);
-      return el('td', { class: typeof v === 'number' ? 'num' : null, title: v === undefined ? '' : `${key} = ${typeof v === 'string' ? v : JSON.stringify(v)}`, text: fmtValue(v) });
+      return cellEl({ class: typeof v === 'number' ? 'num' : null, title: v === undefined ? '' : `${key} = ${typeof v === 'string' ? v : JSON.stringify(v)}`, text: fmtValue(v) });
     },
   };
 }
@@ -168,10 +177,10 @@ function metricColumn(tag, stat) {
     cell: (r) => {
       const m = r.metrics?.[tag];
       const v = get(r);
-      if (v === undefined || v === null) return el('td', { class: 'num' });
+      if (v === undefined || v === null) return cellEl({ class: 'num' });
       const at = stat === 'best' ? m.best_step : stat === 'last' ? m.last_step : null;
       const goal = m.goal ? `, goal ${m.goal}${m.goal_guessed ? ' (guessed from the name)' : ''}` : '';
-      return el('td', { class: 'num', title: `${tag} ${stat} = ${v}${at !== null && at !== undefined ? ` at step ${at}` : ''}${goal}`, text: stat === 'count' ? String(v) : fmt(v) });
+      return cellEl({ class: 'num', title: `${tag} ${stat} = ${v}${at !== null && at !== undefined ? ` at step ${at}` : ''}${goal}`, text: stat === 'count' ? String(v) : fmt(v) });
     },
   };
 }
@@ -221,7 +230,9 @@ export class RunTableView {
     this.columnIds = '';
     this.exprTest = null;
     this.exprError = null;
-    this.rendered = { from: 0, to: 0 };
+    this.rendered = { from: 0, to: 0, c0: 0, c1: 0, version: -1 };
+    /** The scroller's size and offsets, as last measured. */
+    this.port = { width: 1200, height: 800, top: 0, left: 0 };
     this.open = null;
     this.detail = null;
     this.changed = new Set();
@@ -239,13 +250,18 @@ export class RunTableView {
     this.archived = el('input', { type: 'checkbox', class: 'rt-archived' });
     this.countEl = el('span', { class: 'rt-count muted' });
     this.picker = el('details', { class: 'rt-picker' }, el('summary', { text: 'Columns' }), el('div', { class: 'rt-picker-body' }));
-    this.colgroup = el('colgroup');
-    this.headRow = el('tr', { class: 'rt-head' });
-    this.filterRow = el('tr', { class: 'rt-filters' });
-    this.thead = el('thead', {}, this.headRow, this.filterRow);
-    this.tbody = el('tbody');
-    this.table = el('table', { class: 'rt' }, this.colgroup, this.thead, this.tbody);
-    this.scroll = el('div', { class: 'rt-scroll' }, this.table);
+    // A grid of divs, not a table: the header (sticky, every column) above a canvas as tall
+    // as every row, in which only the rows and columns in view (and a margin) exist, each row
+    // laid out on its own (CSS containment).
+    this.headRow = el('div', { class: 'rt-hrow', role: 'row' });
+    this.filterRow = el('div', { class: 'rt-frow', role: 'row' });
+    this.head = el('div', { class: 'rt-head' }, this.headRow, this.filterRow);
+    this.canvas = el('div', { class: 'rt-canvas', role: 'rowgroup' });
+    this.grid = el('div', { class: 'rt', role: 'grid', 'aria-label': 'Runs' }, this.head, this.canvas);
+    this.scroll = el('div', { class: 'rt-scroll' }, this.grid);
+    /** Row index → `{el, run}` of the rows in the DOM. */
+    this.rowEls = new Map();
+    this.version = 0;
     this.message = el('div', { class: 'rt-message muted' });
     this.panel = el('aside', { class: 'rt-detail', hidden: true });
     this.el = el('section', { class: 'pane', dataset: { pane: 'runs' } },
@@ -274,13 +290,25 @@ export class RunTableView {
     });
     state.subscribe(['selection'], () => this.syncChecks());
     state.subscribe(['hover'], () => {
-      for (const tr of this.tbody.children) tr.classList.toggle('hovered', !!tr.dataset.run && tr.dataset.run === state.hover);
+      for (const { el: row } of this.rowEls.values()) row.classList.toggle('hovered', row.dataset.run === state.hover);
     });
-    if (this.shown()) queueMicrotask(() => this.showNow());
+    if (this.shown()) this.showNow(); // at once: the first fetch starts with the page
   }
 
   shown() {
     return this.ctx.state.settings.tab === 'runs';
+  }
+
+  /** Reads the scroller's size and offsets (on scroll and resize, when layout is clean). */
+  measure() {
+    const sc = this.scroll;
+    if (!sc.clientHeight) return; // hidden
+    this.port = { width: sc.clientWidth, height: sc.clientHeight, top: sc.scrollTop, left: sc.scrollLeft };
+  }
+
+  /** Resolves once the first table has loaded (or failed). */
+  firstLoad() {
+    return this.loading || Promise.resolve();
   }
 
   /** The tab's count: the runs listed. */
@@ -302,7 +330,7 @@ export class RunTableView {
 
   showNow() {
     if (!this.loaded || this.stale) this.reload();
-    else requestAnimationFrame(() => this.renderWindow(true));
+    else requestAnimationFrame(() => { this.measure(); this.renderWindow(true); });
   }
 
   /** Everything changed (a reconnect): reload now if shown, else when next shown. */
@@ -482,6 +510,7 @@ export class RunTableView {
     const sortCol = sortId && this.every.find((c) => c.id === sortId);
     if (sortCol) rows = sortRows(rows, sortCol.get, t.sort.startsWith('-') ? -1 : 1);
     this.view = rows;
+    this.version++;
     this.countEl.textContent = this.loaded ? `${rows.length === this.rows.size ? '' : `${rows.length.toLocaleString('en-US')} of `}${plural(this.rows.size, 'run')}` : 'loading…';
     if (this.loaded && !this.rows.size) this.message.textContent = this.ctx.state.settings.archived ? 'No runs.' : 'No runs (archived runs are hidden).';
     else if (this.loaded && !rows.length) this.message.textContent = 'No run matches the filters.';
@@ -495,15 +524,20 @@ export class RunTableView {
 
   buildHead() {
     const t = this.opts();
-    this.colgroup.replaceChildren(el('col', { style: 'width:34px' }), ...this.columns.map((c) => el('col', { style: `width:${c.width}px` })));
-    this.table.style.width = `${34 + this.columns.reduce((s, c) => s + c.width, 0)}px`;
+    let x = CHECK_W;
+    this.colX = this.columns.map((c) => { const at = x; x += c.width; return at; });
+    this.width = x;
+    for (const e of [this.head, this.canvas]) e.style.width = `${x}px`;
+    const place = (i) => `left:${this.colX[i]}px;width:${this.columns[i].width}px`;
     this.all = el('input', { type: 'checkbox', class: 'rt-all', title: 'Select the runs shown (the filtered rows)', 'aria-label': 'Select the runs shown' });
-    this.headRow.replaceChildren(el('th', { class: 'rt-check' }, this.all), ...this.columns.map((c) => el('th', {
+    this.headRow.replaceChildren(el('div', { class: 'rt-th rt-check', style: `left:0;width:${CHECK_W}px` }, this.all), ...this.columns.map((c, i) => el('div', {
+      role: 'columnheader',
       dataset: { col: c.id },
-      class: c.kind === 'metric' ? 'metric' : c.kind === 'config' ? 'config' : null,
+      class: `rt-th${c.kind === 'metric' ? ' metric' : c.kind === 'config' ? ' config' : ''}`,
+      style: place(i),
       title: `${c.title || c.label} (click to sort)`,
     }, el('span', { text: c.label }))));
-    this.filterRow.replaceChildren(el('th', { class: 'rt-check' }), ...this.columns.map((c) => el('th', {},
+    this.filterRow.replaceChildren(...this.columns.map((c, i) => el('div', { class: 'rt-th', style: place(i) },
       el('input', {
         type: 'search', class: 'rt-colfilter', dataset: { col: c.id }, spellcheck: 'false', autocomplete: 'off',
         placeholder: c.hint || (c.numeric ? '>0 <1' : 'contains'), 'aria-label': `Filter ${c.label}`, value: t.filters[c.id] || '',
@@ -573,43 +607,76 @@ export class RunTableView {
 
   // ---- the rows in view ----
 
-  /** Renders the rows in view plus a margin (when they changed, or always with `force`). */
+  /** Renders the rows and columns in view plus a margin: rows that stay keep their elements;
+   * the others (all of them after `update`, or with `force`) are built anew. */
   renderWindow(force = false) {
-    const sc = this.scroll;
     const n = this.view.length;
-    const headH = this.thead.offsetHeight || 2 * ROW_H;
-    const height = sc.clientHeight || 800;
-    const v0 = Math.max(0, Math.floor((sc.scrollTop - headH) / ROW_H));
-    const v1 = Math.min(n, Math.ceil((sc.scrollTop + height - headH) / ROW_H) + 1);
-    if (!force && v0 >= this.rendered.from && v1 <= this.rendered.to) return;
+    this.canvas.style.height = `${n * ROW_H}px`;
+    // The sizes and scroll offsets last measured (on resize and scroll): reading them here
+    // would force a layout before the rows are built, and another after.
+    const { height, width, left: scrollLeft } = this.port;
+    const headH = 2 * ROW_H;
+    const top = Math.max(0, this.port.top);
+    const v0 = Math.max(0, Math.floor(top / ROW_H));
+    const v1 = Math.min(n, Math.ceil((top + height - headH) / ROW_H) + 1);
+    // Columns: those intersecting the view, and a margin.
+    const left = scrollLeft - MARGIN_X;
+    const right = scrollLeft + width + MARGIN_X;
+    let c0 = 0;
+    while (c0 < this.columns.length && this.colX[c0] + this.columns[c0].width < left) c0++;
+    let c1 = c0;
+    while (c1 < this.columns.length && this.colX[c1] < right) c1++;
+    const r = this.rendered;
+    const inside = v0 >= r.from && v1 <= r.to && c0 >= r.c0 && c1 <= r.c1 && r.version === this.version;
+    if (!force && inside) return;
     const from = Math.max(0, v0 - MARGIN);
     const to = Math.min(n, Math.max(v1, from) + MARGIN);
-    this.rendered = { from, to };
-    const { state } = this.ctx;
-    const rows = [];
-    rows.push(el('tr', { class: 'rt-pad', style: `height:${from * ROW_H}px` }));
-    for (let i = from; i < to; i++) {
-      const r = this.view[i];
-      const box = el('input', { type: 'checkbox', class: 'rt-sel', 'aria-label': `Select ${r.display_name || r.name}` });
-      box.checked = state.isSelected(r.name);
-      const tr = el('tr', {
-        dataset: { run: r.name, index: String(i) },
-        class: [r.archived ? 'archived' : '', r.name === this.open ? 'open' : '', r.name === state.hover ? 'hovered' : ''].join(' ').trim() || null,
-      }, el('td', { class: 'rt-check' }, box), this.columns.map((c) => {
-        const td = c.cell(r);
-        td.dataset.col = c.id;
-        return td;
-      }));
-      rows.push(tr);
+    const cols = [c0, c1];
+    const all = force || r.version !== this.version || r.c0 !== c0 || r.c1 !== c1;
+    this.rendered = { from, to, c0, c1, version: this.version };
+    if (all) {
+      // Every row is drawn anew (new order, rows or columns): one clear, not a remove each.
+      this.canvas.replaceChildren();
+      this.rowEls.clear();
     }
-    rows.push(el('tr', { class: 'rt-pad', style: `height:${(n - to) * ROW_H}px` }));
-    this.tbody.replaceChildren(...rows);
+    for (const [i, row] of this.rowEls) {
+      if (i < from || i >= to || row.run !== this.view[i].name) {
+        row.el.remove();
+        this.rowEls.delete(i);
+      }
+    }
+    const { state } = this.ctx;
+    const fresh = document.createDocumentFragment();
+    for (let i = from; i < to; i++) {
+      if (this.rowEls.has(i)) continue;
+      const run = this.view[i];
+      const box = el('input', { type: 'checkbox', class: 'rt-sel', autocomplete: 'off', 'aria-label': `Select ${run.display_name || run.name}` });
+      box.checked = state.isSelected(run.name);
+      const cells = [el('div', { class: 'rt-td rt-check', style: `left:0;width:${CHECK_W}px` }, box)];
+      for (let c = cols[0]; c < cols[1]; c++) {
+        const col = this.columns[c];
+        const td = col.cell(run);
+        td.dataset.col = col.id;
+        td.style.left = `${this.colX[c]}px`;
+        td.style.width = `${col.width}px`;
+        cells.push(td);
+      }
+      const row = el('div', {
+        role: 'row',
+        dataset: { run: run.name, index: String(i) },
+        class: ['rt-row', run.archived ? 'archived' : '', run.name === this.open ? 'open' : '', run.name === state.hover ? 'hovered' : ''].join(' ').trim(),
+        style: `top:${i * ROW_H}px;width:${this.width}px`,
+      }, cells);
+      this.rowEls.set(i, { el: row, run: run.name });
+      fresh.append(row);
+    }
+    this.canvas.append(fresh);
   }
 
   /** Checkboxes follow the selection; the header's says whether every shown row is selected. */
   syncChecks() {
     const { state } = this.ctx;
-    for (const b of this.tbody.querySelectorAll('input.rt-sel')) b.checked = state.isSelected(b.closest('tr').dataset.run);
+    for (const b of this.canvas.querySelectorAll('input.rt-sel')) b.checked = state.isSelected(b.closest('.rt-row').dataset.run);
     if (!this.all) return;
     let on = 0;
     for (const r of this.view) if (state.isSelected(r.name)) on++;
@@ -651,7 +718,7 @@ export class RunTableView {
     this.filterRow.addEventListener('keydown', (e) => { if (e.key === 'Enter' && e.target.matches('input.rt-colfilter')) applyFilter(e.target); });
 
     this.headRow.addEventListener('click', (e) => {
-      const th = e.target.closest('th[data-col]');
+      const th = e.target.closest('.rt-th[data-col]');
       if (!th) return;
       const id = th.dataset.col;
       const t = this.opts();
@@ -662,27 +729,28 @@ export class RunTableView {
       this.select(this.view.map((r) => r.name), e.target.checked);
     });
 
-    this.tbody.addEventListener('change', (e) => {
+    this.canvas.addEventListener('change', (e) => {
       if (!e.target.matches('input.rt-sel')) return;
-      this.select([e.target.closest('tr').dataset.run], e.target.checked);
+      this.select([e.target.closest('.rt-row').dataset.run], e.target.checked);
     });
-    this.tbody.addEventListener('click', (e) => {
+    this.canvas.addEventListener('click', (e) => {
       if (e.target.closest('input, button, a')) return;
-      const tr = e.target.closest('tr[data-run]');
-      if (tr) this.openDetail(tr.dataset.run);
+      const row = e.target.closest('.rt-row');
+      if (row) this.openDetail(row.dataset.run);
     });
-    this.tbody.addEventListener('mouseover', (e) => {
-      const run = e.target.closest('tr[data-run]')?.dataset.run;
+    this.canvas.addEventListener('mouseover', (e) => {
+      const run = e.target.closest('.rt-row')?.dataset.run;
       if (run && state.hover !== run) state.set({ hover: run });
     });
-    this.tbody.addEventListener('mouseleave', () => { if (state.hover) state.set({ hover: null }); });
+    this.canvas.addEventListener('mouseleave', () => { if (state.hover) state.set({ hover: null }); });
 
     let frame = 0;
     this.scroll.addEventListener('scroll', () => {
+      this.measure();
       if (frame) return;
       frame = requestAnimationFrame(() => { frame = 0; this.renderWindow(); });
     }, { passive: true });
-    new ResizeObserver(() => this.renderWindow()).observe(this.scroll);
+    new ResizeObserver(() => { this.measure(); this.renderWindow(); }).observe(this.scroll);
 
     this.picker.addEventListener('toggle', () => { if (this.picker.open) this.buildPicker(); });
     this.picker.addEventListener('change', (e) => {
@@ -695,7 +763,7 @@ export class RunTableView {
   async openDetail(name) {
     this.open = name;
     this.detail = this.rows.get(name) || null;
-    for (const tr of this.tbody.children) tr.classList.toggle('open', tr.dataset.run === name);
+    for (const { el: row } of this.rowEls.values()) row.classList.toggle('open', row.dataset.run === name);
     this.renderDetail();
     try {
       const full = await getJson('api/v1/run', { run: name });
@@ -710,7 +778,7 @@ export class RunTableView {
     this.detail = null;
     this.panel.hidden = true;
     this.panel.replaceChildren();
-    for (const tr of this.tbody.children) tr.classList.remove('open');
+    for (const { el: row } of this.rowEls.values()) row.classList.remove('open');
   }
 
   /** Shows an API error next to the control `key`. */
@@ -813,13 +881,13 @@ export class RunTableView {
       el('div', { class: 'muted rt-detail-name', text: r.name }),
       r.archived ? el('div', { class: 'rt-archived-note', text: 'Archived: hidden from the lists unless "show archived" is on.' }) : null,
       el('div', { class: 'rt-field' }, el('label', { text: 'Display name' }),
-        el('div', { class: 'rt-row' }, rename, el('button', { type: 'button', class: 'rt-rename-save', onclick: saveName }, 'Rename')), err('rename')),
+        el('div', { class: 'rt-line' }, rename, el('button', { type: 'button', class: 'rt-rename-save', onclick: saveName }, 'Rename')), err('rename')),
       el('div', { class: 'rt-field' }, el('label', { text: 'Tags' }),
         el('div', { class: 'rt-chips' }, tags.map((t) => el('span', { class: 'chip', dataset: { tag: t } }, t,
           el('button', { type: 'button', class: 'rt-tag-remove', title: `Remove ${t}`, 'aria-label': `Remove tag ${t}`, onclick: () => this.patch('tags', { tags: tags.filter((x) => x !== t) }) }, '×')))),
-        el('div', { class: 'rt-row' }, tagInput, el('button', { type: 'button', class: 'rt-tag-add', onclick: addTag }, 'Add')), err('tags')),
+        el('div', { class: 'rt-line' }, tagInput, el('button', { type: 'button', class: 'rt-tag-add', onclick: addTag }, 'Add')), err('tags')),
       el('div', { class: 'rt-field' }, el('label', { text: 'Notes' }), notes,
-        el('div', { class: 'rt-row' }, el('button', { type: 'button', class: 'rt-notes-save', onclick: () => this.patch('notes', { notes: notes.value }) }, 'Save notes')),
+        el('div', { class: 'rt-line' }, el('button', { type: 'button', class: 'rt-notes-save', onclick: () => this.patch('notes', { notes: notes.value }) }, 'Save notes')),
         err('notes'),
         el('div', { class: 'rt-notes-view', text: r.notes || '' })),
       el('div', { class: 'rt-field rt-actions' },

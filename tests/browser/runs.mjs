@@ -32,7 +32,8 @@ let page;
 let page2;
 
 async function open(url) {
-  const p = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+  // Wide enough for every column of this fixture (columns out of view are not rendered).
+  const p = await browser.newPage({ viewport: { width: 2400, height: 900 } });
   p.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   p.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   p.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
@@ -53,11 +54,12 @@ async function table() {
 
 /** The rows the page shows, in order: run name and each cell's text by column id. */
 function shownRows(p) {
-  return p.$$eval('.rt tbody tr[data-run]', (trs) => trs.map((tr) => ({
+  // Rows are placed absolutely, in any DOM order: their index says where.
+  return p.$$eval('.rt-row[data-run]', (trs) => trs.sort((a, b) => a.dataset.index - b.dataset.index).map((tr) => ({
     run: tr.dataset.run,
     archived: tr.classList.contains('archived'),
-    cells: Object.fromEntries([...tr.querySelectorAll('td[data-col]')].map((td) => [td.dataset.col, td.textContent])),
-    chips: [...tr.querySelectorAll('td[data-col=tags] .chip')].map((c) => c.textContent),
+    cells: Object.fromEntries([...tr.querySelectorAll('.rt-td[data-col]')].map((td) => [td.dataset.col, td.textContent])),
+    chips: [...tr.querySelectorAll('.rt-td[data-col=tags] .chip')].map((c) => c.textContent),
   })));
 }
 
@@ -65,7 +67,7 @@ function shownRows(p) {
 async function waitRows(p, names, ordered = false, what = '') {
   try {
     await p.waitForFunction(([names, ordered]) => {
-      const got = [...document.querySelectorAll('.rt tbody tr[data-run]')].map((tr) => tr.dataset.run);
+      const got = [...document.querySelectorAll('.rt-row[data-run]')].sort((a, b) => a.dataset.index - b.dataset.index).map((tr) => tr.dataset.run);
       const a = ordered ? got : [...got].sort();
       const b = ordered ? names : [...names].sort();
       return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -113,7 +115,7 @@ await check('table-lists-every-run', async () => {
   page = await open(`${base}/?tab=runs`);
   await waitRows(page, t0.runs.map((r) => r.name), false, 'every run');
   // The default columns: the built-in ones, every config key, per metric best (a goal) or last.
-  const cols = await page.$$eval('.rt .rt-head th[data-col]', (ths) => ths.map((th) => th.dataset.col));
+  const cols = await page.$$eval('.rt-hrow .rt-th[data-col]', (ths) => ths.map((th) => th.dataset.col));
   const want = ['status', 'name', 'tags', 'notes', 'created', 'duration', 'host', 'commit',
     ...t0.config_keys.map((k) => `c:${k}`),
     ...t0.metric_tags.map((t) => `m:${t}:${t0.runs.some((r) => r.metrics[t]?.goal) ? 'best' : 'last'}`)];
@@ -140,7 +142,7 @@ await check('table-lists-every-run', async () => {
     }
   }
   // The status badge says the exit code and message on hover.
-  const title = await page.getAttribute(`.rt tr[data-run="${ADAM}"] .badge`, 'title');
+  const title = await page.getAttribute(`.rt-row[data-run="${ADAM}"] .badge`, 'title');
   assert(title && title.startsWith(t0.byName.get(ADAM).status.state), `badge title ${title}`);
   const tab = await page.textContent('[data-tab=runs] .count');
   assert(tab === '7', `tab count ${tab}`);
@@ -150,10 +152,10 @@ await check('table-lists-every-run', async () => {
 async function sortBy(id, dir, value) {
   const want = dir > 0 ? 'ascending' : 'descending';
   for (let i = 0; i < 2; i++) {
-    if (await page.getAttribute(`.rt-head th[data-col="${id}"]`, 'aria-sort') === want) break;
-    await page.click(`.rt-head th[data-col="${id}"]`);
+    if (await page.getAttribute(`.rt-th[data-col="${id}"]`, 'aria-sort') === want) break;
+    await page.click(`.rt-th[data-col="${id}"]`);
   }
-  assert(await page.getAttribute(`.rt-head th[data-col="${id}"]`, 'aria-sort') === want, `${id} not ${want}`);
+  assert(await page.getAttribute(`.rt-th[data-col="${id}"]`, 'aria-sort') === want, `${id} not ${want}`);
   const rows = (await shownRows(page)).map((r) => r.run);
   const exp = orderBy(rows, value, dir);
   const got = rows.map(value);
@@ -242,7 +244,7 @@ await check('column-picker', async () => {
   await page.check('.rt-picker input[data-col="m:loss:min"]');
   await page.uncheck('.rt-picker input[data-col="host"]');
   await page.click('.rt-picker > summary');
-  const cols = await page.$$eval('.rt .rt-head th[data-col]', (ths) => ths.map((th) => th.dataset.col));
+  const cols = await page.$$eval('.rt-hrow .rt-th[data-col]', (ths) => ths.map((th) => th.dataset.col));
   assert(cols.includes('m:loss:min') && !cols.includes('host'), json(cols));
   for (const row of await shownRows(page)) {
     const v = num(t0.byName.get(row.run).metrics.loss.min);
@@ -265,8 +267,8 @@ await check('state-in-url', async () => {
   const s = await p.evaluate(() => ({
     expr: document.querySelector('.rt-expr').value,
     filter: document.querySelector('input.rt-colfilter[data-col="c:optimizer"]').value,
-    sort: document.querySelector('.rt-head th[data-col="c:lr"]').getAttribute('aria-sort'),
-    cols: [...document.querySelectorAll('.rt .rt-head th[data-col]')].map((th) => th.dataset.col),
+    sort: document.querySelector('.rt-th[data-col="c:lr"]').getAttribute('aria-sort'),
+    cols: [...document.querySelectorAll('.rt-hrow .rt-th[data-col]')].map((th) => th.dataset.col),
   }));
   assert(s.expr === 'batch >= 16' && s.filter === 'sgd' && s.sort === 'descending', json(s));
   assert(s.cols.includes('m:loss:min') && !s.cols.includes('host'), json(s.cols));
@@ -293,8 +295,8 @@ await check('selection-drives-every-tab', async () => {
   // All runs start selected; the header box clears the shown rows, then two are picked.
   assert(await page.isChecked('.rt-all'), 'not every run starts selected');
   await page.click('.rt-all');
-  assert(!(await page.isChecked(`.rt tr[data-run="${ADAM}"] input.rt-sel`)), 'the header box did not clear');
-  for (const r of two) await page.check(`.rt tr[data-run="${r}"] input.rt-sel`);
+  assert(!(await page.isChecked(`.rt-row[data-run="${ADAM}"] input.rt-sel`)), 'the header box did not clear');
+  for (const r of two) await page.check(`.rt-row[data-run="${r}"] input.rt-sel`);
   assert(await page.$eval('.rt-all', (b) => b.indeterminate), 'the header box is not indeterminate');
   assert(same(sorted(new URL(page.url()).searchParams.getAll('run')), sorted(two)), `URL ${page.url()}`);
   await page.click('[data-tab=scalars]');
@@ -308,12 +310,12 @@ await check('selection-drives-every-tab', async () => {
   assert(same(sorted(listed), sorted(t0.runs.map((r) => r.name))), `run list: ${json(listed)}`);
   await page.click('[data-tab=runs]');
   await page.click('.rt-all'); // indeterminate → every shown run
-  assert(await page.isChecked(`.rt tr[data-run="exp/rmsprop"] input.rt-sel`), 'the header box did not select all');
+  assert(await page.isChecked(`.rt-row[data-run="exp/rmsprop"] input.rt-sel`), 'the header box did not select all');
   assert(!new URL(page.url()).searchParams.has('run'), `URL ${page.url()}`);
 });
 
 async function openPanel(p, run) {
-  await p.click(`.rt tr[data-run="${CSS_escape(run)}"] td[data-col=name]`);
+  await p.click(`.rt-row[data-run="${CSS_escape(run)}"] .rt-td[data-col=name]`);
   await p.waitForFunction((run) => {
     const panel = document.querySelector('.rt-detail');
     return panel && !panel.hidden && panel.querySelector('.rt-detail-name')?.textContent === run;
@@ -325,15 +327,29 @@ function CSS_escape(s) {
 }
 
 async function cellText(p, run, col) {
-  return p.$eval(`.rt tr[data-run="${CSS_escape(run)}"] td[data-col="${col}"]`, (td) => td.textContent).catch(() => null);
+  return p.$eval(`.rt-row[data-run="${CSS_escape(run)}"] .rt-td[data-col="${col}"]`, (td) => td.textContent).catch(() => null);
 }
 
 async function waitCell(p, run, col, text, what) {
   try {
     await p.waitForFunction(([sel, text]) => document.querySelector(sel)?.textContent === text,
-      [`.rt tr[data-run="${CSS_escape(run)}"] td[data-col="${col}"]`, text], { timeout: 10_000 });
+      [`.rt-row[data-run="${CSS_escape(run)}"] .rt-td[data-col="${col}"]`, text], { timeout: 10_000 });
   } catch {
     throw new Error(`${what}: ${col} of ${run} is ${json(await cellText(p, run, col))}, want ${json(text)}`);
+  }
+}
+
+/** The sidebar's run list of `p` (on the Runs tab it is not built): shows the Scalars tab,
+ * waits until `fn(arg)` holds in the page, and goes back to the Runs tab. */
+async function inRunList(p, fn, arg, what) {
+  await p.click('[data-tab=scalars]');
+  try {
+    await p.waitForFunction(fn, arg, { timeout: 10_000 });
+  } catch {
+    const list = await p.$$eval('#run-list li', (ls) => ls.map((l) => `${l.dataset.run}: ${l.querySelector('.name').textContent}${l.classList.contains('archived') ? ' (archived)' : ''}`));
+    throw new Error(`${what}: the run list is ${json(list)}`);
+  } finally {
+    await p.click('[data-tab=runs]');
   }
 }
 
@@ -353,7 +369,7 @@ await check('rename-live', async () => {
   await page.click('.rt-rename-save');
   await waitCell(page, ADAM, 'name', 'Baseline Adam', 'this page');
   await waitCell(page2, ADAM, 'name', 'Baseline Adam', 'the second page, live');
-  await page2.waitForFunction((run) => document.querySelector(`#run-list li[data-run="${run}"] .name`)?.textContent === 'Baseline Adam', ADAM, { timeout: 10_000 });
+  await inRunList(page2, (run) => document.querySelector(`#run-list li[data-run="${run}"] .name`)?.textContent === 'Baseline Adam', ADAM, 'the display name in the run list');
   assert((await apiRun(ADAM)).display_name === 'Baseline Adam', 'the API has no display name');
   // Empty clears the display name.
   await page.fill('.rt-rename', '');
@@ -372,9 +388,9 @@ await check('tags-live', async () => {
   await page.fill('.rt-tag-input', 'v2');
   await page.press('.rt-tag-input', 'Enter');
   await page.waitForSelector('.rt-detail .chip[data-tag="v2"]', { timeout: 5_000 });
-  await page2.waitForFunction((run) => document.querySelector(`.rt tr[data-run="${run}"] td[data-col=tags]`)?.textContent === 'baselinev2', ADAM, { timeout: 10_000 });
+  await page2.waitForFunction((run) => document.querySelector(`.rt-row[data-run="${run}"] .rt-td[data-col=tags]`)?.textContent === 'baselinev2', ADAM, { timeout: 10_000 });
   await page.click('.rt-detail .chip[data-tag="v2"] .rt-tag-remove');
-  await page2.waitForFunction((run) => document.querySelector(`.rt tr[data-run="${run}"] td[data-col=tags]`)?.textContent === 'baseline', ADAM, { timeout: 10_000 });
+  await page2.waitForFunction((run) => document.querySelector(`.rt-row[data-run="${run}"] .rt-td[data-col=tags]`)?.textContent === 'baseline', ADAM, { timeout: 10_000 });
   assert(same((await apiRun(ADAM)).tags, ['baseline']), `API tags ${json((await apiRun(ADAM)).tags)}`);
   await expr(page2, 'tags has "baseline"');
   await waitRows(page2, [ADAM], false, 'tags has "baseline"');
@@ -421,20 +437,20 @@ await check('archive-and-show-archived', async () => {
   const others = t0.runs.map((r) => r.name).filter((n) => n !== ARCHIVED);
   await waitRows(page, others, false, 'archived, this page');
   await waitRows(page2, others, false, 'archived, the second page');
-  await page2.waitForFunction((run) => !document.querySelector(`#run-list li[data-run="${run}"]`), ARCHIVED, { timeout: 10_000 });
+  await inRunList(page2, (run) => document.querySelectorAll('#run-list li').length === 6 && !document.querySelector(`#run-list li[data-run="${run}"]`), ARCHIVED, 'archived, out of the run list');
   assert(!(await api('/api/v1/runs')).body.some((r) => r.name === ARCHIVED), 'the API still lists it');
   assert((await apiRun(ARCHIVED)).archived === true, 'not archived in the API');
   // The toggle lists it again, marked; restoring it there brings it back everywhere.
   await page2.check('.rt-archived');
   await waitRows(page2, t0.runs.map((r) => r.name), false, 'show archived');
   assert(new URL(page2.url()).searchParams.get('archived') === '1', page2.url());
-  const marked = await page2.$eval(`.rt tr[data-run="${ARCHIVED}"]`, (tr) => tr.classList.contains('archived'));
+  const marked = await page2.$eval(`.rt-row[data-run="${ARCHIVED}"]`, (tr) => tr.classList.contains('archived'));
   assert(marked, 'the archived row is not marked');
-  await page2.waitForSelector(`#run-list li.archived[data-run="${ARCHIVED}"]`, { state: 'attached', timeout: 10_000 });
+  await inRunList(page2, (run) => !!document.querySelector(`#run-list li.archived[data-run="${run}"]`), ARCHIVED, 'archived, shown marked in the run list');
   await openPanel(page2, ARCHIVED);
   assert(await page2.textContent('.rt-archive') === 'Restore', 'no Restore button');
   await page2.click('.rt-archive');
-  await page2.waitForFunction((run) => !document.querySelector(`.rt tr[data-run="${run}"]`).classList.contains('archived'), ARCHIVED, { timeout: 10_000 });
+  await page2.waitForFunction((run) => !document.querySelector(`.rt-row[data-run="${run}"]`).classList.contains('archived'), ARCHIVED, { timeout: 10_000 });
   await page2.uncheck('.rt-archived');
   await waitRows(page2, t0.runs.map((r) => r.name), false, 'restored, toggle off');
   await waitRows(page, t0.runs.map((r) => r.name), false, 'restored, live on the first page');
@@ -456,7 +472,7 @@ await check('delete-with-confirm', async () => {
   await waitRows(page, left, false, 'deleted, this page');
   await waitRows(page2, left, false, 'deleted, the second page live');
   assert(await page.isHidden('.rt-detail'), 'the panel of a deleted run stays open');
-  await page2.waitForFunction((run) => !document.querySelector(`#run-list li[data-run="${run}"]`), DELETED, { timeout: 10_000 });
+  await inRunList(page2, (run) => document.querySelectorAll('#run-list li').length === 6 && !document.querySelector(`#run-list li[data-run="${run}"]`), DELETED, 'deleted, out of the run list');
   const gone = await api(`/api/v1/run?run=${encodeURIComponent(DELETED)}`);
   assert(gone.status === 404 && gone.body.code === 'not_found', `API: ${json(gone)}`);
 });
@@ -516,8 +532,8 @@ await check('virtualised', async () => {
   const info = () => page.evaluate(() => {
     const sc = document.querySelector('.rt-scroll');
     return {
-      dom: document.querySelectorAll('.rt tbody tr[data-run]').length,
-      names: [...document.querySelectorAll('.rt tbody tr[data-run]')].map((tr) => tr.dataset.run),
+      dom: document.querySelectorAll('.rt-row[data-run]').length,
+      names: [...document.querySelectorAll('.rt-row[data-run]')].sort((a, b) => a.dataset.index - b.dataset.index).map((tr) => tr.dataset.run),
       scrollHeight: sc.scrollHeight,
       clientHeight: sc.clientHeight,
     };
@@ -539,13 +555,32 @@ await check('virtualised', async () => {
   // The rows drawn are really where the scroll says (not all stacked at the top).
   const visible = await page.evaluate(() => {
     const sc = document.querySelector('.rt-scroll').getBoundingClientRect();
-    return [...document.querySelectorAll('.rt tbody tr[data-run]')].filter((tr) => {
+    return [...document.querySelectorAll('.rt-row[data-run]')].filter((tr) => {
       const r = tr.getBoundingClientRect();
       return r.bottom > sc.top + 60 && r.top < sc.bottom;
     }).length;
   });
   assert(visible >= 10, `${visible} rows visible after scrolling to the bottom`);
   await page.screenshot({ path: `${artifacts}/runs.png` });
+  // Columns too: in a narrow window only those in view (and a margin) have cells; scrolling
+  // right brings the last ones.
+  await page.setViewportSize({ width: 900, height: 700 });
+  await page.click('.rt-detail .rt-close');
+  const cells = () => page.evaluate(() => {
+    const row = [...document.querySelectorAll('.rt-row[data-run]')].sort((a, b) => a.dataset.index - b.dataset.index)[5];
+    return {
+      cols: [...row.querySelectorAll('.rt-td[data-col]')].map((td) => td.dataset.col),
+      all: [...document.querySelectorAll('.rt-hrow .rt-th[data-col]')].map((th) => th.dataset.col),
+    };
+  });
+  await page.$eval('.rt-scroll', (sc) => { sc.scrollLeft = 0; sc.scrollTop = 0; });
+  await page.waitForTimeout(100);
+  const leftCells = await cells();
+  assert(leftCells.cols.length < leftCells.all.length - 3 && leftCells.cols[0] === 'status', `cells at the left: ${json(leftCells)}`);
+  await page.$eval('.rt-scroll', (sc) => { sc.scrollLeft = sc.scrollWidth; });
+  await page.waitForTimeout(100);
+  const rightCells = await cells();
+  assert(rightCells.cols.at(-1) === rightCells.all.at(-1) && !rightCells.cols.includes('status'), `cells at the right: ${json(rightCells)}`);
 });
 
 await check('no-console-errors', async () => {
