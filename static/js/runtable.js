@@ -103,56 +103,80 @@ function statusTitle(st) {
 
 const F = BUILTIN_FIELDS;
 
-/** A body cell (placed by the row that holds it). */
-function cellEl(attrs, ...children) {
-  return el('div', { ...attrs, class: attrs.class ? `rt-td ${attrs.class}` : 'rt-td', role: 'gridcell' }, ...children);
+/** Makes `td` a plain text cell: its text, hover text and extra class. */
+function textCell(td, text, title = '', cls = '') {
+  td.className = cls ? `rt-td ${cls}` : 'rt-td';
+  td.textContent = text;
+  td.title = title;
 }
 
-/** The built-in columns: id, header, width, value (sort, bounds), text (contains), cell. */
+/** A run's colour as CSS (the server's `#rrggbb`; anything else grey). */
+const colorOf = (r) => (/^#[0-9a-f]{3,8}$/i.test(r.color || '') ? r.color : '#888');
+
+/**
+ * The built-in columns: id, header, width, value (`get`: sort and bounds), `text` (what a
+ * "contains" filter reads) and `fill(td, row)`, which writes the row's value into a cell of
+ * this column (a new one, or one a row showed another run in: cells are reused).
+ */
 const BUILTINS = [
   {
     id: 'status', label: 'status', width: 92, get: F.status, text: F.status,
-    cell: (r) => {
+    fill: (td, r) => {
       const state = F.status(r);
-      return cellEl({}, el('span', { class: 'badge', dataset: { state }, title: statusTitle(r.status), text: STATUS_TEXT[state] || state }));
+      let badge = td.firstElementChild;
+      if (!badge) {
+        badge = el('span', { class: 'badge' });
+        td.replaceChildren(badge);
+      }
+      badge.dataset.state = state;
+      badge.title = statusTitle(r.status);
+      badge.textContent = STATUS_TEXT[state] || state;
     },
   },
   {
     id: 'name', label: 'name', width: 220, get: F.display_name, text: (r) => `${r.display_name || ''} ${r.name}`,
-    cell: (r) => cellEl({ class: 'rt-name', title: r.display_name ? `${r.name} (shown as ${r.display_name})` : r.name },
-      el('span', { class: 'sw', style: `background:${/^#[0-9a-f]{3,8}$/i.test(r.color || '') ? r.color : '#888'}` }),
-      el('span', { class: 'rt-label', text: r.display_name || r.name })),
+    fill: (td, r) => {
+      let sw = td.firstElementChild;
+      if (!sw) {
+        sw = el('span', { class: 'sw' });
+        td.replaceChildren(sw, el('span', { class: 'rt-label' }));
+        td.className = 'rt-td rt-name';
+      }
+      td.title = r.display_name ? `${r.name} (shown as ${r.display_name})` : r.name;
+      sw.style.background = colorOf(r);
+      sw.nextElementSibling.textContent = r.display_name || r.name;
+    },
   },
   {
     id: 'tags', label: 'tags', width: 160, get: F.tags, text: (r) => (r.tags || []).join(' '),
-    cell: (r) => cellEl({ title: (r.tags || []).join(', ') }, (r.tags || []).map((t) => el('span', { class: 'chip', text: t }))),
+    fill: (td, r) => {
+      td.title = (r.tags || []).join(', ');
+      td.replaceChildren(...(r.tags || []).map((t) => el('span', { class: 'chip', text: t })));
+    },
   },
   {
     id: 'notes', label: 'notes', width: 180, get: (r) => firstLine(r.notes), text: (r) => r.notes || '',
-    cell: (r) => cellEl({ class: 'rt-notes', title: r.notes || '', text: firstLine(r.notes) }),
+    fill: (td, r) => textCell(td, firstLine(r.notes), r.notes || '', 'rt-notes'),
   },
   {
     id: 'created', label: 'created', width: 136, numeric: true, hint: '2026-12', get: F.created, text: (r) => fmtTime(r.started_at),
-    cell: (r) => cellEl({ title: typeof r.started_at === 'number' ? new Date(r.started_at * 1000).toISOString() : '', text: fmtTime(r.started_at) }),
+    fill: (td, r) => textCell(td, fmtTime(r.started_at), typeof r.started_at === 'number' ? new Date(r.started_at * 1000).toISOString() : ''),
   },
   {
     id: 'duration', label: 'duration', width: 84, numeric: true, hint: '>3600 (s)', get: F.duration, text: (r) => fmtDuration(F.duration(r)),
-    cell: (r) => {
+    fill: (td, r) => {
       const d = F.duration(r);
-      return cellEl({ class: 'num', title: typeof d === 'number' ? `${d} s` : '', text: fmtDuration(d) });
+      textCell(td, fmtDuration(d), typeof d === 'number' ? `${d} s` : '', 'num');
     },
   },
   {
     id: 'host', label: 'host', width: 120, get: F.host, text: (r) => r.host || '',
-    cell: (r) => cellEl({ title: r.host || '', text: r.host || '' }),
+    fill: (td, r) => textCell(td, r.host || '', r.host || ''),
   },
   {
     id: 'commit', label: 'commit', width: 84, get: F.commit, text: (r) => r.commit || '',
-    cell: (r) => cellEl({
-      class: 'mono',
-      title: r.commit ? `${r.commit}${r.dirty ? ' with uncommitted changes' : ''}` : '',
-      text: r.commit ? `${r.commit.slice(0, 7)}${r.dirty ? '*' : ''}` : '',
-    }),
+    fill: (td, r) => textCell(td, r.commit ? `${r.commit.slice(0, 7)}${r.dirty ? '*' : ''}` : '',
+      r.commit ? `${r.commit}${r.dirty ? ' with uncommitted changes' : ''}` : '', 'mono'),
   },
 ];
 
@@ -161,9 +185,9 @@ function configColumn(key) {
   return {
     id: `c:${key}`, label: key, width: 100, kind: 'config', get, text: (r) => fmtValue(get(r)),
     title: `config: ${key}`,
-    cell: (r) => {
+    fill: (td, r) => {
       const v = get(r);
-      return cellEl({ class: typeof v === 'number' ? 'num' : null, title: v === undefined ? '' : `${key} = ${typeof v === 'string' ? v : JSON.stringify(v)}`, text: fmtValue(v) });
+      textCell(td, fmtValue(v), v === undefined ? '' : `${key} = ${typeof v === 'string' ? v : JSON.stringify(v)}`, typeof v === 'number' ? 'num' : '');
     },
   };
 }
@@ -174,13 +198,13 @@ function metricColumn(tag, stat) {
     id: `m:${tag}:${stat}`, label: `${tag}.${stat}`, width: 104, kind: 'metric', numeric: true, get,
     text: (r) => { const v = get(r); return v === undefined || v === null ? '' : fmt(v); },
     title: `${tag}: ${stat}`,
-    cell: (r) => {
+    fill: (td, r) => {
       const m = r.metrics?.[tag];
       const v = get(r);
-      if (v === undefined || v === null) return cellEl({ class: 'num' });
+      if (v === undefined || v === null) { textCell(td, '', '', 'num'); return; }
       const at = stat === 'best' ? m.best_step : stat === 'last' ? m.last_step : null;
       const goal = m.goal ? `, goal ${m.goal}${m.goal_guessed ? ' (guessed from the name)' : ''}` : '';
-      return cellEl({ class: 'num', title: `${tag} ${stat} = ${v}${at !== null && at !== undefined ? ` at step ${at}` : ''}${goal}`, text: stat === 'count' ? String(v) : fmt(v) });
+      textCell(td, stat === 'count' ? String(v) : fmt(v), `${tag} ${stat} = ${v}${at !== null && at !== undefined ? ` at step ${at}` : ''}${goal}`, 'num');
     },
   };
 }
@@ -230,7 +254,7 @@ export class RunTableView {
     this.columnIds = '';
     this.exprTest = null;
     this.exprError = null;
-    this.rendered = { from: 0, to: 0, c0: 0, c1: 0, version: -1 };
+    this.rendered = { from: 0, to: 0, c0: 0, c1: 0, version: -1, columnIds: '' };
     /** The scroller's size and offsets, as last measured. */
     this.port = { width: 1200, height: 800, top: 0, left: 0 };
     this.open = null;
@@ -259,7 +283,7 @@ export class RunTableView {
     this.canvas = el('div', { class: 'rt-canvas', role: 'rowgroup' });
     this.grid = el('div', { class: 'rt', role: 'grid', 'aria-label': 'Runs' }, this.head, this.canvas);
     this.scroll = el('div', { class: 'rt-scroll' }, this.grid);
-    /** Row index → `{el, run}` of the rows in the DOM. */
+    /** Row index → `{el, box, cells, run}` of the rows in the DOM. */
     this.rowEls = new Map();
     this.version = 0;
     this.message = el('div', { class: 'rt-message muted' });
@@ -607,8 +631,9 @@ export class RunTableView {
 
   // ---- the rows in view ----
 
-  /** Renders the rows and columns in view plus a margin: rows that stay keep their elements;
-   * the others (all of them after `update`, or with `force`) are built anew. */
+  /** Renders the rows and columns in view plus a margin. Row elements are reused: a row that
+   * scrolls out shows the next run that scrolls in, and a new order or filter refills the rows
+   * in place; only a change of columns (or `force`) builds them anew. */
   renderWindow(force = false) {
     const n = this.view.length;
     this.canvas.style.height = `${n * ROW_H}px`;
@@ -627,50 +652,65 @@ export class RunTableView {
     let c1 = c0;
     while (c1 < this.columns.length && this.colX[c1] < right) c1++;
     const r = this.rendered;
-    const inside = v0 >= r.from && v1 <= r.to && c0 >= r.c0 && c1 <= r.c1 && r.version === this.version;
-    if (!force && inside) return;
+    const sameCols = r.c0 === c0 && r.c1 === c1 && r.columnIds === this.columnIds;
+    if (!force && sameCols && v0 >= r.from && v1 <= r.to && r.version === this.version) return;
     const from = Math.max(0, v0 - MARGIN);
     const to = Math.min(n, Math.max(v1, from) + MARGIN);
-    const cols = [c0, c1];
-    const all = force || r.version !== this.version || r.c0 !== c0 || r.c1 !== c1;
-    this.rendered = { from, to, c0, c1, version: this.version };
-    if (all) {
-      // Every row is drawn anew (new order, rows or columns): one clear, not a remove each.
+    this.rendered = { from, to, c0, c1, version: this.version, columnIds: this.columnIds };
+    const pool = [];
+    if (force || !sameCols) {
       this.canvas.replaceChildren();
       this.rowEls.clear();
     }
     for (const [i, row] of this.rowEls) {
-      if (i < from || i >= to || row.run !== this.view[i].name) {
-        row.el.remove();
+      if (i < from || i >= to || r.version !== this.version) {
+        pool.push(row);
         this.rowEls.delete(i);
       }
     }
-    const { state } = this.ctx;
     const fresh = document.createDocumentFragment();
     for (let i = from; i < to; i++) {
       if (this.rowEls.has(i)) continue;
-      const run = this.view[i];
-      const box = el('input', { type: 'checkbox', class: 'rt-sel', autocomplete: 'off', 'aria-label': `Select ${run.display_name || run.name}` });
-      box.checked = state.isSelected(run.name);
-      const cells = [el('div', { class: 'rt-td rt-check', style: `left:0;width:${CHECK_W}px` }, box)];
-      for (let c = cols[0]; c < cols[1]; c++) {
-        const col = this.columns[c];
-        const td = col.cell(run);
-        td.dataset.col = col.id;
-        td.style.left = `${this.colX[c]}px`;
-        td.style.width = `${col.width}px`;
-        cells.push(td);
+      let row = pool.pop();
+      if (!row) {
+        row = this.newRow(c0, c1);
+        fresh.append(row.el);
       }
-      const row = el('div', {
-        role: 'row',
-        dataset: { run: run.name, index: String(i) },
-        class: ['rt-row', run.archived ? 'archived' : '', run.name === this.open ? 'open' : '', run.name === state.hover ? 'hovered' : ''].join(' ').trim(),
-        style: `top:${i * ROW_H}px;width:${this.width}px`,
-      }, cells);
-      this.rowEls.set(i, { el: row, run: run.name });
-      fresh.append(row);
+      this.fillRow(row, i, c0);
+      this.rowEls.set(i, row);
     }
+    for (const row of pool) row.el.remove();
     this.canvas.append(fresh);
+  }
+
+  /** An empty row with cells for columns `c0..c1`. */
+  newRow(c0, c1) {
+    const box = el('input', { type: 'checkbox', class: 'rt-sel', autocomplete: 'off' });
+    const cells = [];
+    for (let c = c0; c < c1; c++) {
+      cells.push(el('div', {
+        class: 'rt-td', role: 'gridcell', dataset: { col: this.columns[c].id },
+        style: `left:${this.colX[c]}px;width:${this.columns[c].width}px`,
+      }));
+    }
+    const row = el('div', { role: 'row', class: 'rt-row', style: `width:${this.width}px` },
+      el('div', { class: 'rt-td rt-check', style: `left:0;width:${CHECK_W}px` }, box), cells);
+    return { el: row, box, cells, run: null };
+  }
+
+  /** Shows the run at `i` of the view in `row` (whose first cell is column `c0`). */
+  fillRow(row, i, c0) {
+    const run = this.view[i];
+    const { state } = this.ctx;
+    row.run = run.name;
+    const e = row.el;
+    e.style.top = `${i * ROW_H}px`;
+    e.dataset.run = run.name;
+    e.dataset.index = String(i);
+    e.className = `rt-row${run.archived ? ' archived' : ''}${run.name === this.open ? ' open' : ''}${run.name === state.hover ? ' hovered' : ''}`;
+    row.box.checked = state.isSelected(run.name);
+    row.box.setAttribute('aria-label', `Select ${run.display_name || run.name}`);
+    for (let k = 0; k < row.cells.length; k++) this.columns[c0 + k].fill(row.cells[k], run);
   }
 
   /** Checkboxes follow the selection; the header's says whether every shown row is selected. */
