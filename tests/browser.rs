@@ -157,8 +157,18 @@ fn run_table_fixture(logdir: &Path) {
         ("exp/sgd-lr0.03", 0.03, "sgd", Some(64.0)),
         ("exp/sgd-lr0.003", 0.003, "sgd", Some(128.0)),
         ("exp/adamw-lr0.3", 0.3, "adamw", Some(16.0)),
-        ("exp/rmsprop", 0.001, "<img src=x onerror=\"window.__pwned=7\">", None),
-        ("<img src=x onerror=window.__pwned=8>", 0.2, "sgd", Some(8.0)),
+        (
+            "exp/rmsprop",
+            0.001,
+            "<img src=x onerror=\"window.__pwned=7\">",
+            None,
+        ),
+        (
+            "<img src=x onerror=window.__pwned=8>",
+            0.2,
+            "sgd",
+            Some(8.0),
+        ),
     ];
     for (i, (run, lr, optimizer, batch)) in runs.into_iter().enumerate() {
         let mut w = SummaryWriter::new(logdir.join(run)).unwrap();
@@ -171,8 +181,16 @@ fn run_table_fixture(logdir: &Path) {
         for step in 0..20i64 {
             let t = step as f64;
             // Minima and maxima inside the series (not at its end), so best and last differ.
-            w.add_scalar("loss", 1.5 + k * 0.25 - t * 0.05 + (t - 12.0).abs() * 0.04, step);
-            w.add_scalar("accuracy", 0.5 + k * 0.03 + t * 0.01 - (t - 15.0).abs() * 0.004, step);
+            w.add_scalar(
+                "loss",
+                1.5 + k * 0.25 - t * 0.05 + (t - 12.0).abs() * 0.04,
+                step,
+            );
+            w.add_scalar(
+                "accuracy",
+                0.5 + k * 0.03 + t * 0.01 - (t - 15.0).abs() * 0.004,
+                step,
+            );
             w.add_scalar("train/lr", lr * (1.0 - t / 40.0), step);
         }
         w.close().unwrap();
@@ -183,20 +201,20 @@ fn run_table_fixture(logdir: &Path) {
 /// per-column and expression filters, the column picker, selection driving the charts, edits
 /// (rename, tags, notes, archive, delete) that round-trip and reach a second page live, user
 /// text that never runs, and a virtualised table of hundreds of runs
-/// (`tests/browser/runs.mjs`). First the filter grammar's unit tests
-/// (`tests/browser/filter.test.mjs`, `node --test`).
+/// (`tests/browser/runs.mjs`). First the unit tests of the filter grammar and the table's
+/// pure parts (`tests/browser/filter.test.mjs`, `runtable.test.mjs`, `node --test`).
 #[test]
 fn the_run_table_works_in_chromium() {
     let browser_dir = browser_dir();
     let unit = Command::new("node")
-        .args(["--test", "filter.test.mjs"])
+        .args(["--test", "filter.test.mjs", "runtable.test.mjs"])
         .current_dir(&browser_dir)
         .stdin(Stdio::null())
         .output()
         .expect("node (Node.js) runs: install it");
     assert!(
         unit.status.success(),
-        "the filter grammar's unit tests failed:\n{}{}",
+        "the run table's unit tests (node --test) failed:\n{}{}",
         String::from_utf8_lossy(&unit.stdout),
         String::from_utf8_lossy(&unit.stderr)
     );
