@@ -366,3 +366,6 @@ pub(super) async fn delete(
         RunOpDone::NotFound => Err(ApiError::NotFound(format!("no run {:?}", p.run))),
     }
 }
+
+#[cfg(test)]
+mod tests;
