@@ -15,6 +15,7 @@ use serde_json::{Map, Value as Json_};
 
 use super::json::Num;
 use super::{ApiError, ApiQuery, AppState, read};
+use crate::runs::filter::{Filter, field_of};
 use crate::runs::{Goal, RunEdit, State as RunState};
 use crate::store::experiments::{self, MetricSummary, RunEditRow, RunRow};
 use crate::store::{RunOp, RunOpDone};
@@ -24,6 +25,15 @@ pub(super) struct ListParams {
     /// Archived runs too.
     #[serde(default)]
     archived: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct TableParams {
+    /// Archived runs too.
+    #[serde(default)]
+    archived: bool,
+    /// Only the runs this [`Filter`] expression matches.
+    filter: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,7 +94,7 @@ pub(super) struct TableRunOut {
 
 #[derive(Debug, Serialize)]
 pub(super) struct TableOut {
-    runs: Vec<TableRunOut>,
+    runs: Vec<Json_>,
     config_keys: Vec<String>,
     metric_tags: Vec<String>,
 }
@@ -243,12 +253,19 @@ pub(super) async fn runs(
     .await
 }
 
-/// `GET /api/v1/run_table[?archived=true]`: every run with its config, user summary and
-/// metric summaries, plus the union of config keys and metric tags (the table's columns).
+/// `GET /api/v1/run_table[?archived=true][&filter=EXPR]`: every run (or those the
+/// [`Filter`] expression matches) with its config, user summary and metric summaries, plus the
+/// union of config keys and metric tags of every run (the table's columns).
 pub(super) async fn run_table(
     State(state): State<AppState>,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<TableParams>,
 ) -> Result<Json<TableOut>, ApiError> {
+    let filter = match p.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        Some(text) => {
+            Some(Filter::parse(text).map_err(|e| ApiError::BadRequest(format!("filter: {e}")))?)
+        }
+        None => None,
+    };
     let st = state.clone();
     read(&state, move |c| {
         let cx = Context::load(c, &st)?;
@@ -256,16 +273,23 @@ pub(super) async fn run_table(
         let summaries = experiments::metric_summaries(c)?;
         let mut config_keys = BTreeSet::new();
         let mut metric_tags = BTreeSet::new();
-        let runs: Vec<TableRunOut> = rows
+        let runs: Vec<Json_> = rows
             .iter()
             .map(|r| {
                 let metrics = summaries.get(&r.id).map_or(&[][..], Vec::as_slice);
                 let row = cx.table_row(r, metrics);
                 config_keys.extend(row.config.keys().cloned());
                 metric_tags.extend(row.metrics.keys().cloned());
-                row
+                serde_json::to_value(row).unwrap_or(Json_::Null)
             })
             .collect();
+        let runs = match &filter {
+            Some(f) => {
+                check_fields(f, &runs)?;
+                runs.into_iter().filter(|r| f.matches(r)).collect()
+            }
+            None => runs,
+        };
         Ok(Json(TableOut {
             runs,
             config_keys: config_keys.into_iter().collect(),
@@ -273,6 +297,38 @@ pub(super) async fn run_table(
         }))
     })
     .await
+}
+
+/// A field no run has is a typo, said with its column (fields every run may lack, like
+/// `display_name`, are always known).
+fn check_fields(filter: &Filter, runs: &[Json_]) -> Result<(), ApiError> {
+    const ALWAYS: &[&str] = &[
+        "name",
+        "display_name",
+        "status",
+        "state",
+        "host",
+        "commit",
+        "notes",
+        "tags",
+        "archived",
+        "created",
+        "started_at",
+        "duration",
+    ];
+    if runs.is_empty() {
+        return Ok(());
+    }
+    for (field, column) in filter.fields() {
+        let known = ALWAYS.contains(&field.to_ascii_lowercase().as_str())
+            || runs.iter().any(|r| field_of(r, field).is_some());
+        if !known {
+            return Err(ApiError::BadRequest(format!(
+                "filter: no run has a field {field:?} (a config key, a metric tag, or TAG.best and the like) at column {column}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The run named `name` in full, or 404.

@@ -488,3 +488,82 @@ async fn a_deleted_run_is_gone_its_space_reused_and_it_comes_back_only_with_new_
     assert_eq!(big["metrics"]["loss"]["count"], 1);
     assert_eq!(big["started_at"], 21_000.0);
 }
+
+#[tokio::test]
+async fn the_run_table_filters_by_expression_and_says_where_an_expression_is_wrong() {
+    let (_dir, state) = empty_state();
+    for (name, lr, acc, state_) in [
+        ("a", 0.001, 0.9, "finished"),
+        ("b", 0.1, 0.5, "finished"),
+        ("c", 0.001, 0.7, "crashed"),
+    ] {
+        submit(
+            &state.store,
+            name,
+            vec![
+                event(json!({"type": "record", "record": {"schema": 1, "config": {"lr": lr}}})),
+                event(json!({"type": "status", "state": state_})),
+                scalar("val/acc", 0, acc),
+            ],
+            None,
+        );
+    }
+    let r = router(state);
+    let (_, _) = send_json(
+        &r,
+        "PATCH",
+        "/api/v1/run?run=c",
+        r#"{"tags": ["baseline"]}"#,
+    )
+    .await;
+    let names = |t: &Json| -> Vec<String> {
+        t["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let q = |e: &str| format!("/api/v1/run_table?filter={}", urlencoding(e));
+    assert_eq!(
+        names(&get_json(&r, &q("lr < 0.01 and status = finished")).await),
+        ["a"]
+    );
+    assert_eq!(
+        names(&get_json(&r, &q("val/acc.best >= 0.7")).await),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(&get_json(&r, &q(r#"tags has "baseline" or lr > 0.01"#)).await),
+        ["b", "c"]
+    );
+    let t = get_json(&r, &q("lr > 1")).await;
+    assert_eq!(names(&t), Vec::<String>::new());
+    assert_eq!(
+        t["config_keys"],
+        json!(["lr"]),
+        "the columns are every run's"
+    );
+    let m = get_error(&r, &q("lr < "), StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(m.contains("expected a value at column 6"), "{m}");
+    let m = get_error(
+        &r,
+        &q("lr < 1 and lrr > 2"),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(m.contains("\"lrr\"") && m.contains("column 12"), "{m}");
+}
+
+/// Percent-encodes a query value.
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

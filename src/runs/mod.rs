@@ -6,6 +6,8 @@
 //! (`Point.run_event`). Unknown types and fields are ignored, so older servers accept newer
 //! SDKs.
 
+pub mod filter;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
