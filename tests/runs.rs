@@ -1,6 +1,8 @@
 //! Runs as experiments, end to end with the real binary: run records and status sent by
 //! processes, `runboard runs` in a terminal, edits that survive a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod common;
 
 use std::process::Command;
