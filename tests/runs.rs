@@ -167,3 +167,165 @@ fn runs_in_a_terminal_list_filter_tag_archive_and_delete_and_edits_survive_a_res
         "who asked is recorded: {origins:?}"
     );
 }
+
+/// numpy's answer for the groups: at each step, over the runs of the group that have a finite
+/// value there, the mean, `np.std` (ddof=0), min and max.
+fn numpy_groups(runs: &Json) -> Json {
+    let script = r#"
+import json, sys
+import numpy as np
+runs = json.load(sys.stdin)
+out = {}
+for key, members in runs.items():
+    at = {}
+    for r in members:
+        for s, v in r:
+            at.setdefault(s, [])
+            if v is not None and np.isfinite(v):
+                at[s].append(v)
+    rows = []
+    for step in sorted(at):
+        vals = np.array(at[step], dtype=np.float64)
+        if len(vals) == 0:
+            continue
+        rows.append([step, float(np.mean(vals)), float(np.std(vals)), float(np.min(vals)), float(np.max(vals)), len(vals)])
+    out[key] = rows
+print(json.dumps(out))
+"#;
+    let mut child = Command::new(common::python())
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(runs.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_groups_mean_and_band_equal_numpys_at_every_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("logs"), &dir.path().join("db.sqlite"));
+    // 8 runs: lr 0.1 or 0.01, 4 seeds each; seeds log different steps, one value is NaN.
+    let mut by_lr: serde_json::Map<String, Json> = serde_json::Map::new();
+    let mut state = 12345u64;
+    let mut rand = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 1_000_000) as f64 / 1_000_000.0
+    };
+    for (i, lr) in [0.1, 0.01].iter().enumerate() {
+        let mut members = Vec::new();
+        for seed in 0..4 {
+            let run = format!("lr{lr}/seed{seed}");
+            let mut series = Vec::new();
+            let mut points = vec![json!({"tag": "_runboard/run", "step": 0, "run_event":
+                {"type": "record", "record": {"schema": 1, "config": {"lr": lr, "seed": seed}}}})];
+            for step in (0..3000).filter(|s| (s + seed) % (seed + 1) == 0 || s % 7 == 0) {
+                let v = if step == 42 && seed == 1 {
+                    f64::NAN
+                } else {
+                    (i as f64 + 1.0) / (1.0 + step as f64 / 100.0) + 0.3 * rand()
+                };
+                let value = if v.is_nan() { json!("NaN") } else { json!(v) };
+                points.push(json!({"tag": "loss", "step": step, "scalar": value}));
+                series.push(json!([
+                    step,
+                    if v.is_nan() { Json::Null } else { json!(v) }
+                ]));
+            }
+            ingest(
+                &server.base,
+                json!({"run": run, "session": run, "seq": 1, "points": points}),
+            );
+            members.push(Json::Array(series));
+        }
+        by_lr.insert(lr.to_string(), Json::Array(members));
+    }
+    let want = numpy_groups(&Json::Object(by_lr));
+    for band in ["std", "minmax"] {
+        let (status, got) = server.get(&format!(
+            "/api/v1/group_scalars?tag=loss&by=lr&band={band}&max_points=100000"
+        ));
+        assert_eq!(status, 200, "{got}");
+        let groups = got["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 2);
+        for g in groups {
+            let key = g["key"].as_str().unwrap();
+            assert_eq!(g["runs"].as_array().unwrap().len(), 4);
+            let rows = want[key]
+                .as_array()
+                .unwrap_or_else(|| panic!("group {key} in {want}"));
+            let points = g["points"].as_array().unwrap();
+            assert_eq!(
+                points.len(),
+                rows.len(),
+                "one point per step any run logged"
+            );
+            for (p, w) in points.iter().zip(rows) {
+                let f = |v: &Json| v.as_f64().unwrap();
+                let (mean, std, min, max) = (f(&w[1]), f(&w[2]), f(&w[3]), f(&w[4]));
+                let (lo, hi) = if band == "std" {
+                    (mean - std, mean + std)
+                } else {
+                    (min, max)
+                };
+                assert_eq!(p[0], w[0], "step");
+                assert_eq!(p[4], w[5], "n at step {}", w[0]);
+                for (got, want, what) in [
+                    (f(&p[1]), mean, "mean"),
+                    (f(&p[2]), lo, "low"),
+                    (f(&p[3]), hi, "high"),
+                ] {
+                    assert!(
+                        (got - want).abs() <= 1e-9,
+                        "{what} at step {}: {got} vs numpy {want}",
+                        w[0]
+                    );
+                }
+            }
+        }
+    }
+    // Thinned for a chart: at most max_points, each an exact point of the full computation.
+    let (_, thin) = server.get("/api/v1/group_scalars?tag=loss&by=lr&max_points=50");
+    let g = &thin["groups"][0];
+    let points = g["points"].as_array().unwrap();
+    assert_eq!(points.len(), 50);
+    let full = want[g["key"].as_str().unwrap()].as_array().unwrap();
+    for p in points {
+        let w = full
+            .iter()
+            .find(|w| w[0] == p[0])
+            .expect("a step of the full computation");
+        assert!((p[1].as_f64().unwrap() - w[1].as_f64().unwrap()).abs() <= 1e-9);
+    }
+    // By a regex capture of the name, and filtered; bad input is a 400 JSON.
+    let (_, by_name) =
+        server.get("/api/v1/group_scalars?tag=loss&name_regex=seed(%5Cd)&filter=lr%20%3D%200.1");
+    let keys: Vec<&str> = by_name["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["0", "1", "2", "3"]);
+    for bad in [
+        "/api/v1/group_scalars?tag=loss&band=iqr",
+        "/api/v1/group_scalars?tag=loss&name_regex=(",
+        "/api/v1/group_scalars?tag=loss&filter=lr%20%3C",
+        "/api/v1/group_scalars?tag=loss&max_points=1",
+    ] {
+        let (status, body) = server.get(bad);
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["code"], "bad_request");
+    }
+}

@@ -7,6 +7,7 @@
 //! SDKs.
 
 pub mod filter;
+pub mod group;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};

@@ -16,9 +16,12 @@ use serde_json::{Map, Value as Json_};
 use super::json::Num;
 use super::{ApiError, ApiQuery, AppState, read};
 use crate::runs::filter::{Filter, field_of};
+use crate::runs::group::{self, Band};
 use crate::runs::{Goal, RunEdit, State as RunState};
 use crate::store::experiments::{self, MetricSummary, RunEditRow, RunRow};
+use crate::store::query;
 use crate::store::{RunOp, RunOpDone};
+use crate::types::{Kind, MaxPoints};
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ListParams {
@@ -260,43 +263,182 @@ pub(super) async fn run_table(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<TableParams>,
 ) -> Result<Json<TableOut>, ApiError> {
-    let filter = match p.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(text) => {
-            Some(Filter::parse(text).map_err(|e| ApiError::BadRequest(format!("filter: {e}")))?)
+    let filter = parse_filter(p.filter.as_deref())?;
+    let st = state.clone();
+    read(&state, move |c| {
+        let mut table = table_json(c, &st, p.archived)?;
+        if let Some(f) = &filter {
+            check_fields(f, &table.runs)?;
+            table.runs.retain(|r| f.matches(r));
         }
+        Ok(Json(table))
+    })
+    .await
+}
+
+/// Every run's table row as JSON (what filters and groups read), with the union of config
+/// keys and metric tags.
+fn table_json(
+    c: &rusqlite::Connection,
+    state: &AppState,
+    archived: bool,
+) -> Result<TableOut, ApiError> {
+    let cx = Context::load(c, state)?;
+    let rows = experiments::run_rows(c, archived)?;
+    let summaries = experiments::metric_summaries(c)?;
+    let mut config_keys = BTreeSet::new();
+    let mut metric_tags = BTreeSet::new();
+    let runs: Vec<Json_> = rows
+        .iter()
+        .map(|r| {
+            let metrics = summaries.get(&r.id).map_or(&[][..], Vec::as_slice);
+            let row = cx.table_row(r, metrics);
+            config_keys.extend(row.config.keys().cloned());
+            metric_tags.extend(row.metrics.keys().cloned());
+            serde_json::to_value(row).unwrap_or(Json_::Null)
+        })
+        .collect();
+    Ok(TableOut {
+        runs,
+        config_keys: config_keys.into_iter().collect(),
+        metric_tags: metric_tags.into_iter().collect(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GroupParams {
+    /// The metric.
+    tag: String,
+    /// Group by this field (a config key, `tags`, `status`, `host`, ... as in filters).
+    by: Option<String>,
+    /// Group by this regex's first capture group (or whole match) in the run's name.
+    name_regex: Option<String>,
+    #[serde(default)]
+    band: Band,
+    max_points: Option<MaxPoints>,
+    /// Only the runs this expression matches.
+    filter: Option<String>,
+    #[serde(default)]
+    archived: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct GroupOut {
+    /// The group's value of the `by` field (or the regex capture); `""` for one group of all.
+    key: String,
+    runs: Vec<String>,
+    /// `[step, mean, low, high, n]` at each step shown.
+    points: Vec<(i64, Num, Num, Num, u32)>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct GroupsOut {
+    tag: String,
+    band: Band,
+    groups: Vec<GroupOut>,
+}
+
+/// The groups a run belongs to (a run with several tags is in each tag's group).
+fn group_keys(row: &Json_, by: Option<&str>, regex: Option<&regex::Regex>) -> Vec<String> {
+    if let Some(re) = regex {
+        let name = row["name"].as_str().unwrap_or_default();
+        return match re.captures(name) {
+            Some(c) => vec![c.get(1).or(c.get(0)).map_or("", |m| m.as_str()).to_owned()],
+            None => vec!["(no match)".to_owned()],
+        };
+    }
+    let Some(by) = by else {
+        return vec![String::new()];
+    };
+    match field_of(row, by) {
+        Some(Json_::Array(items)) if items.is_empty() => vec!["(none)".to_owned()],
+        Some(Json_::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect(),
+        Some(Json_::String(s)) => vec![s],
+        Some(v) => vec![v.to_string()],
+        None => vec!["(none)".to_owned()],
+    }
+}
+
+/// `GET /api/v1/group_scalars?tag=&by=|name_regex=&band=std|minmax&max_points=&filter=`:
+/// the runs (those `filter` matches) grouped by a field or a regex capture of their names,
+/// each group's mean and band of `tag` at every step any of its runs logged, computed on
+/// every point, then thinned to `max_points` (default 1,000) exact points.
+pub(super) async fn group_scalars(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<GroupParams>,
+) -> Result<Json<GroupsOut>, ApiError> {
+    let filter = parse_filter(p.filter.as_deref())?;
+    let regex = match &p.name_regex {
+        Some(re) => Some(
+            regex::RegexBuilder::new(re)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| ApiError::BadRequest(format!("name_regex: {e}")))?,
+        ),
         None => None,
     };
     let st = state.clone();
     read(&state, move |c| {
-        let cx = Context::load(c, &st)?;
-        let rows = experiments::run_rows(c, p.archived)?;
-        let summaries = experiments::metric_summaries(c)?;
-        let mut config_keys = BTreeSet::new();
-        let mut metric_tags = BTreeSet::new();
-        let runs: Vec<Json_> = rows
+        let runs = table_json(c, &st, p.archived)?.runs;
+        if let Some(f) = &filter {
+            check_fields(f, &runs)?;
+        }
+        // Groups in the order their first run started.
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for row in runs
             .iter()
-            .map(|r| {
-                let metrics = summaries.get(&r.id).map_or(&[][..], Vec::as_slice);
-                let row = cx.table_row(r, metrics);
-                config_keys.extend(row.config.keys().cloned());
-                metric_tags.extend(row.metrics.keys().cloned());
-                serde_json::to_value(row).unwrap_or(Json_::Null)
-            })
-            .collect();
-        let runs = match &filter {
-            Some(f) => {
-                check_fields(f, &runs)?;
-                runs.into_iter().filter(|r| f.matches(r)).collect()
+            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
+        {
+            if row["metrics"].get(&p.tag).is_none() {
+                continue;
             }
-            None => runs,
-        };
-        Ok(Json(TableOut {
-            runs,
-            config_keys: config_keys.into_iter().collect(),
-            metric_tags: metric_tags.into_iter().collect(),
+            let name = row["name"].as_str().unwrap_or_default().to_owned();
+            for key in group_keys(row, p.by.as_deref(), regex.as_ref()) {
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, names)) => names.push(name.clone()),
+                    None => groups.push((key, vec![name.clone()])),
+                }
+            }
+        }
+        let max = p.max_points.map_or(1000, MaxPoints::get);
+        let mut out = Vec::with_capacity(groups.len());
+        for (key, names) in groups {
+            let mut series = Vec::with_capacity(names.len());
+            for name in &names {
+                if let Some((id, Kind::Scalar)) = query::series_id(c, name, &p.tag)? {
+                    series.push(query::scalars(c, id, None, None, None)?);
+                }
+            }
+            let points = group::thin(group::align(&series), max)
+                .into_iter()
+                .map(|a| {
+                    let (lo, hi) = a.band(p.band);
+                    (a.step, Num(a.mean), Num(lo), Num(hi), a.n)
+                })
+                .collect();
+            out.push(GroupOut {
+                key,
+                runs: names,
+                points,
+            });
+        }
+        Ok(Json(GroupsOut {
+            tag: p.tag,
+            band: p.band,
+            groups: out,
         }))
     })
     .await
+}
+
+/// The `filter` parameter, parsed (blank: none).
+fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, ApiError> {
+    text.filter(|f| !f.trim().is_empty())
+        .map(|f| Filter::parse(f).map_err(|e| ApiError::BadRequest(format!("filter: {e}"))))
+        .transpose()
 }
 
 /// A field no run has is a typo, said with its column (fields every run may lack, like
