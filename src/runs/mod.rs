@@ -8,6 +8,7 @@
 
 pub mod filter;
 pub mod group;
+pub mod xaxis;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};

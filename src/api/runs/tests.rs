@@ -567,3 +567,54 @@ fn urlencoding(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_chart_against_epoch_pairs_points_by_step() {
+    let (_dir, state) = empty_state();
+    let mut items: Vec<Item> = (0..10)
+        .map(|s| scalar("loss", s, 10.0 - s as f64))
+        .collect();
+    items.extend([(0, 0.0), (4, 1.0), (8, 2.0)].map(|(s, e)| scalar("epoch", s, e)));
+    submit(&state.store, "with-epoch", items, None);
+    submit(&state.store, "no-epoch", vec![scalar("loss", 0, 1.0)], None);
+    let r = router(state);
+    let one = get_json(&r, "/api/v1/scalars?run=with-epoch&tag=loss&x=epoch").await;
+    let steps: Vec<i64> = one["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_i64().unwrap())
+        .collect();
+    assert_eq!(steps, (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        one["x"],
+        json!([0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0])
+    );
+    let all = get_json(&r, "/api/v1/tag_scalars?tag=loss&x=epoch").await;
+    let runs: Vec<&str> = all["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        runs,
+        ["with-epoch"],
+        "runs without the x series are left out"
+    );
+    assert_eq!(all["runs"][0]["x"].as_array().unwrap().len(), 10);
+    // Without x, the shape is as before.
+    assert!(
+        get_json(&r, "/api/v1/scalars?run=with-epoch&tag=loss")
+            .await
+            .get("x")
+            .is_none()
+    );
+    get_error(
+        &r,
+        "/api/v1/scalars?run=no-epoch&tag=loss&x=epoch",
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
