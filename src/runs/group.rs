@@ -2,10 +2,11 @@
 //! values with a band (± one standard deviation, or min to max), computed on every point,
 //! then thinned to the points a chart can show.
 
+use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::store::chunk::Point;
+use crate::store::chunk::StepValues;
 
 /// The band drawn around a group's mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
@@ -45,21 +46,58 @@ impl Aligned {
     }
 }
 
+/// The statistics at one step of the finite values in `values` (`None` when there are none).
+fn stats(step: i64, values: &[f64]) -> Option<Aligned> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    let (min, max) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    Some(Aligned {
+        step,
+        mean,
+        std: var.sqrt(),
+        min,
+        max,
+        n: values.len() as u32,
+    })
+}
+
 /// The statistics of several runs' series at every step any of them has, in step order.
 /// Each series is in step order (as stored); a run with several points at one step counts with
 /// its last. NaN and infinite values are left out (a diverged run does not erase the band); a
 /// step where no run has a finite value is left out.
-pub fn align(series: &[Vec<Point>]) -> Vec<Aligned> {
+pub fn align<S: Borrow<StepValues>>(series: &[S]) -> Vec<Aligned> {
+    let series: Vec<&StepValues> = series.iter().map(Borrow::borrow).collect();
+    let mut values: Vec<f64> = Vec::with_capacity(series.len());
+    // The common case: runs of one sweep log the same steps. Then the i-th points align.
+    if let Some(first) = series.first()
+        && first.steps.windows(2).all(|w| w[0] < w[1])
+        && series.iter().all(|s| s.steps == first.steps)
+    {
+        let mut out = Vec::with_capacity(first.steps.len());
+        for (i, &step) in first.steps.iter().enumerate() {
+            values.clear();
+            values.extend(series.iter().map(|s| s.values[i]).filter(|v| v.is_finite()));
+            out.extend(stats(step, &values));
+        }
+        return out;
+    }
     let mut out = Vec::new();
-    // A min-heap of (next step, run): a k-way merge, linear in the points for a few runs.
+    // A min-heap of (next step, run): a k-way merge.
     let mut heap: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::new();
     let mut at = vec![0usize; series.len()];
     for (i, s) in series.iter().enumerate() {
-        if let Some(p) = s.first() {
-            heap.push(Reverse((p.step, i)));
+        if let Some(step) = s.steps.first() {
+            heap.push(Reverse((*step, i)));
         }
     }
-    let mut values: Vec<f64> = Vec::with_capacity(series.len());
     while let Some(Reverse((step, _))) = heap.peek().copied() {
         values.clear();
         while let Some(Reverse((s, i))) = heap.peek().copied() {
@@ -67,42 +105,24 @@ pub fn align(series: &[Vec<Point>]) -> Vec<Aligned> {
                 break;
             }
             heap.pop();
-            let points = &series[i];
+            let steps = &series[i].steps;
             // The run's last point at this step.
             let mut j = at[i];
-            while j + 1 < points.len() && points[j + 1].step == step {
+            while j + 1 < steps.len() && steps[j + 1] == steps[j] {
                 j += 1;
             }
-            let v = points[j].value;
+            let v = series[i].values[j];
             if v.is_finite() {
                 values.push(v);
             }
             at[i] = j + 1;
-            if let Some(next) = points.get(j + 1) {
+            if let Some(next) = steps.get(j + 1) {
                 // A step that goes back (not stored by runboard, but possible in old data) is
                 // taken as the next step.
-                heap.push(Reverse((next.step.max(step + 1), i)));
+                heap.push(Reverse(((*next).max(step + 1), i)));
             }
         }
-        if values.is_empty() {
-            continue;
-        }
-        let n = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-        let (min, max) = values
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                (lo.min(*v), hi.max(*v))
-            });
-        out.push(Aligned {
-            step,
-            mean,
-            std: var.sqrt(),
-            min,
-            max,
-            n: values.len() as u32,
-        });
+        out.extend(stats(step, &values));
     }
     out
 }
@@ -131,15 +151,11 @@ pub fn thin(points: Vec<Aligned>, max: usize) -> Vec<Aligned> {
 mod tests {
     use super::*;
 
-    fn pts(steps_values: &[(i64, f64)]) -> Vec<Point> {
-        steps_values
-            .iter()
-            .map(|&(step, value)| Point {
-                step,
-                wall_time: 0.0,
-                value,
-            })
-            .collect()
+    fn pts(steps_values: &[(i64, f64)]) -> StepValues {
+        StepValues {
+            steps: steps_values.iter().map(|p| p.0).collect(),
+            values: steps_values.iter().map(|p| p.1).collect(),
+        }
     }
 
     #[test]
@@ -156,6 +172,17 @@ mod tests {
         assert!((g[2].std - (8.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert_eq!(g[2].band(Band::Minmax), (1.0, 5.0));
         assert_eq!(g[3].band(Band::Std), (7.0, 7.0));
+    }
+
+    #[test]
+    fn runs_with_the_same_steps_take_the_fast_path_with_the_same_answer() {
+        let a = pts(&[(0, 1.0), (1, f64::NAN), (2, 3.0)]);
+        let b = pts(&[(0, 3.0), (1, 2.0), (2, f64::INFINITY)]);
+        let fast = align(&[a.clone(), b.clone()]);
+        // The general path on the same data (a third, empty series forces it).
+        let general = align(&[a, b, StepValues::default()]);
+        assert_eq!(fast, general);
+        assert_eq!(fast.iter().map(|p| p.n).collect::<Vec<_>>(), [2, 1, 1]);
     }
 
     #[test]
