@@ -113,6 +113,8 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                 Value::HParams(h) => {
                     run.hparams.entry(tag).or_insert_with(|| h.clone());
                 }
+                // runboard's own run events (record, status): TensorBoard ignores them.
+                Value::Run(_) => {}
                 Value::Tensor { plugin, .. } => problems.push(format!(
                     "tag {tag:?} at step {step}: left as a raw tensor of plugin {plugin:?}"
                 )),

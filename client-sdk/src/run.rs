@@ -431,6 +431,39 @@ mod tests {
     }
 
     #[test]
+    fn a_run_dropped_during_a_panic_is_crashed_and_one_dropped_otherwise_stays_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let logdir = dir.path().to_path_buf();
+        let joined = std::thread::spawn(move || {
+            let mut run = Run::init_with(&logdir, "p", "crash", &[], no_git()).unwrap();
+            run.log(&[("loss", 1.0)], None);
+            let v: Vec<i32> = Vec::new();
+            let _ = v[3]; // index out of bounds
+        })
+        .join();
+        assert!(joined.is_err());
+        let crashed = crate::event_file::find_event_files(&dir.path().join("p/crash"));
+        match read_run_events(&crashed[0]).last() {
+            Some(RunEvent::Status {
+                state: RunState::Crashed,
+                message: Some(m),
+                ..
+            }) => assert!(m.contains("index out of bounds"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let path = {
+            let mut run = Run::init_with(dir.path(), "p", "dropped", &[], no_git()).unwrap();
+            run.log(&[("loss", 1.0)], None);
+            run.writer().path().to_path_buf()
+        };
+        assert_eq!(
+            read_run_events(&path).last(),
+            Some(&RunEvent::status(RunState::Running, None, None))
+        );
+        assert_eq!(scalars(&path), [(0, "loss".to_owned(), 1.0)]);
+    }
+
+    #[test]
     fn the_dashboard_url_encodes_the_run_name() {
         assert_eq!(query_value("mnist/lr 0.1&x"), "mnist/lr%200.1%26x");
     }
