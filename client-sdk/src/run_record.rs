@@ -551,6 +551,22 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "tch")]
+    fn with_tch_the_record_names_the_torch_stack() {
+        let torch = RunRecord::collect(&[], None).torch.expect("torch with tch");
+        assert_eq!(torch.tch, TCH_VERSION);
+        // CUDA versions only where libtorch has CUDA.
+        assert_eq!(torch.cuda.is_some(), tch::utils::has_cuda());
+    }
+
+    #[test]
+    #[cfg(not(feature = "tch"))]
+    fn without_tch_the_record_has_no_torch_field() {
+        let json = serde_json::to_value(RunRecord::collect(&[], None)).unwrap();
+        assert!(json.get("torch").is_none(), "{json}");
+    }
+
+    #[test]
     fn a_clean_checkout_is_not_dirty_and_untracked_files_do_not_count() {
         let repo = testing::committed_repo();
         std::fs::create_dir(repo.path().join("runs")).unwrap();
