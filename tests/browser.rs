@@ -96,7 +96,7 @@ fn the_dashboard_works_in_chromium() {
     let (ok, passed) = run_node("dashboard.mjs", &base, &artifacts, &[], |words, to_node| {
         match words {
             ["append", step, value] => {
-                live.add_scalar("loss", value.parse().unwrap(), step.parse().unwrap());
+                live.add_scalar("loss", value.parse::<f64>().unwrap(), step.parse().unwrap());
                 live.flush().unwrap();
             }
             ["restart"] => {
@@ -303,7 +303,7 @@ fn run_guard_checks(
         &env,
         |words, to_node| match (words, live.as_deref_mut()) {
             (["append", step, value], Some(w)) => {
-                w.add_scalar("loss", value.parse().unwrap(), step.parse().unwrap());
+                w.add_scalar("loss", value.parse::<f64>().unwrap(), step.parse().unwrap());
                 w.flush().unwrap();
                 writeln!(to_node, "ok").unwrap();
                 true
