@@ -920,9 +920,14 @@ fn loss(step: i64) -> f64 {
     (-(step as f64) / 120.0).exp() + 0.001 * step as f64
 }
 
-/// A run of `POINTS` scalars of tag `loss`, one record each, and the file's bytes.
+/// A run of `POINTS` scalars of tag `loss`, one record each (no run events: the records are
+/// the version record and the points), and the file's bytes.
 fn write_points(dir: &Path) -> Vec<u8> {
-    let mut w = SummaryWriter::new(dir).unwrap();
+    let options = runboard_sdk::WriterOptions {
+        record_run: false,
+        ..runboard_sdk::WriterOptions::default()
+    };
+    let mut w = SummaryWriter::with_options(dir, options).unwrap();
     for step in 0..POINTS {
         w.add_scalar("loss", loss(step), step);
     }

@@ -329,3 +329,246 @@ fn a_groups_mean_and_band_equal_numpys_at_every_step() {
         assert_eq!(body["code"], "bad_request");
     }
 }
+
+/// The training process of [`a_run_records_its_code_and_ends_as_it_ended`], run as a child
+/// (this test binary again, with `RUNBOARD_TEST_CHILD` naming what to do): a user's program
+/// using `Run`, streaming to `RUNBOARD_URL`, in the current directory's git repository.
+#[test]
+#[ignore = "the child process of a_run_records_its_code_and_ends_as_it_ended"]
+fn training_child() {
+    let mode = std::env::var("RUNBOARD_TEST_CHILD").expect("RUNBOARD_TEST_CHILD");
+    let config = [("lr", 0.01.into()), ("optimizer", "adam".into())];
+    let options = runboard_sdk::WriterOptions {
+        liveness_interval: std::time::Duration::from_millis(200),
+        ..runboard_sdk::WriterOptions::default()
+    };
+    let mut run = runboard_sdk::Run::init_with(
+        std::env::var("RUNBOARD_LOGDIR").expect("RUNBOARD_LOGDIR"),
+        "proj",
+        &mode,
+        &config,
+        options,
+    )
+    .expect("run starts");
+    for step in 0..5 {
+        run.log(&[("loss", 1.0 / (step as f64 + 1.0))], None);
+    }
+    match mode.as_str() {
+        "finish" => run.finish(0).expect("finish"),
+        "panic" => panic!("loss diverged at step {}", run.step()),
+        "hang" => {
+            run.writer().flush().expect("flush");
+            println!("ready");
+            std::thread::sleep(std::time::Duration::from_secs(600));
+        }
+        other => panic!("unknown mode {other}"),
+    }
+}
+
+fn git(repo: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn child(
+    mode: &str,
+    repo: &std::path::Path,
+    logdir: &std::path::Path,
+    url: &str,
+) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["training_child", "--exact", "--ignored", "--nocapture"])
+        .current_dir(repo)
+        .env("RUNBOARD_TEST_CHILD", mode)
+        .env("RUNBOARD_LOGDIR", logdir)
+        .env("RUNBOARD_URL", url)
+        .env_remove("RUNBOARD_RUN")
+        .env_remove("RUNBOARD_DISABLE_GIT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("child starts")
+}
+
+/// The run `name` as `/api/v1/run` serves it, once `ready` says so.
+fn wait_run(server: &Server, name: &str, what: &str, ready: impl Fn(&Json) -> bool) -> Json {
+    common::poll(std::time::Duration::from_secs(30), what, || {
+        let (status, run) = server.get(&format!("/api/v1/run?run={}", name.replace('/', "%2F")));
+        (status == 200 && ready(&run)).then_some(run)
+    })
+}
+
+#[test]
+fn a_run_records_its_code_and_ends_as_it_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["config", "user.email", "t@example.com"]);
+    git(&repo, &["config", "user.name", "T"]);
+    std::fs::write(repo.join("train.py"), "lr = 0.1\n").unwrap();
+    git(&repo, &["add", "train.py"]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    std::fs::write(repo.join("train.py"), "lr = 0.01\n").unwrap(); // not committed
+    let (logdir, db) = (dir.path().join("served"), dir.path().join("db.sqlite"));
+    let train_logdir = dir.path().join("train-logs");
+    let mut server = common::spawn_runboard_with(&logdir, &db, &["--stall-after", "2"]);
+    let base = server.1.clone();
+    let srv = Server {
+        child: server.0,
+        base: base.clone(),
+    };
+
+    // A run that finishes: its commit, the uncommitted diff, its config, `finished` 0.
+    let out = child("finish", &repo, &train_logdir, &base)
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("runboard: run proj/finish"),
+        "the start line"
+    );
+    let run = wait_run(&srv, "proj/finish", "finished", |r| {
+        r["status"]["state"] == "finished"
+    });
+    assert_eq!(run["status"]["exit_code"], 0);
+    assert_eq!(run["commit"], head.as_str());
+    assert_eq!(run["dirty"], true);
+    let diff = run["record"]["git"]["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("-lr = 0.1") && diff.contains("+lr = 0.01"),
+        "{diff}"
+    );
+    assert_eq!(run["record"]["git"]["branch"], "main");
+    assert_eq!(run["config"]["lr"], 0.01);
+    assert_eq!(run["config"]["optimizer"], "adam");
+    assert!(run["record"]["pid"].as_u64().is_some() && run["record"]["command"].is_array());
+    assert_eq!(run["metrics"]["loss"]["count"], 5);
+
+    // A run that panics: `crashed`, with the message.
+    let out = child("panic", &repo, &train_logdir, &base)
+        .wait_with_output()
+        .unwrap();
+    assert!(!out.status.success());
+    let run = wait_run(&srv, "proj/panic", "crashed", |r| {
+        r["status"]["state"] == "crashed"
+    });
+    let message = run["status"]["message"].as_str().unwrap();
+    assert!(message.contains("loss diverged at step 5"), "{message}");
+
+    // A live run stays `running` past the stall timeout (heartbeats); killed, it turns `stalled`.
+    let mut hang = child("hang", &repo, &train_logdir, &base);
+    use std::io::BufRead;
+    // The test harness prints its own lines first.
+    let ready = std::io::BufReader::new(hang.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.trim() == "ready");
+    assert!(ready, "the child logged and flushed");
+    wait_run(&srv, "proj/hang", "running", |r| {
+        r["status"]["state"] == "running"
+    });
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let (_, run) = srv.get("/api/v1/run?run=proj%2Fhang");
+    assert_eq!(
+        run["status"]["state"], "running",
+        "alive past --stall-after: {run}"
+    );
+    hang.kill().unwrap(); // SIGKILL: nothing more is sent
+    hang.wait().unwrap();
+    wait_run(&srv, "proj/hang", "stalled", |r| {
+        r["status"]["state"] == "stalled"
+    });
+
+    // All of it survives a restart.
+    drop(srv);
+    server = common::spawn_runboard_with(&logdir, &db, &["--stall-after", "2"]);
+    let srv = Server {
+        child: server.0,
+        base: server.1,
+    };
+    let (_, runs) = srv.get("/api/v1/runs");
+    let state = |name: &str| {
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["status"]["state"]
+            .clone()
+    };
+    assert_eq!(state("proj/finish"), "finished");
+    assert_eq!(state("proj/panic"), "crashed");
+    assert_eq!(state("proj/hang"), "stalled");
+    let (_, run) = srv.get("/api/v1/run?run=proj%2Ffinish");
+    assert!(
+        run["record"]["git"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+lr = 0.01")
+    );
+}
+
+/// The run record and status travel in the event file as runboard's own plugin: runboard reads
+/// them from a logdir, the real TensorBoard shows nothing of them and serves the rest unchanged.
+#[test]
+fn run_events_in_an_event_file_are_read_by_runboard_and_ignored_by_tensorboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let options = runboard_sdk::WriterOptions {
+        remote: None,
+        ..runboard_sdk::WriterOptions::default()
+    };
+    let mut run =
+        runboard_sdk::Run::init_with(&logdir, "proj", "r", &[("lr", 0.5.into())], options).unwrap();
+    for _ in 0..3 {
+        run.log(&[("loss", 0.25)], None);
+    }
+    run.finish(2).unwrap();
+
+    let server = Server::start(&logdir, &dir.path().join("db.sqlite"));
+    let run = wait_run(&server, "proj/r", "read from the file", |r| {
+        r["status"]["state"] == "finished"
+    });
+    assert_eq!(run["status"]["exit_code"], 2);
+    assert_eq!(run["config"]["lr"], 0.5);
+    assert_eq!(run["host"], run["record"]["host"]);
+    assert!(run["host"].as_str().is_some_and(|h| !h.is_empty()));
+    let (_, series) = server.get("/api/v1/series?run=proj%2Fr");
+    let tags: Vec<&str> = series
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["loss"], "run events are the run's, not a series");
+
+    let mut tb = common::TensorBoard::start(&logdir, true, &dir.path().join("tb.log"));
+    tb.wait_for_run("proj/r", std::time::Duration::from_secs(60));
+    let listing = tb.get_json("/data/plugins_listing", &[]);
+    assert!(
+        listing
+            .get("runboard")
+            .is_none_or(|p| p["enabled"] == false),
+        "{listing}"
+    );
+    let scalars = tb.get_json("/data/plugin/scalars/tags", &[]);
+    let tb_tags: Vec<&String> = scalars["proj/r"].as_object().unwrap().keys().collect();
+    assert_eq!(tb_tags, ["loss"], "{scalars}");
+    let ts = tb.get_json("/data/plugin/timeseries/tags", &[]);
+    assert!(!ts.to_string().contains("_runboard"), "{ts}");
+}
