@@ -324,6 +324,20 @@ print(json.dumps(out))
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The run record of a sweep's run as the SDK sends it: the same host, user, commit and
+/// versions for every run; the command line and the config's `lr`, `seed` and `note` its own.
+fn sweep_record(lr: f64, seed: u32, note: &str) -> serde_json::Value {
+    let record = serde_json::json!({
+        "schema": 1, "host": "node-1", "user": "alice",
+        "command": ["train", "--lr", lr.to_string(), "--seed", seed.to_string()],
+        "git": {"commit": "feedc0de00000000000000000000000000000000", "branch": "main", "dirty": false},
+        "versions": {"rustc": "1.85.0", "runboard": "0.1.0"},
+        "config": {"lr": lr, "seed": seed, "optimizer": "adam", "note": note},
+    });
+    serde_json::json!({"tag": "_runboard/run", "step": 0,
+        "run_event": {"type": "record", "record": record}})
+}
+
 /// Issue 14: groups, x axes from any series and the compare view. Six runs sent as JSON
 /// batches (lr 0.1 or 0.01, seeds 0 to 2, each seed skipping other steps, one NaN), with an
 /// `epoch` logged every 10 steps (not by one run) and a `<script>` in a config value; numpy
@@ -346,18 +360,12 @@ fn groups_x_series_and_compare_work_in_chromium() {
         for seed in 0..3u32 {
             let run = format!("sweep/lr{lr}/s{seed}");
             let note = if k == 0 && seed == 0 {
-                "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">".to_owned()
+                "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+                    .to_owned()
             } else {
                 format!("lr {lr} seed {seed}")
             };
-            let mut points = vec![json!({"tag": "_runboard/run", "step": 0, "run_event": {
-                "type": "record", "record": {
-                    "schema": 1, "host": "node-1", "user": "alice",
-                    "command": ["train", "--lr", lr.to_string(), "--seed", seed.to_string()],
-                    "git": {"commit": "feedc0de00000000000000000000000000000000", "branch": "main", "dirty": false},
-                    "versions": {"rustc": "1.85.0", "runboard": "0.1.0"},
-                    "config": {"lr": lr, "seed": seed, "optimizer": "adam", "note": note},
-                }}})];
+            let mut points = vec![sweep_record(lr, seed, &note)];
             let mut loss = Vec::new();
             let mut epoch = Vec::new();
             for step in 0..=120i64 {
@@ -373,7 +381,10 @@ fn groups_x_series_and_compare_work_in_chromium() {
                         + 0.05 * (t * 0.7 + f64::from(seed) * 1.3).sin()
                 };
                 points.push(json!({"tag": "loss", "step": step, "scalar": scalar_json(v)}));
-                loss.push(json!([step, if v.is_finite() { json!(v) } else { Json::Null }]));
+                loss.push(json!([
+                    step,
+                    if v.is_finite() { json!(v) } else { Json::Null }
+                ]));
             }
             // Every run but one logs its epoch every 10 steps.
             if !(k == 1 && seed == 2) {

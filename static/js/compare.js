@@ -249,7 +249,7 @@ export class CompareView {
       const top = !finite.length ? null : goal === 'max' ? Math.max(...finite) : Math.min(...finite);
       return el('tr', { dataset: { metric: tag } }, el('th', { text: tag }, goal ? el('span', { class: 'muted', text: ` (${goal})` }) : null),
         ms.map((m, i) => el('td', { class: best[i] !== null && best[i] === top ? 'best' : null, dataset: { run: runs[i] } }, m
-          ? [m.best !== null && m.best !== undefined ? `best ${fmt(num(m.best))} @ ${m.best_step}` : '', m.best !== null && m.best !== undefined ? ' · ' : '',
+          ? [...(best[i] !== null ? [el('span', { class: 'best-value', text: `best ${fmt(best[i])} @ ${m.best_step}` }), ' · '] : []),
             `last ${fmt(num(m.last))} @ ${m.last_step}`]
           : '—')));
     });

@@ -117,7 +117,7 @@ export class ScalarCard extends LazyCard {
     const sig = `${tags.join('\n')}\u0000${own}\u0000${this.ctx.state.settings.x}`;
     if (sig === this.xTags) return;
     this.xTags = sig;
-    fillXOptions(this.xSelect, tags, own, { inherit: `x: ${xLabel(this.ctx.state.settings.x)} (all charts)`, short: true });
+    fillXOptions(this.xSelect, tags, own, { inherit: `x: ${xLabel(this.ctx.state.settings.x)} (all)`, short: true });
   }
 
   /**

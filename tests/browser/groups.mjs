@@ -321,6 +321,18 @@ await check('chart-against-epoch-pairs-by-step', async () => {
   const i25 = lossOf(r0).findIndex(([s]) => s === 25);
   const i120 = lossOf(r0).findIndex(([s]) => s === 120);
   assert(d.runs[r0].xs[i25] === 0.5 && d.runs[r0].xs[i120] === 3, JSON.stringify(d.runs[r0].xs.slice(20, 30)));
+  // The tooltip names each run's point nearest the pointer, with its epoch and step.
+  const box = await page.locator(`${LOSS} .u-over`).boundingBox();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+  await page.waitForSelector('#tooltip:not([hidden]) tr', { timeout: 5_000 });
+  const rows = await page.$$eval('#tooltip tr', (rs) => rs.map((r) => ({ run: r.dataset.run, cells: [...r.cells].map((c) => c.textContent) })));
+  assert(rows.length === 5, `tooltip rows: ${JSON.stringify(rows)}`);
+  for (const { run, cells } of rows) {
+    const step = Number(cells[5].replace('step ', ''));
+    assert(cells[4] === `epoch ${epochAt(run, step)}`, `tooltip of ${run}: ${cells}`);
+  }
+  await page.locator(LOSS).screenshot({ path: `${artifacts}/against-epoch.png` });
+  await page.mouse.move(0, 0);
   // The other chart keeps the step.
   const epochCard = await page.$eval('.card[data-kind=scalar][data-tag="epoch"]', (c) => c.dataset.mode ?? null);
   assert(epochCard !== 'xseries', `the epoch chart changed its axis too: ${epochCard}`);
