@@ -28,6 +28,9 @@ function configField(key) {
 /** The regex offered when grouping by name is picked: the name's first path component. */
 const DEFAULT_NAME_REGEX = '^([^/]+)';
 
+/** How often the config keys offered may be fetched again while the runs stay the same. */
+const KEYS_REFETCH_MS = 10_000;
+
 /** The longest filter the server takes (`MAX_FILTER_LEN` in src/runs/filter.rs). */
 const MAX_FILTER_BYTES = 4096;
 
@@ -117,7 +120,8 @@ export function bindGroupControls(state) {
 
   const fill = () => {
     const s = state.settings;
-    const value = s.groupRegex ? 're' : s.groupBy ? `f:${s.groupBy}` : '';
+    // While the regex is edited (even emptied), the choice stays "name (regex)".
+    const value = s.groupRegex || document.activeElement === regex ? 're' : s.groupBy ? `f:${s.groupBy}` : '';
     const keys = [...configKeys];
     const offered = new Set([...keys.map(configField), ...RUN_FIELDS.map(([f]) => f)]);
     if (s.groupBy && !offered.has(s.groupBy)) keys.push(s.groupBy);
@@ -162,9 +166,16 @@ export function bindGroupControls(state) {
   band.addEventListener('change', () => state.setting('band', band.value));
   members.addEventListener('change', () => state.setting('groupRuns', members.checked));
 
+  // The keys are fetched again when the runs are other runs, else at most every
+  // `KEYS_REFETCH_MS` (a run may send its config later): not on every refetch of the list.
   let timer = 0;
+  let names = null;
+  let fetchedAt = -Infinity;
   const loadKeys = () => {
-    if (timer) return;
+    const now = state.runNames().join('\u0000');
+    if (timer || (now === names && performance.now() - fetchedAt < KEYS_REFETCH_MS)) return;
+    names = now;
+    fetchedAt = performance.now();
     timer = setTimeout(async () => {
       timer = 0;
       try {

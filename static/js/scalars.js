@@ -31,7 +31,7 @@ const MEAN_WIDTH = 2;
 const BAND_ALPHA = 0.16;
 const MEMBER_ALPHA = 0.22;
 
-/** What a scalars view shows: which runs, and whether its charts draw groups. */
+/** What a scalar card shows: which runs, and whether it draws groups. */
 const DEFAULT_OPTIONS = { runs: null, grouping: true };
 
 export class ScalarCard extends LazyCard {
@@ -61,6 +61,7 @@ export class ScalarCard extends LazyCard {
     this.extra = null; // {key, body} or {key, error}: groups or paired points fetched for this chart
     this.extraWanted = null; // the key last asked for
     this.extraStale = false; // new points arrived since `extra` was fetched
+    this.extraFetching = false; // a fetch of `extraWanted` runs
     this.extraAt = -Infinity; // when the last fetch ended
     this.extraTimer = 0;
     this.info = []; // per uPlot series: {kind: runs|raw|smoothed|member|low|high|mean, run, group}
