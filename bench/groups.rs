@@ -104,7 +104,10 @@ fn main() {
             .arg(&logdir)
             .arg("--db")
             .arg(&db)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -76,18 +76,14 @@ fn stats(step: i64, values: &[f64]) -> Option<Aligned> {
 pub fn align<S: Borrow<StepValues>>(series: &[S]) -> Vec<Aligned> {
     let series: Vec<&StepValues> = series.iter().map(Borrow::borrow).collect();
     let mut values: Vec<f64> = Vec::with_capacity(series.len());
-    // The common case: runs of one sweep log the same steps. Then the i-th points align.
+    // The common case: runs of one sweep log the same steps. Then the i-th points align, and
+    // the statistics are summed series by series (sequential memory, in the same order as
+    // the general path, so the same numbers).
     if let Some(first) = series.first()
         && first.steps.windows(2).all(|w| w[0] < w[1])
         && series.iter().all(|s| s.steps == first.steps)
     {
-        let mut out = Vec::with_capacity(first.steps.len());
-        for (i, &step) in first.steps.iter().enumerate() {
-            values.clear();
-            values.extend(series.iter().map(|s| s.values[i]).filter(|v| v.is_finite()));
-            out.extend(stats(step, &values));
-        }
-        return out;
+        return align_same_steps(&first.steps, &series);
     }
     let mut out = Vec::new();
     // A min-heap of (next step, run): a k-way merge.
@@ -125,6 +121,49 @@ pub fn align<S: Borrow<StepValues>>(series: &[S]) -> Vec<Aligned> {
         out.extend(stats(step, &values));
     }
     out
+}
+
+/// [`align`] for series that all have exactly `steps` (strictly increasing).
+fn align_same_steps(steps: &[i64], series: &[&StepValues]) -> Vec<Aligned> {
+    let len = steps.len();
+    let mut sum = vec![0.0f64; len];
+    let mut n = vec![0u32; len];
+    let mut min = vec![f64::INFINITY; len];
+    let mut max = vec![f64::NEG_INFINITY; len];
+    for s in series {
+        for (i, &v) in s.values.iter().enumerate() {
+            if v.is_finite() {
+                sum[i] += v;
+                n[i] += 1;
+                min[i] = min[i].min(v);
+                max[i] = max[i].max(v);
+            }
+        }
+    }
+    let mean: Vec<f64> = sum
+        .iter()
+        .zip(&n)
+        .map(|(s, &n)| s / f64::from(n.max(1)))
+        .collect();
+    let mut sq = vec![0.0f64; len];
+    for s in series {
+        for (i, &v) in s.values.iter().enumerate() {
+            if v.is_finite() {
+                sq[i] += (v - mean[i]) * (v - mean[i]);
+            }
+        }
+    }
+    (0..len)
+        .filter(|&i| n[i] > 0)
+        .map(|i| Aligned {
+            step: steps[i],
+            mean: mean[i],
+            std: (sq[i] / f64::from(n[i])).sqrt(),
+            min: min[i],
+            max: max[i],
+            n: n[i],
+        })
+        .collect()
 }
 
 /// At most `max` of the aligned points, evenly spaced by index, the first and last always

@@ -417,7 +417,9 @@ pub(super) async fn group_scalars(
         .collect();
     ids.sort_unstable();
     ids.dedup();
+    let started = std::time::Instant::now();
     let series = read_series_parallel(&state, ids).await?;
+    let read_ms = started.elapsed().as_secs_f64() * 1e3;
     let max = p.max_points.map_or(1000, MaxPoints::get);
     let band = p.band;
     let out = tokio::task::spawn_blocking(move || {
@@ -445,6 +447,11 @@ pub(super) async fn group_scalars(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("group task failed: {e}")))?;
+    tracing::debug!(
+        read_ms,
+        total_ms = started.elapsed().as_secs_f64() * 1e3,
+        "group_scalars"
+    );
     Ok(Json(GroupsOut {
         tag: p.tag,
         band: p.band,
