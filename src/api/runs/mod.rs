@@ -38,6 +38,8 @@ pub(super) struct TableParams {
     archived: bool,
     /// Only the runs this [`Filter`] expression matches.
     filter: Option<String>,
+    /// Add each metric's value at this step (`at_step`: the last point at or before it).
+    at_step: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +86,11 @@ pub(super) struct MetricOut {
     best_step: Option<i64>,
     goal: Option<Goal>,
     goal_guessed: bool,
+    /// With `at_step=S`: the value of the last point at or before step S, and its step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_step: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_step_step: Option<i64>,
 }
 
 /// A row of the run table.
@@ -229,6 +236,8 @@ impl Context {
                     best_step: best.map(|b| b.1),
                     goal,
                     goal_guessed: declared.is_none() && goal.is_some(),
+                    at_step: None,
+                    at_step_step: None,
                 };
                 (tag.clone(), out)
             })
@@ -257,9 +266,10 @@ pub(super) async fn runs(
     .await
 }
 
-/// `GET /api/v1/run_table[?archived=true][&filter=EXPR]`: every run (or those the
-/// [`Filter`] expression matches) with its config, user summary and metric summaries, plus the
-/// union of config keys and metric tags of every run (the table's columns).
+/// `GET /api/v1/run_table[?archived=true][&filter=EXPR][&at_step=S]`: every run (or those the
+/// [`Filter`] expression matches) with its config, user summary and metric summaries (with
+/// `at_step`, also each metric's value at step S), plus the union of config keys and metric
+/// tags of every run (the table's columns).
 pub(super) async fn run_table(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<TableParams>,
@@ -267,7 +277,7 @@ pub(super) async fn run_table(
     let filter = parse_filter(p.filter.as_deref())?;
     let st = state.clone();
     read(&state, move |c| {
-        let mut table = table_json(c, &st, p.archived)?;
+        let mut table = table_json(c, &st, p.archived, p.at_step)?;
         if let Some(f) = &filter {
             check_fields(f, &table.runs)?;
             table.runs.retain(|r| f.matches(r));
@@ -283,17 +293,30 @@ fn table_json(
     c: &rusqlite::Connection,
     state: &AppState,
     archived: bool,
+    at_step: Option<i64>,
 ) -> Result<TableOut, ApiError> {
     let cx = Context::load(c, state)?;
     let rows = experiments::run_rows(c, archived)?;
     let summaries = experiments::metric_summaries(c)?;
+    let at = match at_step {
+        Some(step) => Some(experiments::values_at_step(c, step)?),
+        None => None,
+    };
     let mut config_keys = BTreeSet::new();
     let mut metric_tags = BTreeSet::new();
     let runs: Vec<Json_> = rows
         .iter()
         .map(|r| {
             let metrics = summaries.get(&r.id).map_or(&[][..], Vec::as_slice);
-            let row = cx.table_row(r, metrics);
+            let mut row = cx.table_row(r, metrics);
+            if let Some(at) = &at {
+                for (tag, m) in row.metrics.iter_mut() {
+                    if let Some(p) = at.get(&(r.id, tag.clone())) {
+                        m.at_step = Some(Num(p.value));
+                        m.at_step_step = Some(p.step);
+                    }
+                }
+            }
             config_keys.extend(row.config.keys().cloned());
             metric_tags.extend(row.metrics.keys().cloned());
             serde_json::to_value(row).unwrap_or(Json_::Null)
@@ -386,7 +409,7 @@ pub(super) async fn group_scalars(
     let (archived, by) = (p.archived, p.by.clone());
     // The groups, and the series id of each member that has the tag as scalars.
     let groups = read(&state, move |c| {
-        let runs = table_json(c, &st, archived)?.runs;
+        let runs = table_json(c, &st, archived, None)?.runs;
         if let Some(f) = &filter {
             check_fields(f, &runs)?;
         }
