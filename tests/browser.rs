@@ -280,50 +280,6 @@ fn scalar_json(v: f64) -> serde_json::Value {
     }
 }
 
-/// numpy's groups of `groups` (key → members, each `[[step, value or null], ...]`): per key,
-/// rows `[step, mean, mean - std, mean + std, min, max, n]` over the finite values at each
-/// step any member logged (`np.std`, ddof=0), computed by the venv's Python.
-fn numpy_groups(groups: &serde_json::Value) -> serde_json::Value {
-    let script = r#"
-import json, sys
-import numpy as np
-groups = json.load(sys.stdin)
-out = {}
-for key, members in groups.items():
-    at = {}
-    for r in members:
-        for s, v in r:
-            at.setdefault(s, [])
-            if v is not None and np.isfinite(v):
-                at[s].append(v)
-    rows = []
-    for step in sorted(at):
-        vals = np.array(at[step], dtype=np.float64)
-        if len(vals) == 0:
-            continue
-        mean = float(np.mean(vals))
-        std = float(np.std(vals, ddof=0))
-        rows.append([step, mean, mean - std, mean + std, float(np.min(vals)), float(np.max(vals)), len(vals)])
-    out[key] = rows
-print(json.dumps(out))
-"#;
-    let mut child = Command::new(common::python())
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(groups.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "numpy failed");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// The run record of a sweep's run as the SDK sends it: the same host, user, commit and
 /// versions for every run; the command line and the config's `lr`, `seed` and `note` its own.
 fn sweep_record(lr: f64, seed: u32, note: &str) -> serde_json::Value {
@@ -409,9 +365,9 @@ fn groups_x_series_and_compare_work_in_chromium() {
     }
     let expected = json!({
         "posted": posted,
-        "groups": numpy_groups(&Json::Object(by_lr)),
+        "groups": common::numpy_groups(&Json::Object(by_lr)),
         // Without the seed-2 runs (unselected in the page).
-        "subset": numpy_groups(&Json::Object(subset)),
+        "subset": common::numpy_groups(&Json::Object(subset)),
     });
     let artifacts = artifacts("groups");
     let data = artifacts.join("expected.json");

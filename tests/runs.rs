@@ -168,48 +168,6 @@ fn runs_in_a_terminal_list_filter_tag_archive_and_delete_and_edits_survive_a_res
     );
 }
 
-/// numpy's answer for the groups: at each step, over the runs of the group that have a finite
-/// value there, the mean, `np.std` (ddof=0), min and max.
-fn numpy_groups(runs: &Json) -> Json {
-    let script = r#"
-import json, sys
-import numpy as np
-runs = json.load(sys.stdin)
-out = {}
-for key, members in runs.items():
-    at = {}
-    for r in members:
-        for s, v in r:
-            at.setdefault(s, [])
-            if v is not None and np.isfinite(v):
-                at[s].append(v)
-    rows = []
-    for step in sorted(at):
-        vals = np.array(at[step], dtype=np.float64)
-        if len(vals) == 0:
-            continue
-        rows.append([step, float(np.mean(vals)), float(np.std(vals)), float(np.min(vals)), float(np.max(vals)), len(vals)])
-    out[key] = rows
-print(json.dumps(out))
-"#;
-    let mut child = Command::new(common::python())
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(runs.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn a_groups_mean_and_band_equal_numpys_at_every_step() {
     let dir = tempfile::tempdir().unwrap();
@@ -251,7 +209,7 @@ fn a_groups_mean_and_band_equal_numpys_at_every_step() {
         }
         by_lr.insert(lr.to_string(), Json::Array(members));
     }
-    let want = numpy_groups(&Json::Object(by_lr));
+    let want = common::numpy_groups(&Json::Object(by_lr));
     for band in ["std", "minmax"] {
         let (status, got) = server.get(&format!(
             "/api/v1/group_scalars?tag=loss&by=lr&band={band}&max_points=100000"
@@ -273,14 +231,15 @@ fn a_groups_mean_and_band_equal_numpys_at_every_step() {
             );
             for (p, w) in points.iter().zip(rows) {
                 let f = |v: &Json| v.as_f64().unwrap();
-                let (mean, std, min, max) = (f(&w[1]), f(&w[2]), f(&w[3]), f(&w[4]));
+                // numpy's row: [step, mean, mean - std, mean + std, min, max, n].
+                let mean = f(&w[1]);
                 let (lo, hi) = if band == "std" {
-                    (mean - std, mean + std)
+                    (f(&w[2]), f(&w[3]))
                 } else {
-                    (min, max)
+                    (f(&w[4]), f(&w[5]))
                 };
                 assert_eq!(p[0], w[0], "step");
-                assert_eq!(p[4], w[5], "n at step {}", w[0]);
+                assert_eq!(p[4], w[6], "n at step {}", w[0]);
                 for (got, want, what) in [
                     (f(&p[1]), mean, "mean"),
                     (f(&p[2]), lo, "low"),
