@@ -267,6 +267,12 @@ fn a_groups_mean_and_band_equal_numpys_at_every_step() {
             .expect("a step of the full computation");
         assert!((p[1].as_f64().unwrap() - w[1].as_f64().unwrap()).abs() <= 1e-9);
     }
+    // Only the runs named (exactly; repeatable).
+    let (_, named) =
+        server.get("/api/v1/group_scalars?tag=loss&by=lr&run=lr0.1%2Fseed0&run=lr0.1%2Fseed2");
+    let groups = named["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{named}");
+    assert_eq!(groups[0]["runs"], json!(["lr0.1/seed0", "lr0.1/seed2"]));
     // By a regex capture of the name, and filtered; bad input is a 400 JSON.
     let (_, by_name) =
         server.get("/api/v1/group_scalars?tag=loss&name_regex=seed(%5Cd)&filter=lr%20%3D%200.1");

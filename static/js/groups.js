@@ -72,20 +72,19 @@ function quoted(s) {
 }
 
 /**
- * A filter expression (src/runs/filter.rs) that lets through the runs of `shown` out of `all`:
- * none when all are shown, else the shorter of "one of these" and "none of those". `{error}`
- * when even that is longer than the server takes. The server compares text without regard to
- * case: runs whose names differ only in case go together.
+ * What restricts `/api/v1/group_scalars` to the runs of `shown` out of `all`: nothing when all
+ * are shown; else their exact names (`run=`, repeated) when those fit in a request, else a
+ * filter expression (src/runs/filter.rs) leaving out the hidden ones (it compares names
+ * without regard to case). `{error}` when neither fits.
  */
-export function namesFilter(all, shown) {
+export function runsParams(all, shown) {
   const keep = new Set(shown);
   const hidden = all.filter((r) => !keep.has(r));
-  if (!hidden.length) return { filter: null };
-  const anyOf = (names) => names.map((n) => `name = ${quoted(n)}`).join(' or ');
-  const include = anyOf(shown);
-  const exclude = `not (${anyOf(hidden)})`;
-  const filter = include.length <= exclude.length ? include : exclude;
-  if (new TextEncoder().encode(filter).length > MAX_FILTER_BYTES) {
+  if (!hidden.length) return {};
+  const bytes = (s) => new TextEncoder().encode(s).length;
+  if (bytes(shown.join('&run=')) <= MAX_FILTER_BYTES) return { runs: shown };
+  const filter = `not (${hidden.map((n) => `name = ${quoted(n)}`).join(' or ')})`;
+  if (bytes(filter) > MAX_FILTER_BYTES) {
     return { error: `${shown.length} of ${all.length} runs are selected: too many to group by name. Select all runs, or fewer.` };
   }
   return { filter };
@@ -96,11 +95,12 @@ export function namesFilter(all, shown) {
  * the page's runs `all`), or `{error}`.
  */
 export function groupQuery(settings, tag, all, shown, maxPoints = 1000) {
-  const f = namesFilter(all, shown);
+  const f = runsParams(all, shown);
   if (f.error) return f;
   const params = { tag, band: settings.band, max_points: maxPoints };
   if (settings.groupRegex) params.name_regex = settings.groupRegex;
   else params.by = settings.groupBy;
+  if (f.runs) params.run = f.runs;
   if (f.filter) params.filter = f.filter;
   return { params };
 }

@@ -386,15 +386,27 @@ fn group_keys(row: &Json_, by: Option<&str>, regex: Option<&regex::Regex>) -> Ve
     }
 }
 
-/// `GET /api/v1/group_scalars?tag=&by=|name_regex=&band=std|minmax&max_points=&filter=`:
-/// the runs (those `filter` matches) grouped by a field or a regex capture of their names,
+/// `GET /api/v1/group_scalars?tag=&by=|name_regex=&band=std|minmax&max_points=&filter=&run=`:
+/// the runs (those named by `run=`, repeatable, and those `filter` matches) grouped by a field or a regex capture of their names,
 /// each group's mean and band of `tag` at every step any of its runs logged, computed on
 /// every point, then thinned to `max_points` (default 1,000) exact points.
 pub(super) async fn group_scalars(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<GroupParams>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Json<GroupsOut>, ApiError> {
     let filter = parse_filter(p.filter.as_deref())?;
+    // `run=NAME` (repeatable): only these runs, by their exact names.
+    let only: Option<rustc_hash::FxHashSet<String>> = {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
+        let runs: rustc_hash::FxHashSet<String> = pairs
+            .into_iter()
+            .filter(|(k, _)| k == "run")
+            .map(|(_, v)| v)
+            .collect();
+        (!runs.is_empty()).then_some(runs)
+    };
     let regex = match &p.name_regex {
         Some(re) => Some(
             regex::RegexBuilder::new(re)
@@ -415,8 +427,13 @@ pub(super) async fn group_scalars(
         }
         // Groups in the order their first run started.
         let mut groups: Vec<(String, Vec<(String, i64)>)> = Vec::new();
+        let chosen = |r: &&Json_| {
+            only.as_ref()
+                .is_none_or(|o| r["name"].as_str().is_some_and(|n| o.contains(n)))
+        };
         for row in runs
             .iter()
+            .filter(chosen)
             .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
         {
             let name = row["name"].as_str().unwrap_or_default().to_owned();
