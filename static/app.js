@@ -12,7 +12,9 @@
 
 import { follow, getJson } from './js/api.js';
 import { plural } from './js/chart.js';
+import { CompareView, bindCompareButton, readCompareUrl, writeCompareUrl } from './js/compare.js';
 import { ScalarStore } from './js/data.js';
+import { bindGroupControls, readGroupUrl, writeGroupUrl } from './js/groups.js';
 import { HParamsView } from './js/hparams.js';
 import { RunTagView } from './js/panels.js';
 import { readTableUrl, RunTableView, writeTableUrl } from './js/runtable.js';
@@ -20,12 +22,14 @@ import { ScalarsView } from './js/scalars.js';
 import { DEFAULT_SETTINGS, State } from './js/state.js';
 import { SystemView } from './js/system.js';
 import { el } from './js/util.js';
+import { bindXAxis, readXUrl, writeXUrl } from './js/xaxis.js';
 
 const $ = (id) => document.getElementById(id);
 
 const TABS = [
   ['runs', 'Runs'], ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
   ['images', 'Images'], ['hparams', 'HParams'], ['system', 'System'],
+  ['compare', 'Compare'],
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
 const SHOWN_KINDS = new Set(['scalar', 'histogram', 'text', 'image']);
@@ -47,6 +51,7 @@ function readUrl() {
   if (TABS.some(([t]) => t === q.get('tab'))) s.tab = q.get('tab');
   s.table = readTableUrl(q);
   s.archived = q.get('archived') === '1';
+  Object.assign(s, readGroupUrl(q), readXUrl(q), readCompareUrl(q));
   const selection = q.has('run') ? new Set(q.getAll('run').filter((r) => r !== '')) : null;
   return { settings: s, selection };
 }
@@ -67,6 +72,9 @@ function writeUrl() {
     if (!state.selection.size) q.append('run', '');
     for (const r of state.selection) q.append('run', r);
   }
+  writeGroupUrl(q, s);
+  writeXUrl(q, s);
+  writeCompareUrl(q, s);
   const url = `${location.pathname}${q.size ? `?${q}` : ''}`;
   if (url !== `${location.pathname}${location.search}`) history.replaceState(null, '', url);
 }
@@ -83,6 +91,13 @@ const views = {
   images: new RunTagView(ctx, 'image'),
   hparams: new HParamsView(ctx),
   system: new SystemView(ctx),
+  // The compared runs' charts: the scalars pane's cards, given those runs.
+  compare: new CompareView(ctx, new ScalarsView(ctx, {
+    pane: 'compare-charts',
+    grouping: false,
+    keys: ['settings.compare'],
+    runs: () => state.settings.compare.filter((r) => state.runs.has(r)),
+  })),
 };
 
 // ---- controls ----
@@ -100,8 +115,10 @@ function bindControls() {
     $('smoothing-value').textContent = formatSmoothing(Number(smoothing.value));
     state.setting('smoothing', Number(smoothing.value));
   });
-  $('x-axis').value = s.x;
+  bindXAxis(state, $('x-axis'));
   $('x-axis').addEventListener('change', () => state.setting('x', $('x-axis').value));
+  bindGroupControls(state);
+  bindCompareButton(state, $('runs-compare'));
   for (const [id, key] of [['log-y', 'logY'], ['ignore-outliers', 'ignoreOutliers']]) {
     $(id).checked = s[key];
     $(id).addEventListener('change', () => state.setting(key, $(id).checked));
@@ -120,7 +137,7 @@ function bindControls() {
   let resizeTimer = 0;
   new ResizeObserver(() => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => { views.scalars.resize(); views.system.resize(); }, 100);
+    resizeTimer = setTimeout(() => { views.scalars.resize(); views.system.resize(); views.compare.resize(); }, 100);
   }).observe($('main'));
 }
 
@@ -401,7 +418,7 @@ function main() {
   });
   state.subscribe(['settings.tab'], showTab);
   // After the views' own subscriptions: their cards are in sync when the tabs count them.
-  state.subscribe(['runs', 'series', 'selection', 'settings.tagFilter', 'settings.runFilter'], updateTabs);
+  state.subscribe(['runs', 'series', 'selection', 'settings.tagFilter', 'settings.runFilter', 'settings.compare'], updateTabs);
   state.subscribe(['series'], renderUnshown);
   showTab();
   // Subscribe before the first fetch, so nothing committed in between is missed.

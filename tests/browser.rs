@@ -1,4 +1,4 @@
-//! The dashboard in a real browser: Debian's headless Chromium driven by playwright-core (`tests/browser/dashboard.mjs`) against the real server, with live appends to a served event file and a server restart.
+//! The dashboard in a real browser: Debian's headless Chromium driven by playwright-core (`tests/browser/*.mjs`) against the real server, with live appends to a served event file and a server restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)] // each test binary uses part of the shared helpers
@@ -96,7 +96,7 @@ fn the_dashboard_works_in_chromium() {
     let (ok, passed) = run_node("dashboard.mjs", &base, &artifacts, &[], |words, to_node| {
         match words {
             ["append", step, value] => {
-                live.add_scalar("loss", value.parse().unwrap(), step.parse().unwrap());
+                live.add_scalar("loss", value.parse::<f64>().unwrap(), step.parse().unwrap());
                 live.flush().unwrap();
             }
             ["restart"] => {
@@ -355,6 +355,181 @@ fn the_dashboard_shows_tensorboardx_files_and_the_demo_as_tensorboard_does() {
     );
 }
 
+/// POSTs a JSON ingest batch to the server at `base`.
+fn ingest(base: &str, body: &serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut res = agent
+        .post(format!("{base}/api/v1/ingest"))
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .expect("server answers");
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.body_mut().read_to_string().unwrap_or_default()
+    );
+}
+
+/// A finite value as JSON, a non-finite one as runboard's JSON writes it ("NaN").
+fn scalar_json(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        serde_json::json!(v)
+    } else {
+        serde_json::json!(if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        })
+    }
+}
+
+/// The run record of a sweep's run as the SDK sends it: the same host, user, commit and
+/// versions for every run; the command line and the config's `lr`, `seed` and `note` its own.
+fn sweep_record(lr: f64, seed: u32, note: &str) -> serde_json::Value {
+    let record = serde_json::json!({
+        "schema": 1, "host": "node-1", "user": "alice",
+        "command": ["train", "--lr", lr.to_string(), "--seed", seed.to_string()],
+        "git": {"commit": "feedc0de00000000000000000000000000000000", "branch": "main", "dirty": false},
+        "versions": {"rustc": "1.85.0", "runboard": "0.1.0"},
+        "config": {"lr": lr, "seed": seed, "optimizer": "adam", "note": note},
+    });
+    serde_json::json!({"tag": "_runboard/run", "step": 0,
+        "run_event": {"type": "record", "record": record}})
+}
+
+/// Issue 14: groups, x axes from any series and the compare view. Six runs sent as JSON
+/// batches (lr 0.1 or 0.01, seeds 0 to 2, each seed skipping other steps, one NaN), with an
+/// `epoch` logged every 10 steps (not by one run) and a `<script>` in a config value; numpy
+/// computes what the groups must draw.
+#[test]
+fn groups_x_series_and_compare_work_in_chromium() {
+    use serde_json::{Value as Json, json};
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    std::fs::create_dir_all(&logdir).unwrap();
+    let (child, base, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
+    let server = common::Server { child, base };
+    let mut posted = serde_json::Map::new();
+    let mut by_lr = serde_json::Map::new();
+    let mut subset = serde_json::Map::new();
+    for (k, lr) in [0.1f64, 0.01].into_iter().enumerate() {
+        let mut members = Vec::new();
+        let mut some = Vec::new();
+        for seed in 0..3u32 {
+            let run = format!("sweep/lr{lr}/s{seed}");
+            let note = if k == 0 && seed == 0 {
+                "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+                    .to_owned()
+            } else {
+                format!("lr {lr} seed {seed}")
+            };
+            let mut points = vec![sweep_record(lr, seed, &note)];
+            let mut loss = Vec::new();
+            let mut epoch = Vec::new();
+            for step in 0..=120i64 {
+                // Seed 1 skips every 3rd step and seed 2 every 4th (from 1): steps differ.
+                if (seed == 1 && step % 3 == 1) || (seed == 2 && step % 4 == 1) {
+                    continue;
+                }
+                let t = step as f64;
+                let v = if seed == 1 && step == 42 {
+                    f64::NAN
+                } else {
+                    (k as f64 + 1.0) / (1.0 + t / 20.0)
+                        + 0.05 * (t * 0.7 + f64::from(seed) * 1.3).sin()
+                };
+                points.push(json!({"tag": "loss", "step": step, "scalar": scalar_json(v)}));
+                loss.push(json!([
+                    step,
+                    if v.is_finite() { json!(v) } else { Json::Null }
+                ]));
+            }
+            // Every run but one logs its epoch every 10 steps.
+            if !(k == 1 && seed == 2) {
+                for step in (0..=120i64).step_by(10) {
+                    let e = step as f64 / 40.0;
+                    points.push(json!({"tag": "epoch", "step": step, "scalar": e}));
+                    epoch.push(json!([step, e]));
+                }
+            }
+            ingest(
+                &server.base,
+                &json!({"run": run, "session": format!("s-{run}"), "seq": 1, "points": points}),
+            );
+            posted.insert(run.clone(), json!({"loss": loss, "epoch": epoch}));
+            if seed != 2 {
+                some.push(Json::Array(loss.clone()));
+            }
+            members.push(Json::Array(loss));
+        }
+        by_lr.insert(lr.to_string(), Json::Array(members));
+        subset.insert(lr.to_string(), Json::Array(some));
+    }
+    let expected = json!({
+        "posted": posted,
+        "groups": common::numpy_groups(&Json::Object(by_lr)),
+        // Without the seed-2 runs (unselected in the page).
+        "subset": common::numpy_groups(&Json::Object(subset)),
+    });
+    let artifacts = artifacts("groups");
+    let data = artifacts.join("expected.json");
+    std::fs::write(&data, expected.to_string()).unwrap();
+    let base = server.base.clone();
+    let (ok, passed) = run_node(
+        "groups.mjs",
+        &server.base,
+        &artifacts,
+        &[("EXPECTED", data.to_str().unwrap())],
+        |words, to_node| {
+            let ["ingest", run, step, value] = words else {
+                return false;
+            };
+            let step: i64 = step.parse().unwrap();
+            let value: f64 = value.parse().unwrap();
+            ingest(
+                &base,
+                &json!({"run": run, "session": format!("live-{run}-{step}"), "seq": 1,
+                    "points": [{"tag": "loss", "step": step, "scalar": value}]}),
+            );
+            writeln!(to_node, "ok").unwrap();
+            true
+        },
+    );
+    let expected_checks = [
+        "loads",
+        "group-by-lr-std-band-equals-numpy",
+        "min-max-band-equals-numpy",
+        "show-runs-draws-members-faintly",
+        "tooltip-names-group-mean-band-n",
+        "groups-follow-the-selection",
+        "groups-follow-live-points",
+        "group-by-name-regex",
+        "group-state-in-url",
+        "chart-against-epoch-pairs-by-step",
+        "global-x-axis-lists-series",
+        "compare-shows-only-differences",
+        "compare-show-all",
+        "compare-url-reproduces-the-view",
+        "config-text-is-not-html",
+        "no-console-errors",
+    ];
+    assert!(
+        ok && expected_checks
+            .iter()
+            .all(|c| passed.iter().any(|p| p == c)),
+        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
+        artifacts.display(),
+        log.lock().unwrap()
+    );
+}
+
 /// Runs `tests/browser/<script>` in Node against the server at `base` (screenshots into
 /// `artifacts`, `env` added to its environment). Each line it prints goes to `on_line` with
 /// the script's stdin, for lines that ask the test to act (it answers and returns true);
@@ -412,7 +587,7 @@ fn run_guard_checks(
         &env,
         |words, to_node| match (words, live.as_deref_mut()) {
             (["append", step, value], Some(w)) => {
-                w.add_scalar("loss", value.parse().unwrap(), step.parse().unwrap());
+                w.add_scalar("loss", value.parse::<f64>().unwrap(), step.parse().unwrap());
                 w.flush().unwrap();
                 writeln!(to_node, "ok").unwrap();
                 true

@@ -113,6 +113,9 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                 Value::HParams(h) => {
                     run.hparams.entry(tag).or_insert_with(|| h.clone());
                 }
+                // runboard's own run events (record, status): TensorBoard has no plugin for
+                // them and shows nothing of them; neither is compared here.
+                Value::Run(_) => {}
                 Value::Tensor { plugin, .. } => problems.push(format!(
                     "tag {tag:?} at step {step}: left as a raw tensor of plugin {plugin:?}"
                 )),
@@ -917,9 +920,14 @@ fn loss(step: i64) -> f64 {
     (-(step as f64) / 120.0).exp() + 0.001 * step as f64
 }
 
-/// A run of `POINTS` scalars of tag `loss`, one record each, and the file's bytes.
+/// A run of `POINTS` scalars of tag `loss`, one record each (no run events: the records are
+/// the version record and the points), and the file's bytes.
 fn write_points(dir: &Path) -> Vec<u8> {
-    let mut w = SummaryWriter::new(dir).unwrap();
+    let options = runboard_sdk::WriterOptions {
+        record_run: false,
+        ..runboard_sdk::WriterOptions::default()
+    };
+    let mut w = SummaryWriter::with_options(dir, options).unwrap();
     for step in 0..POINTS {
         w.add_scalar("loss", loss(step), step);
     }

@@ -369,6 +369,24 @@ pub fn gpus() -> Vec<GpuStatus> {
     }
 }
 
+/// The real GPUs' names through NVML (never simulated), in index order; empty without NVML.
+/// Quiet: nothing is logged when NVML is missing (run records ask on every machine).
+///
+/// ```
+/// for name in runboard_sdk::gpu::names() {
+///     println!("{name}"); // e.g. "NVIDIA H200"
+/// }
+/// ```
+pub fn names() -> Vec<String> {
+    let Ok(nvml) = nvml() else {
+        return Vec::new();
+    };
+    let count = nvml.device_count().unwrap_or(0);
+    (0..count)
+        .filter_map(|i| nvml.device_by_index(i).ok()?.name().ok())
+        .collect()
+}
+
 /// The order in which [`available`] and [`available_from`] list GPUs (GPUtil's `order`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {

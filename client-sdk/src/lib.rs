@@ -12,6 +12,8 @@
 //! - [`SummaryWriter`]: tensorboardX/torch-style logging on a background thread.
 //! - [`Run`]: wandb-style `init` / `log` / `finish`.
 //! - [`remote`]: streaming to a runboard server (`RUNBOARD_URL`), spooled and acknowledged.
+//! - [`run_record`]: the run's own events: what ran from which code (git, host, command),
+//!   its status (running, finished, crashed), config, summary and metric goals.
 //! - `tensor` (feature `tch`): logging tch tensors as scalars and histograms.
 
 pub mod event;
@@ -20,13 +22,17 @@ pub mod gpu;
 pub mod record;
 pub mod remote;
 pub mod run;
+pub mod run_record;
 pub mod summary;
 #[cfg(feature = "tch")]
 pub mod tensor;
+#[cfg(test)]
+mod test_server;
 pub mod writer;
 
 pub use event::{DecodedEvent, EventDecoder, HParamValue, TaggedValue, Value};
 pub use run::{Run, RunError};
+pub use run_record::Goal;
 pub use runboard_proto as proto;
 pub use writer::{SummaryWriter, WriterError, WriterOptions};
 

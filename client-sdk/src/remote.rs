@@ -28,6 +28,12 @@
 //!   this is logged once, when it starts. Other failures (a 5xx, a reset) are retried the same
 //!   way.
 //!
+//! # Heartbeats
+//! A sender that has had nothing to send for the heartbeat interval (30 s by default,
+//! [`crate::writer::LIVENESS_INTERVAL`]) and has every batch acknowledged sends a
+//! `{"type":"heartbeat"}` run event, so the server can tell a quiet live run from a dead one.
+//! Heartbeats exist only on the wire: they are never written to event files.
+//!
 //! # Closing
 //! [`RemoteSink::close`] waits for acknowledgements only while the server answers, at most
 //! [`RemoteOptions::close_timeout`]: when the server cannot be reached it makes one more
@@ -192,12 +198,39 @@ impl RemoteSink {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn start(dir: &Path, options: RemoteOptions) -> std::io::Result<RemoteSink> {
+        Self::start_with_heartbeat(dir, options, crate::writer::LIVENESS_INTERVAL)
+    }
+
+    /// [`RemoteSink::start`], sending a heartbeat run event (`{"type":"heartbeat"}`, tag
+    /// [`RUN_EVENT_TAG`](crate::event::RUN_EVENT_TAG)) whenever it has had nothing to send for
+    /// `heartbeat` and every batch is acknowledged (the server then knows the run is alive, if
+    /// quiet). A sender still retrying batches sends no heartbeat: the batches say it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runboard_sdk::remote::{RemoteOptions, RemoteSink};
+    /// # let dir = tempfile::tempdir()?;
+    /// let options = RemoteOptions {
+    ///     url: "http://127.0.0.1:6006".into(),
+    ///     run: "exp1".into(),
+    ///     token: None,
+    ///     close_timeout: Duration::from_secs(10),
+    /// };
+    /// let sink = RemoteSink::start_with_heartbeat(dir.path(), options, Duration::from_secs(5))?;
+    /// # drop(sink);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn start_with_heartbeat(
+        dir: &Path,
+        options: RemoteOptions,
+        heartbeat: Duration,
+    ) -> std::io::Result<RemoteSink> {
         let spool = dir.join(SPOOL_DIR);
         std::fs::create_dir_all(&spool)?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("runboard-remote".into())
-            .spawn(move || Sender::new(spool, options).run(rx))?;
+            .spawn(move || Sender::new(spool, options, heartbeat).run(rx))?;
         Ok(RemoteSink {
             tx,
             thread: Some(thread),
@@ -829,6 +862,18 @@ impl BatchBuilder {
     }
 }
 
+/// A heartbeat run event, now.
+fn heartbeat_point() -> pb::Point {
+    pb::Point {
+        tag: crate::event::RUN_EVENT_TAG.to_owned(),
+        step: 0,
+        wall_time: crate::event_file::now_secs(),
+        value: Some(pb::point::Value::RunEvent(
+            crate::run_record::RunEvent::Heartbeat.to_json(),
+        )),
+    }
+}
+
 /// The remote thread's state.
 struct Sender {
     spool: PathBuf,
@@ -846,10 +891,14 @@ struct Sender {
     unreachable: bool,
     /// The last attempt failed otherwise (and that was logged, once).
     failing: bool,
+    /// Quiet for this long with nothing pending, the sender sends a heartbeat.
+    heartbeat: Duration,
+    /// When the last point (or heartbeat) was queued for sending.
+    last_point: Instant,
 }
 
 impl Sender {
-    fn new(spool: PathBuf, options: RemoteOptions) -> Sender {
+    fn new(spool: PathBuf, options: RemoteOptions, heartbeat: Duration) -> Sender {
         let session = new_session();
         // Batches an earlier session left behind are read from disk when their turn comes.
         let pending = spool_files(&spool).into_iter().map(Spooled::file).collect();
@@ -867,7 +916,16 @@ impl Sender {
             rejected: 0,
             unreachable: false,
             failing: false,
+            heartbeat: heartbeat.max(Duration::from_millis(10)),
+            last_point: Instant::now(),
         }
+    }
+
+    /// Whether the sender has been quiet for a heartbeat interval with every batch sent.
+    fn heartbeat_due(&self) -> bool {
+        self.builder.is_empty()
+            && self.pending.is_empty()
+            && self.last_point.elapsed() >= self.heartbeat
     }
 
     fn run(mut self, rx: mpsc::Receiver<Msg>) -> RemoteReport {
@@ -879,7 +937,8 @@ impl Sender {
             let timeout = if !self.builder.is_empty() {
                 Duration::ZERO
             } else if self.pending.is_empty() {
-                BATCH_INTERVAL
+                let to_heartbeat = self.heartbeat.saturating_sub(self.last_point.elapsed());
+                BATCH_INTERVAL.min(to_heartbeat)
             } else {
                 self.retry_at.saturating_duration_since(Instant::now())
             };
@@ -888,7 +947,12 @@ impl Sender {
             match rx.recv_timeout(timeout) {
                 Ok(Msg::Point(p)) => full = self.add(p),
                 Ok(Msg::Close) | Err(mpsc::RecvTimeoutError::Disconnected) => closing = true,
-                Err(mpsc::RecvTimeoutError::Timeout) => drained = true,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    drained = true;
+                    if self.heartbeat_due() {
+                        self.add(heartbeat_point());
+                    }
+                }
             }
             // Up to one full batch at a time, so that sending keeps up under load.
             while !closing && !drained && !full {
@@ -912,6 +976,7 @@ impl Sender {
 
     /// Adds a point to the batch being built; true when that completed a batch.
     fn add(&mut self, point: pb::Point) -> bool {
+        self.last_point = Instant::now();
         match self.builder.push(point) {
             Some(points) => {
                 self.spool_batch(points);
@@ -1050,136 +1115,12 @@ impl Sender {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::sync::{Arc, Mutex};
+    use std::net::TcpListener;
 
     use proptest::prelude::*;
 
     use super::*;
-
-    /// What the fake server saw.
-    #[derive(Debug, Default)]
-    struct Seen {
-        /// Batches stored, in the order they arrived.
-        stored: Vec<pb::Batch>,
-        /// Body sizes of the batches stored.
-        sizes: Vec<usize>,
-        /// Requests refused as too large.
-        too_large: usize,
-        /// Requests answered 503.
-        unavailable: usize,
-    }
-
-    /// A tiny ingest server on loopback, one request per connection. Bodies over `limit` get
-    /// 413 (before the body when the client sent `Expect: 100-continue`, as hyper does); the
-    /// first `unavailable` requests get 503; a batch with a point tagged `refuse` gets 409; a
-    /// key seen before is a duplicate; the rest is stored and acknowledged.
-    struct FakeServer {
-        url: String,
-        seen: Arc<Mutex<Seen>>,
-    }
-
-    impl FakeServer {
-        fn start(limit: usize, unavailable: usize) -> FakeServer {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            let seen = Arc::new(Mutex::new(Seen::default()));
-            let shared = Arc::clone(&seen);
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    let Ok(stream) = stream else { break };
-                    let _ = answer(stream, limit, unavailable, &shared);
-                }
-            });
-            FakeServer { url, seen }
-        }
-
-        fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
-            self.seen.lock().unwrap()
-        }
-
-        /// Every stored point's (tag, step), in arrival order.
-        fn points(&self) -> Vec<(String, i64)> {
-            self.seen()
-                .stored
-                .iter()
-                .flat_map(|b| b.points.iter().map(|p| (p.tag.clone(), p.step)))
-                .collect()
-        }
-    }
-
-    fn answer(
-        mut stream: TcpStream,
-        limit: usize,
-        unavailable: usize,
-        seen: &Mutex<Seen>,
-    ) -> std::io::Result<()> {
-        let mut reader = BufReader::new(stream.try_clone()?);
-        let (mut len, mut expect) = (0usize, false);
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            let line = line.trim_end().to_ascii_lowercase();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(v) = line.strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-            expect |= line.starts_with("expect: 100-continue");
-        }
-        let mut respond = |status: &str, body: &[u8]| -> std::io::Result<()> {
-            write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            )?;
-            stream.write_all(body)
-        };
-        if len > limit && expect {
-            seen.lock().unwrap().too_large += 1;
-            return respond("413 Payload Too Large", b"too large");
-        }
-        if expect {
-            reader
-                .get_mut()
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-        }
-        let mut body = vec![0; len];
-        reader.read_exact(&mut body)?;
-        let mut seen = seen.lock().unwrap();
-        if len > limit {
-            seen.too_large += 1;
-            return respond("413 Payload Too Large", b"too large");
-        }
-        if seen.unavailable < unavailable {
-            seen.unavailable += 1;
-            return respond("503 Service Unavailable", b"shutting down");
-        }
-        let batch = pb::Batch::decode(body.as_slice()).unwrap();
-        if batch.points.iter().any(|p| p.tag == "refuse") {
-            return respond("409 Conflict", br#"{"code":"conflict","message":"no"}"#);
-        }
-        let duplicate = seen
-            .stored
-            .iter()
-            .any(|b| (&b.session, b.seq) == (&batch.session, batch.seq));
-        let ack = pb::Ack {
-            seq: batch.seq,
-            duplicate,
-            points: if duplicate {
-                0
-            } else {
-                batch.points.len() as u64
-            },
-        };
-        if !duplicate {
-            seen.sizes.push(len);
-            seen.stored.push(batch);
-        }
-        respond("200 OK", &ack.encode_to_vec())
-    }
+    use crate::test_server::FakeServer;
 
     fn point(tag: &str, step: i64) -> pb::Point {
         pb::Point {

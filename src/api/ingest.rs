@@ -53,11 +53,36 @@ struct JsonPoint {
     tag: String,
     step: i64,
     wall_time: Option<f64>,
+    /// A number, or `"NaN"`, `"Infinity"`, `"-Infinity"` (as runboard's JSON writes them).
+    #[serde(default, deserialize_with = "json_scalar")]
     scalar: Option<f64>,
     histogram: Option<Vec<[f64; 3]>>,
     text: Option<String>,
     /// A run event as a JSON object (`{"type": "status", "state": "finished"}`).
     run_event: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A scalar of a JSON batch: a number, or the strings runboard's JSON writes for non-finite
+/// numbers.
+fn json_scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Number(f64),
+        Word(String),
+    }
+    match Option::<Scalar>::deserialize(d)? {
+        None => Ok(None),
+        Some(Scalar::Number(v)) => Ok(Some(v)),
+        Some(Scalar::Word(w)) => match w.as_str() {
+            "NaN" => Ok(Some(f64::NAN)),
+            "Infinity" => Ok(Some(f64::INFINITY)),
+            "-Infinity" => Ok(Some(f64::NEG_INFINITY)),
+            _ => Err(serde::de::Error::custom(format!(
+                "a scalar is a number, \"NaN\", \"Infinity\" or \"-Infinity\", not {w:?}"
+            ))),
+        },
+    }
 }
 
 /// The batch of a JSON body, and the [`content_digest`] of its points as sent: a point

@@ -171,6 +171,7 @@ pub(crate) fn routes() -> Router<AppState> {
     let v1 = Router::new()
         .route("/runs", get(runs::runs))
         .route("/run_table", get(runs::run_table))
+        .route("/group_scalars", get(runs::group_scalars))
         .route(
             "/run",
             get(runs::run).patch(runs::edit).delete(runs::delete),

@@ -145,6 +145,7 @@ pub fn events_of(change: &Change) -> Vec<Event> {
             run: run.clone(),
             tag: tag.clone(),
             points: points.iter().map(wire_point).collect(),
+            x: None,
         };
         event("scalars", &body)
     });

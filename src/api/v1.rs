@@ -64,33 +64,55 @@ pub(super) struct ScalarParams {
     start_step: Option<i64>,
     end_step: Option<i64>,
     max_points: Option<MaxPoints>,
+    /// Another scalar series of the run as the x axis, paired by step.
+    x: Option<String>,
 }
 
-/// `GET /api/v1/scalars?run=&tag=[&start_step=&end_step=&max_points=]`: every point in the
+/// `GET /api/v1/scalars?run=&tag=[&start_step=&end_step=&max_points=&x=]`: every point in the
 /// step range, or at most `max_points` of them, downsampled so that each bucket's first, last,
-/// min and max survive.
+/// min and max survive; with `x=TAG`, each paired with the run's `TAG` value at its step
+/// ([`crate::runs::xaxis::pair_by_step`]).
 pub(super) async fn scalars(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ScalarParams>,
 ) -> Result<Json<ScalarsOut>, ApiError> {
     check_scalar_range(p.start_step, p.end_step)?;
-    let (run, tag) = (p.run.clone(), p.tag.clone());
-    let points = read(&state, move |c| {
+    let (run, tag, x_tag) = (p.run.clone(), p.tag.clone(), p.x.clone());
+    let (points, x) = read(&state, move |c| {
         let id = series_of_kind(c, &run, &tag, Kind::Scalar)?;
-        Ok(query::scalars(
+        let points = query::scalars(
             c,
             id,
             p.start_step,
             p.end_step,
             p.max_points.map(MaxPoints::get),
-        )?)
+        )?;
+        with_x(c, &run, x_tag.as_deref(), points)
     })
     .await?;
     Ok(Json(ScalarsOut {
         run: p.run,
         tag: p.tag,
         points: points.iter().map(wire_point).collect(),
+        x,
     }))
+}
+
+/// `points` of `run`, paired with its series `x_tag` when one is asked for (404 when the run
+/// has no such scalar series).
+fn with_x(
+    c: &rusqlite::Connection,
+    run: &str,
+    x_tag: Option<&str>,
+    points: Vec<crate::store::Point>,
+) -> Result<(Vec<crate::store::Point>, Option<Vec<Num>>), ApiError> {
+    let Some(x_tag) = x_tag else {
+        return Ok((points, None));
+    };
+    let x_id = series_of_kind(c, run, x_tag, Kind::Scalar)?;
+    let xs = query::scalars(c, x_id, None, None, None)?;
+    let (kept, x) = crate::runs::xaxis::pair_by_step(&points, &xs);
+    Ok((kept, Some(x.into_iter().map(Num).collect())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +121,9 @@ pub(super) struct TagScalarParams {
     start_step: Option<i64>,
     end_step: Option<i64>,
     max_points: Option<MaxPoints>,
+    /// Another scalar series of each run as the x axis, paired by step (runs without it are
+    /// left out).
+    x: Option<String>,
 }
 
 /// One run's points in [`TagScalarsOut`].
@@ -106,6 +131,8 @@ pub(super) struct TagScalarParams {
 struct RunPoints {
     run: String,
     points: Vec<WirePoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<Vec<Num>>,
 }
 
 /// The body of `/api/v1/tag_scalars`.
@@ -125,9 +152,10 @@ fn check_scalar_range(start_step: Option<i64>, end_step: Option<i64>) -> Result<
     Ok(())
 }
 
-/// `GET /api/v1/tag_scalars?tag=[&start_step=&end_step=&max_points=]`: the scalar series `tag`
-/// of every run that has it (in run start order), each read as `/api/v1/scalars` reads one, so
-/// that a chart of many runs is one request. 404 when no run has a scalar series `tag`.
+/// `GET /api/v1/tag_scalars?tag=[&start_step=&end_step=&max_points=&x=]`: the scalar series
+/// `tag` of every run that has it (in run start order), each read as `/api/v1/scalars` reads
+/// one, so that a chart of many runs is one request. 404 when no run has a scalar series
+/// `tag`. With `x=TAG`, runs without a scalar series `TAG` are left out.
 pub(super) async fn tag_scalars(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<TagScalarParams>,
@@ -145,22 +173,28 @@ pub(super) async fn tag_scalars(
                 "no run has a scalar series {tag:?}"
             )));
         }
-        series
-            .into_iter()
-            .map(|(run, id)| {
-                let points = query::scalars(
-                    c,
-                    id,
-                    p.start_step,
-                    p.end_step,
-                    p.max_points.map(MaxPoints::get),
-                )?;
-                Ok(RunPoints {
-                    run,
-                    points: points.iter().map(wire_point).collect(),
-                })
-            })
-            .collect::<Result<Vec<_>, ApiError>>()
+        let mut out = Vec::with_capacity(series.len());
+        for (run, id) in series {
+            if let Some(x) = &p.x
+                && !matches!(query::series_id(c, &run, x)?, Some((_, Kind::Scalar)))
+            {
+                continue;
+            }
+            let points = query::scalars(
+                c,
+                id,
+                p.start_step,
+                p.end_step,
+                p.max_points.map(MaxPoints::get),
+            )?;
+            let (points, x) = with_x(c, &run, p.x.as_deref(), points)?;
+            out.push(RunPoints {
+                run,
+                points: points.iter().map(wire_point).collect(),
+                x,
+            });
+        }
+        Ok(out)
     })
     .await?;
     Ok(Json(TagScalarsOut { tag: p.tag, runs }))

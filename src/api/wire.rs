@@ -22,4 +22,8 @@ pub struct ScalarsOut {
     pub tag: String,
     /// `[step, wall_time, value]` in step order.
     pub points: Vec<WirePoint>,
+    /// With `x=TAG`: each point's value of that series, paired by step (points without one
+    /// are left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<Vec<Num>>,
 }

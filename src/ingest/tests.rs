@@ -116,7 +116,12 @@ mod reading {
         let dir = tempfile::tempdir().unwrap();
         let logdir = dir.path().join("logs");
         let src = dir.path().join("src");
-        let mut w = SummaryWriter::new(&src).unwrap();
+        // No run events: the file's last record is the last point.
+        let no_run_events = runboard_sdk::WriterOptions {
+            record_run: false,
+            ..runboard_sdk::WriterOptions::default()
+        };
+        let mut w = SummaryWriter::with_options(&src, no_run_events).unwrap();
         for s in 0..10 {
             w.add_scalar("x", s as f64, s);
         }

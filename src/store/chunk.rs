@@ -80,6 +80,33 @@ pub fn decode_points(blob: &[u8], out: &mut Vec<Point>) -> Result<(), BadChunk> 
     Ok(())
 }
 
+/// A series as two columns, steps and values (what computations over many series read: a
+/// third less memory than [`Point`]s).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepValues {
+    /// Steps, in stored order.
+    pub steps: Vec<i64>,
+    /// The value at each step.
+    pub values: Vec<f64>,
+}
+
+/// Decodes a blob's steps and values (not wall times), appending them to `out`.
+pub fn decode_steps_values(blob: &[u8], out: &mut StepValues) -> Result<(), BadChunk> {
+    if blob.len() % POINT_BYTES != 0 {
+        return Err(BadChunk(blob.len()));
+    }
+    let n = blob.len() / POINT_BYTES;
+    out.steps.reserve(n);
+    out.values.reserve(n);
+    for rec in blob.chunks_exact(POINT_BYTES) {
+        out.steps
+            .push(i64::from_le_bytes(rec[..8].try_into().expect("8 bytes")));
+        out.values
+            .push(f64::from_le_bytes(rec[16..].try_into().expect("8 bytes")));
+    }
+    Ok(())
+}
+
 /// Summarises a non-empty run of points; `None` for an empty slice.
 pub fn summarize(points: &[Point]) -> Option<ChunkSummary> {
     let first = *points.first()?;

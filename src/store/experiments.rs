@@ -224,3 +224,47 @@ pub fn run_files(conn: &Connection) -> Result<FxHashMap<i64, Vec<String>>, Store
     }
     Ok(out)
 }
+
+/// Every scalar series' last point at or before `step` (none when the series starts after it),
+/// by run id and tag. A chunk that ends at or before `step` answers from its summary; only a
+/// chunk that `step` falls inside is decoded.
+pub fn values_at_step(
+    conn: &Connection,
+    step: i64,
+) -> Result<FxHashMap<(i64, String), super::chunk::Point>, StoreError> {
+    // The last chunk of each series that starts at or before `step` (SQLite takes the other
+    // columns from the row of the max).
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.run_id, s.tag, c.series_id, max(c.seq), c.last_step, c.last_wall, c.last_value
+         FROM series s JOIN scalar_chunks c ON c.series_id = s.id
+         WHERE s.kind = 'scalar' AND c.first_step <= ?1
+         GROUP BY c.series_id",
+    )?;
+    let mut blob_stmt =
+        conn.prepare_cached("SELECT points FROM scalar_points WHERE series_id = ?1 AND seq = ?2")?;
+    let mut out = FxHashMap::default();
+    let mut rows = stmt.query([step])?;
+    let mut points = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (run_id, tag, series_id, seq): (i64, String, i64, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let last_step: i64 = r.get(4)?;
+        let point = if last_step <= step {
+            super::chunk::Point {
+                step: last_step,
+                wall_time: r.get(5)?,
+                value: r.get::<_, Option<f64>>(6)?.unwrap_or(f64::NAN),
+            }
+        } else {
+            let blob: Vec<u8> = blob_stmt.query_row(params![series_id, seq], |b| b.get(0))?;
+            points.clear();
+            super::chunk::decode_points(&blob, &mut points)?;
+            match points.iter().rev().find(|p| p.step <= step) {
+                Some(p) => *p,
+                None => continue,
+            }
+        };
+        out.insert((run_id, tag), point);
+    }
+    Ok(out)
+}

@@ -194,6 +194,19 @@ pub fn scalars(
     }
 }
 
+/// Every step and value of a scalar series, in order (one statement over its chunks).
+pub fn steps_values(conn: &Connection, series_id: i64) -> Result<chunk::StepValues, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT points FROM scalar_points WHERE series_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([series_id])?;
+    let mut out = chunk::StepValues::default();
+    while let Some(r) = rows.next()? {
+        let blob = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+        chunk::decode_steps_values(blob, &mut out)?;
+    }
+    Ok(out)
+}
+
 /// Reads a scalar series one chunk at a time, in order, for exports that must not hold a whole
 /// series in memory: replaces `out` with the points of the first chunk after `after` (a chunk
 /// sequence number, `None` for the first chunk) and returns that chunk's sequence number, or

@@ -148,12 +148,6 @@ pub fn version() -> usize {
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let applied: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    if applied == 0 {
-        // A new database: freed pages (a deleted run) can be given back to the file system by
-        // `PRAGMA incremental_vacuum`. Only possible before the first table exists; older
-        // databases reuse freed pages for new data instead.
-        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
-    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
@@ -163,9 +157,13 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Connection settings every connection uses: WAL (readers never block the writer), foreign
+/// Connection settings every connection uses: incremental auto-vacuum (new databases), WAL (readers never block the writer), foreign
 /// keys, and a busy timeout so a reader waits out a checkpoint instead of failing.
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // On a new database (before WAL mode and the first table), freed pages (a deleted run)
+    // can be given back to the file system by `PRAGMA incremental_vacuum`. A no-op on older
+    // databases, which reuse freed pages for new data instead.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -15,7 +15,8 @@ export class HParamsView {
     this.pending = 0;
     this.drawParallel = null;
     const { state } = ctx;
-    state.subscribe(['runs', 'series', 'selection', 'settings.tagFilter', 'settings.runFilter', 'settings.tab'], () => this.sync());
+    state.subscribe(['runs', 'series', 'selection', 'settings.tagFilter', 'settings.runFilter', 'settings.tab',
+      'settings.groupBy', 'settings.groupRegex'], () => this.sync());
     state.subscribe(['hover'], () => {
       for (const tr of this.el.querySelectorAll('.hp-table tbody tr')) tr.classList.toggle('hovered', tr.dataset.run === state.hover);
       this.drawParallel?.();
@@ -113,6 +114,7 @@ export class HParamsView {
     })));
     const canvas = el('canvas', { class: 'parallel' });
     this.el.replaceChildren(
+      ...groupCard(state, rows, keys, metrics),
       el('div', { class: 'card wide' },
         el('div', { class: 'card-head' }, el('span', { class: 'card-title', text: `Hyperparameters · ${rows.length} runs` })),
         el('div', { class: 'hp-scroll' }, el('table', { class: 'hp-table' }, el('thead', {}, head), el('tbody', {}, body)))),
@@ -122,6 +124,74 @@ export class HParamsView {
     this.drawParallel = () => parallel(canvas, cols.slice(1), rows, value, state);
     requestAnimationFrame(this.drawParallel);
   }
+}
+
+/**
+ * The keys of the groups `run` is in when the page groups runs (the Scalars tab's "Group by"):
+ * by a hyperparameter (or a run field: `status`, `host`, `tags`, one group per tag) or by a
+ * regex's first capture (else its whole match) in the run's name; `[]` when not grouping.
+ */
+export function groupKeysOf(state, run) {
+  const { groupBy, groupRegex } = state.settings;
+  const info = state.runs.get(run) || {};
+  if (groupRegex) {
+    let re;
+    try { re = new RegExp(groupRegex); } catch { return ['(no match)']; }
+    const m = run.match(re);
+    return [m ? (m[1] ?? m[0]) : '(no match)'];
+  }
+  if (!groupBy) return [];
+  const key = groupBy.startsWith('config.') ? groupBy.slice(7) : groupBy;
+  let v = info.hparams?.[key];
+  if (v === undefined) v = key === 'status' ? info.status?.state : info[key];
+  if (Array.isArray(v)) return v.length ? v.map(String) : ['(none)'];
+  return [v === undefined || v === null ? '(none)' : String(v)];
+}
+
+/** Mean and population standard deviation (numpy's `std`, ddof=0) of the finite numbers. */
+function meanStd(values) {
+  const xs = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+  if (!xs.length) return null;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) * (b - mean), 0) / xs.length);
+  return { mean, std, n: xs.length };
+}
+
+/**
+ * The hparams grouped as the charts are: a row per group with its runs' count, the values of
+ * each hyperparameter they share (else "mixed") and each metric's mean ± std over the runs'
+ * last values. Nothing when the page does not group runs.
+ */
+function groupCard(state, rows, keys, metrics) {
+  const groups = new Map();
+  for (const row of rows) {
+    for (const key of groupKeysOf(state, row.run)) {
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(row);
+    }
+  }
+  if (!groups.size) return [];
+  const head = el('tr', {}, [
+    el('th', { text: 'group' }), el('th', { text: 'runs' }),
+    ...keys.map((k) => el('th', { text: k })),
+    ...metrics.map((t) => el('th', { class: 'metric', title: `${t}: mean ± std of the runs' last values`, text: t })),
+  ]);
+  const body = [...groups].map(([key, members]) => {
+    const shared = keys.map((k) => {
+      const vs = new Set(members.map((r) => JSON.stringify(r.values[`h:${k}`])));
+      const v = members[0].values[`h:${k}`];
+      return vs.size === 1 ? (typeof v === 'number' ? fmt(v) : String(v ?? '–')) : 'mixed';
+    });
+    const stats = metrics.map((t) => meanStd(members.map((r) => r.values[`m:${t}`])));
+    return el('tr', { dataset: { group: key } }, [
+      el('td', { text: key }), el('td', { text: String(members.length) }),
+      ...shared.map((v) => el('td', { text: v })),
+      ...stats.map((s) => el('td', s ? { text: `${fmt(s.mean)} ± ${fmt(s.std)}`, dataset: { mean: String(s.mean), std: String(s.std), n: String(s.n) } } : { text: '–' })),
+    ]);
+  });
+  return [el('div', { class: 'card wide' },
+    el('div', { class: 'card-head' }, el('span', { class: 'card-title', text: `Groups · ${groups.size}` })),
+    el('div', { class: 'hp-scroll' }, el('table', { class: 'hp-table hp-groups' }, el('thead', {}, head), el('tbody', {}, body))))];
 }
 
 /** Draws each row as a line across one vertical axis per column, in its run's colour (the

@@ -27,6 +27,17 @@ export const DEFAULT_SETTINGS = Object.freeze({
   table: DEFAULT_TABLE,
   /** Archived runs listed too (everywhere, marked as archived). */
   archived: false,
+  // Groups on the scalars tab (js/groups.js): a field (a config key, `tags`, `status`, `host`)
+  // or a regex on the run name ('' for none), the band, and whether members are drawn.
+  groupBy: '',
+  groupRegex: '',
+  band: 'std',
+  groupRuns: true,
+  // The x axis of single charts (js/xaxis.js): tag → `step` / `relative` / `wall` / `tag:TAG`.
+  cardX: Object.freeze({}),
+  // The runs of the compare view (js/compare.js), and whether it shows equal values too.
+  compare: Object.freeze([]),
+  compareAll: false,
 });
 
 /** The run that holds what the server samples (GPUs): it has its own pane, not a line. */
@@ -40,7 +51,7 @@ const UNKNOWN_COLOR = '#888888';
  * which notifies the subscribers of the changed keys. `settings` changes also name the changed
  * fields (`settings.smoothing`), so a view can follow one of them.
  *
- * - `settings`: see [`DEFAULT_SETTINGS`];
+ * - `settings`: see [`DEFAULT_SETTINGS`] (`x` is also `tag:TAG`: another scalar series);
  * - `runs`: Map name → the `/api/v1/runs` object (`name`, `display_name`, `color`, `hparams`,
  *   `archived`, ...) in start order;
  * - `series`: Map `run\0tag` → `{run, tag, kind, plugin}`;

@@ -195,6 +195,50 @@ await check('histograms-images-hparams', async () => {
   assert(rows.some(([run, t]) => run === LIVE && t.includes('0.1') && t.includes('adam')), JSON.stringify(rows));
 });
 
+await check('hparams-groups', async () => {
+  // Grouped as the charts are grouped: a row per group, each metric's mean ± std of the runs'
+  // last values, and the hyperparameters the group shares.
+  const p = await open(`${base}/?tab=hparams&group=optimizer`);
+  await p.waitForSelector('.hp-groups tbody tr', { timeout: 10_000 });
+  const read = () => p.evaluate(() => ({
+    heads: [...document.querySelectorAll('.hp-groups thead th')].map((t) => t.textContent),
+    rows: [...document.querySelectorAll('.hp-groups tbody tr')].map((r) => ({
+      key: r.dataset.group,
+      cells: [...r.cells].map((c) => ({ text: c.textContent, mean: c.dataset.mean, std: c.dataset.std, n: c.dataset.n })),
+    })),
+  }));
+  let { heads, rows } = await read();
+  assert(rows.length === 1 && rows[0].key === 'adam', `one group: ${JSON.stringify(rows)}`);
+  assert(rows[0].cells[1].text === '2', `two runs: ${JSON.stringify(rows[0])}`);
+  assert(rows[0].cells[heads.indexOf('lr')].text === 'mixed', JSON.stringify(heads));
+  assert(rows[0].cells[heads.indexOf('optimizer')].text === 'adam', JSON.stringify(heads));
+  const runs = await (await fetch(`${base}/api/v1/runs`)).json();
+  const withHparams = runs.filter((r) => r.hparams && Object.keys(r.hparams).length).map((r) => r.name);
+  const metricCols = heads.map((h, i) => [h, i]).filter(([, i]) => rows[0].cells[i].mean !== undefined);
+  assert(metricCols.length > 0, `metric columns: ${JSON.stringify(heads)}`);
+  for (const [tag, i] of metricCols) {
+    const body = await (await fetch(`${base}/api/v1/tag_scalars?tag=${encodeURIComponent(tag)}`)).json();
+    const last = body.runs.filter((r) => withHparams.includes(r.run)).map((r) => r.points[r.points.length - 1][2])
+      .filter((v) => typeof v === 'number' && Number.isFinite(v));
+    const mean = last.reduce((a, b) => a + b, 0) / last.length;
+    const std = Math.sqrt(last.reduce((a, b) => a + (b - mean) ** 2, 0) / last.length);
+    const cell = rows[0].cells[i];
+    assert(Math.abs(Number(cell.mean) - mean) <= 1e-9 && Math.abs(Number(cell.std) - std) <= 1e-9 && Number(cell.n) === last.length,
+      `${tag}: ${JSON.stringify(cell)} vs mean ${mean} std ${std} of ${last.length}`);
+  }
+  // By lr: a group per run, each with no spread.
+  await p.goto(`${base}/?tab=hparams&group=lr`);
+  await p.waitForFunction(() => document.querySelectorAll('.hp-groups tbody tr').length === 2, null, { timeout: 10_000 });
+  ({ heads, rows } = await read());
+  assert(rows.every((r) => r.cells[1].text === '1' && r.cells.filter((c) => c.std !== undefined).every((c) => Number(c.std) === 0)),
+    JSON.stringify(rows));
+  // Not grouping: no group card.
+  await p.goto(`${base}/?tab=hparams`);
+  await p.waitForSelector('.hp-table tbody tr', { timeout: 10_000 });
+  assert(await p.$('.hp-groups') === null, 'no groups card when runs are not grouped');
+  await p.close();
+});
+
 await check('gpu-pane', async () => {
   await page.click('[data-tab=system]');
   await page.waitForFunction(() => document.querySelectorAll('.card[data-kind=gpu][data-drawn="1"]').length === 2, null, { timeout: 15_000 });

@@ -475,3 +475,48 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// numpy's groups of `groups` (key → members, each `[[step, value or null], ...]`): per key,
+/// rows `[step, mean, mean - std, mean + std, min, max, n]` over the finite values at each
+/// step any member logged (`np.std`, ddof=0), computed by the venv's Python.
+pub fn numpy_groups(groups: &serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
+    let script = r#"
+import json, sys
+import numpy as np
+groups = json.load(sys.stdin)
+out = {}
+for key, members in groups.items():
+    at = {}
+    for r in members:
+        for s, v in r:
+            at.setdefault(s, [])
+            if v is not None and np.isfinite(v):
+                at[s].append(v)
+    rows = []
+    for step in sorted(at):
+        vals = np.array(at[step], dtype=np.float64)
+        if len(vals) == 0:
+            continue
+        mean = float(np.mean(vals))
+        std = float(np.std(vals, ddof=0))
+        rows.append([step, mean, mean - std, mean + std, float(np.min(vals)), float(np.max(vals)), len(vals)])
+    out[key] = rows
+print(json.dumps(out))
+"#;
+    let mut child = Command::new(python())
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(groups.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "numpy failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}

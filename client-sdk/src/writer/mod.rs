@@ -29,17 +29,28 @@
 //! [`SummaryWriter::close_with_report`] returns the details). `close()` fails for streaming
 //! only when a batch could neither be spooled nor sent ([`WriterError::NotSpooled`]).
 //!
+//! # The run's own events
+//! Unless [`WriterOptions::record_run`] is off, a writer also says what it is
+//! ([`crate::run_record`]): its writer thread first writes the run record (collected there,
+//! so starting costs the training thread nothing) and a `running` status; [`SummaryWriter::close`]
+//! writes `finished`; a writer dropped while its thread panics writes `crashed` with the panic
+//! message. A writer dropped otherwise writes everything it was given and no status. While
+//! nothing is logged, the writer keeps the file's modification time fresh (and, streaming,
+//! sends heartbeats) every [`WriterOptions::liveness_interval`], so that a quiet live run is
+//! told from a dead one.
+//!
 //! # Inside
 //! This file is the public API. `queue` is the bounded queue between the logging calls and the
 //! writer thread (backpressure, flush tickets, errors reported back); `worker` is the
-//! `runboard-writer` thread that drains it, encodes events, writes the file and feeds the
-//! remote sink.
+//! `runboard-writer` thread that drains it, encodes events, writes the event file and feeds the
+//! remote sink; `panic` remembers panic messages for the `crashed` status.
 
+mod panic;
 mod queue;
 mod worker;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -49,8 +60,14 @@ use rustc_hash::FxHashMap;
 use crate::event::HParamValue;
 use crate::event_file::{EventFileWriter, now_secs};
 use crate::remote::{RemoteOptions, RemoteReport, RemoteSink};
+use crate::run_record::{RunEvent, RunRecord, RunState};
 use crate::summary::{self, ImageError};
 use queue::{Item, Pending, PendingKind, Queue, State};
+
+/// How long a writer may be quiet before it shows it is alive: it sets its event file's
+/// modification time to now and, when streaming, sends a heartbeat (the server calls a
+/// running run that it has not heard from for 300 s stalled).
+pub const LIVENESS_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Tunables of a [`SummaryWriter`]; `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -67,6 +84,18 @@ pub struct WriterOptions {
     /// `RUNBOARD_RUN` and `RUNBOARD_TOKEN` when `RUNBOARD_URL` is set (see [`crate::remote`]).
     /// The event file stays the durable record either way.
     pub remote: Option<RemoteOptions>,
+    /// Write the run's own events: the run record and `running` at the start, `finished` at
+    /// `close()`, `crashed` when dropped during a panic ([`crate::run_record`]). Default true.
+    pub record_run: bool,
+    /// Put the code's git state (commit, branch, remote, diff) in the run record. Default true;
+    /// `RUNBOARD_DISABLE_GIT=1` turns it off too.
+    pub record_git: bool,
+    /// The folder whose git state the record holds (any folder of the repository). Default
+    /// `None`: the current directory.
+    pub git_dir: Option<PathBuf>,
+    /// How long a quiet writer waits before it refreshes its file's modification time and,
+    /// streaming, sends a heartbeat. Default [`LIVENESS_INTERVAL`] (30 s).
+    pub liveness_interval: Duration,
 }
 
 impl Default for WriterOptions {
@@ -77,6 +106,10 @@ impl Default for WriterOptions {
             histogram_buckets: summary::DEFAULT_HISTOGRAM_BUCKETS,
             filename_suffix: String::new(),
             remote: None,
+            record_run: true,
+            record_git: true,
+            git_dir: None,
+            liveness_interval: LIVENESS_INTERVAL,
         }
     }
 }
@@ -146,6 +179,12 @@ pub struct SummaryWriter {
     path: PathBuf,
     dir: PathBuf,
     max_step: i64,
+    /// The options it started with (the remote resolved from the environment), for siblings.
+    options: WriterOptions,
+    /// The run record its writer thread writes first; `None` when it writes no run events.
+    record: Option<Arc<SharedRecord>>,
+    /// The writers of [`SummaryWriter::add_scalars`], by folder name; closed with this one.
+    siblings: FxHashMap<String, SummaryWriter>,
 }
 
 impl std::fmt::Debug for SummaryWriter {
@@ -153,7 +192,54 @@ impl std::fmt::Debug for SummaryWriter {
         f.debug_struct("SummaryWriter")
             .field("path", &self.path)
             .field("tags", &self.tags.len())
+            .field("siblings", &self.siblings.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The run record event of a writer and its [`SummaryWriter::add_scalars`] siblings: collected
+/// once, by whichever of their writer threads asks first (the others wait for it).
+pub(crate) struct SharedRecord {
+    config: Vec<(String, HParamValue)>,
+    /// Where git is asked; `None`: the record holds no git state.
+    git_dir: Option<PathBuf>,
+    json: OnceLock<String>,
+}
+
+impl SharedRecord {
+    fn new(config: &[(&str, HParamValue)], options: &WriterOptions) -> SharedRecord {
+        let git_dir = if options.record_git && !crate::run_record::git_disabled_by_env() {
+            options
+                .git_dir
+                .clone()
+                .or_else(|| std::env::current_dir().ok())
+        } else {
+            None
+        };
+        SharedRecord {
+            config: config
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            git_dir,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The `record` event's JSON text (collected on the first call).
+    fn json(&self) -> &str {
+        self.json.get_or_init(|| {
+            let config: Vec<(&str, HParamValue)> = self
+                .config
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            let record = RunRecord::collect(&config, self.git_dir.as_deref());
+            RunEvent::Record {
+                record: Box::new(record),
+            }
+            .to_json()
+        })
     }
 }
 
@@ -192,7 +278,27 @@ impl SummaryWriter {
         dir: impl AsRef<Path>,
         options: WriterOptions,
     ) -> Result<SummaryWriter, WriterError> {
-        let dir = dir.as_ref().to_path_buf();
+        Self::start(dir.as_ref(), options, &[])
+    }
+
+    /// [`SummaryWriter::with_options`] whose run record holds `config` (a `Run`'s).
+    pub(crate) fn start(
+        dir: &Path,
+        options: WriterOptions,
+        config: &[(&str, HParamValue)],
+    ) -> Result<SummaryWriter, WriterError> {
+        let record = options
+            .record_run
+            .then(|| Arc::new(SharedRecord::new(config, &options)));
+        Self::start_with_record(dir, options, record)
+    }
+
+    fn start_with_record(
+        dir: &Path,
+        mut options: WriterOptions,
+        record: Option<Arc<SharedRecord>>,
+    ) -> Result<SummaryWriter, WriterError> {
+        let dir = dir.to_path_buf();
         let file = EventFileWriter::create(&dir, &options.filename_suffix).map_err(|source| {
             WriterError::Create {
                 dir: dir.clone(),
@@ -200,21 +306,31 @@ impl SummaryWriter {
             }
         })?;
         let path = file.path().to_path_buf();
-        let remote = match options
+        options.remote = options
             .remote
-            .clone()
-            .or_else(|| RemoteOptions::from_env(&dir))
-        {
-            Some(r) => Some(RemoteSink::start(&dir, r).map_err(WriterError::Spawn)?),
+            .take()
+            .or_else(|| RemoteOptions::from_env(&dir));
+        let remote = match &options.remote {
+            Some(r) => Some(
+                RemoteSink::start_with_heartbeat(&dir, r.clone(), options.liveness_interval)
+                    .map_err(WriterError::Spawn)?,
+            ),
             None => None,
         };
+        if record.is_some() {
+            panic::install_hook();
+        }
         let queue = Arc::new(Queue::new(options.queue_capacity));
         let worker = worker::spawn(
             Arc::clone(&queue),
-            file,
-            options.flush_interval,
-            options.histogram_buckets,
-            remote,
+            worker::Setup {
+                file,
+                flush_interval: options.flush_interval,
+                histogram_buckets: options.histogram_buckets,
+                remote,
+                record: record.clone(),
+                liveness_interval: options.liveness_interval,
+            },
         )
         .map_err(WriterError::Spawn)?;
         Ok(SummaryWriter {
@@ -224,6 +340,9 @@ impl SummaryWriter {
             path,
             dir,
             max_step: 0,
+            options,
+            record,
+            siblings: FxHashMap::default(),
         })
     }
 
@@ -271,17 +390,21 @@ impl SummaryWriter {
         id
     }
 
-    /// Logs a scalar. NaN and ±Inf are kept. Stored as float32, like every TensorBoard writer.
+    /// Logs a scalar: any number that converts to `f64` without loss (`f64`, `f32`, `i32`,
+    /// `u32`, ...). NaN and ±Inf are kept. Stored as float32, like every TensorBoard writer.
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
     /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
     /// writer.add_scalar("train/loss", 0.25, 1);
     /// writer.add_scalar("train/loss", f64::NAN, 2); // kept, not dropped
+    /// writer.add_scalar("train/lr", 1e-3f32, 2);
+    /// writer.add_scalar("train/epoch", 3, 2); // an i32
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
-    pub fn add_scalar(&mut self, tag: &str, value: f64, step: i64) {
+    pub fn add_scalar(&mut self, tag: &str, value: impl Into<f64>, step: i64) {
+        let value = value.into();
         let tag = self.tag_at(tag, step);
         let wall_time = now_secs();
         self.queue.push(Item::Scalar {
@@ -290,6 +413,67 @@ impl SummaryWriter {
             wall_time,
             value,
         });
+    }
+
+    /// Logs several scalars of one chart, as tensorboardX does: each `(name, value)` goes to a
+    /// writer of its own in the folder `<this writer's dir>/<main_tag with '/' as '_'>_<name>`
+    /// (a run of its own, next to this one), under the tag `main_tag`, so that TensorBoard
+    /// draws them as one chart with one line per name. Those writers are opened on first use
+    /// and closed with this one. A folder that cannot be created is reported by the next
+    /// `flush()` or `close()`, like a write error.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path().join("exp1"))?;
+    /// for step in 0..10 {
+    ///     let loss = 1.0 / (step as f64 + 1.0);
+    ///     writer.add_scalars("loss", &[("train", loss), ("eval", loss * 1.1)], step);
+    /// }
+    /// writer.close()?;
+    /// assert!(dir.path().join("exp1/loss_train").is_dir());
+    /// assert!(dir.path().join("exp1/loss_eval").is_dir());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_scalars(&mut self, main_tag: &str, values: &[(&str, f64)], step: i64) {
+        let prefix = main_tag.replace('/', "_");
+        for (name, value) in values {
+            let folder = format!("{prefix}_{name}");
+            if !self.siblings.contains_key(&folder) {
+                match self.open_sibling(&folder) {
+                    Ok(w) => {
+                        self.siblings.insert(folder.clone(), w);
+                    }
+                    Err(e) => {
+                        self.report_lost(&e);
+                        continue;
+                    }
+                }
+            }
+            if let Some(w) = self.siblings.get_mut(&folder) {
+                w.add_scalar(main_tag, *value, step);
+            }
+        }
+    }
+
+    /// A writer for `<dir>/<folder>`, with this one's options and run record; streaming, its
+    /// run is `<this run>/<folder>` (its name in the logdir too).
+    fn open_sibling(&self, folder: &str) -> Result<SummaryWriter, WriterError> {
+        let mut options = self.options.clone();
+        if let Some(r) = &mut options.remote {
+            r.run = format!("{}/{folder}", r.run);
+        }
+        Self::start_with_record(&self.dir.join(folder), options, self.record.clone())
+    }
+
+    /// Reports an error met on the logging thread as the writer thread reports its own: logged
+    /// once, returned by the next `flush()` / `close()`, the item counted as lost.
+    fn report_lost(&self, e: &dyn std::fmt::Display) {
+        let mut q = self.queue.lock();
+        if q.first_error.is_none() {
+            tracing::error!("runboard: {e}");
+            q.first_error = Some(e.to_string());
+        }
+        q.lost += 1;
     }
 
     /// Logs a histogram of `values` ([`WriterOptions::histogram_buckets`] equal-width buckets,
@@ -442,8 +626,16 @@ impl SummaryWriter {
         );
     }
 
-    /// Waits until everything logged so far is written and handed to the OS (readers see it).
-    /// Returns the first write error since the writer started, if any.
+    /// Queues a run event (nothing when this writer writes none).
+    pub(crate) fn add_run_event(&mut self, event: &RunEvent) {
+        if self.record.is_some() {
+            self.push_other(0, PendingKind::RunEvent(event.to_json()));
+        }
+    }
+
+    /// Waits until everything logged so far (here and in the [`SummaryWriter::add_scalars`]
+    /// writers) is written and handed to the OS (readers see it). Returns the first write
+    /// error since the writer started, if any.
     ///
     /// ```
     /// use runboard_sdk::event_file::read_events;
@@ -452,12 +644,20 @@ impl SummaryWriter {
     /// writer.add_scalar("loss", 0.5, 1);
     /// writer.flush()?;
     /// let (events, _) = read_events(writer.path())?;
-    /// assert_eq!(events.len(), 2); // the version record and the point
+    /// // The version record, the run record, the `running` status and the point.
+    /// assert_eq!(events.len(), 4);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn flush(&mut self) -> Result<(), WriterError> {
-        let q = self.queue.flush();
-        self.error_of(&q)
+        let mut result = {
+            let q = self.queue.flush();
+            self.error_of(&q)
+        };
+        for w in self.siblings.values_mut() {
+            let r = w.flush();
+            result = result.and(r);
+        }
+        result
     }
 
     /// The first write error (or the lost items) the writer thread reported, else the batches
@@ -484,7 +684,8 @@ impl SummaryWriter {
         }
     }
 
-    /// Writes everything, syncs the file to disk and stops the writer thread. When streaming,
+    /// Marks the run `finished`, writes everything, syncs the file to disk and stops the
+    /// writer thread (and those of [`SummaryWriter::add_scalars`]). When streaming,
     /// first waits for the server's acknowledgements while it answers (see [`crate::remote`]);
     /// batches it did not acknowledge stay in the spool folder and are no error (see
     /// [`SummaryWriter::close_with_report`] for what was left).
@@ -528,8 +729,24 @@ impl SummaryWriter {
     /// println!("send it later with: {}", report.sync_command());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn close_with_report(mut self) -> Result<Option<RemoteReport>, WriterError> {
+    pub fn close_with_report(self) -> Result<Option<RemoteReport>, WriterError> {
+        self.finish_with(None)
+    }
+
+    /// Closes with a `finished` status holding `exit_code`; the siblings too. The first error
+    /// is returned (this writer's before its siblings').
+    pub(crate) fn finish_with(
+        mut self,
+        exit_code: Option<i32>,
+    ) -> Result<Option<RemoteReport>, WriterError> {
+        let mut siblings = Ok(());
+        for (_, w) in self.siblings.drain() {
+            let r = w.finish_with(exit_code).map(|_| ());
+            siblings = siblings.and(r);
+        }
+        self.add_run_event(&RunEvent::status(RunState::Finished, exit_code, None));
         self.shutdown()?;
+        siblings?;
         Ok(self.queue.lock().remote_report.clone())
     }
 
@@ -549,8 +766,14 @@ impl SummaryWriter {
 }
 
 impl Drop for SummaryWriter {
-    /// Flushes and closes, like [`SummaryWriter::close`]; an error is logged, not raised.
+    /// Flushes and closes, like [`SummaryWriter::close`] but without a `finished` status; an
+    /// error is logged, not raised. Dropped while the thread panics, it first writes a
+    /// `crashed` status with the panic message (its siblings do too, as they are dropped).
     fn drop(&mut self) {
+        if self.worker.is_some() && std::thread::panicking() {
+            let message = panic::last_message();
+            self.add_run_event(&RunEvent::status(RunState::Crashed, None, message));
+        }
         if let Err(e) = self.shutdown() {
             tracing::error!("runboard: closing {}: {e}", self.path.display());
         }
@@ -560,9 +783,12 @@ impl Drop for SummaryWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{HParams, Value};
-    use crate::event_file::read_events;
+    use crate::event::{HParams, RUN_EVENT_TAG, Value};
+    use crate::event_file::{find_event_files, read_events};
+    use crate::run_record::testing::{committed_repo, first_record, git_in, read_run_events};
+    use crate::test_server::FakeServer;
 
+    /// Every value logged, as (step, tag, value), leaving out the run events.
     fn values_of(path: &Path) -> Vec<(i64, String, Value)> {
         let (events, report) = read_events(path).unwrap();
         assert_eq!(report.records.skipped_records, 0);
@@ -572,7 +798,30 @@ mod tests {
                 let step = e.step;
                 e.values.into_iter().map(move |v| (step, v.tag, v.value))
             })
+            .filter(|(_, tag, _)| tag != RUN_EVENT_TAG)
             .collect()
+    }
+
+    /// Options for a writer that records git state of `repo` (not of the test's directory).
+    fn in_repo(repo: &Path) -> WriterOptions {
+        WriterOptions {
+            git_dir: Some(repo.to_path_buf()),
+            ..WriterOptions::default()
+        }
+    }
+
+    fn status(state: RunState, exit_code: Option<i32>) -> RunEvent {
+        RunEvent::status(state, exit_code, None)
+    }
+
+    /// The one event file in `dir` (not below it).
+    fn only_file(dir: &Path) -> PathBuf {
+        let files: Vec<PathBuf> = find_event_files(dir)
+            .into_iter()
+            .filter(|f| f.parent() == Some(dir))
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0].clone()
     }
 
     #[test]
@@ -664,6 +913,7 @@ mod tests {
         let shape: Vec<(i64, Vec<String>)> = events[1..]
             .iter()
             .map(|e| (e.step, e.values.iter().map(|v| v.tag.clone()).collect()))
+            .filter(|(_, tags): &(i64, Vec<String>)| tags != &[RUN_EVENT_TAG])
             .collect();
         let expect =
             |s: i64, tags: &[&str]| (s, tags.iter().map(|t| t.to_string()).collect::<Vec<_>>());
@@ -680,7 +930,7 @@ mod tests {
     }
 
     #[test]
-    fn drop_flushes() {
+    fn drop_flushes_and_writes_no_status() {
         let dir = tempfile::tempdir().unwrap();
         let path = {
             let mut w = SummaryWriter::new(dir.path()).unwrap();
@@ -688,6 +938,261 @@ mod tests {
             w.path().to_path_buf()
         };
         assert_eq!(values_of(&path), vec![(3, "x".into(), Value::Scalar(3.0))]);
+        let events = read_run_events(&path);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(matches!(events[0], RunEvent::Record { .. }));
+        assert_eq!(events[1], status(RunState::Running, None));
+    }
+
+    #[test]
+    fn the_record_holds_the_commit_branch_stripped_remote_and_uncommitted_diff() {
+        let repo = committed_repo();
+        git_in(repo.path(), &["checkout", "-q", "-b", "exp-lr"]);
+        git_in(
+            repo.path(),
+            &[
+                "remote",
+                "add",
+                "origin",
+                "https://alice:ghp_secret@example.com/team/model.git",
+            ],
+        );
+        std::fs::write(repo.path().join("train.py"), "lr = 0.2\n").unwrap();
+        let commit = git_in(repo.path(), &["rev-parse", "HEAD"]);
+        let logdir = tempfile::tempdir().unwrap();
+        let w = SummaryWriter::with_options(logdir.path(), in_repo(repo.path())).unwrap();
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        let record = first_record(&path);
+        let git = record.git.expect("a git record");
+        assert_eq!(git.commit, commit);
+        assert_eq!(git.branch.as_deref(), Some("exp-lr"));
+        assert_eq!(
+            git.remote.as_deref(),
+            Some("https://example.com/team/model.git")
+        );
+        assert!(git.dirty);
+        assert!(git.diff.contains("-lr = 0.1\n+lr = 0.2"), "{}", git.diff);
+        assert!(!git.diff_truncated);
+        assert_eq!(record.pid, Some(std::process::id()));
+        assert!(!record.command.is_empty());
+        assert!(record.started_at.is_some_and(|t| t > 1.6e9));
+        assert!(record.config.is_empty());
+    }
+
+    #[test]
+    fn record_git_false_leaves_git_out_of_the_record() {
+        let repo = committed_repo();
+        let logdir = tempfile::tempdir().unwrap();
+        let options = WriterOptions {
+            record_git: false,
+            ..in_repo(repo.path())
+        };
+        let w = SummaryWriter::with_options(logdir.path(), options).unwrap();
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        let record = first_record(&path);
+        assert_eq!(record.git, None);
+        assert_eq!(record.pid, Some(std::process::id()));
+    }
+
+    #[test]
+    fn record_run_false_writes_no_run_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = WriterOptions {
+            record_run: false,
+            ..WriterOptions::default()
+        };
+        let mut w = SummaryWriter::with_options(dir.path(), options).unwrap();
+        w.add_scalar("x", 1.0, 1);
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        assert_eq!(read_run_events(&path), []);
+        assert_eq!(values_of(&path).len(), 1);
+    }
+
+    #[test]
+    fn close_writes_record_running_then_finished_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SummaryWriter::new(dir.path()).unwrap();
+        w.add_scalar("x", 1.0, 1);
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        let events = read_run_events(&path);
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert!(matches!(events[0], RunEvent::Record { .. }));
+        assert_eq!(events[1], status(RunState::Running, None));
+        assert_eq!(events[2], status(RunState::Finished, None));
+        // The status is the file's last event, after the data.
+        let (all, _) = read_events(&path).unwrap();
+        assert!(matches!(
+            &all.last().unwrap().values[0].value,
+            Value::Run(_)
+        ));
+    }
+
+    #[test]
+    fn a_writer_dropped_in_a_panicking_thread_is_marked_crashed_with_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("run");
+        let in_thread = run_dir.clone();
+        let joined = std::thread::spawn(move || {
+            let mut w = SummaryWriter::new(&in_thread).unwrap();
+            w.add_scalar("loss", 0.5, 1);
+            w.add_scalars("acc", &[("train", 0.9)], 1);
+            panic!("boom {}", 42);
+        })
+        .join();
+        assert!(joined.is_err());
+        let path = only_file(&run_dir);
+        assert_eq!(values_of(&path), [(1, "loss".into(), Value::Scalar(0.5))]);
+        for file in [path, only_file(&run_dir.join("acc_train"))] {
+            let events = read_run_events(&file);
+            match events.last() {
+                Some(RunEvent::Status {
+                    state: RunState::Crashed,
+                    exit_code: None,
+                    message: Some(m),
+                }) => assert!(m.contains("boom 42"), "{m}"),
+                other => panic!("{}: {other:?}", file.display()),
+            }
+        }
+    }
+
+    #[test]
+    fn an_idle_writer_keeps_its_file_modification_time_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = WriterOptions {
+            flush_interval: Duration::from_millis(20),
+            liveness_interval: Duration::from_millis(200),
+            ..WriterOptions::default()
+        };
+        let mut w = SummaryWriter::with_options(dir.path(), options).unwrap();
+        w.flush().unwrap();
+        // Back-date the file; only the writer's touch can bring its time back to now.
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(w.path())
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mtime = std::fs::metadata(w.path()).unwrap().modified().unwrap();
+            if mtime > hour_ago + Duration::from_secs(1800) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the modification time never moved"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(values_of(w.path()), []);
+    }
+
+    #[test]
+    fn streaming_sends_the_run_events_and_heartbeats_while_idle() {
+        let server = FakeServer::start(usize::MAX, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let options = WriterOptions {
+            remote: Some(RemoteOptions {
+                url: server.url.clone(),
+                run: "exp".into(),
+                token: None,
+                close_timeout: Duration::from_secs(30),
+            }),
+            liveness_interval: Duration::from_millis(200),
+            ..WriterOptions::default()
+        };
+        let mut w = SummaryWriter::with_options(dir.path().join("exp"), options).unwrap();
+        w.add_scalar("x", 1.0, 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let heartbeat = RunEvent::Heartbeat.to_json();
+        while !server.run_events().contains(&heartbeat) {
+            assert!(std::time::Instant::now() < deadline, "no heartbeat");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let path = w.path().to_path_buf();
+        let report = w.close_with_report().unwrap().unwrap();
+        assert_eq!(report.left, 0);
+        let sent: Vec<RunEvent> = server
+            .run_events()
+            .iter()
+            .map(|j| serde_json::from_str(j).unwrap())
+            .collect();
+        assert!(matches!(sent[0], RunEvent::Record { .. }), "{sent:?}");
+        assert_eq!(sent[1], status(RunState::Running, None));
+        assert_eq!(sent.last(), Some(&status(RunState::Finished, None)));
+        assert!(server.points().contains(&("x".to_owned(), 1)));
+        // Heartbeats are for the server only; the file has the same events without them.
+        let unsent: Vec<RunEvent> = sent
+            .into_iter()
+            .filter(|e| *e != RunEvent::Heartbeat)
+            .collect();
+        assert_eq!(read_run_events(&path), unsent);
+    }
+
+    #[test]
+    fn add_scalar_takes_f32_and_integers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SummaryWriter::new(dir.path()).unwrap();
+        w.add_scalar("f32", 0.25f32, 1);
+        w.add_scalar("i32", -7i32, 1);
+        w.add_scalar("u32", 9u32, 1);
+        w.add_scalar("literal", 3, 1);
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        let got: Vec<(String, Value)> = values_of(&path)
+            .into_iter()
+            .map(|(_, tag, v)| (tag, v))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("f32".to_owned(), Value::Scalar(0.25)),
+                ("i32".to_owned(), Value::Scalar(-7.0)),
+                ("u32".to_owned(), Value::Scalar(9.0)),
+                ("literal".to_owned(), Value::Scalar(3.0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn add_scalars_writes_a_run_per_name_in_tensorboardx_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("exp");
+        let mut w = SummaryWriter::new(&run_dir).unwrap();
+        for step in [3, 4] {
+            w.add_scalars(
+                "loss/total",
+                &[("train", step as f64), ("eval", step as f64 * 2.0)],
+                step,
+            );
+        }
+        w.flush().unwrap();
+        let parent = w.path().to_path_buf();
+        w.close().unwrap();
+        // tensorboardX: <logdir>/<main_tag with '/' -> '_'>_<name>, tag main_tag.
+        for (name, scale) in [("train", 1.0), ("eval", 2.0)] {
+            let file = only_file(&run_dir.join(format!("loss_total_{name}")));
+            assert_eq!(
+                values_of(&file),
+                [
+                    (3, "loss/total".to_owned(), Value::Scalar(3.0 * scale)),
+                    (4, "loss/total".to_owned(), Value::Scalar(4.0 * scale)),
+                ]
+            );
+            // Each is a run of its own, with the parent's record, closed with it.
+            assert_eq!(first_record(&file), first_record(&parent));
+            assert_eq!(
+                read_run_events(&file).last(),
+                Some(&status(RunState::Finished, None))
+            );
+        }
+        assert_eq!(values_of(&parent), []);
+        assert_eq!(find_event_files(dir.path()).len(), 3);
     }
 
     #[test]

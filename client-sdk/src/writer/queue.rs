@@ -56,6 +56,9 @@ pub(super) enum PendingKind {
     Value(SummaryValue),
     /// Hyperparameters (written as the HParams plugin's session start).
     HParams(Vec<(String, HParamValue)>),
+    /// A run event's JSON text (runboard's plugin in the file, `Point.run_event` when
+    /// streaming).
+    RunEvent(String),
 }
 
 /// Everything the logging side and the writer thread share, under [`Queue`]'s one lock.

@@ -1,53 +1,63 @@
-//! The `runboard-writer` thread: drains the queue, encodes its items into events (grouping the scalars of one step), writes the event file and feeds the remote sink.
+//! The `runboard-writer` thread: writes the run record, drains the queue, encodes its items into events (grouping the scalars of one step), writes the event file, feeds the remote sink and keeps a quiet file's modification time fresh.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prost::bytes::Bytes;
 use runboard_proto::runboard::ingest as pb;
 use runboard_proto::tensorboard::{Event, Summary, event::What, summary::value::Value as PbValue};
 
+use super::SharedRecord;
 use super::queue::{Item, Pending, PendingKind, Queue};
 use crate::event::HParamValue;
-use crate::event_file::EventFileWriter;
+use crate::event_file::{EventFileWriter, now_secs};
 use crate::remote::RemoteSink;
+use crate::run_record::{RunEvent, RunState};
 use crate::summary;
 use pb::point::Value as RemoteValue;
 
 /// How often the writer thread looks at the queue when it also streams to a server.
 const REMOTE_WAKE: Duration = Duration::from_millis(10);
 
-/// Starts the `runboard-writer` thread, which owns `file` and `remote` until it stops: when
-/// the queue is closed and drained, or on a panic (the queue is then marked as without a
-/// writer, so logging calls never wait on it).
-pub(super) fn spawn(
-    queue: Arc<Queue>,
-    file: EventFileWriter,
-    flush_interval: Duration,
-    histogram_buckets: usize,
-    remote: Option<RemoteSink>,
-) -> std::io::Result<JoinHandle<()>> {
+/// What the writer thread needs besides the queue: the file, how it writes and whether it
+/// records the run.
+pub(super) struct Setup {
+    pub(super) file: EventFileWriter,
+    pub(super) flush_interval: Duration,
+    pub(super) histogram_buckets: usize,
+    pub(super) remote: Option<RemoteSink>,
+    /// The run record to write first (with the `running` status); `None` writes no run events.
+    pub(super) record: Option<Arc<SharedRecord>>,
+    /// After this long without writing, the file's modification time is set to now.
+    pub(super) liveness_interval: Duration,
+}
+
+/// Starts the `runboard-writer` thread, which owns the file and the remote sink until it
+/// stops: when the queue is closed and drained, or on a panic (the queue is then marked as
+/// without a writer, so logging calls never wait on it).
+pub(super) fn spawn(queue: Arc<Queue>, setup: Setup) -> std::io::Result<JoinHandle<()>> {
     // Sleep out the interval unless there is a reason to write now. A streaming writer wakes
     // more often so a point reaches the server in milliseconds.
-    let interval = if remote.is_some() {
-        flush_interval.min(REMOTE_WAKE)
+    let interval = if setup.remote.is_some() {
+        setup.flush_interval.min(REMOTE_WAKE)
     } else {
-        flush_interval
+        setup.flush_interval
     };
     let encoder = Encoder {
-        remote,
-        file,
+        remote: setup.remote,
+        file: setup.file,
         tags: Vec::new(),
         scalar_event: Event::default(),
         group_tags: Vec::new(),
-        histogram_buckets,
+        histogram_buckets: setup.histogram_buckets,
         first_error: None,
         lost: 0,
     };
+    let (record, liveness) = (setup.record, setup.liveness_interval);
     std::thread::Builder::new()
         .name("runboard-writer".into())
-        .spawn(move || run(&queue, encoder, interval))
+        .spawn(move || run(&queue, encoder, interval, record.as_deref(), liveness))
 }
 
 /// Marks the writer thread gone however it exits (including a panic).
@@ -59,12 +69,42 @@ impl Drop for AliveGuard<'_> {
     }
 }
 
-/// The thread's loop: a round every `interval` (or sooner when asked) until closed.
-fn run(queue: &Queue, mut enc: Encoder, interval: Duration) {
+/// The thread's loop: the run record first (collected here, off the training thread), then a
+/// round every `interval` (or sooner when asked) until closed. A round that finds nothing to
+/// write after `liveness` of quiet sets the file's modification time instead, so that a
+/// reader of the logdir tells a quiet live run from a dead one.
+fn run(
+    queue: &Queue,
+    mut enc: Encoder,
+    interval: Duration,
+    record: Option<&SharedRecord>,
+    liveness: Duration,
+) {
     let _alive = AliveGuard(queue);
+    if let Some(record) = record {
+        let running = RunEvent::status(RunState::Running, None, None).to_json();
+        for json in [record.json().to_owned(), running] {
+            enc.write(Item::Other(Box::new(Pending {
+                step: 0,
+                wall_time: now_secs(),
+                kind: PendingKind::RunEvent(json),
+            })));
+        }
+    }
     let mut batch: Vec<Item> = Vec::new();
+    let mut last_write = Instant::now();
     loop {
         let round = queue.take(&mut batch, interval);
+        if batch.is_empty() {
+            if last_write.elapsed() >= liveness {
+                if let Err(e) = enc.file.touch() {
+                    tracing::debug!("runboard: touching {}: {e}", enc.file.path().display());
+                }
+                last_write = Instant::now();
+            }
+        } else {
+            last_write = Instant::now();
+        }
         for item in batch.drain(..) {
             enc.write(item);
         }
@@ -281,6 +321,10 @@ impl Encoder {
                 )
             }
             PendingKind::Value(v) => (v, None),
+            PendingKind::RunEvent(json) => (
+                summary::run_event(&json),
+                streaming.then_some(RemoteValue::RunEvent(json)),
+            ),
         };
         if let (Some(sink), Some(point)) = (&self.remote, remote) {
             let tag = String::from_utf8_lossy(&value.tag);

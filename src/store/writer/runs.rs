@@ -240,7 +240,14 @@ impl Writer {
             .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
             .unwrap_or(0);
         if mode == 2 {
-            if let Err(e) = self.conn.execute_batch("PRAGMA incremental_vacuum") {
+            // It frees a page per step: step it to the end.
+            let vacuum = |conn: &rusqlite::Connection| -> rusqlite::Result<()> {
+                let mut stmt = conn.prepare("PRAGMA incremental_vacuum")?;
+                let mut rows = stmt.query([])?;
+                while rows.next()?.is_some() {}
+                Ok(())
+            };
+            if let Err(e) = vacuum(&self.conn) {
                 tracing::warn!("store: could not give freed pages back: {e}");
             }
         }

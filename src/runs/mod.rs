@@ -6,6 +6,10 @@
 //! (`Point.run_event`). Unknown types and fields are ignored, so older servers accept newer
 //! SDKs.
 
+pub mod filter;
+pub mod group;
+pub mod xaxis;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 

@@ -329,6 +329,9 @@ pub enum Command {
     /// Export scalars (CSV, JSON Lines), event files TensorBoard reads, or one chart per tag
     /// (PNG, SVG) from a logdir or a database, without a server: every point, not a sample.
     Export(ExportArgs),
+    /// List a server's runs (status, config, metric summaries) and tag, archive, rename or
+    /// delete them, through its API: what the dashboard's run table does, for scripts and CI.
+    Runs(runs::RunsArgs),
     /// Summarise the event files of a logdir (or one file): runs, tags, kinds, step ranges,
     /// and damaged records skipped. Like `tensorboard --inspect`, without the sampling.
     Inspect {
@@ -339,6 +342,8 @@ pub enum Command {
         json: bool,
     },
 }
+
+mod runs;
 
 /// Parses the arguments, sets up logging (`RUST_LOG`, default `info`) and runs the command.
 pub fn main() -> ExitCode {
@@ -390,6 +395,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Export(args) => export_command(args),
+        Command::Runs(args) => runs::command(args),
         Command::Inspect { path, json } => {
             let report = crate::inspect::inspect(&path)?;
             let stdout = std::io::stdout();
