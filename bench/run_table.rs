@@ -60,13 +60,19 @@ fn config(r: u64, keys: u64) -> serde_json::Map<String, serde_json::Value> {
         let u = unit(r, 100 + k);
         let (name, value) = match k {
             0 => ("lr".to_owned(), json!(10f64.powf(-5.0 + 4.0 * u))),
-            1 => ("optimizer".to_owned(), json!(OPTIMIZERS[(u * 4.0) as usize])),
+            1 => (
+                "optimizer".to_owned(),
+                json!(OPTIMIZERS[(u * 4.0) as usize]),
+            ),
             2 => ("batch_size".to_owned(), json!(16u64 << (u * 5.0) as u32)),
             3 => ("seed".to_owned(), json!(r)),
             4 => ("amp".to_owned(), json!(u < 0.5)),
             5 => ("dropout".to_owned(), json!((u * 50.0).round() / 100.0)),
             k if k % 3 == 0 => (format!("layer{k}.width"), json!(64 << (u * 4.0) as u32)),
-            k if k % 3 == 1 => (format!("aug{k}"), json!(["none", "flip", "crop"][(u * 3.0) as usize])),
+            k if k % 3 == 1 => (
+                format!("aug{k}"),
+                json!(["none", "flip", "crop"][(u * 3.0) as usize]),
+            ),
             k => (format!("coef{k}"), json!(u)),
         };
         c.insert(name, value);
@@ -114,7 +120,9 @@ fn build_db(path: &Path, runs: u64, keys: u64, metrics: u64, points: u64) {
                     tag: tag.clone(),
                     step: p as i64 * 100,
                     wall_time: started + p as f64 * 30.0,
-                    value: Value::Scalar(unit(r, 1000 + t as u64) * (1.0 - 0.5 * s) + 0.01 * p as f64),
+                    value: Value::Scalar(
+                        unit(r, 1000 + t as u64) * (1.0 - 0.5 * s) + 0.01 * p as f64,
+                    ),
                 });
             }
         }
@@ -136,7 +144,12 @@ fn listed(base: &str) -> usize {
     let Ok(resp) = ureq::get(&format!("{base}/api/v1/runs")).call() else {
         return 0;
     };
-    let Ok(body) = resp.into_body().with_config().limit(256 << 20).read_to_string() else {
+    let Ok(body) = resp
+        .into_body()
+        .with_config()
+        .limit(256 << 20)
+        .read_to_string()
+    else {
         return 0;
     };
     serde_json::from_str::<serde_json::Value>(&body)
@@ -171,7 +184,10 @@ fn main() {
     let (_server, base) = peer::start_runboard(&logdir, &db, &["--no-gpu"]);
     let t = Instant::now();
     while listed(&base) < runs as usize {
-        assert!(t.elapsed() < Duration::from_secs(60), "the server did not list every run");
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the server did not list every run"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let t = Instant::now();

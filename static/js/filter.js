@@ -1,173 +1,224 @@
-// The run table's filters: the filter expression (a small hand-written parser: tokens → AST →
-// a predicate over `/api/v1/run_table` rows), the fields it names, and the per-column filters.
-// Pure: no DOM, so `node --test tests/browser/filter.test.mjs` runs it as the page does.
+// The run table's filters: the filter expression, the same grammar and meaning as the server's
+// (src/runs/filter.rs: `/api/v1/run_table?filter=`, `runboard runs --filter`), applied in the
+// page so that typing filters at once; and the per-column filters. Pure: no DOM, so
+// `node --test tests/browser/filter.test.mjs` runs it as the page does.
 //
-// Grammar (keywords are case-insensitive; columns count from 1):
+//   expr       = or
+//   or         = and { "or" and }
+//   and        = not { "and" not }
+//   not        = "not" not | "(" expr ")" | comparison
+//   comparison = field op value
+//   op         = "=" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "~" (regex) | "has" (a tag, or a substring)
+//   field      = a word of letters, digits and _ . / - : + (or `any text` in backquotes)
+//   value      = a number | "text" | 'text' | a word (text)
 //
-//   expr       := or
-//   or         := and ("or" and)*
-//   and        := unary ("and" unary)*
-//   unary      := "not" unary | "(" expr ")" | comparison
-//   comparison := field op value
-//   op         := "=" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "~" | "!~" | "has"
-//   field      := word | `backquoted name`
-//   value      := number | "string" | 'string' | word
-//   word       := a letter or _ then letters, digits, _ . / : -   (so `val/acc.best` is one word)
-//
-// Comparing a missing value is false (`not (x = 1)` is true for a run without `x`). Numbers
-// compare as numbers, the rest as text; `~` is a case-insensitive regex; `has` is membership
-// for tags and a case-insensitive substring otherwise; `=`, `~` on tags hold when some tag does,
-// `!=`, `!~` when none does.
+// Keywords are case-insensitive; a backslash in quotes takes the next character as it is.
+// Columns count characters from 1. Fields, the first that matches: `name`, `display_name`,
+// `status` (`state`), `host`, `commit`, `notes`, `tags`, `archived`, `created` (`started_at`),
+// `duration`; a config key; a metric `TAG` (its best, else its last); `TAG.last|min|max|best|
+// count|first_step|last_step`; `config.KEY`, `summary.KEY`. Text compares without regard to
+// case, numbers numerically (NaN with nothing); a run without the field matches no comparison,
+// `!=` included.
 
-/** A filter that does not parse or does not compile; `column` is 1-based. */
+/** A filter that does not parse or names a field no run has; `column` is 1-based. */
 export class FilterError extends Error {
   constructor(message, column) {
     super(`${message} at column ${column}`);
+    this.reason = message;
     this.column = column;
   }
 }
 
-const OPS = ['==', '!=', '<=', '>=', '!~', '=', '<', '>', '~'];
-const KEYWORDS = new Set(['and', 'or', 'not', 'has']);
-const WORD = /[\p{L}_][\p{L}\p{N}_./:-]*/uy;
-const NUMBER = /[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/y;
+const WORD_CHAR = /^[\p{L}\p{N}_./\-:+]$/u;
+/** What Rust's `str::parse::<f64>` takes. */
+const RUST_F64 = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/i;
 
-/** The tokens of `src`: `{t: 'word'|'kw'|'num'|'str'|'field'|'op'|'('|')'|'end', v, col}`. */
+/** The tokens of `src`: `{t: 'word'|'quoted'|'num'|'op'|'('|')', v, col}` (col: 1-based, in
+ * characters). */
 export function tokenize(src) {
+  const chars = Array.from(src);
   const out = [];
   let i = 0;
-  while (i < src.length) {
-    const c = src[i];
-    if (/\s/.test(c)) { i++; continue; }
-    const col = i + 1;
+  while (i < chars.length) {
+    const c = chars[i];
+    const start = i;
+    if (/\s/u.test(c)) { i++; continue; }
+    const col = start + 1;
     if (c === '(' || c === ')') {
       out.push({ t: c, v: c, col });
       i++;
-      continue;
-    }
-    const op = OPS.find((o) => src.startsWith(o, i));
-    if (op) {
-      out.push({ t: 'op', v: op === '==' ? '=' : op, col });
-      i += op.length;
-      continue;
-    }
-    if (c === '"' || c === "'" || c === '`') {
+    } else if (c === '"' || c === "'" || c === '`') {
       let v = '';
-      let j = i + 1;
-      for (; j < src.length && src[j] !== c; j++) {
-        // \" and \\ escape; any other backslash stays (regexes keep their \d).
-        if (src[j] === '\\' && (src[j + 1] === c || src[j + 1] === '\\')) j++;
-        v += src[j];
+      i++;
+      for (;;) {
+        if (i >= chars.length) throw new FilterError('an unclosed quote', col);
+        if (chars[i] === '\\' && c !== '`') {
+          if (i + 1 < chars.length) v += chars[i + 1];
+          i += 2;
+        } else if (chars[i] === c) {
+          i++;
+          break;
+        } else {
+          v += chars[i++];
+        }
       }
-      if (j >= src.length) throw new FilterError(c === '`' ? 'unclosed ` name' : 'unclosed string', col);
-      out.push({ t: c === '`' ? 'field' : 'str', v, col });
-      i = j + 1;
-      continue;
+      out.push({ t: c === '`' ? 'word' : 'quoted', v, col });
+    } else if (c === '=') {
+      i += chars[i + 1] === '=' ? 2 : 1;
+      out.push({ t: 'op', v: '=', col });
+    } else if (c === '!' && chars[i + 1] === '=') {
+      i += 2;
+      out.push({ t: 'op', v: '!=', col });
+    } else if (c === '<' || c === '>') {
+      const eq = chars[i + 1] === '=';
+      i += eq ? 2 : 1;
+      out.push({ t: 'op', v: eq ? `${c}=` : c, col });
+    } else if (c === '~') {
+      i++;
+      out.push({ t: 'op', v: '~', col });
+    } else if (WORD_CHAR.test(c)) {
+      while (i < chars.length && WORD_CHAR.test(chars[i])) i++;
+      const w = chars.slice(start, i).join('');
+      if (RUST_F64.test(w) && !/^\p{Alphabetic}/u.test(w)) {
+        out.push({ t: 'num', v: rustParse(w), col });
+      } else if (w.toLowerCase() === 'has') {
+        out.push({ t: 'op', v: 'has', col });
+      } else {
+        out.push({ t: 'word', v: w, col });
+      }
+    } else {
+      throw new FilterError(`unexpected '${c}'`, col);
     }
-    NUMBER.lastIndex = i;
-    const n = NUMBER.exec(src);
-    if (n && (/[\d.]/.test(c) || /[\d.]/.test(src[i + 1] || ''))) {
-      out.push({ t: 'num', v: Number(n[0]), text: n[0], col });
-      i += n[0].length;
-      continue;
-    }
-    WORD.lastIndex = i;
-    const w = WORD.exec(src);
-    if (w) {
-      const lower = w[0].toLowerCase();
-      if (KEYWORDS.has(lower)) out.push({ t: lower === 'has' ? 'op' : 'kw', v: lower, col });
-      else out.push({ t: 'word', v: w[0], col });
-      i += w[0].length;
-      continue;
-    }
-    throw new FilterError(`unexpected ${JSON.stringify(c)}`, col);
   }
-  out.push({ t: 'end', v: '', col: src.length + 1 });
-  return out;
+  return { tokens: out, end: chars.length + 1 };
+}
+
+/** A number as Rust parses it (`inf`, `nan` with a sign, as the lexer lets them through). */
+function rustParse(w) {
+  const lower = w.toLowerCase().replace(/^\+/, '');
+  if (/^-?inf(inity)?$/.test(lower)) return lower.startsWith('-') ? -Infinity : Infinity;
+  if (/^-?nan$/.test(lower)) return NaN;
+  return Number(w);
 }
 
 /**
- * Parses a filter expression. Returns null for an empty one, else the AST:
- * `{op: 'and'|'or', a, b}`, `{op: 'not', a}` or `{op: 'cmp', field, fieldCol, cmp, value, valueCol}`
- * (`value` is `{num}` or `{str}`). Throws a [`FilterError`] naming the column.
+ * Parses a filter expression: null for a blank one, else the AST — `{op: 'and'|'or', a, b}`,
+ * `{op: 'not', a}` or `{op: 'cmp', field, col, cmp, value: {num}|{text}, re}`. Throws a
+ * [`FilterError`] naming the column.
  */
 export function parseFilter(src) {
-  const tokens = tokenize(src);
-  if (tokens.length === 1) return null;
+  const { tokens, end } = tokenize(src);
+  if (!tokens.length) return null;
   let k = 0;
   const peek = () => tokens[k];
-  const next = () => tokens[k++];
-  const isKw = (v) => peek().t === 'kw' && peek().v === v;
+  const column = () => tokens[k]?.col ?? end;
+  const keyword = (w) => peek()?.t === 'word' && peek().v.toLowerCase() === w;
+  const fail = (message) => { throw new FilterError(message, column()); };
 
-  function expr() {
+  function or() {
     let a = and();
-    while (isKw('or')) { next(); a = { op: 'or', a, b: and() }; }
+    while (keyword('or')) { k++; a = { op: 'or', a, b: and() }; }
     return a;
   }
   function and() {
-    let a = unary();
-    while (isKw('and')) { next(); a = { op: 'and', a, b: unary() }; }
+    let a = not();
+    while (keyword('and')) { k++; a = { op: 'and', a, b: not() }; }
     return a;
   }
-  function unary() {
-    if (isKw('not')) { next(); return { op: 'not', a: unary() }; }
-    if (peek().t === '(') {
-      next();
-      const e = expr();
-      if (peek().t !== ')') throw new FilterError('expected ")"', peek().col);
-      next();
-      return e;
+  function not() {
+    if (keyword('not')) { k++; return { op: 'not', a: not() }; }
+    if (peek()?.t === '(') {
+      k++;
+      const inner = or();
+      if (peek()?.t !== ')') fail("expected ')'");
+      k++;
+      return inner;
     }
     return comparison();
   }
   function comparison() {
-    const f = peek();
-    if (f.t !== 'word' && f.t !== 'field') throw new FilterError('expected a field', f.col);
-    next();
-    const o = peek();
-    if (o.t !== 'op') throw new FilterError('expected an operator (= != < <= > >= ~ !~ has)', o.col);
-    next();
+    const col = column();
+    if (peek()?.t !== 'word') fail('expected a field name');
+    const field = tokens[k++].v;
+    if (peek()?.t !== 'op') fail('expected an operator (= != < <= > >= ~ has)');
+    const cmp = tokens[k++].v;
+    const valueCol = column();
     const v = peek();
     let value;
-    if (v.t === 'num') value = { num: v.v, text: v.text };
-    else if (v.t === 'str' || v.t === 'word') value = { str: v.v };
-    else throw new FilterError('expected a value', v.col);
-    next();
-    return { op: 'cmp', field: f.v, fieldCol: f.col, cmp: o.v, value, valueCol: v.col };
+    if (v?.t === 'num') value = { num: v.v };
+    else if (v?.t === 'quoted' || v?.t === 'word') value = { text: v.v };
+    else fail('expected a value');
+    k++;
+    let re = null;
+    if (cmp === '~') {
+      try {
+        re = new RegExp(litText(value), 'i');
+      } catch (e) {
+        throw new FilterError(`not a regex (${e.message.replace(/^Invalid regular expression: /, '')})`, valueCol);
+      }
+    }
+    return { op: 'cmp', field, col, cmp, value, re };
   }
 
-  const ast = expr();
-  if (peek().t !== 'end') {
-    const t = peek();
-    const what = t.t === 'op' || t.t === 'kw' || t.t === '(' || t.t === ')' ? `"${t.v}"` : 'a value';
-    throw new FilterError(`unexpected ${what} (expected "and", "or" or the end)`, t.col);
-  }
+  const ast = or();
+  if (k < tokens.length) fail("expected 'and', 'or' or the end");
   return ast;
+}
+
+/** The fields an AST names, with their columns. */
+export function fieldsOf(ast) {
+  if (!ast) return [];
+  if (ast.op === 'and' || ast.op === 'or') return [...fieldsOf(ast.a), ...fieldsOf(ast.b)];
+  if (ast.op === 'not') return fieldsOf(ast.a);
+  return [{ field: ast.field, col: ast.col }];
 }
 
 // ---- the fields of a run ----
 
 /** The summaries of a metric the table offers as columns. */
 export const METRIC_STATS = ['last', 'min', 'max', 'best', 'count'];
-/** Every stat a metric field may name (`val/acc.best_step`). */
-const FIELD_STATS = new Set([...METRIC_STATS, 'first_step', 'last_step', 'best_step']);
+/** The summaries a `TAG.STAT` field may name. */
+const FIELD_STATS = new Set([...METRIC_STATS, 'first_step', 'last_step']);
+/** Fields every run may lack but that are never a typo. */
+const ALWAYS = new Set(['name', 'display_name', 'status', 'state', 'host', 'commit', 'notes', 'tags',
+  'archived', 'created', 'started_at', 'duration']);
 
-/** The fields every run has, with what they read. */
-export const BUILTIN_FIELDS = {
-  name: (r) => r.name,
-  display_name: (r) => r.display_name || r.name,
-  status: (r) => r.status?.state ?? 'unknown',
-  exit_code: (r) => r.status?.exit_code,
-  host: (r) => r.host,
-  tags: (r) => r.tags || [],
-  notes: (r) => r.notes,
-  commit: (r) => r.commit,
-  dirty: (r) => r.dirty,
-  archived: (r) => !!r.archived,
-  created: (r) => r.started_at,
-  updated: (r) => r.updated_at,
-  duration: (r) => (typeof r.started_at === 'number' && typeof r.updated_at === 'number' ? r.updated_at - r.started_at : null),
-};
+const missing = (v) => v === undefined || v === null;
+const has = (o, k) => o !== null && typeof o === 'object' && Object.hasOwn(o, k);
+
+/** The value of `field` in a `/api/v1/run_table` row, undefined when the row has none
+ * (`field_of` in src/runs/filter.rs). */
+export function fieldOf(row, field) {
+  const get = (v) => (missing(v) ? undefined : v);
+  const lower = field.toLowerCase();
+  switch (lower) {
+    case 'name': return get(row.name);
+    case 'display_name': return get(row.display_name);
+    case 'status': case 'state': return get(row.status?.state);
+    case 'host': case 'commit': case 'notes': case 'tags': case 'archived': return get(row[lower]);
+    case 'created': case 'started_at': return get(row.started_at);
+    case 'duration':
+      return typeof row.updated_at === 'number' && typeof row.started_at === 'number' ? row.updated_at - row.started_at : undefined;
+    default:
+  }
+  if (has(row.config, field)) return get(row.config[field]);
+  const metrics = row.metrics || {};
+  if (has(metrics, field)) {
+    const m = metrics[field];
+    return get(missing(m?.best) ? m?.last : m.best);
+  }
+  const dot = field.lastIndexOf('.');
+  if (dot >= 0 && FIELD_STATS.has(field.slice(dot + 1)) && has(metrics, field.slice(0, dot))) {
+    return get(metrics[field.slice(0, dot)]?.[field.slice(dot + 1)]);
+  }
+  for (const [prefix, key] of [['config.', 'config'], ['summary.', 'summary']]) {
+    if (field.startsWith(prefix)) {
+      const name = field.slice(prefix.length);
+      return has(row[key], name) ? get(row[key][name]) : undefined;
+    }
+  }
+  return undefined;
+}
 
 /** A value from the API: numbers, and "NaN" / "Infinity" / "-Infinity" as numbers. */
 export function apiNumber(v) {
@@ -177,132 +228,111 @@ export function apiNumber(v) {
   return v;
 }
 
-/** The summary a metric's plain name stands for: `best` when a run gives it a goal, else `last`. */
-export function defaultStat(schema, tag) {
-  return schema.goals?.has(tag) ? 'best' : 'last';
-}
-
-/**
- * What field `name` reads, given the table's `schema` (`{configKeys: Set, metricTags: Set,
- * summaryKeys: Set, goals: Set of tags some run has a goal for}`): `{kind: 'builtin', name}`,
- * `{kind: 'config', key}`, `{kind: 'summary', key}` or `{kind: 'metric', tag, stat}`; null when
- * nothing by that name exists. Built-in names win over config keys of the same name
- * (`config.name` reads the config key).
- */
-export function resolveField(name, schema) {
-  if (Object.hasOwn(BUILTIN_FIELDS, name)) return { kind: 'builtin', name };
-  if (name.startsWith('config.') && schema.configKeys.has(name.slice(7))) return { kind: 'config', key: name.slice(7) };
-  if (name.startsWith('summary.') && schema.summaryKeys?.has(name.slice(8))) return { kind: 'summary', key: name.slice(8) };
-  if (schema.configKeys.has(name)) return { kind: 'config', key: name };
-  if (schema.metricTags.has(name)) return { kind: 'metric', tag: name, stat: defaultStat(schema, name) };
-  const dot = name.lastIndexOf('.');
-  if (dot > 0 && FIELD_STATS.has(name.slice(dot + 1)) && schema.metricTags.has(name.slice(0, dot))) {
-    return { kind: 'metric', tag: name.slice(0, dot), stat: name.slice(dot + 1) };
-  }
-  if (schema.summaryKeys?.has(name)) return { kind: 'summary', key: name };
-  return null;
-}
-
-/** A function reading the field `spec` (from [`resolveField`]) of a run_table row. */
-export function accessor(spec) {
-  switch (spec.kind) {
-    case 'builtin': return BUILTIN_FIELDS[spec.name];
-    case 'config': return (r) => r.config?.[spec.key];
-    case 'summary': return (r) => apiNumber(r.summary?.[spec.key]);
-    case 'metric': return (r) => apiNumber(r.metrics?.[spec.tag]?.[spec.stat]);
-    default: throw new Error(`no field kind ${spec.kind}`);
-  }
-}
-
-// ---- evaluation ----
-
-const missing = (v) => v === undefined || v === null;
-
-/** `v` as a number when it is one (or a string that is one), else null. */
-function asNumber(v) {
+/** A value as a number when it is one (booleans 1 and 0, NaN and infinities as the API
+ * writes them), else null. */
+function number(v) {
   if (typeof v === 'number') return v;
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v === 'NaN' || v === 'Infinity' || v === '-Infinity') return apiNumber(v);
   return null;
 }
 
-function compareOne(v, cmp, value, re) {
-  if (missing(v)) return false;
-  if (cmp === '~') return re.test(String(v));
-  if (cmp === 'has') return String(v).toLowerCase().includes(String(value.str ?? value.text).toLowerCase());
-  if (value.num !== undefined) {
-    const n = asNumber(v);
-    if (n === null) return cmp === '!=';
-    if (Number.isNaN(n)) return cmp === '!='; // NaN equals nothing and has no order
-    switch (cmp) {
-      case '=': return n === value.num;
-      case '!=': return n !== value.num;
-      case '<': return n < value.num;
-      case '<=': return n <= value.num;
-      case '>': return n > value.num;
-      case '>=': return n >= value.num;
-      default: return false;
-    }
+/** A JSON value as text: a string as it is, anything else as JSON. */
+function text(v) {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** A number as Rust writes an f64 (`0.0000001`, `1000000000000000000000`: no exponent). */
+export function rustFloat(n) {
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
+  const s = String(n);
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  if (!m) return s;
+  const [, sign, first, rest = '', e] = m;
+  const digits = first + rest;
+  const exp = Number(e);
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  return `${sign}${digits}${'0'.repeat(Math.max(0, exp - rest.length))}`;
+}
+
+function litText(value) {
+  return value.num !== undefined ? rustFloat(value.num) : value.text;
+}
+
+/** Whether a row's value `v` satisfies `cmp value` (`compare` in src/runs/filter.rs). */
+function compare(v, cmp, value, re) {
+  if (Array.isArray(v)) {
+    // A list (tags): `has` and `=` look for an element; `~` matches any element.
+    const lit = litText(value).toLowerCase();
+    if (cmp === 'has' || cmp === '=') return v.some((x) => text(x).toLowerCase() === lit);
+    if (cmp === '!=') return !v.some((x) => text(x).toLowerCase() === lit);
+    if (cmp === '~') return v.some((x) => re.test(text(x)));
+    return false;
   }
-  const s = String(v);
-  if (cmp === '=') return s === value.str;
-  if (cmp === '!=') return s !== value.str;
-  if (typeof v === 'number') return false; // a number against text: no order
-  const c = s.localeCompare(value.str, undefined, { numeric: true });
+  if (cmp === '~') return re.test(text(v));
+  if (cmp === 'has') return text(v).toLowerCase().includes(litText(value).toLowerCase());
+  let ord;
+  const n = number(v);
+  if (n !== null && value.num !== undefined) {
+    if (Number.isNaN(n) || Number.isNaN(value.num)) return false; // NaN compares with nothing
+    ord = n < value.num ? -1 : n > value.num ? 1 : 0;
+  } else if (typeof v === 'boolean' && value.text !== undefined) {
+    ord = Number(v) - Number(value.text.toLowerCase() === 'true');
+  } else {
+    const a = text(v).toLowerCase();
+    const b = litText(value).toLowerCase();
+    ord = a < b ? -1 : a > b ? 1 : 0;
+  }
   switch (cmp) {
-    case '<': return c < 0;
-    case '<=': return c <= 0;
-    case '>': return c > 0;
-    case '>=': return c >= 0;
+    case '=': return ord === 0;
+    case '!=': return ord !== 0;
+    case '<': return ord < 0;
+    case '<=': return ord <= 0;
+    case '>': return ord > 0;
+    case '>=': return ord >= 0;
     default: return false;
   }
 }
 
-function compare(v, cmp, value, re) {
-  if (Array.isArray(v)) {
-    if (cmp === 'has' || cmp === '=') return v.some((x) => String(x) === String(value.str ?? value.text));
-    if (cmp === '!=') return !v.some((x) => String(x) === String(value.str ?? value.text));
-    if (cmp === '~') return v.some((x) => re.test(String(x)));
-    if (cmp === '!~') return !v.some((x) => re.test(String(x)));
-    return false;
+/** Whether `row` matches the AST. */
+export function matches(ast, row) {
+  switch (ast.op) {
+    case 'and': return matches(ast.a, row) && matches(ast.b, row);
+    case 'or': return matches(ast.a, row) || matches(ast.b, row);
+    case 'not': return !matches(ast.a, row);
+    default: {
+      const v = fieldOf(row, ast.field);
+      return v !== undefined && compare(v, ast.cmp, ast.value, ast.re);
+    }
   }
-  if (cmp === '!~') return !missing(v) && !re.test(String(v));
-  return compareOne(v, cmp, value, re);
 }
 
 /**
- * Compiles filter text into `{test(row) → bool, fields: [spec]}`; an empty text lets every row
- * through (`test` is null). `resolve(name)` gives a field's spec or null. Throws a
- * [`FilterError`] for bad syntax, an unknown field, or a regex that does not compile.
+ * Compiles filter text for `rows` (the run table's rows): `{test(row) → bool}`, `test` null
+ * for a blank filter. Throws a [`FilterError`] for bad syntax, a regex that does not compile,
+ * or a field no row has (a typo; `check_fields` in src/api/runs: not checked without rows).
  */
-export function compileFilter(src, resolve) {
+export function compileFilter(src, rows = []) {
   const ast = parseFilter(src);
-  if (!ast) return { test: null, fields: [] };
-  const fields = [];
-  const build = (n) => {
-    if (n.op === 'and') { const a = build(n.a); const b = build(n.b); return (r) => a(r) && b(r); }
-    if (n.op === 'or') { const a = build(n.a); const b = build(n.b); return (r) => a(r) || b(r); }
-    if (n.op === 'not') { const a = build(n.a); return (r) => !a(r); }
-    const spec = resolve(n.field);
-    if (!spec) throw new FilterError(`unknown field "${n.field}"`, n.fieldCol);
-    fields.push(spec);
-    const get = accessor(spec);
-    let re = null;
-    if (n.cmp === '~' || n.cmp === '!~') {
-      try {
-        re = new RegExp(n.value.str ?? n.value.text, 'i');
-      } catch (e) {
-        throw new FilterError(`bad regex (${e.message.replace(/^Invalid regular expression: /, '')})`, n.valueCol);
-      }
+  if (!ast) return { test: null };
+  if (rows.length) {
+    for (const { field, col } of fieldsOf(ast)) {
+      if (ALWAYS.has(field.toLowerCase()) || rows.some((r) => fieldOf(r, field) !== undefined)) continue;
+      throw new FilterError(`no run has a field ${JSON.stringify(field)} (a config key, a metric tag, or TAG.best and the like)`, col);
     }
-    const { cmp, value } = n;
-    return (r) => compare(get(r), cmp, value, re);
-  };
-  return { test: build(ast), fields };
+  }
+  return { test: (row) => matches(ast, row) };
 }
 
 // ---- per-column filters ----
 
 const TERM = /(>=|<=|!=|>|<|=)\s*(\S+)/g;
+
+/** A number written in a column filter, else null. */
+function asNumber(s) {
+  return s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : null;
+}
 
 /**
  * A column's filter: `>0.1 <0.5` (a range: every bound holds), `>=3`, `=adam`, `!=0`; other
@@ -317,17 +347,16 @@ export function columnFilter(src) {
   }).trim().toLowerCase();
   const words = rest ? rest.split(/\s+/) : [];
   if (!bounds.length && !words.length) return null;
-  return (value, text) => {
-    const t = String(text ?? '').toLowerCase();
+  return (value, shown) => {
+    const t = String(shown ?? '').toLowerCase();
     if (!words.every((w) => t.includes(w))) return false;
     return bounds.every(({ op, arg, n }) => {
-      const v = value;
-      if (missing(v)) return false;
-      if (n !== null && typeof v === 'number') {
-        if (Number.isNaN(v)) return false;
-        return { '>': v > n, '>=': v >= n, '<': v < n, '<=': v <= n, '=': v === n, '!=': v !== n }[op];
+      if (missing(value)) return false;
+      if (n !== null && typeof value === 'number') {
+        if (Number.isNaN(value)) return false;
+        return { '>': value > n, '>=': value >= n, '<': value < n, '<=': value <= n, '=': value === n, '!=': value !== n }[op];
       }
-      const s = Array.isArray(v) ? v.map(String) : [String(v)];
+      const s = Array.isArray(value) ? value.map(String) : [String(value)];
       const a = arg.toLowerCase();
       if (op === '=') return s.some((x) => x.toLowerCase() === a);
       if (op === '!=') return s.every((x) => x.toLowerCase() !== a);

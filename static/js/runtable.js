@@ -10,9 +10,7 @@
 
 import { getJson, sendJson } from './api.js';
 import { fmt, plural } from './chart.js';
-import {
-  accessor, apiNumber, BUILTIN_FIELDS, columnFilter, compileFilter, defaultStat, METRIC_STATS, resolveField,
-} from './filter.js';
+import { apiNumber, columnFilter, compileFilter, METRIC_STATS } from './filter.js';
 import { DEFAULT_TABLE, SYSTEM_RUN } from './state.js';
 import { el } from './util.js';
 
@@ -101,7 +99,17 @@ function statusTitle(st) {
 
 // ---- columns ----
 
-const F = BUILTIN_FIELDS;
+/** What the built-in columns show, sort and bound by. */
+const F = {
+  display_name: (r) => r.display_name || r.name,
+  status: (r) => r.status?.state ?? 'unknown',
+  tags: (r) => r.tags || [],
+  notes: (r) => r.notes,
+  host: (r) => r.host,
+  commit: (r) => r.commit,
+  created: (r) => r.started_at,
+  duration: (r) => (typeof r.started_at === 'number' && typeof r.updated_at === 'number' ? r.updated_at - r.started_at : null),
+};
 
 /** Makes `td` a plain text cell: its text, hover text and extra class. */
 function textCell(td, text, title = '', cls = '') {
@@ -181,7 +189,7 @@ const BUILTINS = [
 ];
 
 function configColumn(key) {
-  const get = accessor({ kind: 'config', key });
+  const get = (r) => r.config?.[key];
   return {
     id: `c:${key}`, label: key, width: 100, kind: 'config', get, text: (r) => fmtValue(get(r)),
     title: `config: ${key}`,
@@ -193,7 +201,7 @@ function configColumn(key) {
 }
 
 function metricColumn(tag, stat) {
-  const get = accessor({ kind: 'metric', tag, stat });
+  const get = (r) => apiNumber(r.metrics?.[tag]?.[stat]);
   return {
     id: `m:${tag}:${stat}`, label: `${tag}.${stat}`, width: 104, kind: 'metric', numeric: true, get,
     text: (r) => { const v = get(r); return v === undefined || v === null ? '' : fmt(v); },
@@ -457,16 +465,14 @@ export class RunTableView {
   // ---- columns, filters, order ----
 
   /** What the rows hold: config keys and metric tags (the columns, sorted as the server sorts
-   * them; from the listed runs only, so the GPU sampler's tags are no columns), summary keys,
-   * and the tags some run has a goal for. */
+   * them; from the listed runs only, so the GPU sampler's tags are no columns), and the tags
+   * some run has a goal for. */
   schema() {
     const configKeys = new Set();
     const metricTags = new Set();
     const goals = new Set();
-    const summaryKeys = new Set();
     for (const r of this.rows.values()) {
       for (const k in r.config) configKeys.add(k);
-      for (const k in r.summary) summaryKeys.add(k);
       for (const t in r.metrics) {
         metricTags.add(t);
         if (r.metrics[t]?.goal) goals.add(t);
@@ -474,7 +480,7 @@ export class RunTableView {
     }
     this.configKeys = [...configKeys].sort();
     this.metricTags = [...metricTags].sort();
-    return { configKeys, metricTags, summaryKeys, goals };
+    return { configKeys, metricTags, goals };
   }
 
   /** Every column the picker offers, with whether it shows by default. */
@@ -482,7 +488,8 @@ export class RunTableView {
     const cols = BUILTINS.map((c) => ({ ...c, kind: 'builtin', byDefault: true }));
     for (const k of this.configKeys) cols.push({ ...configColumn(k), byDefault: true });
     for (const t of this.metricTags) {
-      const d = defaultStat(schema, t);
+      // A metric's column by default: its best where a run gives it a goal, else its last.
+      const d = schema.goals.has(t) ? 'best' : 'last';
       for (const s of METRIC_STATS) cols.push({ ...metricColumn(t, s), byDefault: s === d, tag: t, stat: s });
     }
     return cols;
@@ -495,7 +502,6 @@ export class RunTableView {
       this.schemaNow = this.schema();
       this.every = this.allColumns(this.schemaNow);
     }
-    const schema = this.schemaNow;
     const hide = new Set(t.hide);
     const show = new Set(t.show);
     this.columns = this.every.filter((c) => (c.byDefault ? !hide.has(c.id) : show.has(c.id)));
@@ -508,9 +514,11 @@ export class RunTableView {
     if (this.picker.open) this.buildPicker();
 
     // The expression: a bad one shows its error and keeps the last good filter.
-    if (this.loaded) {
+    // (Compiled again when it or the rows change: a field no run has is an error.)
+    if (this.loaded && (data || t.expr !== this.compiled)) {
+      this.compiled = t.expr;
       try {
-        this.exprTest = compileFilter(t.expr, (name) => resolveField(name, schema)).test;
+        this.exprTest = compileFilter(t.expr, [...this.rows.values()]).test;
         this.exprError = null;
       } catch (e) {
         this.exprError = e.message;

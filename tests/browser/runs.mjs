@@ -221,19 +221,39 @@ await check('expression-filter', async () => {
   await waitRows(page, want, false, q);
   assert(await page.isHidden('.rt-expr-error'), 'an error shows for a valid expression');
   assert(new URL(page.url()).searchParams.get('q') === q, `URL ${page.url()}`);
+  // The page reads an expression as the server does (`/api/v1/run_table?filter=`).
+  for (const e of [q, 'optimizer = ADAM or batch < 32', 'name ~ "lr0\\.0" and not tags has x', 'accuracy.last >= 0.7',
+    'loss.min < 1.5 or optimizer has "<img"', 'batch != 64', 'train/lr > 0.01']) {
+    const api = await apiFilter(e);
+    await expr(page, e);
+    await waitRows(page, api, false, `${e} (as the API filters it)`);
+  }
 });
+
+/** The runs `/api/v1/run_table?filter=` lets through. */
+async function apiFilter(e) {
+  const r = await api(`/api/v1/run_table?filter=${encodeURIComponent(e)}`);
+  assert(r.status === 200, `the API refused ${e}: ${json(r.body)}`);
+  return r.body.runs.map((x) => x.name);
+}
 
 await check('expression-error', async () => {
   const before = (await shownRows(page)).map((r) => r.run);
-  await expr(page, 'lr < and');
+  const bad = 'status = finished and lr <';
+  await expr(page, bad);
   await page.waitForSelector('.rt-expr-error:not([hidden])', { timeout: 5_000 });
   const msg = await page.textContent('.rt-expr-error');
-  assert(msg === 'expected a value at column 6', `error: ${msg}`);
+  assert(msg === 'expected a value at column 27', `error: ${msg}`);
+  // The server says the same.
+  const served = await api(`/api/v1/run_table?filter=${encodeURIComponent(bad)}`);
+  assert(served.status === 400 && served.body.message === `filter: ${msg}`, json(served));
   assert(await page.$eval('.rt-expr', (e) => e.classList.contains('invalid')), 'the box is not marked invalid');
   // The last valid filter still applies.
   assert(same((await shownRows(page)).map((r) => r.run), before), 'rows changed on a bad expression');
   await expr(page, 'optimizer = adam and');
-  await page.waitForFunction(() => document.querySelector('.rt-expr-error').textContent.includes('column 21'), null, { timeout: 5_000 });
+  await page.waitForFunction(() => document.querySelector('.rt-expr-error').textContent === 'expected a field name at column 21', null, { timeout: 5_000 });
+  await expr(page, 'lr < 1 and batchsize > 2');
+  await page.waitForFunction(() => /^no run has a field "batchsize" .* at column 12$/.test(document.querySelector('.rt-expr-error').textContent), null, { timeout: 5_000 });
   await expr(page, '');
   await waitRows(page, t0.runs.map((r) => r.name), false, 'expression cleared');
   assert(await page.isHidden('.rt-expr-error'), 'the error stays after clearing');
