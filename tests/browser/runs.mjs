@@ -318,6 +318,10 @@ await check('selection-drives-every-tab', async () => {
   assert(!(await page.isChecked(`.rt-row[data-run="${ADAM}"] input.rt-sel`)), 'the header box did not clear');
   for (const r of two) await page.check(`.rt-row[data-run="${r}"] input.rt-sel`);
   assert(await page.$eval('.rt-all', (b) => b.indeterminate), 'the header box is not indeterminate');
+  // Rows reordered (their elements reused for other runs) keep showing the selection.
+  await sortBy('m:loss:best', -1, (n) => num(t0.byName.get(n).metrics.loss.best));
+  const checkedRows = await page.$$eval('.rt-row[data-run]', (rs) => rs.filter((r) => r.querySelector('input.rt-sel').checked).map((r) => r.dataset.run));
+  assert(same(sorted(checkedRows), sorted(two)), `checked rows after a sort: ${json(checkedRows)}`);
   assert(same(sorted(new URL(page.url()).searchParams.getAll('run')), sorted(two)), `URL ${page.url()}`);
   await page.click('[data-tab=scalars]');
   const checked = await page.$$eval('#run-list li', (ls) => ls.filter((l) => l.querySelector('input').checked).map((l) => l.dataset.run));
