@@ -343,9 +343,9 @@ export class RunTableView {
     return this.loading || Promise.resolve();
   }
 
-  /** The tab's count: the runs listed. */
+  /** The tab's count: the runs listed (the page's run list, which the tabs' counts follow). */
   count() {
-    return this.loaded ? this.rows.size : this.ctx.state.runNames().length;
+    return this.ctx.state.runNames().length;
   }
 
   /** The table's settings. */

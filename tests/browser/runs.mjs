@@ -549,6 +549,8 @@ await check('virtualised', async () => {
   }, n);
   const total = 6 + n;
   await page.waitForFunction((total) => document.querySelector('.pane[data-pane=runs]').runTable.view.length === total, total, { timeout: 20_000 });
+  await page.waitForFunction((total) => document.querySelector('[data-tab=runs] .count').textContent === String(total), total, { timeout: 10_000 });
+  assert(await page.textContent('.rt-count') === `${total} runs`, `count: ${await page.textContent('.rt-count')}`);
   // The name column sorts by what it shows: display names where runs have one.
   const shown = new Map((await api('/api/v1/runs')).body.map((r) => [r.name, r.display_name || r.name]));
   assert(shown.size === total, `the API lists ${shown.size} runs`);
