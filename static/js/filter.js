@@ -189,35 +189,40 @@ const has = (o, k) => o !== null && typeof o === 'object' && Object.hasOwn(o, k)
 /** The value of `field` in a `/api/v1/run_table` row, undefined when the row has none
  * (`field_of` in src/runs/filter.rs). */
 export function fieldOf(row, field) {
+  return accessorOf(field)(row);
+}
+
+/** A function reading `field` from a row (what is known from the name alone worked out once:
+ * a filter reads it from every row). */
+function accessorOf(field) {
   const get = (v) => (missing(v) ? undefined : v);
   const lower = field.toLowerCase();
   switch (lower) {
-    case 'name': return get(row.name);
-    case 'display_name': return get(row.display_name);
-    case 'status': case 'state': return get(row.status?.state);
-    case 'host': case 'commit': case 'notes': case 'tags': case 'archived': return get(row[lower]);
-    case 'created': case 'started_at': return get(row.started_at);
+    case 'name': return (row) => get(row.name);
+    case 'display_name': return (row) => get(row.display_name);
+    case 'status': case 'state': return (row) => get(row.status?.state);
+    case 'host': case 'commit': case 'notes': case 'tags': case 'archived': return (row) => get(row[lower]);
+    case 'created': case 'started_at': return (row) => get(row.started_at);
     case 'duration':
-      return typeof row.updated_at === 'number' && typeof row.started_at === 'number' ? row.updated_at - row.started_at : undefined;
+      return (row) => (typeof row.updated_at === 'number' && typeof row.started_at === 'number' ? row.updated_at - row.started_at : undefined);
     default:
   }
-  if (has(row.config, field)) return get(row.config[field]);
-  const metrics = row.metrics || {};
-  if (has(metrics, field)) {
-    const m = metrics[field];
-    return get(missing(m?.best) ? m?.last : m.best);
-  }
   const dot = field.lastIndexOf('.');
-  if (dot >= 0 && FIELD_STATS.has(field.slice(dot + 1)) && has(metrics, field.slice(0, dot))) {
-    return get(metrics[field.slice(0, dot)]?.[field.slice(dot + 1)]);
-  }
-  for (const [prefix, key] of [['config.', 'config'], ['summary.', 'summary']]) {
-    if (field.startsWith(prefix)) {
-      const name = field.slice(prefix.length);
-      return has(row[key], name) ? get(row[key][name]) : undefined;
+  const tag = dot >= 0 && FIELD_STATS.has(field.slice(dot + 1)) ? field.slice(0, dot) : null;
+  const stat = tag === null ? null : field.slice(dot + 1);
+  const prefixed = [['config.', 'config'], ['summary.', 'summary']].find(([p]) => field.startsWith(p));
+  const key = prefixed && field.slice(prefixed[0].length);
+  return (row) => {
+    if (has(row.config, field)) return get(row.config[field]);
+    const metrics = row.metrics || {};
+    if (has(metrics, field)) {
+      const m = metrics[field];
+      return get(missing(m?.best) ? m?.last : m.best);
     }
-  }
-  return undefined;
+    if (tag !== null && has(metrics, tag)) return get(metrics[tag]?.[stat]);
+    if (prefixed) return has(row[prefixed[1]], key) ? get(row[prefixed[1]][key]) : undefined;
+    return undefined;
+  };
 }
 
 /** A value from the API: numbers, and "NaN" / "Infinity" / "-Infinity" as numbers. */
@@ -257,21 +262,28 @@ export function rustFloat(n) {
 }
 
 function litText(value) {
-  return value.num !== undefined ? rustFloat(value.num) : value.text;
+  value.lit ??= value.num !== undefined ? rustFloat(value.num) : value.text;
+  return value.lit;
+}
+
+/** The literal's text in lower case (worked out once). */
+function litLower(value) {
+  value.lower ??= litText(value).toLowerCase();
+  return value.lower;
 }
 
 /** Whether a row's value `v` satisfies `cmp value` (`compare` in src/runs/filter.rs). */
 function compare(v, cmp, value, re) {
   if (Array.isArray(v)) {
     // A list (tags): `has` and `=` look for an element; `~` matches any element.
-    const lit = litText(value).toLowerCase();
+    const lit = litLower(value);
     if (cmp === 'has' || cmp === '=') return v.some((x) => text(x).toLowerCase() === lit);
     if (cmp === '!=') return !v.some((x) => text(x).toLowerCase() === lit);
     if (cmp === '~') return v.some((x) => re.test(text(x)));
     return false;
   }
   if (cmp === '~') return re.test(text(v));
-  if (cmp === 'has') return text(v).toLowerCase().includes(litText(value).toLowerCase());
+  if (cmp === 'has') return text(v).toLowerCase().includes(litLower(value));
   let ord;
   const n = number(v);
   if (n !== null && value.num !== undefined) {
@@ -281,7 +293,7 @@ function compare(v, cmp, value, re) {
     ord = Number(v) - Number(value.text.toLowerCase() === 'true');
   } else {
     const a = text(v).toLowerCase();
-    const b = litText(value).toLowerCase();
+    const b = litLower(value);
     ord = a < b ? -1 : a > b ? 1 : 0;
   }
   switch (cmp) {
@@ -302,7 +314,8 @@ export function matches(ast, row) {
     case 'or': return matches(ast.a, row) || matches(ast.b, row);
     case 'not': return !matches(ast.a, row);
     default: {
-      const v = fieldOf(row, ast.field);
+      ast.get ??= accessorOf(ast.field);
+      const v = ast.get(row);
       return v !== undefined && compare(v, ast.cmp, ast.value, ast.re);
     }
   }
@@ -318,7 +331,8 @@ export function compileFilter(src, rows = []) {
   if (!ast) return { test: null };
   if (rows.length) {
     for (const { field, col } of fieldsOf(ast)) {
-      if (ALWAYS.has(field.toLowerCase()) || rows.some((r) => fieldOf(r, field) !== undefined)) continue;
+      const get = accessorOf(field);
+      if (ALWAYS.has(field.toLowerCase()) || rows.some((r) => get(r) !== undefined)) continue;
       throw new FilterError(`no run has a field ${JSON.stringify(field)} (a config key, a metric tag, or TAG.best and the like)`, col);
     }
   }
