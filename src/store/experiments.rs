@@ -21,8 +21,13 @@ pub struct RunRow {
     pub updated_at: f64,
     /// TensorBoard's hparams (JSON object), if logged.
     pub hparams: Option<Json>,
-    /// The SDK's run record.
+    /// The SDK's run record: only read for one run ([`run_row_named`]); lists leave it out
+    /// (a record holds a diff of up to 1 MiB) and read its `commit` and `dirty` alone.
     pub record: Option<Map<String, Json>>,
+    /// The record's git commit.
+    pub commit: Option<String>,
+    /// Whether the record's checkout had uncommitted changes.
+    pub dirty: Option<bool>,
     /// The config: the record's, then config events.
     pub config: Map<String, Json>,
     /// What the user set as the run's summary.
@@ -49,8 +54,15 @@ pub struct RunRow {
     pub archived: bool,
 }
 
-const COLUMNS: &str = "id, name, started_at, updated_at, hparams, record, config, summary, goals,
-    state, exit_code, message, seen_at, host, display_name, tags, notes, archived";
+/// The columns of a run as lists read it (the record's git commit and dirty flag, not the
+/// record); `{record}` is `NULL` or `record`.
+const COLUMNS: &str = "id, name, started_at, updated_at, hparams, {record}, config, summary, goals,
+    state, exit_code, message, seen_at, host, display_name, tags, notes, archived,
+    json_extract(record, '$.git.commit'), json_extract(record, '$.git.dirty')";
+
+fn columns(with_record: bool) -> String {
+    COLUMNS.replace("{record}", if with_record { "record" } else { "NULL" })
+}
 
 fn object(text: Option<String>) -> Map<String, Json> {
     match text.as_deref().map(serde_json::from_str::<Json>) {
@@ -87,14 +99,17 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         tags: serde_json::from_str(&tags).unwrap_or_default(),
         notes: r.get(16)?,
         archived: r.get(17)?,
+        commit: r.get(18)?,
+        dirty: r.get::<_, Option<i64>>(19)?.map(|d| d != 0),
     })
 }
 
 /// Every run that is not deleted (archived ones only when asked), in start order.
 pub fn run_rows(conn: &Connection, include_archived: bool) -> Result<Vec<RunRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM runs WHERE deleted_at IS NULL AND (?1 OR archived = 0)
-         ORDER BY started_at, name"
+        "SELECT {} FROM runs WHERE deleted_at IS NULL AND (?1 OR archived = 0)
+         ORDER BY started_at, name",
+        columns(false)
     ))?;
     let rows = stmt.query_map([include_archived], run_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -104,7 +119,8 @@ pub fn run_rows(conn: &Connection, include_archived: bool) -> Result<Vec<RunRow>
 pub fn run_row_named(conn: &Connection, name: &str) -> Result<Option<RunRow>, StoreError> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM runs WHERE name = ?1 AND deleted_at IS NULL"
+            "SELECT {} FROM runs WHERE name = ?1 AND deleted_at IS NULL",
+            columns(true)
         ))?
         .query_row([name], run_row)
         .optional()?)
@@ -131,27 +147,34 @@ pub struct MetricSummary {
 pub fn metric_summaries(
     conn: &Connection,
 ) -> Result<FxHashMap<i64, Vec<(String, MetricSummary)>>, StoreError> {
+    // Series first (a few per run), then every chunk summary in key order (no sort).
+    let mut names: FxHashMap<i64, (i64, String)> = FxHashMap::default();
+    let mut stmt =
+        conn.prepare_cached("SELECT id, run_id, tag FROM series WHERE kind = 'scalar'")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        names.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+    }
     let mut stmt = conn.prepare_cached(
-        "SELECT s.run_id, s.tag, c.count, c.first_step, c.last_step, c.last_value,
-                c.min_step, c.min_value, c.max_step, c.max_value
-         FROM series s JOIN scalar_chunks c ON c.series_id = s.id
-         WHERE s.kind = 'scalar'
-         ORDER BY s.run_id, s.tag, c.seq",
+        "SELECT series_id, count, first_step, last_step, last_value,
+                min_step, min_value, max_step, max_value
+         FROM scalar_chunks ORDER BY series_id, seq",
     )?;
     let mut rows = stmt.query([])?;
-    let mut out: FxHashMap<i64, Vec<(String, MetricSummary)>> = FxHashMap::default();
+    let mut by_series: Vec<(i64, MetricSummary)> = Vec::new();
     while let Some(r) = rows.next()? {
-        let run_id: i64 = r.get(0)?;
-        let tag: String = r.get(1)?;
-        let count: i64 = r.get(2)?;
-        let (first_step, last_step): (i64, i64) = (r.get(3)?, r.get(4)?);
-        let last: Option<f64> = r.get(5)?;
-        let min = r.get::<_, Option<f64>>(7)?.map(|v| Ok((v, r.get(6)?)));
-        let max = r.get::<_, Option<f64>>(9)?.map(|v| Ok((v, r.get(8)?)));
-        let (min, max) = (
-            min.transpose().map_err(StoreError::Sqlite)?,
-            max.transpose().map_err(StoreError::Sqlite)?,
-        );
+        let series_id: i64 = r.get(0)?;
+        let count: i64 = r.get(1)?;
+        let (first_step, last_step): (i64, i64) = (r.get(2)?, r.get(3)?);
+        let last: Option<f64> = r.get(4)?;
+        let min = match r.get::<_, Option<f64>>(6)? {
+            Some(v) => Some((v, r.get(5)?)),
+            None => None,
+        };
+        let max = match r.get::<_, Option<f64>>(8)? {
+            Some(v) => Some((v, r.get(7)?)),
+            None => None,
+        };
         let chunk = MetricSummary {
             count: count as u64,
             first_step,
@@ -160,17 +183,25 @@ pub fn metric_summaries(
             min,
             max,
         };
-        let series = out.entry(run_id).or_default();
-        match series.last_mut() {
-            Some((t, s)) if *t == tag => {
+        match by_series.last_mut() {
+            Some((id, s)) if *id == series_id => {
                 s.count += chunk.count;
                 s.last_step = chunk.last_step;
                 s.last = chunk.last;
                 s.min = pick(s.min, chunk.min, |new, old| new < old);
                 s.max = pick(s.max, chunk.max, |new, old| new > old);
             }
-            _ => series.push((tag, chunk)),
+            _ => by_series.push((series_id, chunk)),
         }
+    }
+    let mut out: FxHashMap<i64, Vec<(String, MetricSummary)>> = FxHashMap::default();
+    for (series_id, summary) in by_series {
+        if let Some((run_id, tag)) = names.remove(&series_id) {
+            out.entry(run_id).or_default().push((tag, summary));
+        }
+    }
+    for series in out.values_mut() {
+        series.sort_by(|a, b| a.0.cmp(&b.0));
     }
     Ok(out)
 }

@@ -103,11 +103,35 @@ pub(super) struct TableRunOut {
     metrics: std::collections::BTreeMap<String, MetricOut>,
 }
 
+/// The run table: its rows (typed, or as JSON once a filter has read them) and columns.
 #[derive(Debug, Serialize)]
-pub(super) struct TableOut {
-    runs: Vec<Json_>,
+pub(super) struct TableOut<R = TableRunOut> {
+    runs: Vec<R>,
     config_keys: Vec<String>,
     metric_tags: Vec<String>,
+}
+
+impl TableOut {
+    /// The rows as JSON values, which filters and groups read.
+    fn into_json(self) -> TableOut<Json_> {
+        TableOut {
+            runs: self
+                .runs
+                .into_iter()
+                .map(|r| serde_json::to_value(r).unwrap_or(Json_::Null))
+                .collect(),
+            config_keys: self.config_keys,
+            metric_tags: self.metric_tags,
+        }
+    }
+}
+
+/// The answer of `/api/v1/run_table`: rows written straight out when nothing filters them.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(super) enum TableAnswer {
+    All(TableOut),
+    Filtered(TableOut<Json_>),
 }
 
 #[derive(Debug, Serialize)]
@@ -130,6 +154,8 @@ pub(super) struct RunDetailOut {
 /// archived included, so hiding a run does not recolour the others), when each run was last
 /// heard from, the time now and the stall timeout.
 struct Context {
+    /// Goals guessed from tag names, once per tag.
+    guesses: std::cell::RefCell<FxHashMap<String, Option<Goal>>>,
     colors: crate::chart::RunColors,
     files: FxHashMap<i64, Vec<String>>,
     now: f64,
@@ -140,6 +166,7 @@ impl Context {
     fn load(conn: &rusqlite::Connection, state: &AppState) -> Result<Context, ApiError> {
         let all = crate::store::query::runs(conn)?;
         Ok(Context {
+            guesses: Default::default(),
             colors: crate::chart::RunColors::new(all.iter().map(|r| r.name.as_str())),
             files: experiments::run_files(conn)?,
             now: runboard_sdk::event_file::now_secs(),
@@ -169,12 +196,18 @@ impl Context {
         }
     }
 
+    /// [`Goal::guess`], remembered per tag (a table has many runs of the same tags).
+    fn guess(&self, tag: &str) -> Option<Goal> {
+        let mut guesses = self.guesses.borrow_mut();
+        if let Some(g) = guesses.get(tag) {
+            return *g;
+        }
+        let g = Goal::guess(tag);
+        guesses.insert(tag.to_owned(), g);
+        g
+    }
+
     fn run_out(&self, row: &RunRow) -> RunOut {
-        let git = row
-            .record
-            .as_ref()
-            .and_then(|r| r.get("git"))
-            .and_then(Json_::as_object);
         RunOut {
             name: row.name.clone(),
             color: self.colors.hex(&row.name),
@@ -197,11 +230,8 @@ impl Context {
             },
             seen_at: row.seen_at.map(Num),
             host: row.host.clone(),
-            commit: git
-                .and_then(|g| g.get("commit"))
-                .and_then(Json_::as_str)
-                .map(str::to_owned),
-            dirty: git.and_then(|g| g.get("dirty")).and_then(Json_::as_bool),
+            commit: row.commit.clone(),
+            dirty: row.dirty,
         }
     }
 
@@ -219,7 +249,7 @@ impl Context {
             .iter()
             .map(|(tag, s)| {
                 let declared = row.goals.get(tag).copied();
-                let goal = declared.or_else(|| Goal::guess(tag));
+                let goal = declared.or_else(|| self.guess(tag));
                 let best = match goal {
                     Some(Goal::Min) => s.min,
                     Some(Goal::Max) => s.max,
@@ -273,23 +303,24 @@ pub(super) async fn runs(
 pub(super) async fn run_table(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<TableParams>,
-) -> Result<Json<TableOut>, ApiError> {
+) -> Result<Json<TableAnswer>, ApiError> {
     let filter = parse_filter(p.filter.as_deref())?;
     let st = state.clone();
     read(&state, move |c| {
-        let mut table = table_json(c, &st, p.archived, p.at_step)?;
-        if let Some(f) = &filter {
-            check_fields(f, &table.runs)?;
-            table.runs.retain(|r| f.matches(r));
-        }
-        Ok(Json(table))
+        let table = table_rows(c, &st, p.archived, p.at_step)?;
+        let Some(f) = &filter else {
+            return Ok(Json(TableAnswer::All(table)));
+        };
+        let mut table = table.into_json();
+        check_fields(f, &table.runs)?;
+        table.runs.retain(|r| f.matches(r));
+        Ok(Json(TableAnswer::Filtered(table)))
     })
     .await
 }
 
-/// Every run's table row as JSON (what filters and groups read), with the union of config
-/// keys and metric tags.
-fn table_json(
+/// Every run's table row, with the union of config keys and metric tags.
+fn table_rows(
     c: &rusqlite::Connection,
     state: &AppState,
     archived: bool,
@@ -304,7 +335,7 @@ fn table_json(
     };
     let mut config_keys = BTreeSet::new();
     let mut metric_tags = BTreeSet::new();
-    let runs: Vec<Json_> = rows
+    let runs: Vec<TableRunOut> = rows
         .iter()
         .map(|r| {
             let metrics = summaries.get(&r.id).map_or(&[][..], Vec::as_slice);
@@ -319,7 +350,7 @@ fn table_json(
             }
             config_keys.extend(row.config.keys().cloned());
             metric_tags.extend(row.metrics.keys().cloned());
-            serde_json::to_value(row).unwrap_or(Json_::Null)
+            row
         })
         .collect();
     Ok(TableOut {
@@ -421,7 +452,7 @@ pub(super) async fn group_scalars(
     let (archived, by) = (p.archived, p.by.clone());
     // The groups, and the series id of each member that has the tag as scalars.
     let groups = read(&state, move |c| {
-        let runs = table_json(c, &st, archived, None)?.runs;
+        let runs = table_rows(c, &st, archived, None)?.into_json().runs;
         if let Some(f) = &filter {
             check_fields(f, &runs)?;
         }
