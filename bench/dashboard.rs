@@ -72,12 +72,7 @@ fn main() {
     let steps = env_or("STEPS", 2_000);
     let big = env_or("BIG_SERIES", 1_000_000);
     let repeat = env_or("REPEAT", 5);
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let playwright = repo.join("tests/browser/node_modules/playwright-core");
-    assert!(
-        playwright.exists() && Path::new("/usr/bin/chromium").exists(),
-        "needs Chromium and playwright-core: run `bash .ci/test` once"
-    );
+    let repo = peer::browser_repo();
     let tmp = tempfile::tempdir().expect("temp dir");
     let logdir = tmp.path().join("logs");
     let t = Instant::now();

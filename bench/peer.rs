@@ -171,3 +171,15 @@ pub fn start_runboard(
         .expect("spawn runboard");
     (Proc(child), format!("http://127.0.0.1:{port}"))
 }
+
+/// The repository root, once Chromium and playwright-core (which `bash .ci/test` installs)
+/// are there for the browser benchmarks.
+pub fn browser_repo() -> &'static std::path::Path {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let playwright = repo.join("tests/browser/node_modules/playwright-core");
+    assert!(
+        playwright.exists() && std::path::Path::new("/usr/bin/chromium").exists(),
+        "needs Chromium and playwright-core: run `bash .ci/test` once"
+    );
+    repo
+}

@@ -164,12 +164,7 @@ fn main() {
     let metrics = env_or("METRICS", 10);
     let points = env_or("POINTS", 5);
     let repeat = env_or("REPEAT", 5);
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let playwright = repo.join("tests/browser/node_modules/playwright-core");
-    assert!(
-        playwright.exists() && Path::new("/usr/bin/chromium").exists(),
-        "needs Chromium and playwright-core: run `bash .ci/test` once"
-    );
+    let repo = peer::browser_repo();
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = tmp.path().join("runboard.sqlite");
     let t = Instant::now();

@@ -355,25 +355,6 @@ fn the_dashboard_shows_tensorboardx_files_and_the_demo_as_tensorboard_does() {
     );
 }
 
-/// POSTs a JSON ingest batch to the server at `base`.
-fn ingest(base: &str, body: &serde_json::Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut res = agent
-        .post(format!("{base}/api/v1/ingest"))
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-        .expect("server answers");
-    assert_eq!(
-        res.status(),
-        200,
-        "{}",
-        res.body_mut().read_to_string().unwrap_or_default()
-    );
-}
-
 /// A finite value as JSON, a non-finite one as runboard's JSON writes it ("NaN").
 fn scalar_json(v: f64) -> serde_json::Value {
     if v.is_finite() {
@@ -459,9 +440,9 @@ fn groups_x_series_and_compare_work_in_chromium() {
                     epoch.push(json!([step, e]));
                 }
             }
-            ingest(
+            common::ingest_json(
                 &server.base,
-                &json!({"run": run, "session": format!("s-{run}"), "seq": 1, "points": points}),
+                json!({"run": run, "session": format!("s-{run}"), "seq": 1, "points": points}),
             );
             posted.insert(run.clone(), json!({"loss": loss, "epoch": epoch}));
             if seed != 2 {
@@ -493,9 +474,9 @@ fn groups_x_series_and_compare_work_in_chromium() {
             };
             let step: i64 = step.parse().unwrap();
             let value: f64 = value.parse().unwrap();
-            ingest(
+            common::ingest_json(
                 &base,
-                &json!({"run": run, "session": format!("live-{run}-{step}"), "seq": 1,
+                json!({"run": run, "session": format!("live-{run}-{step}"), "seq": 1,
                     "points": [{"tag": "loss", "step": step, "scalar": value}]}),
             );
             writeln!(to_node, "ok").unwrap();

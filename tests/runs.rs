@@ -10,28 +10,6 @@ use std::process::Command;
 use common::Server;
 use serde_json::{Value as Json, json};
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-/// POSTs a JSON ingest batch.
-fn ingest(base: &str, body: Json) {
-    let mut res = agent()
-        .post(format!("{base}/api/v1/ingest"))
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-        .expect("server answers");
-    assert_eq!(
-        res.status(),
-        200,
-        "{}",
-        res.body_mut().read_to_string().unwrap_or_default()
-    );
-}
-
 /// `runboard runs ARGS` against `base`: (success, stdout, stderr).
 fn runs(base: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_runboard"))
@@ -67,15 +45,15 @@ fn runs_in_a_terminal_list_filter_tag_archive_and_delete_and_edits_survive_a_res
     let (logdir, db) = (dir.path().join("logs"), dir.path().join("db.sqlite"));
     let server = Server::start(&logdir, &db);
     let base = server.base.clone();
-    ingest(
+    common::ingest_json(
         &base,
         run_batch("sweep/lr-0.1", 0.1, &[0.2, 0.6, 0.5], "finished"),
     );
-    ingest(
+    common::ingest_json(
         &base,
         run_batch("sweep/lr-0.001", 0.001, &[0.3, 0.8, 0.9], "finished"),
     );
-    ingest(&base, run_batch("sweep/broken", 0.5, &[0.1], "crashed"));
+    common::ingest_json(&base, run_batch("sweep/broken", 0.5, &[0.1], "crashed"));
 
     let (ok, table, err) = runs(&base, &[]);
     assert!(ok, "{err}");
@@ -201,7 +179,7 @@ fn a_groups_mean_and_band_equal_numpys_at_every_step() {
                     if v.is_nan() { Json::Null } else { json!(v) }
                 ]));
             }
-            ingest(
+            common::ingest_json(
                 &server.base,
                 json!({"run": run, "session": run, "seq": 1, "points": points}),
             );

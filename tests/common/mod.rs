@@ -520,3 +520,22 @@ print(json.dumps(out))
     assert!(out.status.success(), "numpy failed");
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// POSTs a JSON ingest batch to the server at `base`, expecting 200.
+pub fn ingest_json(base: &str, body: impl std::borrow::Borrow<Json>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut res = agent
+        .post(format!("{base}/api/v1/ingest"))
+        .header("Content-Type", "application/json")
+        .send(body.borrow().to_string())
+        .expect("server answers");
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.body_mut().read_to_string().unwrap_or_default()
+    );
+}
