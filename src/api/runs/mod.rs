@@ -157,7 +157,7 @@ struct Context {
     /// Goals guessed from tag names, once per tag.
     guesses: std::cell::RefCell<FxHashMap<String, Option<Goal>>>,
     colors: crate::chart::RunColors,
-    files: FxHashMap<i64, Vec<String>>,
+    files: FxHashMap<i64, Vec<std::path::PathBuf>>,
     now: f64,
     stall_after: f64,
 }
@@ -168,7 +168,20 @@ impl Context {
         Ok(Context {
             guesses: Default::default(),
             colors: crate::chart::RunColors::new(all.iter().map(|r| r.name.as_str())),
-            files: experiments::run_files(conn)?,
+            // The ingester names files relative to the logdir it reads.
+            files: experiments::run_files(conn)?
+                .into_iter()
+                .map(|(run, paths)| {
+                    let full = paths
+                        .into_iter()
+                        .map(|p| match &state.logdir {
+                            Some(logdir) => logdir.join(p),
+                            None => std::path::PathBuf::from(p),
+                        })
+                        .collect();
+                    (run, full)
+                })
+                .collect(),
             now: runboard_sdk::event_file::now_secs(),
             stall_after: state.stall_after,
         })

@@ -209,11 +209,12 @@ async fn a_crash_keeps_its_message_and_a_silent_running_run_is_stalled() {
 async fn a_logdir_run_is_heard_from_through_its_files_modification_time() {
     let (dir, mut state) = empty_state();
     state.stall_after = 0.5;
-    let file = dir
-        .path()
-        .join("events.out.tfevents.1700000000.node-7.123.0");
+    // As the ingester names it: relative to the logdir.
+    state.logdir = Some(dir.path().to_path_buf());
+    let path = "r/events.out.tfevents.1700000000.node-7.123.0";
+    let file = dir.path().join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, b"x").unwrap();
-    let path = file.to_str().unwrap().to_owned();
     submit(
         &state.store,
         "r",
@@ -221,7 +222,7 @@ async fn a_logdir_run_is_heard_from_through_its_files_modification_time() {
             event(json!({"type": "status", "state": "running"})),
             scalar("loss", 0, 1.0),
         ],
-        Some(&path),
+        Some(path),
     );
     let r = router(state.clone());
     let runs = get_json(&r, "/api/v1/runs").await;
