@@ -86,11 +86,10 @@ impl RunEvent {
                     Some(Json::String(t)) if !t.is_empty() => t.clone(),
                     _ => return Err("a metric event needs a \"tag\"".into()),
                 };
-                let goal = match obj.get("goal").and_then(Json::as_str) {
-                    Some("min") => Goal::Min,
-                    Some("max") => Goal::Max,
-                    _ => return Err("a metric event's \"goal\" is \"min\" or \"max\"".into()),
-                };
+                let goal = obj
+                    .get("goal")
+                    .and_then(|g| Goal::deserialize(g).ok())
+                    .ok_or("a metric event's \"goal\" is \"min\" or \"max\"")?;
                 RunEvent::Metric { tag, goal }
             }
             "status" => {
@@ -200,65 +199,57 @@ impl State {
     }
 }
 
-/// The direction in which a metric is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Goal {
-    /// Lower is better (a loss).
-    Min,
-    /// Higher is better (an accuracy).
-    Max,
-}
+/// The direction in which a metric is better: the SDK's own type (`"min"` / `"max"` on the
+/// wire), which `Run::define_metric` sends.
+pub use runboard_sdk::Goal;
 
-impl Goal {
-    /// The goal guessed from a tag's words: losses and errors are minimised, accuracies and
-    /// scores maximised; `None` when the name says neither.
-    pub fn guess(tag: &str) -> Option<Goal> {
-        const MIN: &[&str] = &[
-            "loss",
-            "error",
-            "err",
-            "perplexity",
-            "ppl",
-            "mse",
-            "mae",
-            "rmse",
-            "nll",
-            "cer",
-            "wer",
-        ];
-        const MAX: &[&str] = &[
-            "acc",
-            "accuracy",
-            "precision",
-            "recall",
-            "f1",
-            "auc",
-            "score",
-            "reward",
-            "return",
-            "iou",
-            "bleu",
-            "map",
-            "top1",
-            "top5",
-        ];
-        let lower = tag.to_ascii_lowercase();
-        let words: Vec<&str> = lower
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
-        // The last word that says something decides (`val/loss_acc` is unusual either way).
-        for word in words.iter().rev() {
-            if MIN.contains(word) {
-                return Some(Goal::Min);
-            }
-            if MAX.contains(word) {
-                return Some(Goal::Max);
-            }
+/// The goal guessed from a tag's words: losses and errors are minimised, accuracies and
+/// scores maximised; `None` when the name says neither.
+pub fn guess_goal(tag: &str) -> Option<Goal> {
+    const MIN: &[&str] = &[
+        "loss",
+        "error",
+        "err",
+        "perplexity",
+        "ppl",
+        "mse",
+        "mae",
+        "rmse",
+        "nll",
+        "cer",
+        "wer",
+    ];
+    const MAX: &[&str] = &[
+        "acc",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "auc",
+        "score",
+        "reward",
+        "return",
+        "iou",
+        "bleu",
+        "map",
+        "top1",
+        "top5",
+    ];
+    let lower = tag.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    // The last word that says something decides (`val/loss_acc` is unusual either way).
+    for word in words.iter().rev() {
+        if MIN.contains(word) {
+            return Some(Goal::Minimize);
         }
-        None
+        if MAX.contains(word) {
+            return Some(Goal::Maximize);
+        }
     }
+    None
 }
 
 /// A user's edit of a run (`PATCH /api/v1/run`): any subset of the fields.
@@ -399,7 +390,7 @@ mod tests {
             RunEvent::parse(r#"{"type":"metric","tag":"val/acc","goal":"max"}"#).unwrap(),
             RunEvent::Metric {
                 tag: "val/acc".into(),
-                goal: Goal::Max
+                goal: Goal::Maximize
             }
         );
         for bad in [
@@ -429,13 +420,13 @@ mod tests {
 
     #[test]
     fn goals_are_guessed_from_the_tag_words() {
-        assert_eq!(Goal::guess("train/loss"), Some(Goal::Min));
-        assert_eq!(Goal::guess("val_acc"), Some(Goal::Max));
-        assert_eq!(Goal::guess("eval/Accuracy"), Some(Goal::Max));
-        assert_eq!(Goal::guess("episode_reward"), Some(Goal::Max));
-        assert_eq!(Goal::guess("ppl"), Some(Goal::Min));
-        assert_eq!(Goal::guess("lr"), None);
-        assert_eq!(Goal::guess("glossary"), None, "words, not substrings");
+        assert_eq!(guess_goal("train/loss"), Some(Goal::Minimize));
+        assert_eq!(guess_goal("val_acc"), Some(Goal::Maximize));
+        assert_eq!(guess_goal("eval/Accuracy"), Some(Goal::Maximize));
+        assert_eq!(guess_goal("episode_reward"), Some(Goal::Maximize));
+        assert_eq!(guess_goal("ppl"), Some(Goal::Minimize));
+        assert_eq!(guess_goal("lr"), None);
+        assert_eq!(guess_goal("glossary"), None, "words, not substrings");
     }
 
     #[test]

@@ -209,13 +209,13 @@ impl Context {
         }
     }
 
-    /// [`Goal::guess`], remembered per tag (a table has many runs of the same tags).
+    /// [`guess_goal`], remembered per tag (a table has many runs of the same tags).
     fn guess(&self, tag: &str) -> Option<Goal> {
         let mut guesses = self.guesses.borrow_mut();
         if let Some(g) = guesses.get(tag) {
             return *g;
         }
-        let g = Goal::guess(tag);
+        let g = crate::runs::guess_goal(tag);
         guesses.insert(tag.to_owned(), g);
         g
     }
@@ -264,8 +264,8 @@ impl Context {
                 let declared = row.goals.get(tag).copied();
                 let goal = declared.or_else(|| self.guess(tag));
                 let best = match goal {
-                    Some(Goal::Min) => s.min,
-                    Some(Goal::Max) => s.max,
+                    Some(Goal::Minimize) => s.min,
+                    Some(Goal::Maximize) => s.max,
                     None => None,
                 };
                 let out = MetricOut {
