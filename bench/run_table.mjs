@@ -28,16 +28,18 @@ async function fresh(url) {
   return { page, context, errors };
 }
 
-/** Waits for the table's first painted frame; returns its timings. */
+/** Waits for every run to be in the table (the first screen is drawn before: `painted`);
+ * returns its timings. */
 function painted(page) {
   return page.waitForFunction((runs) => {
     const t = document.querySelector('.pane[data-pane=runs]')?.runTable;
-    if (!t || t.timings.painted === undefined || t.rows.size < runs) return null;
+    if (!t || t.timings.complete === undefined || t.rows.size < runs) return null;
     const res = performance.getEntriesByType('resource');
-    const entry = (re) => res.find((r) => re.test(r.name));
+    const entry = (re) => res.findLast((r) => re.test(r.name));
     const table = entry(/run_table/);
     return {
       painted: t.timings.painted,
+      complete: t.timings.complete,
       fetchStart: t.timings.fetchStart,
       fetched: t.timings.fetched,
       response: table ? `${table.startTime.toFixed(0)}-${table.responseEnd.toFixed(0)} (${(table.encodedBodySize / 1e6).toFixed(1)} MB)` : '?',
@@ -47,22 +49,29 @@ function painted(page) {
   }, runs, { timeout: 120_000, polling: 'raf' }).then((h) => h.jsonValue());
 }
 
-// 1. First paint: navigation start → the first frame with rows.
+// 1. First paint: navigation start → the first frame with rows (the first screen's), and
+// → every run in the table (sortable). The first load finds the server's table cache cold
+// (the server has only listed its runs); the rest find it warm.
 const first = [];
+const complete = [];
 let shape = null;
 for (let i = 0; i < repeat; i++) {
   const { page, context, errors } = await fresh(`${base}/?tab=runs`);
   const t = await painted(page);
   if (errors.length) throw new Error(errors.join('\n'));
   first.push(t.painted);
+  complete.push(t.complete);
   shape = t;
-  console.error(`first paint: ${ms(t.painted)} (run_table requested at ${ms(t.fetchStart)}, response ${t.response}, parsed at ${ms(t.fetched)}; ${t.rows} rows in the DOM, ${t.columns} columns)`);
+  console.error(`first paint: ${ms(t.painted)}, every run at ${ms(t.complete)} (run_table requested at ${ms(t.fetchStart)}, response ${t.response}, parsed at ${ms(t.fetched)}; ${t.rows} rows in the DOM, ${t.columns} columns)`);
   await context.close();
 }
 
-// 2. Sort, filter and scroll on one loaded page.
+// 2. Sort, filter and scroll on one loaded page: once it has also loaded the lists the other
+// tabs use (the sidebar's runs and every series, fetched after the table), and settled.
 const { page, context, errors } = await fresh(`${base}/?tab=runs`);
 await painted(page);
+await page.waitForFunction(() => performance.getEntriesByType('resource').some((r) => /api\/v1\/series/.test(r.name)), null, { timeout: 60_000 });
+await page.waitForTimeout(1000);
 
 /** Runs `act` (a function's source run in the page) and times it to the end of the next frame. */
 function timed(act, arg) {
@@ -137,7 +146,8 @@ if (errors.length) throw new Error(errors.join('\n'));
 await context.close();
 await browser.close();
 
-console.log(`run table (${runs} runs, ${shape.columns} columns): first paint median ${ms(median(first))} (goal 1000 ms) [${first.map((x) => x.toFixed(0)).join(', ')}]`);
+console.log(`run table (${runs} runs, ${shape.columns} columns): first paint median ${ms(median(first.slice(1)))} with the server's table kept, ${ms(first[0])} when the server builds it (goal 1000 ms) [${first.map((x) => x.toFixed(0)).join(', ')}]`);
+console.log(`every run in the table (sortable): median ${ms(median(complete.slice(1)))} with the server's table kept, ${ms(complete[0])} when the server builds it [${complete.map((x) => x.toFixed(0)).join(', ')}]`);
 console.log(`sort: median ${ms(median(sorts))}, max ${ms(Math.max(...sorts))} over ${sorts.length} clicks (goal 100 ms)`);
 console.log(`filter: median ${ms(median(filters))}, max ${ms(Math.max(...filters))} over ${filters.length} expressions and column filters (goal 100 ms)`);
 console.log(`scroll a jump to a new window: median ${ms(median(scrolls))}, max ${ms(Math.max(...scrolls))} over ${scrolls.length} (${dom} rows in the DOM)`);

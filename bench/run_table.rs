@@ -1,11 +1,13 @@
 //! Benchmark: the Runs tab (the run table) in headless Chromium on 10,000 runs (Debian's Chromium, driven by playwright-core from `tests/browser/node_modules`).
 //!
 //! `cargo bench --bench run_table` (sizes: `RUNS` × `KEYS` config keys × `METRICS` scalar tags
-//! of `POINTS` points, default 10,000 × 20 × 10 × 5; `REPEAT` page loads, default 5). Builds
-//! the database through the store's writer (each run: a run record with host, git commit and
+//! of `POINTS` points, default 10,000 × 20 × 10 × 5; `REPEAT` page loads, default 5;
+//! `BENCH_DB=FILE` keeps the database there and reuses it; `HOLD=S` keeps the server up S s
+//! before the browser starts). Builds the database through the store's writer (each run: a run record with host, git commit and
 //! config, a status, and its scalars), serves it with the real binary, then
 //! `bench/run_table.mjs` measures, in the page's own clock:
-//! - first paint: navigation start → the first rows of the table drawn (goal ≤ 1 s), median;
+//! - first paint: navigation start → the first rows of the table drawn (goal ≤ 1 s): the first
+//!   load (the server builds the table) and the median of the others (it answers what it kept);
 //! - sort: a header clicked → the next frame drawn, per column kind (goal ≤ 100 ms);
 //! - filter: an expression or a column filter applied (Enter) → the next frame (goal ≤ 100 ms);
 //! - scroll: a jump of a screenful → the next frame with the new rows.
@@ -166,9 +168,15 @@ fn main() {
     let repeat = env_or("REPEAT", 5);
     let repo = peer::browser_repo();
     let tmp = tempfile::tempdir().expect("temp dir");
-    let db = tmp.path().join("runboard.sqlite");
+    // `BENCH_DB=FILE`: that database, built there once and kept (to compare builds of the
+    // server and page on the same data); else a new one in a temporary folder.
+    let db = std::env::var_os("BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| tmp.path().join("runboard.sqlite"));
     let t = Instant::now();
-    build_db(&db, runs, keys, metrics, points);
+    if !db.exists() {
+        build_db(&db, runs, keys, metrics, points);
+    }
     eprintln!(
         "built {runs} runs x {keys} config keys x {metrics} metrics x {points} points in {:.1} s ({} MB)",
         t.elapsed().as_secs_f64(),

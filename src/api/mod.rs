@@ -85,6 +85,8 @@ pub struct AppState {
     pub charts: chart::RenderSlots,
     /// Seconds a running run may be silent before it is served as `stalled`.
     pub stall_after: f64,
+    /// The unfiltered run tables last served (see [`runs::TableCache`]).
+    pub(crate) run_table: Arc<runs::TableCache>,
 }
 
 impl AppState {
@@ -100,6 +102,7 @@ impl AppState {
             charts: chart::RenderSlots::for_this_machine(),
             ingest: Arc::default(),
             stall_after: crate::runs::DEFAULT_STALL_AFTER_SECS,
+            run_table: Arc::default(),
         }
     }
 }
@@ -171,6 +174,7 @@ pub(crate) fn routes() -> Router<AppState> {
     let v1 = Router::new()
         .route("/runs", get(runs::runs))
         .route("/run_table", get(runs::run_table))
+        .route("/config_keys", get(runs::config_keys))
         .route("/group_scalars", get(runs::group_scalars))
         .route(
             "/run",

@@ -115,6 +115,32 @@ pub fn run_rows(conn: &Connection, include_archived: bool) -> Result<Vec<RunRow>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The config keys of every run that is not deleted (archived ones only when asked), sorted:
+/// its record's config, else its TensorBoard hparams (as the run table's columns).
+pub fn config_keys(
+    conn: &Connection,
+    include_archived: bool,
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT config, hparams FROM runs WHERE deleted_at IS NULL AND (?1 OR archived = 0)",
+    )?;
+    let mut rows = stmt.query([include_archived])?;
+    let mut keys = std::collections::BTreeSet::new();
+    while let Some(r) = rows.next()? {
+        let config = object(r.get(0)?);
+        if !config.is_empty() {
+            keys.extend(config.into_iter().map(|(k, _)| k));
+        } else if let Some(Json::Object(h)) = r
+            .get::<_, Option<String>>(1)?
+            .as_deref()
+            .and_then(super::codec::hparams_json)
+        {
+            keys.extend(h.into_iter().map(|(k, _)| k));
+        }
+    }
+    Ok(keys)
+}
+
 /// One run that is not deleted, archived or not.
 pub fn run_row_named(conn: &Connection, name: &str) -> Result<Option<RunRow>, StoreError> {
     Ok(conn
@@ -143,24 +169,39 @@ pub struct MetricSummary {
     pub max: Option<(f64, i64)>,
 }
 
-/// The summary of every scalar series, by run id then tag (runs not deleted; archived too).
+/// The summary of every scalar series, by run id then tag (runs not deleted; archived too);
+/// with `run`, that run's series only.
 pub fn metric_summaries(
     conn: &Connection,
+    run: Option<i64>,
 ) -> Result<FxHashMap<i64, Vec<(String, MetricSummary)>>, StoreError> {
     // Series first (a few per run), then every chunk summary in key order (no sort).
+    // One run's: the same reads through the indexes (two statements, as a query plan is
+    // made before the parameters are known).
+    let (series, chunks) = match run {
+        None => (
+            "SELECT id, run_id, tag FROM series WHERE kind = 'scalar' AND ?1 IS NULL",
+            "SELECT series_id, count, first_step, last_step, last_value,
+                    min_step, min_value, max_step, max_value
+             FROM scalar_chunks WHERE ?1 IS NULL ORDER BY series_id, seq",
+        ),
+        Some(_) => (
+            "SELECT id, run_id, tag FROM series WHERE kind = 'scalar' AND run_id = ?1",
+            "SELECT series_id, count, first_step, last_step, last_value,
+                    min_step, min_value, max_step, max_value
+             FROM scalar_chunks
+             WHERE series_id IN (SELECT id FROM series WHERE run_id = ?1)
+             ORDER BY series_id, seq",
+        ),
+    };
     let mut names: FxHashMap<i64, (i64, String)> = FxHashMap::default();
-    let mut stmt =
-        conn.prepare_cached("SELECT id, run_id, tag FROM series WHERE kind = 'scalar'")?;
-    let mut rows = stmt.query([])?;
+    let mut stmt = conn.prepare_cached(series)?;
+    let mut rows = stmt.query([run])?;
     while let Some(r) = rows.next()? {
         names.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
     }
-    let mut stmt = conn.prepare_cached(
-        "SELECT series_id, count, first_step, last_step, last_value,
-                min_step, min_value, max_step, max_value
-         FROM scalar_chunks ORDER BY series_id, seq",
-    )?;
-    let mut rows = stmt.query([])?;
+    let mut stmt = conn.prepare_cached(chunks)?;
+    let mut rows = stmt.query([run])?;
     let mut by_series: Vec<(i64, MetricSummary)> = Vec::new();
     while let Some(r) = rows.next()? {
         let series_id: i64 = r.get(0)?;

@@ -484,6 +484,13 @@ impl Store {
         self.inner.writer.last_failure()
     }
 
+    /// How many transactions (data or run edits) have committed since the store opened: a
+    /// reader that saw the same number before it read saw everything since (answers cached by
+    /// generation stay valid until it moves).
+    pub fn generation(&self) -> u64 {
+        self.inner.writer.commits()
+    }
+
     /// Subscribes to the changes of every later commit.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Change>> {
         self.inner.writer.subscribe()

@@ -29,10 +29,21 @@ async function answer(res, url) {
   return res.json();
 }
 
+/** A request `static/prefetch.js` started for `url` while the modules loaded, taken once (and
+ * only soon after the page opened: later the data may have changed). */
+function prefetched(url) {
+  const started = globalThis.runboardPrefetch;
+  const res = started?.[url];
+  if (!res) return null;
+  delete started[url];
+  return performance.now() < 10_000 ? res : null;
+}
+
 /** GET `path` with `params` (arrays become repeated keys) and return the parsed JSON. */
 export async function getJson(path, params = {}) {
   const url = withQuery(path, params);
-  return answer(await fetch(url, { headers: { accept: 'application/json' } }), url);
+  const early = prefetched(url);
+  return answer(await (early || fetch(url, { headers: { accept: 'application/json' } })), url);
 }
 
 /** Sends `body` as JSON with `method` (`PATCH`, `DELETE`, ...) to `path` with `params`; returns

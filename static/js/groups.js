@@ -107,7 +107,7 @@ export function groupQuery(settings, tag, all, shown, maxPoints = 1000) {
 
 /**
  * Binds the sidebar's group controls (`#group-by`, `#group-regex`, `#group-band`,
- * `#group-runs`): the fields offered are every run's config keys (from `/api/v1/run_table`,
+ * `#group-runs`): the fields offered are every run's config keys (from `/api/v1/config_keys`,
  * refetched when the runs change) and the run fields; picking "run name (regex)" shows the regex.
  */
 export function bindGroupControls(state) {
@@ -179,8 +179,7 @@ export function bindGroupControls(state) {
     timer = setTimeout(async () => {
       timer = 0;
       try {
-        const table = await getJson('api/v1/run_table');
-        configKeys = table.config_keys || [];
+        configKeys = await getJson('api/v1/config_keys', { archived: state.settings.archived ? 'true' : null });
         fill();
         show();
       } catch (e) {

@@ -4,7 +4,7 @@
 // DOM), with a detail panel that edits a run (rename, tags, notes, archive, delete). Its
 // checkboxes are the page's run selection, the one every tab draws.
 //
-//   show / settings.archived / resync ──► reload(): GET run_table ──► rows ──► update()
+//   show / settings.archived / resync ──► reload(): GET run_table (columns) ──► rows ──► update()
 //   SSE run {name} ──► runChanged ──► GET run?run= (a few) or run_table (many) ──► rows
 //   settings.table (sort, columns, filters, expression; in the URL) ──► update() ──► window
 
@@ -24,6 +24,47 @@ const MARGIN_X = 150;
 const CHECK_W = 34;
 /** More changed runs than this at once are refetched as a whole table. */
 const FEW = 20;
+/** Rows fetched first when the table opens in the server's order (more than a screen). */
+const FIRST_SCREEN = 100;
+
+/** Whether the table shows the runs in the server's order (so its first rows are the
+ * server's first): no sort, column filter or expression. */
+function serverOrder(t) {
+  return !t.sort && !t.expr && !Object.values(t.filters).some((f) => f);
+}
+
+// ---- the server's answer ----
+
+/**
+ * The rows of a `/api/v1/run_table?layout=columns` answer, each as the rows layout gives it
+ * (`metrics[tag]`: `last`, `min`, `max`, `first_step`, `last_step`, `count`, `best`,
+ * `best_step`, `goal`, `goal_guessed`, and `at_step`, `at_step_step` when asked). The columns
+ * layout is half the bytes: each metric's summaries as arrays in run order, its goal once (the
+ * one guessed from its name) with the goals runs declared by their index.
+ */
+export function rowsFromColumns(data) {
+  const runs = data.runs || [];
+  for (const r of runs) r.metrics = {};
+  for (const [tag, c] of Object.entries(data.metrics || {})) {
+    const declared = c.declared || {};
+    for (let i = 0; i < runs.length; i++) {
+      const count = c.count[i];
+      if (count === null || count === undefined) continue;
+      const mine = declared[i];
+      const goal = mine ?? c.goal ?? null;
+      const m = {
+        last: c.last[i], min: c.min[i], max: c.max[i], first_step: c.first_step[i], last_step: c.last_step[i], count,
+        best: goal === 'min' ? c.min[i] : goal === 'max' ? c.max[i] : null,
+        best_step: c.best_step[i], goal, goal_guessed: mine === undefined && goal !== null,
+      };
+      if (c.at_step) {
+        if (c.at_step[i] !== null) { m.at_step = c.at_step[i]; m.at_step_step = c.at_step_step[i]; }
+      }
+      runs[i].metrics[tag] = m;
+    }
+  }
+  return runs;
+}
 
 // ---- the table's settings in the URL ----
 
@@ -252,6 +293,8 @@ export class RunTableView {
     this.configKeys = [];
     this.metricTags = [];
     this.loaded = false;
+    /** While only the first screen is loaded: how many runs the table has. */
+    this.partial = 0;
     this.stale = true;
     this.loading = null;
     this.again = false;
@@ -371,7 +414,8 @@ export class RunTableView {
     if (this.shown()) this.reload();
   }
 
-  /** Fetches the whole table. */
+  /** Fetches the whole table: when the table shows runs in the server's order (no sort, no
+   * filter), its first screen first (a few kilobytes: drawn while the rest comes). */
   reload() {
     if (this.loading) { this.again = true; return this.loading; }
     this.stale = false;
@@ -379,13 +423,23 @@ export class RunTableView {
     this.timings.fetchStart ??= t0;
     this.loading = (async () => {
       try {
-        const data = await getJson('api/v1/run_table', { archived: this.ctx.state.settings.archived ? 'true' : null });
-        this.timings.fetched ??= performance.now();
-        this.rows = new Map();
-        for (const r of data.runs || []) if (r.name !== SYSTEM_RUN) this.rows.set(r.name, r);
-        this.loaded = true;
-        this.message.textContent = '';
+        const archived = this.ctx.state.settings.archived ? 'true' : null;
+        const params = { archived, layout: 'columns' };
+        let data = null;
+        if (!this.loaded && serverOrder(this.opts())) {
+          const first = await getJson('api/v1/run_table', { ...params, limit: FIRST_SCREEN });
+          if (first.total <= first.runs.length) data = first;
+          else {
+            this.setRows(first);
+            this.partial = first.total;
+            this.update(true);
+          }
+        }
+        data ??= await getJson('api/v1/run_table', params);
+        this.setRows(data);
+        this.partial = 0;
         this.update(true);
+        this.timings.complete ??= performance.now();
       } catch (e) {
         this.message.textContent = `Could not load the runs: ${e.message}`;
         this.stale = true;
@@ -396,6 +450,15 @@ export class RunTableView {
       }
     })();
     return this.loading;
+  }
+
+  /** Shows the rows of a `run_table` answer. */
+  setRows(data) {
+    this.timings.fetched ??= performance.now();
+    this.rows = new Map();
+    for (const r of rowsFromColumns(data)) if (r.name !== SYSTEM_RUN) this.rows.set(r.name, r);
+    this.loaded = true;
+    this.message.textContent = '';
   }
 
   /** The server said `name` changed (SSE `run`): its row is refetched soon. */
@@ -543,11 +606,13 @@ export class RunTableView {
     if (sortCol) rows = sortRows(rows, sortCol.get, t.sort.startsWith('-') ? -1 : 1);
     this.view = rows;
     this.version++;
-    this.countEl.textContent = this.loaded ? `${rows.length === this.rows.size ? '' : `${rows.length.toLocaleString('en-US')} of `}${plural(this.rows.size, 'run')}` : 'loading…';
+    this.countEl.textContent = !this.loaded ? 'loading…'
+      : this.partial ? `${plural(this.partial, 'run')} (loading all but the first ${this.rows.size.toLocaleString('en-US')}…)`
+        : `${rows.length === this.rows.size ? '' : `${rows.length.toLocaleString('en-US')} of `}${plural(this.rows.size, 'run')}`;
     if (this.loaded && !this.rows.size) this.message.textContent = this.ctx.state.settings.archived ? 'No runs.' : 'No runs (archived runs are hidden).';
     else if (this.loaded && !rows.length) this.message.textContent = 'No run matches the filters.';
     else if (this.loaded) this.message.textContent = '';
-    this.renderWindow(true);
+    this.renderWindow(); // a new version: every row refilled in place
     this.syncChecks();
     if (this.loaded && this.rows.size && this.timings.painted === undefined) {
       requestAnimationFrame(() => { this.timings.painted = performance.now(); this.el.dataset.painted = '1'; });

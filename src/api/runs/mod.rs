@@ -3,7 +3,6 @@
 //! /api/v1/run_table`), one run with its record and edit log (`GET /api/v1/run`), and the
 //! edits (`PATCH` / `DELETE /api/v1/run`), which pass the same write guard as every write.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
 use axum::Extension;
@@ -24,6 +23,11 @@ use crate::store::query;
 use crate::store::{RunOp, RunOpDone};
 use crate::types::{Kind, MaxPoints};
 
+mod table;
+pub(crate) use table::TableCache;
+pub(super) use table::run_table;
+use table::table_rows;
+
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ListParams {
     /// Archived runs too.
@@ -40,6 +44,12 @@ pub(super) struct TableParams {
     filter: Option<String>,
     /// Add each metric's value at this step (`at_step`: the last point at or before it).
     at_step: Option<i64>,
+    /// `rows` (the default: one object per run) or `columns` (each metric's summaries as
+    /// arrays in run order: what the dashboard reads).
+    #[serde(default)]
+    layout: table::Layout,
+    /// Only the first `limit` runs (the page's first screen; `total` says how many there are).
+    limit: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,7 +57,7 @@ pub(super) struct RunParam {
     run: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(super) struct StatusOut {
     state: RunState,
     exit_code: Option<i64>,
@@ -55,7 +65,7 @@ pub(super) struct StatusOut {
 }
 
 /// A run as every list shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(super) struct RunOut {
     name: String,
     /// CSS colour of the run in every chart ([`crate::chart::RunColors`]).
@@ -74,7 +84,7 @@ pub(super) struct RunOut {
     dirty: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(super) struct MetricOut {
     last: Num,
     min: Option<Num>,
@@ -94,7 +104,7 @@ pub(super) struct MetricOut {
 }
 
 /// A row of the run table.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(super) struct TableRunOut {
     #[serde(flatten)]
     run: RunOut,
@@ -103,35 +113,24 @@ pub(super) struct TableRunOut {
     metrics: std::collections::BTreeMap<String, MetricOut>,
 }
 
-/// The run table: its rows (typed, or as JSON once a filter has read them) and columns.
-#[derive(Debug, Serialize)]
-pub(super) struct TableOut<R = TableRunOut> {
-    runs: Vec<R>,
+/// The run table: its rows and columns.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct TableOut {
+    runs: Vec<TableRunOut>,
+    /// Runs in the whole table (more than `runs` when a `limit` cut it).
+    total: usize,
     config_keys: Vec<String>,
     metric_tags: Vec<String>,
 }
 
 impl TableOut {
     /// The rows as JSON values, which filters and groups read.
-    fn into_json(self) -> TableOut<Json_> {
-        TableOut {
-            runs: self
-                .runs
-                .into_iter()
-                .map(|r| serde_json::to_value(r).unwrap_or(Json_::Null))
-                .collect(),
-            config_keys: self.config_keys,
-            metric_tags: self.metric_tags,
-        }
+    fn json_rows(&self) -> Vec<Json_> {
+        self.runs
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or(Json_::Null))
+            .collect()
     }
-}
-
-/// The answer of `/api/v1/run_table`: rows written straight out when nothing filters them.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub(super) enum TableAnswer {
-    All(TableOut),
-    Filtered(TableOut<Json_>),
 }
 
 #[derive(Debug, Serialize)]
@@ -160,6 +159,10 @@ struct Context {
     files: FxHashMap<i64, Vec<std::path::PathBuf>>,
     now: f64,
     stall_after: f64,
+    /// Until when the statuses served so far stay true without a new commit: the earliest
+    /// time a running run turns stalled, or soon for a quiet run whose files a live process
+    /// may touch (an answer cached by the store's generation expires then).
+    valid_until: std::cell::Cell<f64>,
 }
 
 impl Context {
@@ -184,7 +187,24 @@ impl Context {
                 .collect(),
             now: runboard_sdk::event_file::now_secs(),
             stall_after: state.stall_after,
+            valid_until: std::cell::Cell::new(f64::INFINITY),
         })
+    }
+
+    /// The state of `row` served now; notes when it may change without a commit.
+    fn state(&self, row: &RunRow) -> RunState {
+        /// How long a quiet run's status is trusted when its files may be touched.
+        const RECHECK_FILES_SECS: f64 = 5.0;
+        let heard = self.last_heard(row);
+        if matches!(row.state, None | Some(RunState::Running)) {
+            let until = match heard {
+                Some(t) if self.now - t <= self.stall_after => t + self.stall_after,
+                _ if self.files.contains_key(&row.id) => self.now + RECHECK_FILES_SECS,
+                _ => f64::INFINITY,
+            };
+            self.valid_until.set(self.valid_until.get().min(until));
+        }
+        RunState::served(row.state, heard, self.now, self.stall_after)
     }
 
     /// When the run was last heard from: a live process's last batch, or its event files'
@@ -232,12 +252,7 @@ impl Context {
             notes: row.notes.clone(),
             archived: row.archived,
             status: StatusOut {
-                state: RunState::served(
-                    row.state,
-                    self.last_heard(row),
-                    self.now,
-                    self.stall_after,
-                ),
+                state: self.state(row),
                 exit_code: row.exit_code,
                 message: row.message.clone(),
             },
@@ -248,15 +263,16 @@ impl Context {
         }
     }
 
-    fn table_row(&self, row: &RunRow, metrics: &[(String, MetricSummary)]) -> TableRunOut {
+    fn table_row(&self, mut row: RunRow, metrics: &[(String, MetricSummary)]) -> TableRunOut {
+        let run = self.run_out(&row);
         // The config: what the SDK recorded, else TensorBoard's hparams (other tools' runs).
         let config = if row.config.is_empty() {
-            match &row.hparams {
-                Some(Json_::Object(h)) => h.clone(),
+            match row.hparams.take() {
+                Some(Json_::Object(h)) => h,
                 _ => Map::new(),
             }
         } else {
-            row.config.clone()
+            std::mem::take(&mut row.config)
         };
         let metrics = metrics
             .iter()
@@ -286,12 +302,28 @@ impl Context {
             })
             .collect();
         TableRunOut {
-            run: self.run_out(row),
+            run,
             config,
-            summary: row.summary.clone(),
+            summary: row.summary,
             metrics,
         }
     }
+}
+
+/// `GET /api/v1/config_keys[?archived=true]`: the config keys of every run, sorted (the run
+/// table's `config_keys`, without building the table: what a "group by" menu offers).
+pub(super) async fn config_keys(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    read(&state, move |c| {
+        Ok(Json(
+            experiments::config_keys(c, p.archived)?
+                .into_iter()
+                .collect(),
+        ))
+    })
+    .await
 }
 
 /// `GET /api/v1/runs[?archived=true]`: every run in start order with its colour, status and
@@ -307,70 +339,6 @@ pub(super) async fn runs(
         Ok(Json(rows.iter().map(|r| cx.run_out(r)).collect()))
     })
     .await
-}
-
-/// `GET /api/v1/run_table[?archived=true][&filter=EXPR][&at_step=S]`: every run (or those the
-/// [`Filter`] expression matches) with its config, user summary and metric summaries (with
-/// `at_step`, also each metric's value at step S), plus the union of config keys and metric
-/// tags of every run (the table's columns).
-pub(super) async fn run_table(
-    State(state): State<AppState>,
-    ApiQuery(p): ApiQuery<TableParams>,
-) -> Result<Json<TableAnswer>, ApiError> {
-    let filter = parse_filter(p.filter.as_deref())?;
-    let st = state.clone();
-    read(&state, move |c| {
-        let table = table_rows(c, &st, p.archived, p.at_step)?;
-        let Some(f) = &filter else {
-            return Ok(Json(TableAnswer::All(table)));
-        };
-        let mut table = table.into_json();
-        check_fields(f, &table.runs)?;
-        table.runs.retain(|r| f.matches(r));
-        Ok(Json(TableAnswer::Filtered(table)))
-    })
-    .await
-}
-
-/// Every run's table row, with the union of config keys and metric tags.
-fn table_rows(
-    c: &rusqlite::Connection,
-    state: &AppState,
-    archived: bool,
-    at_step: Option<i64>,
-) -> Result<TableOut, ApiError> {
-    let cx = Context::load(c, state)?;
-    let rows = experiments::run_rows(c, archived)?;
-    let summaries = experiments::metric_summaries(c)?;
-    let at = match at_step {
-        Some(step) => Some(experiments::values_at_step(c, step)?),
-        None => None,
-    };
-    let mut config_keys = BTreeSet::new();
-    let mut metric_tags = BTreeSet::new();
-    let runs: Vec<TableRunOut> = rows
-        .iter()
-        .map(|r| {
-            let metrics = summaries.get(&r.id).map_or(&[][..], Vec::as_slice);
-            let mut row = cx.table_row(r, metrics);
-            if let Some(at) = &at {
-                for (tag, m) in row.metrics.iter_mut() {
-                    if let Some(p) = at.get(&(r.id, tag.clone())) {
-                        m.at_step = Some(Num(p.value));
-                        m.at_step_step = Some(p.step);
-                    }
-                }
-            }
-            config_keys.extend(row.config.keys().cloned());
-            metric_tags.extend(row.metrics.keys().cloned());
-            row
-        })
-        .collect();
-    Ok(TableOut {
-        runs,
-        config_keys: config_keys.into_iter().collect(),
-        metric_tags: metric_tags.into_iter().collect(),
-    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -465,7 +433,8 @@ pub(super) async fn group_scalars(
     let (archived, by) = (p.archived, p.by.clone());
     // The groups, and the series id of each member that has the tag as scalars.
     let groups = read(&state, move |c| {
-        let runs = table_rows(c, &st, archived, None)?.into_json().runs;
+        let cx = Context::load(c, &st)?;
+        let runs = table_rows(c, &cx, archived, None)?.json_rows();
         if let Some(f) = &filter {
             check_fields(f, &runs)?;
         }
@@ -622,10 +591,10 @@ fn detail(
     name: &str,
 ) -> Result<RunDetailOut, ApiError> {
     let cx = Context::load(c, state)?;
-    let Some(row) = experiments::run_row_named(c, name)? else {
+    let Some(mut row) = experiments::run_row_named(c, name)? else {
         return Err(ApiError::NotFound(format!("no run {name:?}")));
     };
-    let summaries = experiments::metric_summaries(c)?;
+    let summaries = experiments::metric_summaries(c, Some(row.id))?;
     let metrics = summaries.get(&row.id).map_or(&[][..], Vec::as_slice);
     let edits = experiments::run_edits(c, row.id)?
         .into_iter()
@@ -635,9 +604,10 @@ fn detail(
             change,
         })
         .collect();
+    let record = row.record.take();
     Ok(RunDetailOut {
-        row: cx.table_row(&row, metrics),
-        record: row.record.clone(),
+        row: cx.table_row(row, metrics),
+        record,
         edits,
     })
 }

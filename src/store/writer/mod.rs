@@ -87,6 +87,8 @@ pub struct WriterHandle {
     tx: Mutex<Option<mpsc::SyncSender<Msg>>>,
     changes: broadcast::Sender<Arc<Change>>,
     failures: Arc<Failures>,
+    /// Transactions committed (data or run edits) since the writer started.
+    commits: Arc<AtomicU64>,
 }
 
 impl WriterHandle {
@@ -143,6 +145,11 @@ impl WriterHandle {
             .clone()
     }
 
+    /// See [`super::Store::generation`].
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
     /// New subscription to committed changes.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.changes.subscribe()
@@ -171,15 +178,18 @@ pub fn spawn(
     let publisher = changes.clone();
     let failures = Arc::new(Failures::default());
     let shared = Arc::clone(&failures);
+    let commits = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&commits);
     let thread = std::thread::Builder::new()
         .name("runboard-store".into())
-        .spawn(move || Writer::new(conn, path, publisher, shared).run(rx))
+        .spawn(move || Writer::new(conn, path, publisher, shared, counter).run(rx))
         .map_err(StoreError::Spawn)?;
     Ok((
         WriterHandle {
             tx: Mutex::new(Some(tx)),
             changes,
             failures,
+            commits,
         },
         thread,
     ))
@@ -211,6 +221,8 @@ struct Writer {
     path: std::path::PathBuf,
     changes: broadcast::Sender<Arc<Change>>,
     failures: Arc<Failures>,
+    /// Bumped after every commit, before its change is published.
+    pub(super) commits: Arc<AtomicU64>,
     /// Committed offsets of the files seen in this session (the continuity check).
     file_offsets: FxHashMap<String, u64>,
     /// Plugins of stored tensor series that were named in the log (once each).
@@ -228,12 +240,14 @@ impl Writer {
         path: std::path::PathBuf,
         changes: broadcast::Sender<Arc<Change>>,
         failures: Arc<Failures>,
+        commits: Arc<AtomicU64>,
     ) -> Self {
         Self {
             conn,
             path,
             changes,
             failures,
+            commits,
             file_offsets: FxHashMap::default(),
             unshown_plugins: Default::default(),
             runs: FxHashMap::default(),
@@ -312,6 +326,7 @@ impl Writer {
                 self.file_offsets.clear();
                 self.change = Change::default();
             } else {
+                self.commits.fetch_add(1, Ordering::SeqCst);
                 let change = std::mem::take(&mut self.change);
                 if change != Change::default() {
                     let _ = self.changes.send(Arc::new(change));

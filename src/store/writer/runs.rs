@@ -109,6 +109,8 @@ impl Writer {
             });
             match &answer {
                 Ok(_) => {
+                    self.commits
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let change = std::mem::take(&mut self.change);
                     if change != super::Change::default() {
                         let _ = self.changes.send(std::sync::Arc::new(change));
