@@ -609,6 +609,44 @@ await check('virtualised', async () => {
   assert(rightCells.cols.at(-1) === rightCells.all.at(-1) && !rightCells.cols.includes('status'), `cells at the right: ${json(rightCells)}`);
 });
 
+await check('first-screen-first', async () => {
+  // Opened in the server's order, the table draws its first screen (`limit=100`) while the rest
+  // is on its way (held back here until the first screen is checked); then every row, each
+  // rebuilt from the columns layout exactly as the rows layout gives it.
+  const p = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  p.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const asked = [];
+  await p.route(/\/api\/v1\/run_table/, async (route) => {
+    const url = new URL(route.request().url());
+    asked.push(url.search);
+    if (!url.searchParams.has('limit')) await held;
+    await route.continue();
+  });
+  await p.goto(`${base}/?tab=runs`);
+  await p.waitForSelector('.pane[data-pane=runs][data-painted="1"]', { timeout: 15_000 });
+  const api = (await table()).runs;
+  const first = await p.evaluate(() => {
+    const t = document.querySelector('.pane[data-pane=runs]').runTable;
+    return { names: t.view.map((r) => r.name), count: document.querySelector('.rt-count').textContent };
+  });
+  assert(asked[0] === '?layout=columns&limit=100', `asked ${json(asked)}`);
+  assert(same(first.names, api.slice(0, 100).map((r) => r.name)), `first screen ${json(first.names.slice(0, 5))}…`);
+  assert(first.count === `${api.length} runs (loading all but the first 100…)`, `count while loading: ${first.count}`);
+  release();
+  await p.waitForFunction((n) => document.querySelector('.pane[data-pane=runs]').runTable.view.length === n, api.length, { timeout: 15_000 });
+  assert(same(asked, ['?layout=columns&limit=100', '?layout=columns']), `asked ${json(asked)}`);
+  assert(await p.textContent('.rt-count') === `${api.length} runs`, await p.textContent('.rt-count'));
+  const rows = await p.evaluate(() => [...document.querySelector('.pane[data-pane=runs]').runTable.rows.values()]);
+  const canon = (v) => JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+  assert(rows.length === api.length, `${rows.length} rows, the API ${api.length}`);
+  for (let i = 0; i < api.length; i++) {
+    assert(canon(rows[i]) === canon(api[i]), `row ${i}: ${canon(rows[i])}\nAPI: ${canon(api[i])}`);
+  }
+  await p.close();
+});
+
 await check('no-console-errors', async () => {
   const unexpected = errors.filter((e) => !/Failed to load resource: the server responded with a status of 400/.test(e));
   const got = errors.length - unexpected.length;

@@ -1,11 +1,12 @@
 // Unit tests of the run table's pure parts (static/js/runtable.js): the order of a sorted
-// column, durations for people, and the table's settings in the URL. Run by `node --test`
+// column, durations for people, the table's settings in the URL, and rows from the server's
+// columns layout. Run by `node --test`
 // (the browser test in tests/browser.rs runs them first).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { fmtDuration, readTableUrl, sortRows, writeTableUrl } from '../../static/js/runtable.js';
+import { fmtDuration, readTableUrl, rowsFromColumns, sortRows, writeTableUrl } from '../../static/js/runtable.js';
 
 test('sorting: numbers numerically and before text, text naturally, missing values last both ways', () => {
   const rows = [5, 'b10', null, 0.5, 'b2', undefined, NaN, -1, '', 'a', [], ['x']].map((v, i) => ({ i, v }));
@@ -37,4 +38,35 @@ test('the table settings round-trip through the URL, defaults left out', () => {
   const empty = new URLSearchParams();
   writeTableUrl(readTableUrl(new URLSearchParams('tab=runs')), empty);
   assert.equal(empty.toString(), '');
+});
+
+test('rows from the columns layout: goals guessed or declared, missing series, at_step', () => {
+  const data = {
+    layout: 'columns',
+    runs: [{ name: 'a', config: { lr: 0.1 } }, { name: 'b', config: {} }, { name: 'c', config: {} }],
+    metrics: {
+      'val/acc': {
+        goal: 'max', declared: { 1: 'min' },
+        count: [3, 2, null], first_step: [0, 5, null], last_step: [2, 6, null], last: [0.5, 'NaN', null],
+        min: [0.1, 0.2, null], max: [0.9, 0.2, null], best_step: [1, 5, null],
+        at_step: [0.4, null, null], at_step_step: [1, null, null],
+      },
+      epoch: {
+        goal: null, declared: {},
+        count: [null, null, 1], first_step: [null, null, 0], last_step: [null, null, 0], last: [null, null, 1],
+        min: [null, null, 1], max: [null, null, 1], best_step: [null, null, null],
+      },
+    },
+  };
+  const rows = rowsFromColumns(data);
+  assert.deepEqual(rows[0].metrics, {
+    'val/acc': { last: 0.5, min: 0.1, max: 0.9, first_step: 0, last_step: 2, count: 3, best: 0.9, best_step: 1, goal: 'max', goal_guessed: true, at_step: 0.4, at_step_step: 1 },
+  });
+  assert.deepEqual(rows[1].metrics, {
+    'val/acc': { last: 'NaN', min: 0.2, max: 0.2, first_step: 5, last_step: 6, count: 2, best: 0.2, best_step: 5, goal: 'min', goal_guessed: false },
+  });
+  assert.deepEqual(rows[2].metrics, {
+    epoch: { last: 1, min: 1, max: 1, first_step: 0, last_step: 0, count: 1, best: null, best_step: null, goal: null, goal_guessed: false },
+  });
+  assert.deepEqual(rows[0].config, { lr: 0.1 });
 });

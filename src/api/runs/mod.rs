@@ -193,13 +193,16 @@ impl Context {
 
     /// The state of `row` served now; notes when it may change without a commit.
     fn state(&self, row: &RunRow) -> RunState {
-        /// How long a quiet run's status is trusted when its files may be touched.
+        /// How long a quiet run's status is trusted when its files may be touched (at most
+        /// half the stall timeout, so that a touched file shows before it is stale again).
         const RECHECK_FILES_SECS: f64 = 5.0;
         let heard = self.last_heard(row);
         if matches!(row.state, None | Some(RunState::Running)) {
             let until = match heard {
                 Some(t) if self.now - t <= self.stall_after => t + self.stall_after,
-                _ if self.files.contains_key(&row.id) => self.now + RECHECK_FILES_SECS,
+                _ if self.files.contains_key(&row.id) => {
+                    self.now + RECHECK_FILES_SECS.min(self.stall_after / 2.0)
+                }
                 _ => f64::INFINITY,
             };
             self.valid_until.set(self.valid_until.get().min(until));

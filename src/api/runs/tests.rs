@@ -619,3 +619,246 @@ async fn a_chart_against_epoch_pairs_points_by_step() {
     )
     .await;
 }
+
+/// The rows of a `layout=columns` answer, rebuilt as the rows layout gives them (as the
+/// dashboard's `rowsFromColumns` does).
+fn rows_from_columns(t: &Json) -> Vec<Json> {
+    let mut runs = t["runs"].as_array().unwrap().clone();
+    for r in &mut runs {
+        r["metrics"] = json!({});
+    }
+    for (tag, c) in t["metrics"].as_object().unwrap() {
+        for (i, run) in runs.iter_mut().enumerate() {
+            if c["count"][i].is_null() {
+                continue;
+            }
+            let declared = c["declared"].get(i.to_string());
+            let goal = declared.cloned().unwrap_or_else(|| c["goal"].clone());
+            let best = match goal.as_str() {
+                Some("min") => c["min"][i].clone(),
+                Some("max") => c["max"][i].clone(),
+                _ => Json::Null,
+            };
+            let mut m = json!({
+                "last": c["last"][i], "min": c["min"][i], "max": c["max"][i],
+                "first_step": c["first_step"][i], "last_step": c["last_step"][i],
+                "count": c["count"][i], "best": best, "best_step": c["best_step"][i],
+                "goal_guessed": declared.is_none() && !goal.is_null(), "goal": goal,
+            });
+            if let Some(at) = c.get("at_step")
+                && !at[i].is_null()
+            {
+                m["at_step"] = at[i].clone();
+                m["at_step_step"] = c["at_step_step"][i].clone();
+            }
+            run["metrics"][tag.as_str()] = m;
+        }
+    }
+    runs
+}
+
+#[tokio::test]
+async fn the_columns_layout_and_a_limit_hold_what_the_rows_layout_does() {
+    let (_dir, state) = empty_state();
+    let metric = |tag: &str, goal: &str| event(json!({"type": "metric", "tag": tag, "goal": goal}));
+    let mut a = vec![event(record())];
+    a.extend((0..6).map(|s| scalar("val/acc", s, 0.1 * s as f64)));
+    a.extend([scalar("loss", 0, 2.0), scalar("loss", 1, f64::NAN)]);
+    a.extend([
+        scalar("lr", 0, 0.1),
+        scalar("lr", 5, 0.01),
+        metric("lr", "min"),
+    ]);
+    submit(&state.store, "a", a, None);
+    // b: declares the opposite of the guess for val/acc, has no lr, only NaN losses.
+    let mut b = vec![metric("val/acc", "min")];
+    b.extend((2..5).map(|s| scalar("val/acc", s, 1.0 - 0.1 * s as f64)));
+    b.push(scalar("loss", 3, f64::NAN));
+    submit(&state.store, "b", b, None);
+    submit(&state.store, "c", vec![scalar("val/acc", 9, 0.5)], None);
+    let r = router(state);
+    let (status, _) = send_json(&r, "PATCH", "/api/v1/run?run=c", r#"{"archived": true}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    for query in [
+        "",
+        "archived=true",
+        "at_step=3",
+        "archived=true&at_step=0",
+        "filter=val%2Facc.count%20%3E%201",
+    ] {
+        let rows = get_json(&r, &format!("/api/v1/run_table?{query}")).await;
+        let cols = get_json(&r, &format!("/api/v1/run_table?layout=columns&{query}")).await;
+        assert_eq!(cols["layout"], "columns");
+        assert_eq!(
+            Json::Array(rows_from_columns(&cols)),
+            rows["runs"],
+            "{query}: {cols}"
+        );
+        for key in ["config_keys", "metric_tags", "total"] {
+            assert_eq!(cols[key], rows[key], "{query}: {key}");
+        }
+        assert_eq!(
+            rows["total"],
+            rows["runs"].as_array().unwrap().len(),
+            "{query}"
+        );
+        // The first screen: the same first runs, and how many there are in all.
+        for layout in ["rows", "columns"] {
+            let first = get_json(
+                &r,
+                &format!("/api/v1/run_table?layout={layout}&limit=1&{query}"),
+            )
+            .await;
+            assert_eq!(first["total"], rows["total"], "{query} {layout}");
+            let got = if layout == "rows" {
+                first["runs"].as_array().unwrap().clone()
+            } else {
+                rows_from_columns(&first)
+            };
+            assert_eq!(got.len(), 1, "{query} {layout}");
+            assert_eq!(got[0], rows["runs"][0], "{query} {layout}");
+            assert_eq!(
+                first["config_keys"], rows["config_keys"],
+                "{query} {layout}"
+            );
+        }
+    }
+    let all = get_json(&r, "/api/v1/run_table?layout=columns&archived=true").await;
+    let acc = &all["metrics"]["val/acc"];
+    assert_eq!(acc["goal"], "max", "guessed from the name");
+    assert_eq!(acc["declared"], json!({"1": "min"}), "b declared its own");
+    assert_eq!(acc["count"], json!([6, 3, 1]));
+    assert_eq!(all["metrics"]["lr"]["count"], json!([2, null, null]));
+    assert_eq!(
+        all["metrics"]["loss"]["min"],
+        json!([2.0, null, null]),
+        "a series of NaNs has no min"
+    );
+    assert_eq!(all["metrics"]["loss"]["last"], json!(["NaN", "NaN", null]));
+    assert!(all["runs"][0].get("metrics").is_none(), "{all}");
+    let m = get_error(
+        &r,
+        "/api/v1/run_table?layout=diagonal",
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(m.contains("layout"), "{m}");
+}
+
+#[tokio::test]
+async fn a_kept_run_table_follows_commits_edits_deletes_and_the_clock() {
+    let (dir, mut state) = empty_state();
+    state.stall_after = 1.0;
+    state.logdir = Some(dir.path().to_path_buf());
+    let store = state.store.clone();
+    submit(
+        &store,
+        "alive",
+        vec![event(json!({"type": "status", "state": "running"}))],
+        None,
+    );
+    // A logdir run whose file a live SDK touches when it has nothing to write.
+    let path = "quiet/events.out.tfevents.1700000000.node-7.123.0";
+    let file = dir.path().join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"x").unwrap();
+    submit(
+        &store,
+        "quiet",
+        vec![event(json!({"type": "status", "state": "running"}))],
+        Some(path),
+    );
+    let r = router(state);
+    let table = async |r: &axum::Router| {
+        let t = get_json(r, "/api/v1/run_table?layout=columns").await;
+        let state_of = |name: &str| {
+            t["runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == name)
+                .map(|r| r["status"]["state"].as_str().unwrap().to_owned())
+        };
+        (state_of("alive"), state_of("quiet"), t)
+    };
+    let (alive, quiet, t) = table(&r).await;
+    assert_eq!(
+        (alive.as_deref(), quiet.as_deref()),
+        (Some("running"), Some("running"))
+    );
+    assert_eq!(t, table(&r).await.2, "answered again from what was kept");
+    // New data: the table is built again.
+    submit(&store, "alive", vec![scalar("loss", 0, 1.0)], None);
+    let t = table(&r).await.2;
+    assert_eq!(t["metrics"]["loss"]["last"][0], 1.0, "{t}");
+    // An edit, a new run and a delete.
+    send_json(
+        &r,
+        "PATCH",
+        "/api/v1/run?run=alive",
+        r#"{"tags": ["keep"]}"#,
+    )
+    .await;
+    assert_eq!(table(&r).await.2["runs"][0]["tags"], json!(["keep"]));
+    submit(&store, "late", vec![scalar("loss", 0, 3.0)], None);
+    assert_eq!(table(&r).await.2["total"], 3);
+    send_json(&r, "DELETE", "/api/v1/run?run=late", "{}").await;
+    assert_eq!(table(&r).await.2["total"], 2);
+    // No commit, only time: the running runs turn stalled.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let (alive, quiet, _) = table(&r).await;
+    assert_eq!(
+        (alive.as_deref(), quiet.as_deref()),
+        (Some("stalled"), Some("stalled"))
+    );
+    // The quiet run's file is touched (no commit): it is running again in the table within
+    // half the stall timeout (and for the whole of it).
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(650)).await;
+    let (_, quiet, _) = table(&r).await;
+    assert_eq!(quiet.as_deref(), Some("running"));
+}
+
+#[tokio::test]
+async fn config_keys_are_every_listed_runs_without_building_the_table() {
+    let (_dir, state) = empty_state();
+    let config = |c: Json| event(json!({"type": "record", "record": {"schema": 1, "config": c}}));
+    submit(
+        &state.store,
+        "a",
+        vec![config(json!({"lr": 0.1, "seed": 1}))],
+        None,
+    );
+    submit(
+        &state.store,
+        "b",
+        vec![config(json!({"batch size": 64, "lr": 0.2}))],
+        None,
+    );
+    submit(
+        &state.store,
+        "c",
+        vec![config(json!({"secret_knob": 1}))],
+        None,
+    );
+    submit(&state.store, "d", vec![scalar("loss", 0, 1.0)], None);
+    let r = router(state);
+    send_json(&r, "PATCH", "/api/v1/run?run=c", r#"{"archived": true}"#).await;
+    let keys = get_json(&r, "/api/v1/config_keys").await;
+    assert_eq!(keys, json!(["batch size", "lr", "seed"]));
+    assert_eq!(
+        keys,
+        get_json(&r, "/api/v1/run_table").await["config_keys"],
+        "the table's columns"
+    );
+    assert_eq!(
+        get_json(&r, "/api/v1/config_keys?archived=true").await,
+        json!(["batch size", "lr", "secret_knob", "seed"])
+    );
+}
