@@ -4,6 +4,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "tensorboard/compat/proto/event.proto",
         "tensorboard/compat/proto/summary.proto",
+        "tensorboard/compat/proto/graph.proto",
         "tensorboard/plugins/hparams/plugin_data.proto",
         "runboard/ingest.proto",
     ];

@@ -35,6 +35,7 @@ pub mod demo;
 pub mod export;
 pub mod format;
 pub mod gpu;
+pub mod graphs;
 pub mod ingest;
 pub mod inspect;
 pub mod runs;

@@ -33,6 +33,8 @@ struct RunData {
     text: Series<Vec<String>>,
     /// tag -> (step, wall_time, (width, height, encoded images as hex)).
     images: Series<(u32, u32, Vec<String>)>,
+    /// tag -> (step, wall_time, serialized GraphDefs as hex): a run's `Event.graph_def`.
+    graphs: Series<Vec<String>>,
     /// tag -> the hparams plugin data of the tag's first value (TensorBoard keeps the first
     /// metadata of a tag).
     hparams: BTreeMap<String, HParams>,
@@ -116,6 +118,15 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                 // runboard's own run events (record, status): TensorBoard has no plugin for
                 // them and shows nothing of them; neither is compared here.
                 Value::Run(_) => {}
+                Value::Tensor { plugin, tensor }
+                    if plugin == runboard_sdk::event::plugin::GRAPHS =>
+                {
+                    run.graphs.entry(tag).or_default().push((
+                        step,
+                        wall,
+                        tensor.string_val.iter().map(|b| hex(b)).collect(),
+                    ))
+                }
                 Value::Tensor { plugin, .. } => problems.push(format!(
                     "tag {tag:?} at step {step}: left as a raw tensor of plugin {plugin:?}"
                 )),
@@ -273,6 +284,9 @@ fn tensorboard_reads(dump: &Json) -> BTreeMap<String, RunData> {
     for (run, s) in tb_series(dump, "images", images) {
         runs.entry(run).or_default().images = s;
     }
+    for (run, s) in tb_series(dump, "graphs", strings) {
+        runs.entry(run).or_default().graphs = s;
+    }
     for (run, tags) in dump["hparams"].as_object().unwrap() {
         let run = runs.entry(run.clone()).or_default();
         for (tag, v) in tags.as_object().unwrap() {
@@ -422,6 +436,8 @@ fn compare_runs(
         let (text, images) = (format!("[{run}] text"), format!("[{run}] image"));
         compare_series(&text, &a.text, &b.text, |x, y| x == y, debug_pair, p);
         compare_series(&images, &a.images, &b.images, |x, y| x == y, debug_pair, p);
+        let graphs = format!("[{run}] graph");
+        compare_series(&graphs, &a.graphs, &b.graphs, |x, y| x == y, debug_pair, p);
         if a.hparams != b.hparams {
             p.push(format!(
                 "[{run}] hparams: runboard {:#?}\n    TensorBoard {:#?}",
@@ -487,6 +503,12 @@ fn fixtures_decode_to_what_tensorboard_reads() {
         );
     }
     assert!(!theirs["tbx"].images.is_empty(), "tbx: an image");
+    assert!(
+        theirs["graph"]
+            .graphs
+            .contains_key(runboard_sdk::event::RUN_GRAPH_TAG),
+        "graph: a model graph"
+    );
     for run in ["tbx/hp", "tb_ops"] {
         let start = theirs[run].hparams.get("_hparams_/session_start_info");
         assert!(
@@ -522,9 +544,73 @@ struct SdkLog {
     /// step -> values given to `add_histogram("weights", ...)`.
     histograms: Vec<(i64, Vec<f64>)>,
     hparams: Vec<(&'static str, HParamValue)>,
+    /// The model graph given to `add_graph_def`.
+    graph: runboard_sdk::proto::tensorboard::GraphDef,
 }
 
 const IMAGE_W: u32 = 5;
+
+/// A small model graph in torch's `add_graph` shape: name scopes, `_output_shapes`, a device.
+fn sdk_graph() -> runboard_sdk::proto::tensorboard::GraphDef {
+    use runboard_sdk::proto::tensorboard::{
+        AttrValue, GraphDef, NodeDef, TensorShapeProto, VersionDef, attr_value,
+        tensor_shape_proto::Dim,
+    };
+    let shapes = |dims: &[i64]| AttrValue {
+        value: Some(attr_value::Value::List(attr_value::ListValue {
+            shape: vec![TensorShapeProto {
+                dim: dims
+                    .iter()
+                    .map(|&size| Dim {
+                        size,
+                        name: String::new(),
+                    })
+                    .collect(),
+                unknown_rank: false,
+            }],
+            ..Default::default()
+        })),
+    };
+    let node = |name: &str, op: &str, input: &[&str], dims: &[i64]| NodeDef {
+        name: name.into(),
+        op: op.into(),
+        input: input.iter().map(|s| (*s).to_owned()).collect(),
+        device: "/device:CPU:0".into(),
+        attr: [("_output_shapes".to_owned(), shapes(dims))]
+            .into_iter()
+            .collect(),
+        ..NodeDef::default()
+    };
+    GraphDef {
+        node: vec![
+            node("input/x", "IO Node", &[], &[8, 4]),
+            node(
+                "Net/Linear[fc1]/input.1",
+                "aten::linear",
+                &["input/x"],
+                &[8, 16],
+            ),
+            node(
+                "Net/ReLU[act]/input.2",
+                "aten::relu",
+                &["Net/Linear[fc1]/input.1"],
+                &[8, 16],
+            ),
+            node(
+                "Net/Linear[fc2]/y",
+                "aten::linear",
+                &["Net/ReLU[act]/input.2"],
+                &[8, 1],
+            ),
+            node("output/y", "IO Node", &["Net/Linear[fc2]/y"], &[8, 1]),
+        ],
+        versions: Some(VersionDef {
+            producer: 22,
+            ..VersionDef::default()
+        }),
+        ..GraphDef::default()
+    }
+}
 const IMAGE_H: u32 = 3;
 
 fn write_sdk_log() -> SdkLog {
@@ -590,6 +676,8 @@ fn write_sdk_log() -> SdkLog {
     ];
     let metric = 0.875;
     w.add_hparams(&hparams, &[("hparam/accuracy", metric)]);
+    let graph = sdk_graph();
+    w.add_graph_def(&graph);
     scalars
         .entry("hparam/accuracy")
         .or_default()
@@ -604,6 +692,7 @@ fn write_sdk_log() -> SdkLog {
         scalars,
         histograms,
         hparams,
+        graph,
     }
 }
 
@@ -811,6 +900,16 @@ fn sdk_files_are_served_by_real_tensorboard() {
 
     check_histograms_served(&mut tb, &log);
     check_text_served(&mut tb, &log);
+
+    // The graph: TensorBoard's Graphs plugin finds it and serves what runboard serves for it.
+    let info = tb.get_json("/data/plugin/graphs/info", &[]);
+    assert_eq!(info[log.run]["run_graph"], true, "{info}");
+    let text = tb.get_bytes("/data/plugin/graphs/graph", &[("run", log.run)]);
+    assert_eq!(
+        String::from_utf8(text).unwrap(),
+        runboard::graphs::to_text(&log.graph),
+        "the graph TensorBoard serves"
+    );
 
     // Images: TensorBoard serves our PNG, whose header says the size we logged.
     let images = tb.get_json(

@@ -141,7 +141,29 @@ fn sdk_values_reach_the_server_at_full_precision() {
     w.add_histogram("weights", &[1.0, 2.0, 2.5, 4.0], 999);
     w.add_text("notes", "**streamed**", 999);
     w.add_hparams(&[("lr", 0.01.into())], &[]);
+    let graph = runboard_sdk::proto::tensorboard::GraphDef {
+        node: vec![runboard_sdk::proto::tensorboard::NodeDef {
+            name: "net/fc/matmul".into(),
+            op: "MatMul".into(),
+            input: vec!["x".into(), "net/fc/w".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    w.add_graph_def(&graph);
     w.close().unwrap();
+    // The graph streams too, and is served as TensorBoard serves a file's.
+    let text = ureq::get(format!(
+        "{}/data/plugin/graphs/graph?run=remote/exp1",
+        server.base
+    ))
+    .call()
+    .unwrap()
+    .into_body()
+    .read_to_string()
+    .unwrap();
+    assert_eq!(text, runboard::graphs::to_text(&graph));
+    assert!(text.contains("op: \"MatMul\""), "{text}");
     let got = scalar_values(&server.base, "remote/exp1", "loss");
     assert_eq!(got.len(), 1000);
     for (i, (step, v)) in got.iter().enumerate() {

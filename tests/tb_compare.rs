@@ -2,7 +2,8 @@
 //! same logdir, and their `/data/*` answers are compared: runs, scalar tags and every scalar
 //! series (JSON and CSV), histogram tags and series, text tags and series.
 //!
-//! The logdir holds the committed fixtures (tensorboardX, TensorBoard's own summary ops), a run
+//! The logdir holds the committed fixtures (tensorboardX, TensorBoard's own summary ops, a model
+//! graph, compared as TensorBoard's Graphs plugin serves it, byte for byte), a run
 //! written with runboard's `SummaryWriter`, a restarted run (two files, the second going back to
 //! an earlier step), a file cut inside its last record and a file with a damaged record.
 //! Where the answers may differ, the rule is stated where it is checked: runboard keeps more
@@ -195,6 +196,7 @@ fn build_logdir() -> Logdir {
     // (a) The committed fixtures, as runs `tbx` (with its sub-run `tbx/hp`) and `tb_ops`.
     copy_dir(&fixtures.join("tbx"), &root.join("tbx"));
     copy_dir(&fixtures.join("tb_ops"), &root.join("tb_ops"));
+    copy_dir(&fixtures.join("graph"), &root.join("graph"));
 
     // (b) runboard's SummaryWriter: scalars with non-finite values, histograms, text.
     let mut w = SummaryWriter::new(root.join("sdk")).unwrap();
@@ -541,6 +543,7 @@ fn compare_runs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Stri
         "tbx",
         "tbx/hp",
         "tb_ops",
+        "graph",
         "sdk",
         "restart",
         "truncated",
@@ -882,6 +885,72 @@ fn elements(html: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Graphs: the `graphs` entry of `plugins_listing`, `info`, and each run's graph as text, whole
+/// and as TensorBoard's front end asks for it (attributes over 1 KiB dropped and named), byte
+/// for byte.
+fn compare_graphs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<String>) {
+    let listing = |s: &mut dyn Server| {
+        exact(&fetch(s, "/data/plugins_listing", &[]).unwrap())["graphs"].clone()
+    };
+    let (ours, theirs) = (listing(rb), listing(tb));
+    if ours != theirs || ours["enabled"] != true {
+        problems.push(format!(
+            "plugins_listing graphs: ours {ours}, TensorBoard's {theirs}"
+        ));
+    }
+    let info = "/data/plugin/graphs/info";
+    let (ours, theirs) = (
+        exact(&fetch(rb, info, &[]).unwrap()),
+        exact(&fetch(tb, info, &[]).unwrap()),
+    );
+    if ours != theirs {
+        problems.push(format!("{info}: ours {ours}, TensorBoard's {theirs}"));
+    }
+    let runs: Vec<String> = theirs
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    assert!(
+        runs.contains(&"graph".to_owned()),
+        "TensorBoard lists no graph: {theirs}"
+    );
+    let path = "/data/plugin/graphs/graph";
+    for run in &runs {
+        let whole = [("run", run.as_str())];
+        let limited = [
+            ("run", run.as_str()),
+            ("limit_attr_size", "1024"),
+            ("large_attrs_key", "_too_large_attrs"),
+        ];
+        for q in [&whole[..], &limited[..]] {
+            match (fetch(rb, path, q), fetch(tb, path, q)) {
+                (Ok(a), Ok(b)) if a == b => {
+                    let text = String::from_utf8_lossy(&a);
+                    assert!(text.contains("op: \"aten::linear\""), "{text}");
+                    assert_eq!(
+                        text.contains("key: \"_too_large_attrs\""),
+                        q.len() > 1,
+                        "{text}"
+                    );
+                }
+                (Ok(a), Ok(b)) => {
+                    let (a, b) = (String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+                    let line = a.lines().zip(b.lines()).position(|(x, y)| x != y);
+                    problems.push(format!(
+                        "{path} {q:?}: the texts differ from line {line:?}:\nours:   {:?}\ntheirs: {:?}",
+                        line.and_then(|l| a.lines().nth(l)),
+                        line.and_then(|l| b.lines().nth(l)),
+                    ));
+                }
+                (a, b) => {
+                    problems.extend(a.err());
+                    problems.extend(b.err());
+                }
+            }
+        }
+    }
+}
+
 fn compare_text(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<String>) {
     let ours = tag_sets(&rb.json("/data/plugin/text/tags", &[]));
     let theirs = tag_sets(&tb.json("/data/plugin/text/tags", &[]));
@@ -993,6 +1062,7 @@ fn runboard_and_tensorboard_serve_the_same_data() {
     compare_scalars(&mut rb, &mut tb, logdir.lost_step, &mut problems);
     compare_histograms(&mut rb, &mut tb, &logdir.root, &mut problems);
     compare_text(&mut rb, &mut tb, &mut problems);
+    compare_graphs(&mut rb, &mut tb, &mut problems);
     eprintln!(
         "loaded by both in {loaded:?}, compared in {:?}",
         started.elapsed() - loaded

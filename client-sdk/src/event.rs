@@ -32,6 +32,38 @@ pub mod plugin {
     /// runboard's own run events (record, config, status, ...): a JSON string tensor that
     /// TensorBoard ignores (its data class is unknown).
     pub const RUNBOARD: &str = "runboard";
+    /// Model graphs: a run's `Event.graph_def` is kept as this plugin's tensor under
+    /// [`super::RUN_GRAPH_TAG`], as TensorBoard's data provider keeps it (a blob sequence).
+    pub const GRAPHS: &str = "graphs";
+}
+
+/// The tag a run's graph (`Event.graph_def`, a serialized `GraphDef`) is kept under: a rank-0
+/// DT_STRING tensor of plugin [`plugin::GRAPHS`] holding the bytes as written (TensorBoard's
+/// name for it).
+pub const RUN_GRAPH_TAG: &str = "__run_graph__";
+
+/// A run's graph (a serialized `GraphDef`) as the value kept under [`RUN_GRAPH_TAG`].
+pub fn run_graph_value(graph_def: Vec<u8>) -> Value {
+    let tensor = TensorProto {
+        dtype: DataType::DtString as i32,
+        tensor_shape: Some(pb::TensorShapeProto::default()),
+        string_val: vec![graph_def],
+        ..TensorProto::default()
+    };
+    Value::Tensor {
+        plugin: plugin::GRAPHS.to_owned(),
+        tensor: Box::new(tensor),
+    }
+}
+
+/// The serialized `GraphDef` of a value kept under [`RUN_GRAPH_TAG`], if it is one.
+pub fn run_graph_bytes(value: &Value) -> Option<&[u8]> {
+    match value {
+        Value::Tensor { plugin, tensor } if plugin == plugin::GRAPHS => {
+            tensor.string_val.first().map(Vec::as_slice)
+        }
+        _ => None,
+    }
 }
 
 /// The tag of runboard's run events in event files and HTTP batches.
@@ -370,7 +402,7 @@ impl EventDecoder {
                     Marker::SessionLog(status)
                 });
             }
-            Some(What::GraphDef(_)) => info.marker = Some(Marker::Other("graph_def")),
+            Some(What::GraphDef(graph)) => on_value(&info, RUN_GRAPH_TAG, run_graph_value(graph)),
             Some(What::MetaGraphDef(_)) => info.marker = Some(Marker::Other("meta_graph_def")),
             Some(What::TaggedRunMetadata(_)) => {
                 info.marker = Some(Marker::Other("tagged_run_metadata"))

@@ -76,6 +76,10 @@ pub enum ApiError {
     /// new key).
     #[error("{0}")]
     Conflict(String),
+    /// What was asked for exists but cannot be served as asked (stored bytes that do not
+    /// decode as what their kind says, a model graph that is not a GraphDef, ...).
+    #[error("{0}")]
+    Unprocessable(String),
     /// The store's writer has stopped (the server is shutting down): retry on another instance
     /// or later.
     #[error("the store is shutting down")]
@@ -117,6 +121,7 @@ impl ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -138,6 +143,7 @@ impl ApiError {
             ApiError::Busy => "busy",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Unavailable => "unavailable",
             ApiError::StorageFull(_) => "storage_full",
             ApiError::Store(_) | ApiError::Internal(_) => "internal",

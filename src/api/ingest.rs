@@ -252,6 +252,17 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                 })
             }
             Some(V::RunEvent(json)) => Value::Run(crate::runs::check_event_text(json)?),
+            Some(V::GraphDef(bytes)) => {
+                if p.tag != crate::graphs::RUN_GRAPH_TAG {
+                    return Err(ApiError::BadRequest(format!(
+                        "point {:?} at step {}: a graph_def goes under the tag {:?}",
+                        p.tag,
+                        p.step,
+                        crate::graphs::RUN_GRAPH_TAG
+                    )));
+                }
+                runboard_sdk::event::run_graph_value(bytes)
+            }
             None => {
                 return Err(ApiError::BadRequest(format!(
                     "point {:?} at step {} has no value",
@@ -499,8 +510,20 @@ mod tests {
     async fn bad_batches_get_4xx_and_store_nothing() {
         let (_dir, state) = testing::empty_state();
         let router = crate::api::router(state);
+        // A graph under another tag than the run graph's.
+        let misplaced_graph = pb::Batch {
+            run: "ok".into(),
+            session: "s".into(),
+            seq: 1,
+            points: vec![pb::Point {
+                tag: "loss".into(),
+                value: Some(pb::point::Value::GraphDef(vec![10, 0])),
+                ..Default::default()
+            }],
+        };
         let cases: Vec<(&str, Vec<u8>)> = vec![
             ("application/x-protobuf", vec![0xff, 0xff, 0xff, 0xff, 0x0f]),
+            ("application/x-protobuf", misplaced_graph.encode_to_vec()),
             ("application/json", b"{not json".to_vec()),
             (
                 "application/json",

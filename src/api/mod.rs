@@ -206,6 +206,9 @@ pub(crate) fn routes() -> Router<AppState> {
             get(tb::distributions),
         )
         .route("/plugin/text/tags", get(tb::text_tags))
+        .route("/plugin/graphs/info", get(tb::graphs_info))
+        .route("/plugin/graphs/graph", get(tb::graphs_graph))
+        .route("/plugin/graphs/run_metadata", get(tb::graphs_run_metadata))
         .route("/plugin/text/text", get(tb::text))
         .route("/plugin/images/tags", get(tb::image_tags))
         .route("/plugin/images/images", get(tb::images))

@@ -210,6 +210,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
             "histograms" | "distributions" => has(Kind::Histogram),
             "text" => has(Kind::Text),
             "images" => has(Kind::Image),
+            "graphs" => series.iter().any(crate::graphs::is_run_graph),
             _ => false,
         };
         let loading_mechanism = match frontend {
@@ -856,6 +857,11 @@ pub(super) async fn time_series(
     .await?;
     Ok(tb_json(&out))
 }
+
+mod graphs;
+pub(super) use graphs::{
+    graph as graphs_graph, info as graphs_info, run_metadata as graphs_run_metadata,
+};
 
 #[cfg(test)]
 mod tests;

@@ -151,9 +151,24 @@ impl<'a> Cursor<'a> {
                 series, buf, pos, ..
             } => {
                 if let Some(row) = buf.get(*pos) {
-                    let value = other_value(&series.info, row)?;
-                    let result = w.write_summary(row.wall_time, row.step, vec![value]);
-                    result.map_err(io)?;
+                    if crate::graphs::is_run_graph(&series.info) {
+                        // A run's graph goes back where it came from: `Event.graph_def`.
+                        let tensor = codec::tensor(&row.data)?;
+                        let graph = tensor.string_val.into_iter().next().unwrap_or_default();
+                        let event = runboard_sdk::proto::tensorboard::Event {
+                            wall_time: row.wall_time,
+                            step: row.step,
+                            what: Some(runboard_sdk::proto::tensorboard::event::What::GraphDef(
+                                graph,
+                            )),
+                            ..Default::default()
+                        };
+                        w.write_event(&event).map_err(io)?;
+                    } else {
+                        let value = other_value(&series.info, row)?;
+                        let result = w.write_summary(row.wall_time, row.step, vec![value]);
+                        result.map_err(io)?;
+                    }
                 }
                 *pos += 1;
             }

@@ -681,7 +681,6 @@ impl Tailer {
             self.stats.skipped_kinds.fetch_add(1, Ordering::Relaxed);
             if self.skipped_said.insert((run.to_owned(), kind)) {
                 let what = match *kind {
-                    "graph_def" => "a model graph (graph_def)",
                     "meta_graph_def" => "a meta graph (meta_graph_def)",
                     "tagged_run_metadata" => "run metadata (tagged_run_metadata)",
                     other => other,

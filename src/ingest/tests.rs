@@ -594,7 +594,7 @@ mod skipped_kinds {
     }
 
     #[test]
-    fn graphs_are_named_once_per_run_and_the_rest_is_read() {
+    fn graphs_are_kept_with_the_rest_and_not_called_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let logdir = dir.path().join("logs");
         for run in ["a", "b"] {
@@ -616,13 +616,19 @@ mod skipped_kinds {
         let log = captured(|| {
             ingest_once(&logdir, &store, IngestOptions::default()).unwrap();
         });
-        let lines: Vec<&str> = log.lines().filter(|l| l.contains("model graph")).collect();
-        assert_eq!(lines.len(), 2, "{log}");
-        assert!(
-            lines[0].contains("run \"a\"") && lines[1].contains("run \"b\""),
-            "{log}"
-        );
+        assert!(!log.contains("model graph"), "{log}");
         let series = store.read(|c| query::series(c, None)).unwrap();
-        assert_eq!(series.len(), 2, "the scalars are read");
+        let graphs: Vec<_> = series
+            .iter()
+            .filter(|s| s.tag == runboard_sdk::event::RUN_GRAPH_TAG)
+            .collect();
+        assert_eq!(series.len(), 4, "{series:?}");
+        assert_eq!(graphs.len(), 2, "{series:?}");
+        assert!(
+            graphs.iter().all(|s| s.kind == crate::types::Kind::Tensor
+                && s.plugin == runboard_sdk::event::plugin::GRAPHS
+                && s.count == 3),
+            "{graphs:?}"
+        );
     }
 }

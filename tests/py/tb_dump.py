@@ -13,6 +13,7 @@ histograms, text, images and hparams plugins query it. The output:
      "histograms": {run: {tag: [[step, wall_time, [[left, right, count], ...]], ...]}},
      "text":       {run: {tag: [[step, wall_time, ["markdown", ...]], ...]}},
      "images":     {run: {tag: [[step, wall_time, width, height, ["<png hex>", ...]], ...]}},
+     "graphs":     {run: {tag: [[step, wall_time, ["<GraphDef hex>"]], ...]}},
      "hparams":    {run: {tag: {"experiment": {"hparams": [...], "metrics": [...]}}
                               | {"session_start": {"hparams": {name: {"number"|"string"|"bool": v}},
                                                    "group_name": "...", "start_time_secs": t}}
@@ -159,6 +160,20 @@ def dump(logdir):
                 width, height = int(blobs[0]), int(blobs[1])
                 rows.append([d.step, num(d.wall_time), width, height, [b.hex() for b in blobs[2:]]])
             out["images"][run][tag] = rows
+
+    graphs = provider.read_blob_sequences(
+        ctx, plugin_name="graphs", downsample=EVERYTHING, **common
+    )
+    out["graphs"] = {
+        run: {
+            tag: [
+                [d.step, num(d.wall_time), [provider.read_blob(ctx, blob_key=b.blob_key).hex() for b in d.values]]
+                for d in data
+            ]
+            for tag, data in tags.items()
+        }
+        for run, tags in graphs.items()
+    }
 
     hparams = provider.list_tensors(ctx, plugin_name="hparams", **common)
     out["hparams"] = {

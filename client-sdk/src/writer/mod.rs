@@ -515,6 +515,31 @@ impl SummaryWriter {
         })));
     }
 
+    /// Logs a model graph: a `GraphDef` from any producer (nodes with `name`, `op`, `input`,
+    /// `device` and `attr`, name scopes as `/`-separated prefixes), written as the event file's
+    /// `Event.graph_def`, where TensorBoard's Graphs tab and runboard read it. It is serialized
+    /// on the writer thread.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// use runboard_sdk::proto::tensorboard::{GraphDef, NodeDef};
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let node = |name: &str, op: &str, input: &[&str]| NodeDef {
+    ///     name: name.into(),
+    ///     op: op.into(),
+    ///     input: input.iter().map(|s| s.to_string()).collect(),
+    ///     ..NodeDef::default()
+    /// };
+    /// writer.add_graph_def(&GraphDef {
+    ///     node: vec![node("x", "Placeholder", &[]), node("net/fc/matmul", "MatMul", &["x"])],
+    ///     ..GraphDef::default()
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn add_graph_def(&mut self, graph: &runboard_proto::tensorboard::GraphDef) {
+        self.push_other(0, PendingKind::Graph(Box::new(graph.clone())));
+    }
+
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).
     ///
     /// ```

@@ -59,6 +59,9 @@ pub(super) enum PendingKind {
     /// A run event's JSON text (runboard's plugin in the file, `Point.run_event` when
     /// streaming).
     RunEvent(String),
+    /// A model graph (`Event.graph_def` in the file, `Point.graph_def` when streaming),
+    /// serialized on the writer thread.
+    Graph(Box<runboard_proto::tensorboard::GraphDef>),
 }
 
 /// Everything the logging side and the writer thread share, under [`Queue`]'s one lock.

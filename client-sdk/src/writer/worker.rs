@@ -269,6 +269,7 @@ impl Encoder {
     fn write_pending(&mut self, p: Pending) -> std::io::Result<()> {
         let streaming = self.remote.is_some();
         let (value, remote) = match p.kind {
+            PendingKind::Graph(graph) => return self.write_graph(&graph, p.step, p.wall_time),
             PendingKind::Histogram { tag, values } => {
                 let rows =
                     summary::histogram_buckets(values.iter().copied(), self.histogram_buckets);
@@ -331,5 +332,32 @@ impl Encoder {
             sink.push(remote_point(&tag, p.step, p.wall_time, point));
         }
         self.file.write_summary(p.wall_time, p.step, vec![value])
+    }
+
+    /// A model graph: `Event.graph_def` in the file (where TensorBoard's Graphs tab reads it),
+    /// `Point.graph_def` under [`crate::event::RUN_GRAPH_TAG`] when streaming.
+    fn write_graph(
+        &mut self,
+        graph: &runboard_proto::tensorboard::GraphDef,
+        step: i64,
+        wall_time: f64,
+    ) -> std::io::Result<()> {
+        use prost::Message;
+        let bytes = graph.encode_to_vec();
+        if let Some(sink) = &self.remote {
+            let point = RemoteValue::GraphDef(bytes.clone());
+            sink.push(remote_point(
+                crate::event::RUN_GRAPH_TAG,
+                step,
+                wall_time,
+                point,
+            ));
+        }
+        self.file.write_event(&Event {
+            wall_time,
+            step,
+            what: Some(What::GraphDef(bytes)),
+            ..Event::default()
+        })
     }
 }

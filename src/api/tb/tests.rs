@@ -360,3 +360,155 @@ async fn time_series_without_requests_is_a_400() {
     let (status, _, _) = send(&f.router, req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "an object is not an array");
 }
+
+/// A run whose graph is `graph_def` (as the ingester keeps an `Event.graph_def`).
+fn state_with_graph(graph_def: Vec<u8>) -> (tempfile::TempDir, crate::api::AppState) {
+    use runboard_proto::tensorboard::Event;
+    use runboard_proto::tensorboard::event::What;
+    let (dir, state) = empty_state();
+    let event = Event {
+        wall_time: 1.0,
+        what: Some(What::GraphDef(graph_def)),
+        ..Event::default()
+    };
+    let decoded = runboard_sdk::event::EventDecoder::default().convert(event);
+    let items = decoded
+        .values
+        .into_iter()
+        .map(|v| crate::store::Item::Value {
+            tag: v.tag,
+            step: 0,
+            wall_time: 1.0,
+            value: v.value,
+        })
+        .collect();
+    state
+        .store
+        .submit(crate::store::Batch {
+            run: crate::types::RunName::new("net").expect("name"),
+            items,
+            progress: None,
+            dedup: None,
+        })
+        .expect("submit");
+    state.store.flush().expect("flush");
+    (dir, state)
+}
+
+#[tokio::test]
+async fn graphs_bad_requests_and_undecodable_graphs_are_4xx_json() {
+    let (_dir, state) = state_with_graph(vec![0xff, 0xff, 0xff]);
+    let r = crate::api::router(state);
+    let listing = get_json(&r, "/data/plugins_listing").await;
+    assert_eq!(listing["graphs"]["enabled"], true);
+    let info = get_json(&r, "/data/plugin/graphs/info").await;
+    assert_eq!(
+        info,
+        json!({"net": {"run": "net", "tags": {}, "run_graph": true}})
+    );
+    let m = get_error(
+        &r,
+        "/data/plugin/graphs/graph?run=net",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+    )
+    .await;
+    assert!(m.contains("does not decode as a GraphDef"), "{m}");
+    for (uri, status, code) in [
+        (
+            "/data/plugin/graphs/graph",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/data/plugin/graphs/graph?run=other",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "/data/plugin/graphs/graph?run=net&tag=step1",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "/data/plugin/graphs/graph?run=net&conceptual=true",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "/data/plugin/graphs/graph?run=net&limit_attr_size=big",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/data/plugin/graphs/run_metadata?run=net",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/data/plugin/graphs/run_metadata?run=net&tag=t",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ] {
+        get_error(&r, uri, status, code).await;
+    }
+}
+
+#[tokio::test]
+async fn large_and_odd_graphs_are_served_whole() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::tensorboard::{AttrValue, GraphDef, NodeDef, attr_value};
+    // 200,000 nodes, one with 10,000 inputs, a cycle (a -> b -> a), an attribute of 2 KiB.
+    let mut node: Vec<NodeDef> = (0..200_000)
+        .map(|i| NodeDef {
+            name: format!("scope{}/n{i}", i % 100),
+            op: "aten::add".into(),
+            input: vec![format!("scope{}/n{}", (i + 1) % 100, (i + 1) % 200_000)],
+            ..NodeDef::default()
+        })
+        .collect();
+    node[0].input = (1..=10_000)
+        .map(|i| format!("scope{}/n{i}", i % 100))
+        .collect();
+    node[1].attr.insert(
+        "big".into(),
+        AttrValue {
+            value: Some(attr_value::Value::S(vec![b'x'; 2048])),
+        },
+    );
+    let graph = GraphDef {
+        node,
+        ..GraphDef::default()
+    };
+    let (_dir, state) = state_with_graph(graph.encode_to_vec());
+    let r = crate::api::router(state);
+    let (status, headers, body) = get(&r, "/data/plugin/graphs/graph?run=net").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "text/x-protobuf; charset=utf-8"
+    );
+    let text = text_of(&body);
+    assert_eq!(
+        text.matches("\nnode {\n").count() + 1,
+        200_000,
+        "every node"
+    );
+    assert_eq!(
+        text.matches("  input: ").count(),
+        10_000 + 199_999,
+        "every input"
+    );
+    let (_, _, body) = get(
+        &r,
+        "/data/plugin/graphs/graph?run=net&limit_attr_size=1024&large_attrs_key=_too_large_attrs",
+    )
+    .await;
+    let text = text_of(&body);
+    assert!(!text.contains("xxxx") && text.contains("key: \"_too_large_attrs\""));
+    assert!(
+        text.contains("s: \"big\""),
+        "the dropped attribute is named"
+    );
+}

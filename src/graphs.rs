@@ -1,0 +1,575 @@
+//! Model graphs: a run's `Event.graph_def` (a serialized `GraphDef`, kept as written under
+//! [`RUN_GRAPH_TAG`]), decoded, prepared for a graph view as TensorBoard prepares it (attributes
+//! over a size limit dropped and named) and written as protobuf text format, byte for byte as
+//! TensorBoard 2.21 serves it (`str(graph)` in Python, which is upb's text encoder):
+//!
+//! - fields in field-number order; a proto3 scalar only when it is not its default, a oneof
+//!   member whenever it is set;
+//! - map entries ordered by upb's comparator: the first differing byte of the keys, the larger
+//!   first; a key that is a prefix of another before it;
+//! - floats as C's `%.6g` (`%.9g` when that does not read back), doubles as `%.15g` / `%.17g`;
+//!   `inf`, `-inf`, `nan`;
+//! - strings and bytes in double quotes with `\n`, `\r`, `\t`, `\"`, `\'`, `\\` and other
+//!   unprintable bytes as three octal digits; a `string` field's UTF-8 left as is, a `bytes`
+//!   field's bytes over 0x7f in octal too;
+//! - enums by name (a number the enum does not name as the number); two spaces an indent.
+
+use std::fmt::Write as _;
+
+use runboard_proto::prost::Message;
+use runboard_proto::tensorboard::{
+    AttrValue, DataType, GraphDef, NameAttrList, NodeDef, TensorProto, TensorShapeProto,
+    VersionDef, attr_value,
+};
+
+pub use runboard_sdk::event::{RUN_GRAPH_TAG, plugin::GRAPHS as PLUGIN};
+
+/// Whether a stored series is a run's graph.
+pub fn is_run_graph(s: &crate::store::query::SeriesInfo) -> bool {
+    s.kind == crate::types::Kind::Tensor && s.plugin == PLUGIN && s.tag == RUN_GRAPH_TAG
+}
+
+/// Why a stored graph cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// The bytes are not a `GraphDef`.
+    #[error("the run's graph does not decode as a GraphDef: {0}")]
+    Decode(#[from] runboard_proto::prost::DecodeError),
+    /// `limit_attr_size` without `large_attrs_key`, or not above 0 (TensorBoard's rules).
+    #[error("{0}")]
+    Limit(String),
+}
+
+/// Decodes a serialized `GraphDef`.
+pub fn decode(bytes: &[u8]) -> Result<GraphDef, GraphError> {
+    Ok(GraphDef::decode(bytes)?)
+}
+
+/// What TensorBoard's `process_graph.prepare_graph_for_ui` does: with a limit, every attribute
+/// whose encoded size is over it is dropped and its key listed in `large_attrs_key` (a list of
+/// strings) on its node.
+pub fn prepare_for_ui(
+    graph: &mut GraphDef,
+    limit_attr_size: Option<i64>,
+    large_attrs_key: Option<&str>,
+) -> Result<(), GraphError> {
+    let Some(limit) = limit_attr_size else {
+        return Ok(());
+    };
+    let Some(key) = large_attrs_key else {
+        return Err(GraphError::Limit(
+            "large_attrs_key must be != None when limit_attr_size!= None.".into(),
+        ));
+    };
+    if limit <= 0 {
+        return Err(GraphError::Limit(format!(
+            "limit_attr_size must be > 0, but is {limit}"
+        )));
+    }
+    for node in &mut graph.node {
+        let mut large: Vec<String> = node
+            .attr
+            .iter()
+            .filter(|(_, v)| v.encoded_len() as i64 > limit)
+            .map(|(k, _)| k.clone())
+            .collect();
+        // Python appends in the map's order, which is not defined: name them in upb's.
+        large.sort_by(|a, b| upb_key_order(a, b));
+        for k in &large {
+            node.attr.remove(k);
+        }
+        for k in large {
+            let entry = node.attr.entry(key.to_owned()).or_default();
+            let list = match &mut entry.value {
+                Some(attr_value::Value::List(list)) => list,
+                other => {
+                    *other = Some(attr_value::Value::List(Default::default()));
+                    match other {
+                        Some(attr_value::Value::List(list)) => list,
+                        _ => unreachable!("just set"),
+                    }
+                }
+            };
+            list.s.push(k.into_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// The order upb's text encoder prints string map keys in.
+fn upb_key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    match a.as_bytes()[..n].cmp(&b.as_bytes()[..n]) {
+        std::cmp::Ordering::Equal => a.len().cmp(&b.len()),
+        other => other.reverse(),
+    }
+}
+
+/// `graph` in protobuf text format, as TensorBoard serves it.
+pub fn to_text(graph: &GraphDef) -> String {
+    let mut p = Printer::default();
+    p.graph(graph);
+    p.out
+}
+
+#[derive(Default)]
+struct Printer {
+    out: String,
+    indent: usize,
+}
+
+impl Printer {
+    fn pad(&mut self) {
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+    }
+
+    /// `name: text`.
+    fn field(&mut self, name: &str, text: impl std::fmt::Display) {
+        self.pad();
+        let _ = writeln!(self.out, "{name}: {text}");
+    }
+
+    fn string(&mut self, name: &str, s: &str) {
+        self.field(name, Quoted(s.as_bytes(), false));
+    }
+
+    fn bytes(&mut self, name: &str, b: &[u8]) {
+        self.field(name, Quoted(b, true));
+    }
+
+    /// `name {` … `}` around what `body` prints.
+    fn message(&mut self, name: &str, body: impl FnOnce(&mut Self)) {
+        self.pad();
+        let _ = writeln!(self.out, "{name} {{");
+        self.indent += 1;
+        body(self);
+        self.indent -= 1;
+        self.pad();
+        self.out.push_str("}\n");
+    }
+
+    fn graph(&mut self, g: &GraphDef) {
+        for n in &g.node {
+            self.message("node", |p| p.node(n));
+        }
+        #[allow(deprecated)]
+        if g.version != 0 {
+            self.field("version", g.version);
+        }
+        if let Some(v) = &g.versions {
+            self.message("versions", |p| p.versions(v));
+        }
+    }
+
+    fn versions(&mut self, v: &VersionDef) {
+        if v.producer != 0 {
+            self.field("producer", v.producer);
+        }
+        if v.min_consumer != 0 {
+            self.field("min_consumer", v.min_consumer);
+        }
+        for b in &v.bad_consumers {
+            self.field("bad_consumers", b);
+        }
+    }
+
+    fn node(&mut self, n: &NodeDef) {
+        if !n.name.is_empty() {
+            self.string("name", &n.name);
+        }
+        if !n.op.is_empty() {
+            self.string("op", &n.op);
+        }
+        for i in &n.input {
+            self.string("input", i);
+        }
+        if !n.device.is_empty() {
+            self.string("device", &n.device);
+        }
+        self.attrs(&n.attr);
+        if let Some(d) = &n.experimental_debug_info {
+            self.message("experimental_debug_info", |p| {
+                for s in &d.original_node_names {
+                    p.string("original_node_names", s);
+                }
+                for s in &d.original_func_names {
+                    p.string("original_func_names", s);
+                }
+            });
+        }
+    }
+
+    fn attrs(&mut self, attrs: &std::collections::HashMap<String, AttrValue>) {
+        let mut keys: Vec<&String> = attrs.keys().collect();
+        keys.sort_by(|a, b| upb_key_order(a, b));
+        for k in keys {
+            self.message("attr", |p| {
+                p.string("key", k);
+                p.message("value", |p| p.attr_value(&attrs[k]));
+            });
+        }
+    }
+
+    fn attr_value(&mut self, v: &AttrValue) {
+        use attr_value::Value as V;
+        // Field-number order: list (1), s, i, f, b, type, shape, tensor, placeholder (9), func (10).
+        match &v.value {
+            None => {}
+            Some(V::List(l)) => self.message("list", |p| {
+                for s in &l.s {
+                    p.bytes("s", s);
+                }
+                for i in &l.i {
+                    p.field("i", i);
+                }
+                for f in &l.f {
+                    p.field("f", Float(*f));
+                }
+                for b in &l.b {
+                    p.field("b", b);
+                }
+                for t in &l.r#type {
+                    p.field("type", EnumName(*t));
+                }
+                for s in &l.shape {
+                    p.message("shape", |p| p.shape(s));
+                }
+                for t in &l.tensor {
+                    p.message("tensor", |p| p.tensor(t));
+                }
+                for f in &l.func {
+                    p.message("func", |p| p.func(f));
+                }
+            }),
+            Some(V::S(s)) => self.bytes("s", s),
+            Some(V::I(i)) => self.field("i", i),
+            Some(V::F(f)) => self.field("f", Float(*f)),
+            Some(V::B(b)) => self.field("b", b),
+            Some(V::Type(t)) => self.field("type", EnumName(*t)),
+            Some(V::Shape(s)) => self.message("shape", |p| p.shape(s)),
+            Some(V::Tensor(t)) => self.message("tensor", |p| p.tensor(t)),
+            Some(V::Placeholder(s)) => self.string("placeholder", s),
+            Some(V::Func(f)) => self.message("func", |p| p.func(f)),
+        }
+    }
+
+    fn func(&mut self, f: &NameAttrList) {
+        if !f.name.is_empty() {
+            self.string("name", &f.name);
+        }
+        self.attrs(&f.attr);
+    }
+
+    fn shape(&mut self, s: &TensorShapeProto) {
+        for d in &s.dim {
+            self.message("dim", |p| {
+                if d.size != 0 {
+                    p.field("size", d.size);
+                }
+                if !d.name.is_empty() {
+                    p.string("name", &d.name);
+                }
+            });
+        }
+        if s.unknown_rank {
+            self.field("unknown_rank", true);
+        }
+    }
+
+    fn tensor(&mut self, t: &TensorProto) {
+        if t.dtype != 0 {
+            self.field("dtype", EnumName(t.dtype));
+        }
+        if let Some(s) = &t.tensor_shape {
+            self.message("tensor_shape", |p| p.shape(s));
+        }
+        if t.version_number != 0 {
+            self.field("version_number", t.version_number);
+        }
+        if !t.tensor_content.is_empty() {
+            self.bytes("tensor_content", &t.tensor_content);
+        }
+        for v in &t.float_val {
+            self.field("float_val", Float(*v));
+        }
+        for v in &t.double_val {
+            self.field("double_val", Double(*v));
+        }
+        for v in &t.int_val {
+            self.field("int_val", v);
+        }
+        for v in &t.string_val {
+            self.bytes("string_val", v);
+        }
+        for v in &t.scomplex_val {
+            self.field("scomplex_val", Float(*v));
+        }
+        for v in &t.int64_val {
+            self.field("int64_val", v);
+        }
+        for v in &t.bool_val {
+            self.field("bool_val", v);
+        }
+        for v in &t.dcomplex_val {
+            self.field("dcomplex_val", Double(*v));
+        }
+        for v in &t.half_val {
+            self.field("half_val", v);
+        }
+        for v in &t.uint32_val {
+            self.field("uint32_val", v);
+        }
+        for v in &t.uint64_val {
+            self.field("uint64_val", v);
+        }
+        if !t.float8_val.is_empty() {
+            self.bytes("float8_val", &t.float8_val);
+        }
+    }
+}
+
+/// A `DataType` by name, or its number when the enum has no name for it.
+struct EnumName(i32);
+
+impl std::fmt::Display for EnumName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match DataType::try_from(self.0) {
+            Ok(t) => f.write_str(t.as_str_name()),
+            Err(_) => write!(f, "{}", self.0),
+        }
+    }
+}
+
+/// A string (`bytes` false) or bytes field's value, quoted and escaped as upb escapes it.
+struct Quoted<'a>(&'a [u8], bool);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Quoted(data, bytes) = *self;
+        let mut out = Vec::with_capacity(data.len() + 2);
+        out.push(b'"');
+        for &c in data {
+            match c {
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\'' => out.extend_from_slice(b"\\'"),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0x20..=0x7e => out.push(c),
+                0x80.. if !bytes => out.push(c),
+                _ => out.extend_from_slice(format!("\\{c:03o}").as_bytes()),
+            }
+        }
+        out.push(b'"');
+        // A string field's bytes are UTF-8 (prost checked); escapes are ASCII.
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+}
+
+/// A float as upb writes it: `%.6g`, or `%.9g` when that does not read back.
+struct Float(f32);
+
+impl std::fmt::Display for Float {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if let Some(word) = non_finite(f64::from(v)) {
+            return f.write_str(word);
+        }
+        let short = c_g(f64::from(v), 6);
+        if short.parse::<f32>().ok() == Some(v) {
+            f.write_str(&short)
+        } else {
+            f.write_str(&c_g(f64::from(v), 9))
+        }
+    }
+}
+
+/// A double as upb writes it: `%.15g`, or `%.17g` when that does not read back.
+struct Double(f64);
+
+impl std::fmt::Display for Double {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if let Some(word) = non_finite(v) {
+            return f.write_str(word);
+        }
+        let short = c_g(v, 15);
+        if short.parse::<f64>().ok() == Some(v) {
+            f.write_str(&short)
+        } else {
+            f.write_str(&c_g(v, 17))
+        }
+    }
+}
+
+fn non_finite(v: f64) -> Option<&'static str> {
+    if v.is_nan() {
+        Some("nan")
+    } else if v == f64::INFINITY {
+        Some("inf")
+    } else if v == f64::NEG_INFINITY {
+        Some("-inf")
+    } else {
+        None
+    }
+}
+
+/// C's `%.{precision}g` of a finite `v`: `precision` significant digits, in fixed notation when
+/// the decimal exponent is in `-4..precision`, else `d.ddde±XX`; trailing zeros (and a trailing
+/// point) removed.
+fn c_g(v: f64, precision: usize) -> String {
+    let p = precision.max(1);
+    // The exponent after rounding to p significant digits, from Rust's correctly rounded `e`.
+    let sci = format!("{:.*e}", p - 1, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= p as i32 {
+        let m = trim_zeros(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{m}e{sign}{:02}", exp.unsigned_abs())
+    } else {
+        let decimals = (p as i32 - 1 - exp).max(0) as usize;
+        trim_zeros(&format!("{v:.decimals$}")).to_owned()
+    }
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_as_c_printf_g_does() {
+        let cases: &[(f64, usize, &str)] = &[
+            (0.1, 6, "0.1"),
+            (3.0, 6, "3"),
+            (1e20, 6, "1e+20"),
+            (1e-10, 6, "1e-10"),
+            (0.0001, 6, "0.0001"),
+            (0.00001, 6, "1e-05"),
+            (123456.0, 6, "123456"),
+            (1234567.0, 6, "1.23457e+06"),
+            (999999.5, 6, "1e+06"),
+            (-2.5, 6, "-2.5"),
+            (0.0, 6, "0"),
+            (-0.0, 6, "-0"),
+            (1e100, 17, "1e+100"),
+            (0.30000000000000004, 17, "0.30000000000000004"),
+        ];
+        for &(v, p, want) in cases {
+            assert_eq!(c_g(v, p), want, "{v} %.{p}g");
+        }
+        // Floats that need nine digits to read back, and one that does not (what Python's
+        // protobuf 7.36 prints for the same values).
+        let floats: &[(f32, &str)] = &[
+            (0.1 + 1.192_092_9e-7, "0.100000121"),
+            (f32::from_bits(0.1f32.to_bits() + 1), "0.100000009"),
+            (1.0 / 3.0, "0.333333343"),
+            (16_777_216.0, "16777216"),
+            (f32::from_bits(1), "1.4013e-45"),
+            (f32::NAN, "nan"),
+        ];
+        for &(v, want) in floats {
+            assert_eq!(Float(v).to_string(), want, "{v}");
+        }
+        let doubles: &[(f64, &str)] = &[
+            (1.0 / 3.0, "0.33333333333333331"),
+            (0.1, "0.1"),
+            (1e300, "1e+300"),
+            (123_456_789_012_345_680.0, "1.2345678901234568e+17"),
+            (f64::NEG_INFINITY, "-inf"),
+        ];
+        for &(v, want) in doubles {
+            assert_eq!(Double(v).to_string(), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn strings_and_bytes_escape_as_upb_does() {
+        let raw = "h\u{e9}llo \"q\" 'x' \\ \n\t\u{1}";
+        assert_eq!(
+            Quoted(raw.as_bytes(), true).to_string(),
+            r#""h\303\251llo \"q\" \'x\' \\ \n\t\001""#
+        );
+        assert_eq!(
+            Quoted(raw.as_bytes(), false).to_string(),
+            "\"h\u{e9}llo \\\"q\\\" \\'x\\' \\\\ \\n\\t\\001\""
+        );
+    }
+
+    #[test]
+    fn map_keys_in_upb_order() {
+        let mut keys = vec![
+            "a",
+            "b",
+            "c",
+            "attr",
+            "_output_shapes",
+            "zz",
+            "f",
+            "f2",
+            "f3",
+        ];
+        keys.sort_by(|a, b| upb_key_order(a, b));
+        assert_eq!(
+            keys,
+            [
+                "zz",
+                "f",
+                "f3",
+                "f2",
+                "c",
+                "b",
+                "a",
+                "attr",
+                "_output_shapes"
+            ]
+        );
+    }
+
+    #[test]
+    fn large_attributes_are_dropped_and_named_and_bad_limits_refused() {
+        let mut node = NodeDef {
+            name: "n".into(),
+            ..NodeDef::default()
+        };
+        let big = AttrValue {
+            value: Some(attr_value::Value::S(vec![b'x'; 2000])),
+        };
+        let small = AttrValue {
+            value: Some(attr_value::Value::I(7)),
+        };
+        node.attr.insert("big".into(), big.clone());
+        node.attr.insert("also_big".into(), big);
+        node.attr.insert("small".into(), small);
+        let mut g = GraphDef {
+            node: vec![node],
+            ..GraphDef::default()
+        };
+        let mut untouched = g.clone();
+        prepare_for_ui(&mut untouched, None, None).unwrap();
+        assert_eq!(untouched, g);
+        assert!(prepare_for_ui(&mut g.clone(), Some(0), Some("k")).is_err());
+        assert!(prepare_for_ui(&mut g.clone(), Some(10), None).is_err());
+        prepare_for_ui(&mut g, Some(1024), Some("_too_large_attrs")).unwrap();
+        let attrs = &g.node[0].attr;
+        assert_eq!(attrs.len(), 2);
+        assert!(attrs.contains_key("small"));
+        match &attrs["_too_large_attrs"].value {
+            Some(attr_value::Value::List(l)) => {
+                assert_eq!(l.s, [b"big".to_vec(), b"also_big".to_vec()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
