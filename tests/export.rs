@@ -80,6 +80,15 @@ fn write_logdir(logdir: &Path) {
     );
     let pixels: Vec<u8> = (0..4 * 3 * 3).map(|i| (i * 17) as u8).collect();
     train.add_image("sample", &pixels, 4, 3, 3, 20).unwrap();
+    train.add_graph_def(&runboard_sdk::proto::tensorboard::GraphDef {
+        node: vec![runboard_sdk::proto::tensorboard::NodeDef {
+            name: "net/fc".into(),
+            op: "aten::linear".into(),
+            input: vec!["input/x".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
     train.add_hparams(
         &[("lr", 1e-3.into()), ("opt", "adam".into())],
         &[("hparam/acc", 0.875)],
@@ -433,6 +442,7 @@ fn tensorboard_view(dump: &Json) -> Json {
         "histograms": dump["histograms"],
         "text": dump["text"],
         "images": dump["images"],
+        "graphs": dump["graphs"],
         "hparams": hparams,
     })
 }
@@ -463,7 +473,23 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
     let original = tb_dump(&logdir);
     let exported = tb_dump(&out);
     let (a, b) = (tensorboard_view(&original), tensorboard_view(&exported));
-    for key in ["runs", "scalars", "histograms", "text", "images", "hparams"] {
+    assert_eq!(
+        a["graphs"]["train"][runboard_sdk::event::RUN_GRAPH_TAG]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "the original has a graph: {}",
+        a["graphs"]
+    );
+    for key in [
+        "runs",
+        "scalars",
+        "histograms",
+        "text",
+        "images",
+        "graphs",
+        "hparams",
+    ] {
         if let Some(diff) = first_difference(&a[key], &b[key], key) {
             panic!("TensorBoard reads the export differently: {diff}");
         }

@@ -714,7 +714,11 @@ impl Writer {
                         "INSERT INTO series (run_id, tag, kind, plugin) VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![run_id, tag, kind.as_str(), plugin])?;
-                if kind == Kind::Tensor && self.unshown_plugins.insert(plugin.to_owned()) {
+                // Graphs are served (TensorBoard's Graphs routes): nothing to say of them.
+                if kind == Kind::Tensor
+                    && plugin != crate::graphs::PLUGIN
+                    && self.unshown_plugins.insert(plugin.to_owned())
+                {
                     let what = if plugin.is_empty() {
                         "tensor data without a plugin name".to_owned()
                     } else {
