@@ -534,7 +534,7 @@ impl SummaryWriter {
     ///     node: vec![node("x", "Placeholder", &[]), node("net/fc/matmul", "MatMul", &["x"])],
     ///     ..GraphDef::default()
     /// });
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_graph_def(&mut self, graph: &runboard_proto::tensorboard::GraphDef) {
         self.push_other(0, PendingKind::Graph(Box::new(graph.clone())));
