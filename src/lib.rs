@@ -31,6 +31,7 @@
 pub mod api;
 pub mod chart;
 pub mod cli;
+pub mod custom_scalars;
 pub mod demo;
 pub mod export;
 pub mod format;

@@ -35,6 +35,8 @@ struct RunData {
     images: Series<(u32, u32, Vec<String>)>,
     /// tag -> (step, wall_time, serialized GraphDefs as hex): a run's `Event.graph_def`.
     graphs: Series<Vec<String>>,
+    /// tag -> (step, wall_time, serialized custom scalars `Layout`s as hex).
+    layouts: Series<Vec<String>>,
     /// tag -> the hparams plugin data of the tag's first value (TensorBoard keeps the first
     /// metadata of a tag).
     hparams: BTreeMap<String, HParams>,
@@ -122,6 +124,15 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                     if plugin == runboard_sdk::event::plugin::GRAPHS =>
                 {
                     run.graphs.entry(tag).or_default().push((
+                        step,
+                        wall,
+                        tensor.string_val.iter().map(|b| hex(b)).collect(),
+                    ))
+                }
+                Value::Tensor { plugin, tensor }
+                    if plugin == runboard_sdk::event::plugin::CUSTOM_SCALARS =>
+                {
+                    run.layouts.entry(tag).or_default().push((
                         step,
                         wall,
                         tensor.string_val.iter().map(|b| hex(b)).collect(),
@@ -287,6 +298,9 @@ fn tensorboard_reads(dump: &Json) -> BTreeMap<String, RunData> {
     for (run, s) in tb_series(dump, "graphs", strings) {
         runs.entry(run).or_default().graphs = s;
     }
+    for (run, s) in tb_series(dump, "custom_scalars", strings) {
+        runs.entry(run).or_default().layouts = s;
+    }
     for (run, tags) in dump["hparams"].as_object().unwrap() {
         let run = runs.entry(run.clone()).or_default();
         for (tag, v) in tags.as_object().unwrap() {
@@ -438,6 +452,15 @@ fn compare_runs(
         compare_series(&images, &a.images, &b.images, |x, y| x == y, debug_pair, p);
         let graphs = format!("[{run}] graph");
         compare_series(&graphs, &a.graphs, &b.graphs, |x, y| x == y, debug_pair, p);
+        let layouts = format!("[{run}] custom scalars layout");
+        compare_series(
+            &layouts,
+            &a.layouts,
+            &b.layouts,
+            |x, y| x == y,
+            debug_pair,
+            p,
+        );
         if a.hparams != b.hparams {
             p.push(format!(
                 "[{run}] hparams: runboard {:#?}\n    TensorBoard {:#?}",
@@ -546,6 +569,41 @@ struct SdkLog {
     hparams: Vec<(&'static str, HParamValue)>,
     /// The model graph given to `add_graph_def`.
     graph: runboard_sdk::proto::tensorboard::GraphDef,
+    /// The layout given to `add_custom_scalars`.
+    layout: runboard_sdk::proto::tensorboard::Layout,
+}
+
+/// A custom scalars layout over the SDK log's tags: a multiline and a margin chart.
+fn sdk_layout() -> runboard_sdk::proto::tensorboard::Layout {
+    use runboard_sdk::proto::tensorboard::{
+        Category, Chart, Layout, MarginChartContent, MultilineChartContent, chart,
+        margin_chart_content::Series,
+    };
+    Layout {
+        version: 0,
+        category: vec![Category {
+            title: "training".into(),
+            chart: vec![
+                Chart {
+                    title: "both".into(),
+                    content: Some(chart::Content::Multiline(MultilineChartContent {
+                        tag: vec!["train/loss".into(), "train/accuracy".into()],
+                    })),
+                },
+                Chart {
+                    title: "band".into(),
+                    content: Some(chart::Content::Margin(MarginChartContent {
+                        series: vec![Series {
+                            value: "train/loss".into(),
+                            lower: "special".into(),
+                            upper: "train/accuracy".into(),
+                        }],
+                    })),
+                },
+            ],
+            closed: false,
+        }],
+    }
 }
 
 const IMAGE_W: u32 = 5;
@@ -678,6 +736,8 @@ fn write_sdk_log() -> SdkLog {
     w.add_hparams(&hparams, &[("hparam/accuracy", metric)]);
     let graph = sdk_graph();
     w.add_graph_def(&graph);
+    let layout = sdk_layout();
+    w.add_custom_scalars(&layout);
     scalars
         .entry("hparam/accuracy")
         .or_default()
@@ -693,6 +753,7 @@ fn write_sdk_log() -> SdkLog {
         histograms,
         hparams,
         graph,
+        layout,
     }
 }
 
@@ -900,6 +961,14 @@ fn sdk_files_are_served_by_real_tensorboard() {
 
     check_histograms_served(&mut tb, &log);
     check_text_served(&mut tb, &log);
+
+    // The layout: TensorBoard's Custom Scalars plugin serves it as runboard does.
+    let served = tb.get_bytes("/data/plugin/custom_scalars/layout", &[]);
+    assert_eq!(
+        String::from_utf8(served).unwrap(),
+        runboard::custom_scalars::to_json(&log.layout),
+        "the layout TensorBoard serves"
+    );
 
     // The graph: TensorBoard's Graphs plugin finds it and serves what runboard serves for it.
     let info = tb.get_json("/data/plugin/graphs/info", &[]);

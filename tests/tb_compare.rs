@@ -197,6 +197,10 @@ fn build_logdir() -> Logdir {
     copy_dir(&fixtures.join("tbx"), &root.join("tbx"));
     copy_dir(&fixtures.join("tb_ops"), &root.join("tb_ops"));
     copy_dir(&fixtures.join("graph"), &root.join("graph"));
+    copy_dir(
+        &fixtures.join("custom_scalars"),
+        &root.join("custom_scalars"),
+    );
 
     // (b) runboard's SummaryWriter: scalars with non-finite values, histograms, text.
     let mut w = SummaryWriter::new(root.join("sdk")).unwrap();
@@ -335,7 +339,14 @@ fn data_path(plugin: &str) -> &'static str {
 /// loader); for the runs written here, what was written.
 fn expected_counts(root: &Path) -> BTreeMap<Key, usize> {
     let mut want: BTreeMap<Key, usize> = BTreeMap::new();
-    for run in ["tbx", "tbx/hp", "tb_ops"] {
+    for run in [
+        "tbx",
+        "tbx/hp",
+        "tb_ops",
+        "graph",
+        "custom_scalars/a",
+        "custom_scalars/b",
+    ] {
         for entry in std::fs::read_dir(root.join(run)).unwrap() {
             let path = entry.unwrap().path();
             if !path.is_file() {
@@ -544,6 +555,8 @@ fn compare_runs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Stri
         "tbx/hp",
         "tb_ops",
         "graph",
+        "custom_scalars/a",
+        "custom_scalars/b",
         "sdk",
         "restart",
         "truncated",
@@ -951,6 +964,84 @@ fn compare_graphs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<St
     }
 }
 
+/// Custom scalars: the `custom_scalars` entry of `plugins_listing`, the merged layout (byte for
+/// byte), the scalars of the tags a regex matches (valid, invalid, empty) and `download_data`.
+fn compare_custom_scalars(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<String>) {
+    let listing = |s: &mut dyn Server| {
+        exact(&fetch(s, "/data/plugins_listing", &[]).unwrap())["custom_scalars"].clone()
+    };
+    let (ours, theirs) = (listing(rb), listing(tb));
+    if ours != theirs || ours["enabled"] != true {
+        problems.push(format!(
+            "plugins_listing custom_scalars: ours {ours}, TensorBoard's {theirs}"
+        ));
+    }
+    let layout = "/data/plugin/custom_scalars/layout";
+    match (fetch(rb, layout, &[]), fetch(tb, layout, &[])) {
+        (Ok(a), Ok(b)) if a == b => {
+            let text = String::from_utf8_lossy(&a);
+            // Both runs' categories, merged by title: Taiwan holds twse once and tpex.
+            assert!(
+                text.contains("\"tpex\"") && text.contains("Caf\\u00e9"),
+                "{text}"
+            );
+            assert_eq!(text.matches("\"title\": \"twse\"").count(), 1, "{text}");
+        }
+        (Ok(a), Ok(b)) => problems.push(format!(
+            "{layout}: ours\n{}\nTensorBoard's\n{}",
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b)
+        )),
+        (a, b) => {
+            problems.extend(a.err());
+            problems.extend(b.err());
+        }
+    }
+    let scalars = "/data/plugin/custom_scalars/scalars";
+    for (run, tag) in [
+        ("custom_scalars/a", "twse/.*"),
+        ("custom_scalars/b", "tpex/.*"),
+        ("custom_scalars/b", "loss"),
+        ("custom_scalars/a", "("),
+        ("custom_scalars/a", ""),
+        ("no_such_run", "loss"),
+    ] {
+        let q = [("run", run), ("tag", tag)];
+        match (fetch(rb, scalars, &q), fetch(tb, scalars, &q)) {
+            (Ok(a), Ok(b)) => {
+                let (a, b) = (exact(&a), exact(&b));
+                if a != b {
+                    problems.push(format!("{scalars} {q:?}: ours {a}, TensorBoard's {b}"));
+                }
+            }
+            (a, b) => {
+                problems.extend(a.err());
+                problems.extend(b.err());
+            }
+        }
+    }
+    let download = "/data/plugin/custom_scalars/download_data";
+    for format in ["json", "csv"] {
+        let q = [
+            ("run", "custom_scalars/a"),
+            ("tag", "dow/bbb"),
+            ("format", format),
+        ];
+        match (fetch(rb, download, &q), fetch(tb, download, &q)) {
+            (Ok(a), Ok(b)) if a == b => {}
+            (Ok(a), Ok(b)) => problems.push(format!(
+                "{download} {q:?}: ours {}, TensorBoard's {}",
+                head(&a),
+                head(&b)
+            )),
+            (a, b) => {
+                problems.extend(a.err());
+                problems.extend(b.err());
+            }
+        }
+    }
+}
+
 fn compare_text(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<String>) {
     let ours = tag_sets(&rb.json("/data/plugin/text/tags", &[]));
     let theirs = tag_sets(&tb.json("/data/plugin/text/tags", &[]));
@@ -1063,6 +1154,7 @@ fn runboard_and_tensorboard_serve_the_same_data() {
     compare_histograms(&mut rb, &mut tb, &logdir.root, &mut problems);
     compare_text(&mut rb, &mut tb, &mut problems);
     compare_graphs(&mut rb, &mut tb, &mut problems);
+    compare_custom_scalars(&mut rb, &mut tb, &mut problems);
     eprintln!(
         "loaded by both in {loaded:?}, compared in {:?}",
         started.elapsed() - loaded

@@ -35,7 +35,13 @@ pub mod plugin {
     /// Model graphs: a run's `Event.graph_def` is kept as this plugin's tensor under
     /// [`super::RUN_GRAPH_TAG`], as TensorBoard's data provider keeps it (a blob sequence).
     pub const GRAPHS: &str = "graphs";
+    /// Custom Scalars layouts (a serialized `Layout` under
+    /// [`super::CUSTOM_SCALARS_LAYOUT_TAG`]).
+    pub const CUSTOM_SCALARS: &str = "custom_scalars";
 }
+
+/// The tag a Custom Scalars layout is logged under (TensorBoard's and tensorboardX's).
+pub const CUSTOM_SCALARS_LAYOUT_TAG: &str = "custom_scalars__config__";
 
 /// The tag a run's graph (`Event.graph_def`, a serialized `GraphDef`) is kept under: a rank-0
 /// DT_STRING tensor of plugin [`plugin::GRAPHS`] holding the bytes as written (TensorBoard's

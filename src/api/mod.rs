@@ -207,6 +207,15 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/plugin/text/tags", get(tb::text_tags))
         .route("/plugin/graphs/info", get(tb::graphs_info))
+        .route(
+            "/plugin/custom_scalars/layout",
+            get(tb::custom_scalars_layout),
+        )
+        .route(
+            "/plugin/custom_scalars/scalars",
+            get(tb::custom_scalars_scalars),
+        )
+        .route("/plugin/custom_scalars/download_data", get(tb::scalars))
         .route("/plugin/graphs/graph", get(tb::graphs_graph))
         .route("/plugin/graphs/run_metadata", get(tb::graphs_run_metadata))
         .route("/plugin/text/text", get(tb::text))

@@ -211,6 +211,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
             "text" => has(Kind::Text),
             "images" => has(Kind::Image),
             "graphs" => series.iter().any(crate::graphs::is_run_graph),
+            "custom_scalars" => series.iter().any(crate::custom_scalars::is_layout),
             _ => false,
         };
         let loading_mechanism = match frontend {
@@ -858,7 +859,11 @@ pub(super) async fn time_series(
     Ok(tb_json(&out))
 }
 
+mod custom_scalars;
 mod graphs;
+pub(super) use custom_scalars::{
+    layout as custom_scalars_layout, scalars as custom_scalars_scalars,
+};
 pub(super) use graphs::{
     graph as graphs_graph, info as graphs_info, run_metadata as graphs_run_metadata,
 };

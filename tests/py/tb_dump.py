@@ -14,6 +14,7 @@ histograms, text, images and hparams plugins query it. The output:
      "text":       {run: {tag: [[step, wall_time, ["markdown", ...]], ...]}},
      "images":     {run: {tag: [[step, wall_time, width, height, ["<png hex>", ...]], ...]}},
      "graphs":     {run: {tag: [[step, wall_time, ["<GraphDef hex>"]], ...]}},
+     "custom_scalars": {run: {tag: [[step, wall_time, ["<Layout hex>"]], ...]}},
      "hparams":    {run: {tag: {"experiment": {"hparams": [...], "metrics": [...]}}
                               | {"session_start": {"hparams": {name: {"number"|"string"|"bool": v}},
                                                    "group_name": "...", "start_time_secs": t}}
@@ -173,6 +174,17 @@ def dump(logdir):
             for tag, data in tags.items()
         }
         for run, tags in graphs.items()
+    }
+
+    layouts = provider.read_tensors(
+        ctx, plugin_name="custom_scalars", downsample=EVERYTHING, **common
+    )
+    out["custom_scalars"] = {
+        run: {
+            tag: [[d.step, num(d.wall_time), [d.numpy.item().hex()]] for d in data]
+            for tag, data in tags.items()
+        }
+        for run, tags in layouts.items()
     }
 
     hparams = provider.list_tensors(ctx, plugin_name="hparams", **common)

@@ -540,6 +540,43 @@ impl SummaryWriter {
         self.push_other(0, PendingKind::Graph(Box::new(graph.clone())));
     }
 
+    /// Logs a Custom Scalars layout (categories of charts, each over several tags or a value
+    /// with its bounds), as tensorboardX's `add_custom_scalars` does: TensorBoard's Custom
+    /// Scalars tab and runboard's `/data/plugin/custom_scalars/layout` merge the layouts of
+    /// every run. Written to the event file only (not streamed).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// use runboard_sdk::proto::tensorboard::{Category, Chart, Layout, MultilineChartContent, chart};
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let losses = Chart {
+    ///     title: "losses".into(),
+    ///     content: Some(chart::Content::Multiline(MultilineChartContent {
+    ///         tag: vec!["train/loss".into(), "val/loss".into()],
+    ///     })),
+    /// };
+    /// writer.add_custom_scalars(&Layout {
+    ///     version: 0,
+    ///     category: vec![Category { title: "loss".into(), chart: vec![losses], closed: false }],
+    /// });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_custom_scalars(&mut self, layout: &runboard_proto::tensorboard::Layout) {
+        use prost::Message;
+        let tensor = runboard_proto::tensorboard::TensorProto {
+            dtype: runboard_proto::tensorboard::DataType::DtString as i32,
+            tensor_shape: Some(runboard_proto::tensorboard::TensorShapeProto::default()),
+            string_val: vec![layout.encode_to_vec()],
+            ..Default::default()
+        };
+        let value = crate::summary::tensor(
+            crate::event::CUSTOM_SCALARS_LAYOUT_TAG,
+            crate::event::plugin::CUSTOM_SCALARS,
+            tensor,
+        );
+        self.push_other(0, PendingKind::Value(value));
+    }
+
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).
     ///
     /// ```

@@ -512,3 +512,52 @@ async fn large_and_odd_graphs_are_served_whole() {
         "the dropped attribute is named"
     );
 }
+
+#[tokio::test]
+async fn a_custom_scalars_layout_that_does_not_decode_is_a_422() {
+    let (_dir, state) = empty_state();
+    let bad = runboard_proto::tensorboard::TensorProto {
+        dtype: runboard_proto::tensorboard::DataType::DtString as i32,
+        string_val: vec![vec![0xff, 0xff, 0xff]],
+        ..Default::default()
+    };
+    state
+        .store
+        .submit(crate::store::Batch {
+            run: crate::types::RunName::new("r").expect("name"),
+            items: vec![crate::store::Item::Value {
+                tag: crate::custom_scalars::LAYOUT_TAG.into(),
+                step: 0,
+                wall_time: 1.0,
+                value: runboard_sdk::Value::Tensor {
+                    plugin: crate::custom_scalars::PLUGIN.into(),
+                    tensor: Box::new(bad),
+                },
+            }],
+            progress: None,
+            dedup: None,
+        })
+        .expect("submit");
+    state.store.flush().expect("flush");
+    let r = crate::api::router(state);
+    assert_eq!(
+        get_json(&r, "/data/plugins_listing").await["custom_scalars"]["enabled"],
+        true
+    );
+    let m = get_error(
+        &r,
+        "/data/plugin/custom_scalars/layout",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+    )
+    .await;
+    assert!(
+        m.contains("run \"r\"") && m.contains("does not decode"),
+        "{m}"
+    );
+    // No layout at all: `{}`, as TensorBoard answers.
+    let (_dir, empty) = empty_state();
+    let r = crate::api::router(empty);
+    let (status, _, body) = get(&r, "/data/plugin/custom_scalars/layout").await;
+    assert_eq!((status, text_of(&body)), (StatusCode::OK, "{}"));
+}
