@@ -18,11 +18,35 @@ use std::fmt::Write as _;
 
 use runboard_proto::prost::Message;
 use runboard_proto::tensorboard::{
-    AttrValue, DataType, GraphDef, NameAttrList, NodeDef, TensorProto, TensorShapeProto,
-    VersionDef, attr_value,
+    AllocationDescription, AllocatorMemoryUsed, AttrValue, DataType, DeviceStepStats, GraphDef,
+    MemoryStats, NameAttrList, NodeDef, NodeExecStats, NodeOutput, RunMetadata, StepStats,
+    TensorProto, TensorShapeProto, VersionDef, attr_value,
 };
 
-pub use runboard_sdk::event::{RUN_GRAPH_TAG, plugin::GRAPHS as PLUGIN};
+pub use runboard_sdk::event::{
+    RUN_GRAPH_TAG, plugin::GRAPH_TAGGED_RUN_METADATA as RUN_METADATA_PLUGIN,
+    plugin::GRAPHS as PLUGIN,
+};
+
+/// Whether a stored series is run metadata (`Event.tagged_run_metadata`, under its tag).
+pub fn is_run_metadata(s: &crate::store::query::SeriesInfo) -> bool {
+    s.kind == crate::types::Kind::Tensor && s.plugin == RUN_METADATA_PLUGIN
+}
+
+/// Decodes a serialized `RunMetadata`.
+pub fn decode_run_metadata(bytes: &[u8]) -> Result<RunMetadata, GraphError> {
+    RunMetadata::decode(bytes).map_err(|source| GraphError::Decode {
+        what: "RunMetadata",
+        source,
+    })
+}
+
+/// `run_metadata` in protobuf text format, as TensorBoard serves it.
+pub fn run_metadata_to_text(run_metadata: &RunMetadata) -> String {
+    let mut p = Printer::default();
+    p.run_metadata(run_metadata);
+    p.out
+}
 
 /// Whether a stored series is a run's graph.
 pub fn is_run_graph(s: &crate::store::query::SeriesInfo) -> bool {
@@ -32,9 +56,14 @@ pub fn is_run_graph(s: &crate::store::query::SeriesInfo) -> bool {
 /// Why a stored graph cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
-    /// The bytes are not a `GraphDef`.
-    #[error("the run's graph does not decode as a GraphDef: {0}")]
-    Decode(#[from] runboard_proto::prost::DecodeError),
+    /// The bytes are not a `GraphDef` (or `RunMetadata`, as said).
+    #[error("does not decode as a {what}: {source}")]
+    Decode {
+        /// The message it should be.
+        what: &'static str,
+        /// Why it is not.
+        source: runboard_proto::prost::DecodeError,
+    },
     /// `limit_attr_size` without `large_attrs_key`, or not above 0 (TensorBoard's rules).
     #[error("{0}")]
     Limit(String),
@@ -42,7 +71,10 @@ pub enum GraphError {
 
 /// Decodes a serialized `GraphDef`.
 pub fn decode(bytes: &[u8]) -> Result<GraphDef, GraphError> {
-    Ok(GraphDef::decode(bytes)?)
+    GraphDef::decode(bytes).map_err(|source| GraphError::Decode {
+        what: "GraphDef",
+        source,
+    })
 }
 
 /// What TensorBoard's `process_graph.prepare_graph_for_ui` does: with a limit, every attribute
@@ -160,6 +192,154 @@ impl Printer {
         }
         if let Some(v) = &g.versions {
             self.message("versions", |p| p.versions(v));
+        }
+    }
+
+    fn run_metadata(&mut self, m: &RunMetadata) {
+        if let Some(s) = &m.step_stats {
+            self.message("step_stats", |p| p.step_stats(s));
+        }
+        for g in &m.partition_graphs {
+            self.message("partition_graphs", |p| p.graph(g));
+        }
+        for f in &m.function_graphs {
+            self.message("function_graphs", |p| {
+                for g in &f.partition_graphs {
+                    p.message("partition_graphs", |p| p.graph(g));
+                }
+                if let Some(g) = &f.pre_optimization_graph {
+                    p.message("pre_optimization_graph", |p| p.graph(g));
+                }
+                if let Some(g) = &f.post_optimization_graph {
+                    p.message("post_optimization_graph", |p| p.graph(g));
+                }
+            });
+        }
+    }
+
+    fn step_stats(&mut self, s: &StepStats) {
+        for d in &s.dev_stats {
+            self.message("dev_stats", |p| p.device_step_stats(d));
+        }
+    }
+
+    fn device_step_stats(&mut self, d: &DeviceStepStats) {
+        if !d.device.is_empty() {
+            self.string("device", &d.device);
+        }
+        for n in &d.node_stats {
+            self.message("node_stats", |p| p.node_exec_stats(n));
+        }
+        let mut threads: Vec<(&u32, &String)> = d.thread_names.iter().collect();
+        threads.sort();
+        for (k, v) in threads {
+            self.message("thread_names", |p| {
+                p.field("key", k);
+                p.string("value", v);
+            });
+        }
+    }
+
+    /// `name: v` when `v` is not 0 (a proto3 integer at its default is not printed).
+    fn int(&mut self, name: &str, v: i64) {
+        if v != 0 {
+            self.field(name, v);
+        }
+    }
+
+    fn node_exec_stats(&mut self, n: &NodeExecStats) {
+        if !n.node_name.is_empty() {
+            self.string("node_name", &n.node_name);
+        }
+        self.int("all_start_micros", n.all_start_micros);
+        self.int("op_start_rel_micros", n.op_start_rel_micros);
+        self.int("op_end_rel_micros", n.op_end_rel_micros);
+        self.int("all_end_rel_micros", n.all_end_rel_micros);
+        for m in &n.memory {
+            self.message("memory", |p| p.allocator_memory_used(m));
+        }
+        for o in &n.output {
+            self.message("output", |p| p.node_output(o));
+        }
+        if !n.timeline_label.is_empty() {
+            self.string("timeline_label", &n.timeline_label);
+        }
+        self.int("scheduled_micros", n.scheduled_micros);
+        self.int("thread_id", i64::from(n.thread_id));
+        for a in &n.referenced_tensor {
+            self.message("referenced_tensor", |p| p.allocation_description(a));
+        }
+        if let Some(m) = &n.memory_stats {
+            self.message("memory_stats", |p| p.memory_stats(m));
+        }
+        self.int("all_start_nanos", n.all_start_nanos);
+        self.int("op_start_rel_nanos", n.op_start_rel_nanos);
+        self.int("op_end_rel_nanos", n.op_end_rel_nanos);
+        self.int("all_end_rel_nanos", n.all_end_rel_nanos);
+        self.int("scheduled_nanos", n.scheduled_nanos);
+    }
+
+    fn allocator_memory_used(&mut self, m: &AllocatorMemoryUsed) {
+        if !m.allocator_name.is_empty() {
+            self.string("allocator_name", &m.allocator_name);
+        }
+        self.int("total_bytes", m.total_bytes);
+        self.int("peak_bytes", m.peak_bytes);
+        self.int("live_bytes", m.live_bytes);
+        self.int("allocator_bytes_in_use", m.allocator_bytes_in_use);
+        for r in &m.allocation_records {
+            self.message("allocation_records", |p| {
+                p.int("alloc_micros", r.alloc_micros);
+                p.int("alloc_bytes", r.alloc_bytes);
+            });
+        }
+    }
+
+    fn node_output(&mut self, o: &NodeOutput) {
+        self.int("slot", i64::from(o.slot));
+        if let Some(t) = &o.tensor_description {
+            self.message("tensor_description", |p| {
+                if t.dtype != 0 {
+                    p.field("dtype", EnumName(t.dtype));
+                }
+                if let Some(s) = &t.shape {
+                    p.message("shape", |p| p.shape(s));
+                }
+                if let Some(a) = &t.allocation_description {
+                    p.message("allocation_description", |p| p.allocation_description(a));
+                }
+            });
+        }
+    }
+
+    fn allocation_description(&mut self, a: &AllocationDescription) {
+        self.int("requested_bytes", a.requested_bytes);
+        self.int("allocated_bytes", a.allocated_bytes);
+        if !a.allocator_name.is_empty() {
+            self.string("allocator_name", &a.allocator_name);
+        }
+        self.int("allocation_id", a.allocation_id);
+        if a.has_single_reference {
+            self.field("has_single_reference", true);
+        }
+        if a.ptr != 0 {
+            self.field("ptr", a.ptr);
+        }
+    }
+
+    fn memory_stats(&mut self, m: &MemoryStats) {
+        self.int("temp_memory_size", m.temp_memory_size);
+        self.int("device_temp_memory_size", m.device_temp_memory_size);
+        self.int("persistent_memory_size", m.persistent_memory_size);
+        self.int(
+            "device_persistent_memory_size",
+            m.device_persistent_memory_size,
+        );
+        for v in &m.persistent_tensor_alloc_ids {
+            self.field("persistent_tensor_alloc_ids", v);
+        }
+        for v in &m.device_persistent_tensor_alloc_ids {
+            self.field("device_persistent_tensor_alloc_ids", v);
         }
     }
 

@@ -37,6 +37,8 @@ struct RunData {
     graphs: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized custom scalars `Layout`s as hex).
     layouts: Series<Vec<String>>,
+    /// tag -> (step, wall_time, serialized `RunMetadata` as hex): `Event.tagged_run_metadata`.
+    run_metadata: Series<Vec<String>>,
     /// tag -> the hparams plugin data of the tag's first value (TensorBoard keeps the first
     /// metadata of a tag).
     hparams: BTreeMap<String, HParams>,
@@ -124,6 +126,15 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                     if plugin == runboard_sdk::event::plugin::GRAPHS =>
                 {
                     run.graphs.entry(tag).or_default().push((
+                        step,
+                        wall,
+                        tensor.string_val.iter().map(|b| hex(b)).collect(),
+                    ))
+                }
+                Value::Tensor { plugin, tensor }
+                    if plugin == runboard_sdk::event::plugin::GRAPH_TAGGED_RUN_METADATA =>
+                {
+                    run.run_metadata.entry(tag).or_default().push((
                         step,
                         wall,
                         tensor.string_val.iter().map(|b| hex(b)).collect(),
@@ -300,6 +311,9 @@ fn tensorboard_reads(dump: &Json) -> BTreeMap<String, RunData> {
     }
     for (run, s) in tb_series(dump, "custom_scalars", strings) {
         runs.entry(run).or_default().layouts = s;
+    }
+    for (run, s) in tb_series(dump, "run_metadata", strings) {
+        runs.entry(run).or_default().run_metadata = s;
     }
     for (run, tags) in dump["hparams"].as_object().unwrap() {
         let run = runs.entry(run.clone()).or_default();

@@ -927,6 +927,36 @@ fn compare_graphs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<St
         runs.contains(&"graph".to_owned()),
         "TensorBoard lists no graph: {theirs}"
     );
+    assert_eq!(
+        theirs["graph"]["tags"]["step1"]["profile"], true,
+        "{theirs}"
+    );
+    // Run metadata (a profile) of every tag, as text.
+    let path = "/data/plugin/graphs/run_metadata";
+    for run in &runs {
+        let tags: Vec<String> = theirs[run]["tags"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        for tag in &tags {
+            let q = [("run", run.as_str()), ("tag", tag.as_str())];
+            match (fetch(rb, path, &q), fetch(tb, path, &q)) {
+                (Ok(a), Ok(b)) if a == b => {
+                    let text = String::from_utf8_lossy(&a);
+                    assert!(text.contains("node_stats {"), "{text}");
+                }
+                (Ok(a), Ok(b)) => problems.push(format!(
+                    "{path} {q:?}: ours\n{}\nTensorBoard's\n{}",
+                    String::from_utf8_lossy(&a),
+                    String::from_utf8_lossy(&b)
+                )),
+                (a, b) => {
+                    problems.extend(a.err());
+                    problems.extend(b.err());
+                }
+            }
+        }
+    }
     let path = "/data/plugin/graphs/graph";
     for run in &runs {
         let whole = [("run", run.as_str())];

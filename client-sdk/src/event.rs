@@ -38,6 +38,9 @@ pub mod plugin {
     /// Custom Scalars layouts (a serialized `Layout` under
     /// [`super::CUSTOM_SCALARS_LAYOUT_TAG`]).
     pub const CUSTOM_SCALARS: &str = "custom_scalars";
+    /// Run metadata (`Event.tagged_run_metadata`: a serialized `RunMetadata` with per-node
+    /// times and memory), kept under its tag as TensorBoard's data provider keeps it.
+    pub const GRAPH_TAGGED_RUN_METADATA: &str = "graph_tagged_run_metadata";
 }
 
 /// The tag a Custom Scalars layout is logged under (TensorBoard's and tensorboardX's).
@@ -50,14 +53,19 @@ pub const RUN_GRAPH_TAG: &str = "__run_graph__";
 
 /// A run's graph (a serialized `GraphDef`) as the value kept under [`RUN_GRAPH_TAG`].
 pub fn run_graph_value(graph_def: Vec<u8>) -> Value {
+    blob_value(plugin::GRAPHS, graph_def)
+}
+
+/// Bytes kept as they are (a graph, run metadata): a rank-0 DT_STRING tensor of `plugin`.
+pub fn blob_value(plugin: &str, bytes: Vec<u8>) -> Value {
     let tensor = TensorProto {
         dtype: DataType::DtString as i32,
         tensor_shape: Some(pb::TensorShapeProto::default()),
-        string_val: vec![graph_def],
+        string_val: vec![bytes],
         ..TensorProto::default()
     };
     Value::Tensor {
-        plugin: plugin::GRAPHS.to_owned(),
+        plugin: plugin.to_owned(),
         tensor: Box::new(tensor),
     }
 }
@@ -410,8 +418,9 @@ impl EventDecoder {
             }
             Some(What::GraphDef(graph)) => on_value(&info, RUN_GRAPH_TAG, run_graph_value(graph)),
             Some(What::MetaGraphDef(_)) => info.marker = Some(Marker::Other("meta_graph_def")),
-            Some(What::TaggedRunMetadata(_)) => {
-                info.marker = Some(Marker::Other("tagged_run_metadata"))
+            Some(What::TaggedRunMetadata(m)) => {
+                let value = blob_value(plugin::GRAPH_TAGGED_RUN_METADATA, m.run_metadata);
+                on_value(&info, &m.tag, value);
             }
             Some(What::LogMessage(_)) => info.marker = Some(Marker::Other("log_message")),
             None => {}

@@ -682,7 +682,6 @@ impl Tailer {
             if self.skipped_said.insert((run.to_owned(), kind)) {
                 let what = match *kind {
                     "meta_graph_def" => "a meta graph (meta_graph_def)",
-                    "tagged_run_metadata" => "run metadata (tagged_run_metadata)",
                     other => other,
                 };
                 tracing::info!(

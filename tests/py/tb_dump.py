@@ -15,6 +15,7 @@ histograms, text, images and hparams plugins query it. The output:
      "images":     {run: {tag: [[step, wall_time, width, height, ["<png hex>", ...]], ...]}},
      "graphs":     {run: {tag: [[step, wall_time, ["<GraphDef hex>"]], ...]}},
      "custom_scalars": {run: {tag: [[step, wall_time, ["<Layout hex>"]], ...]}},
+     "run_metadata": {run: {tag: [[step, wall_time, ["<RunMetadata hex>"]], ...]}},
      "hparams":    {run: {tag: {"experiment": {"hparams": [...], "metrics": [...]}}
                               | {"session_start": {"hparams": {name: {"number"|"string"|"bool": v}},
                                                    "group_name": "...", "start_time_secs": t}}
@@ -162,19 +163,20 @@ def dump(logdir):
                 rows.append([d.step, num(d.wall_time), width, height, [b.hex() for b in blobs[2:]]])
             out["images"][run][tag] = rows
 
-    graphs = provider.read_blob_sequences(
-        ctx, plugin_name="graphs", downsample=EVERYTHING, **common
-    )
-    out["graphs"] = {
-        run: {
-            tag: [
-                [d.step, num(d.wall_time), [provider.read_blob(ctx, blob_key=b.blob_key).hex() for b in d.values]]
-                for d in data
-            ]
-            for tag, data in tags.items()
+    for key, plugin in [("graphs", "graphs"), ("run_metadata", "graph_tagged_run_metadata")]:
+        blobs = provider.read_blob_sequences(
+            ctx, plugin_name=plugin, downsample=EVERYTHING, **common
+        )
+        out[key] = {
+            run: {
+                tag: [
+                    [d.step, num(d.wall_time), [provider.read_blob(ctx, blob_key=b.blob_key).hex() for b in d.values]]
+                    for d in data
+                ]
+                for tag, data in tags.items()
+            }
+            for run, tags in blobs.items()
         }
-        for run, tags in graphs.items()
-    }
 
     layouts = provider.read_tensors(
         ctx, plugin_name="custom_scalars", downsample=EVERYTHING, **common

@@ -1,7 +1,8 @@
 //! TensorBoard's Graphs plugin routes (`/data/plugin/graphs/*`), in TensorBoard 2.21's shapes:
-//! which runs have a graph (`info`), a run's graph as protobuf text format (`graph`), and run
-//! metadata (`run_metadata`, none stored yet: 404). Graphs are a run's `Event.graph_def`, kept
-//! under [`graphs::RUN_GRAPH_TAG`] (see [`crate::graphs`]).
+//! which runs have a graph or run metadata (`info`), a run's graph as protobuf text format
+//! (`graph`), and a run's metadata of a tag, also as text (`run_metadata`). Graphs are a run's
+//! `Event.graph_def`, kept under [`graphs::RUN_GRAPH_TAG`]; run metadata its
+//! `Event.tagged_run_metadata`, under its tag (see [`crate::graphs`]).
 
 use axum::extract::State;
 use axum::http::header;
@@ -18,22 +19,43 @@ use crate::types::Kind;
 #[derive(Serialize)]
 struct RunItem {
     run: String,
-    /// Op graphs and profiles by tag (run metadata): none stored yet.
-    tags: Ordered<()>,
+    /// Run metadata by tag (profiles).
+    tags: Ordered<TagItem>,
     run_graph: bool,
 }
 
-/// `GET /data/plugin/graphs/info`: `{run: {"run", "tags", "run_graph"}}` for every run with a
-/// graph, in start order.
+#[derive(Serialize)]
+struct TagItem {
+    tag: String,
+    conceptual_graph: bool,
+    op_graph: bool,
+    profile: bool,
+}
+
+/// `GET /data/plugin/graphs/info`: `{run: {"run", "tags": {tag: {"tag", "conceptual_graph",
+/// "op_graph", "profile"}}, "run_graph"}}` for every run with a graph or run metadata (a
+/// profile: per-node times and memory), in start order.
 pub(in crate::api) async fn info(State(state): State<AppState>) -> Result<Response, ApiError> {
     let series = all_series(&state).await?;
     let mut out: Ordered<RunItem> = Ordered::default();
+    let item = |run: &str| RunItem {
+        run: run.to_owned(),
+        tags: Ordered::default(),
+        run_graph: false,
+    };
+    // TensorBoard's order: runs with a graph, then those with run metadata only.
     for s in series.iter().filter(|s| graphs::is_run_graph(s)) {
-        out.entry(&s.run, || RunItem {
-            run: s.run.clone(),
-            tags: Ordered::default(),
-            run_graph: true,
-        });
+        out.entry(&s.run, || item(&s.run)).run_graph = true;
+    }
+    for s in series.iter().filter(|s| graphs::is_run_metadata(s)) {
+        let tags = &mut out.entry(&s.run, || item(&s.run)).tags;
+        tags.entry(&s.tag, || TagItem {
+            tag: s.tag.clone(),
+            conceptual_graph: false,
+            op_graph: false,
+            profile: false,
+        })
+        .profile = true;
     }
     Ok(tb_json(&out))
 }
@@ -48,7 +70,7 @@ pub(in crate::api) struct GraphParams {
 }
 
 /// `GET /data/plugin/graphs/graph?run=[&limit_attr_size=N&large_attrs_key=K]`: the run's graph
-/// (its first) as protobuf text format (`text/x-protobuf`), attributes over `limit_attr_size`
+/// (its latest) as protobuf text format (`text/x-protobuf`), attributes over `limit_attr_size`
 /// bytes dropped and named under `large_attrs_key` (what TensorBoard's front end asks for).
 /// Op graphs of a tag (run metadata) and Keras conceptual graphs are not stored yet: 404.
 pub(in crate::api) async fn graph(
@@ -74,14 +96,15 @@ pub(in crate::api) async fn graph(
     }
     let key = p.large_attrs_key;
     let text = read(&state, move |c| {
-        let rows = match super::tb_series(c, &run, graphs::RUN_GRAPH_TAG, Kind::Tensor)? {
+        let mut rows = match super::tb_series(c, &run, graphs::RUN_GRAPH_TAG, Kind::Tensor)? {
             Some(id) => query::tensors(c, id)?,
             None => Vec::new(),
         };
-        let Some(first) = rows.first() else {
+        // The latest, as TensorBoard serves it.
+        let Some(latest) = rows.pop() else {
             return Err(ApiError::NotFound(format!("no graph for run {run:?}")));
         };
-        let tensor = crate::store::codec::tensor(&first.data)?;
+        let tensor = crate::store::codec::tensor(&latest.data)?;
         let bytes = tensor.string_val.first().map_or(&[][..], Vec::as_slice);
         let unprocessable =
             |e: graphs::GraphError| ApiError::Unprocessable(format!("run {run:?}: {e}"));
@@ -106,9 +129,10 @@ pub(in crate::api) struct RunMetadataParams {
     tag: Option<String>,
 }
 
-/// `GET /data/plugin/graphs/run_metadata?run=&tag=`: no run metadata is stored yet, so a 404
-/// (after TensorBoard's checks of the parameters).
+/// `GET /data/plugin/graphs/run_metadata?run=&tag=`: the run's metadata of that tag (its
+/// latest) as protobuf text format, as TensorBoard serves it.
 pub(in crate::api) async fn run_metadata(
+    State(state): State<AppState>,
     ApiQuery(p): ApiQuery<RunMetadataParams>,
 ) -> Result<Response, ApiError> {
     let (Some(run), Some(tag)) = (p.run, p.tag) else {
@@ -116,7 +140,37 @@ pub(in crate::api) async fn run_metadata(
             "query parameters \"run\" and \"tag\" are required".into(),
         ));
     };
-    Err(ApiError::NotFound(format!(
-        "no run metadata for run {run:?}, tag {tag:?}"
-    )))
+    let text = read(&state, move |c| {
+        let id = match query::series_id(c, &run, &tag)? {
+            Some((id, Kind::Tensor))
+                if query::series(c, Some(&run))?
+                    .iter()
+                    .any(|s| s.tag == tag && graphs::is_run_metadata(s)) =>
+            {
+                id
+            }
+            _ => {
+                return Err(ApiError::NotFound(format!(
+                    "no run metadata for run {run:?}, tag {tag:?}"
+                )));
+            }
+        };
+        let Some(latest) = query::tensors(c, id)?.pop() else {
+            return Err(ApiError::NotFound(format!(
+                "no run metadata for run {run:?}, tag {tag:?}"
+            )));
+        };
+        let tensor = crate::store::codec::tensor(&latest.data)?;
+        let bytes = tensor.string_val.first().map_or(&[][..], Vec::as_slice);
+        let m = graphs::decode_run_metadata(bytes).map_err(|e| {
+            ApiError::Unprocessable(format!("run {run:?}, tag {tag:?}: its run metadata {e}"))
+        })?;
+        Ok(graphs::run_metadata_to_text(&m))
+    })
+    .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/x-protobuf; charset=utf-8")],
+        text,
+    )
+        .into_response())
 }

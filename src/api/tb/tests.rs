@@ -561,3 +561,81 @@ async fn a_custom_scalars_layout_that_does_not_decode_is_a_422() {
     let (status, _, body) = get(&r, "/data/plugin/custom_scalars/layout").await;
     assert_eq!((status, text_of(&body)), (StatusCode::OK, "{}"));
 }
+
+#[tokio::test]
+async fn the_latest_graph_is_served_and_bad_run_metadata_is_a_422() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::tensorboard::{GraphDef, NodeDef};
+    let (_dir, state) = empty_state();
+    let graph = |name: &str| {
+        GraphDef {
+            node: vec![NodeDef {
+                name: name.into(),
+                op: "X".into(),
+                ..NodeDef::default()
+            }],
+            ..GraphDef::default()
+        }
+        .encode_to_vec()
+    };
+    let items = vec![
+        (0, runboard_sdk::event::run_graph_value(graph("first"))),
+        (1, runboard_sdk::event::run_graph_value(graph("second"))),
+    ];
+    let mut items: Vec<crate::store::Item> = items
+        .into_iter()
+        .map(|(step, value)| crate::store::Item::Value {
+            tag: crate::graphs::RUN_GRAPH_TAG.into(),
+            step,
+            wall_time: 1.0,
+            value,
+        })
+        .collect();
+    items.push(crate::store::Item::Value {
+        tag: "step1".into(),
+        step: 0,
+        wall_time: 1.0,
+        value: runboard_sdk::event::blob_value(
+            crate::graphs::RUN_METADATA_PLUGIN,
+            vec![0xff, 0xff],
+        ),
+    });
+    state
+        .store
+        .submit(crate::store::Batch {
+            run: crate::types::RunName::new("net").expect("name"),
+            items,
+            progress: None,
+            dedup: None,
+        })
+        .expect("submit");
+    state.store.flush().expect("flush");
+    let r = crate::api::router(state);
+    let (_, _, body) = get(&r, "/data/plugin/graphs/graph?run=net").await;
+    assert!(
+        text_of(&body).starts_with("node {\n  name: \"second\"\n"),
+        "{}",
+        text_of(&body)
+    );
+    let info = get_json(&r, "/data/plugin/graphs/info").await;
+    assert_eq!(
+        info["net"]["tags"]["step1"],
+        json!({"tag": "step1", "conceptual_graph": false, "op_graph": false, "profile": true})
+    );
+    let m = get_error(
+        &r,
+        "/data/plugin/graphs/run_metadata?run=net&tag=step1",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+    )
+    .await;
+    assert!(m.contains("does not decode as a RunMetadata"), "{m}");
+    // A tag that is not run metadata (the graph's own) is not found.
+    get_error(
+        &r,
+        "/data/plugin/graphs/run_metadata?run=net&tag=__run_graph__",
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
