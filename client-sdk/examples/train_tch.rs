@@ -15,6 +15,7 @@ use std::f64::consts::PI;
 use std::process::ExitCode;
 
 use runboard_sdk::SummaryWriter;
+use runboard_sdk::model::{self, ModelLogging};
 use runboard_sdk::tensor::TensorLogging;
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -68,6 +69,9 @@ fn run() -> Result<bool, Box<dyn Error>> {
         "train_tch: training on {device:?}, logging to {}",
         writer.path().display()
     );
+    // The model's parameters, as torchsummary prints them, and logged as its graph.
+    println!("{}", model::summary(&vs));
+    writer.add_model_summary(&vs);
     let started = std::time::Instant::now();
 
     let mut params: Vec<(String, Tensor)> = vs.variables().into_iter().collect();

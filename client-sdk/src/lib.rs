@@ -19,6 +19,8 @@
 pub mod event;
 pub mod event_file;
 pub mod gpu;
+#[cfg(feature = "tch")]
+pub mod model;
 pub mod record;
 pub mod remote;
 pub mod run;
