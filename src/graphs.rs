@@ -16,6 +16,8 @@
 
 use std::fmt::Write as _;
 
+pub mod view;
+
 use runboard_proto::prost::Message;
 use runboard_proto::tensorboard::{
     AllocationDescription, AllocatorMemoryUsed, AttrValue, DataType, DeviceStepStats, GraphDef,

@@ -181,6 +181,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(runs::run).patch(runs::edit).delete(runs::delete),
         )
         .route("/series", get(v1::series))
+        .route("/graph", get(v1::graph_view))
         .route("/scalars", get(v1::scalars))
         .route("/tag_scalars", get(v1::tag_scalars))
         .route("/histograms", get(v1::histograms))

@@ -753,3 +753,31 @@ mod tests {
         );
     }
 }
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GraphViewParams {
+    run: String,
+    /// The name scope to open (`a/b`; the top when absent).
+    #[serde(default)]
+    scope: String,
+    /// Also list the ops whose names contain this (case-insensitive).
+    find: Option<String>,
+}
+
+/// `GET /api/v1/graph?run=[&scope=A/B][&find=TEXT]`: the run's latest graph, one name scope at a
+/// time ([`crate::graphs::view`]): its children (sub-scopes with their op counts, ops with op,
+/// device, output shapes, attributes and inputs) and the edges between them with counts and
+/// tensor shapes; with `find`, the names of matching ops. 404 for a run without a graph or a
+/// scope the graph does not have; 422 for a graph that does not decode.
+pub(super) async fn graph_view(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<GraphViewParams>,
+) -> Result<Json<crate::graphs::view::GraphView>, ApiError> {
+    read(&state, move |c| {
+        let graph = super::tb::latest_graph(c, &p.run)?;
+        crate::graphs::view::view(&graph, &p.scope, p.find.as_deref())
+            .map(Json)
+            .map_err(|e| ApiError::NotFound(format!("run {:?}: {e}", p.run)))
+    })
+    .await
+}

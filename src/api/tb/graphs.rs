@@ -60,6 +60,25 @@ pub(in crate::api) async fn info(State(state): State<AppState>) -> Result<Respon
     Ok(tb_json(&out))
 }
 
+/// The latest graph of `run`, decoded: 404 when it has none, 422 when it does not decode.
+pub(in crate::api) fn latest_graph(
+    c: &rusqlite::Connection,
+    run: &str,
+) -> Result<runboard_proto::tensorboard::GraphDef, ApiError> {
+    let mut rows = match super::tb_series(c, run, graphs::RUN_GRAPH_TAG, Kind::Tensor)? {
+        Some(id) => query::tensors(c, id)?,
+        None => Vec::new(),
+    };
+    // The latest, as TensorBoard serves it.
+    let Some(latest) = rows.pop() else {
+        return Err(ApiError::NotFound(format!("no graph for run {run:?}")));
+    };
+    let tensor = crate::store::codec::tensor(&latest.data)?;
+    let bytes = tensor.string_val.first().map_or(&[][..], Vec::as_slice);
+    graphs::decode(bytes)
+        .map_err(|e| ApiError::Unprocessable(format!("run {run:?}: its graph {e}")))
+}
+
 #[derive(Debug, Deserialize)]
 pub(in crate::api) struct GraphParams {
     run: Option<String>,
@@ -96,19 +115,9 @@ pub(in crate::api) async fn graph(
     }
     let key = p.large_attrs_key;
     let text = read(&state, move |c| {
-        let mut rows = match super::tb_series(c, &run, graphs::RUN_GRAPH_TAG, Kind::Tensor)? {
-            Some(id) => query::tensors(c, id)?,
-            None => Vec::new(),
-        };
-        // The latest, as TensorBoard serves it.
-        let Some(latest) = rows.pop() else {
-            return Err(ApiError::NotFound(format!("no graph for run {run:?}")));
-        };
-        let tensor = crate::store::codec::tensor(&latest.data)?;
-        let bytes = tensor.string_val.first().map_or(&[][..], Vec::as_slice);
+        let mut graph = latest_graph(c, &run)?;
         let unprocessable =
-            |e: graphs::GraphError| ApiError::Unprocessable(format!("run {run:?}: {e}"));
-        let mut graph = graphs::decode(bytes).map_err(unprocessable)?;
+            |e: graphs::GraphError| ApiError::Unprocessable(format!("run {run:?}: its graph {e}"));
         graphs::prepare_for_ui(&mut graph, limit, key.as_deref()).map_err(|e| match e {
             graphs::GraphError::Limit(m) => ApiError::BadRequest(m),
             other => unprocessable(other),

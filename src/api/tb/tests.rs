@@ -639,3 +639,70 @@ async fn the_latest_graph_is_served_and_bad_run_metadata_is_a_422() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_graph_view_opens_scopes_finds_ops_and_says_what_is_missing() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::tensorboard::{GraphDef, NodeDef};
+    let node = |name: &str, inputs: &[&str]| NodeDef {
+        name: name.into(),
+        op: "aten::op".into(),
+        input: inputs.iter().map(|s| (*s).to_owned()).collect(),
+        ..NodeDef::default()
+    };
+    let graph = GraphDef {
+        node: vec![
+            node("input/x", &[]),
+            node("Net/fc1/y", &["input/x"]),
+            node("Net/fc2/y", &["Net/fc1/y"]),
+            node("output/y", &["Net/fc2/y"]),
+        ],
+        ..GraphDef::default()
+    };
+    let (_dir, state) = state_with_graph(graph.encode_to_vec());
+    let r = crate::api::router(state);
+    let top = get_json(&r, "/api/v1/graph?run=net").await;
+    let names: Vec<&str> = top["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Net", "input", "output"]);
+    assert_eq!(top["nodes"][0]["ops"], 2);
+    assert_eq!(top["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(top["total_ops"], 4);
+    let net = get_json(&r, "/api/v1/graph?run=net&scope=Net&find=FC2").await;
+    assert_eq!(net["edges"][0]["from"], "Net/fc1");
+    assert_eq!(net["edges"][0]["to"], "Net/fc2");
+    assert_eq!(net["nodes"][0]["external_inputs"], 1);
+    assert_eq!(net["matches"], json!(["Net/fc2/y"]));
+    let op = get_json(&r, "/api/v1/graph?run=net&scope=Net/fc1").await;
+    assert_eq!(op["nodes"][0]["kind"], "op");
+    assert_eq!(op["nodes"][0]["op"], "aten::op");
+    let m = get_error(
+        &r,
+        "/api/v1/graph?run=net&scope=Nope",
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert!(m.contains("no scope \"Nope\""), "{m}");
+    get_error(
+        &r,
+        "/api/v1/graph?run=other",
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    get_error(&r, "/api/v1/graph", StatusCode::BAD_REQUEST, "bad_request").await;
+    let (_dir, bad) = state_with_graph(vec![0xff, 0xff]);
+    let r = crate::api::router(bad);
+    get_error(
+        &r,
+        "/api/v1/graph?run=net",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+    )
+    .await;
+}
