@@ -21,6 +21,7 @@ import { readTableUrl, RunTableView, writeTableUrl } from './js/runtable.js';
 import { ScalarsView } from './js/scalars.js';
 import { DEFAULT_SETTINGS, State } from './js/state.js';
 import { SystemView } from './js/system.js';
+import { GRAPH_TAG, GraphView } from './js/graph.js';
 import { el } from './js/util.js';
 import { bindXAxis, readXUrl, writeXUrl } from './js/xaxis.js';
 
@@ -28,7 +29,7 @@ const $ = (id) => document.getElementById(id);
 
 const TABS = [
   ['runs', 'Runs'], ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
-  ['images', 'Images'], ['hparams', 'HParams'], ['system', 'System'],
+  ['images', 'Images'], ['hparams', 'HParams'], ['graphs', 'Graphs'], ['system', 'System'],
   ['compare', 'Compare'],
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
@@ -91,6 +92,7 @@ const views = {
   images: new RunTagView(ctx, 'image'),
   hparams: new HParamsView(ctx),
   system: new SystemView(ctx),
+  graphs: new GraphView(ctx),
   // The compared runs' charts: the scalars pane's cards, given those runs.
   compare: new CompareView(ctx, new ScalarsView(ctx, {
     pane: 'compare-charts',
@@ -252,7 +254,7 @@ function updateTabs() {
 function renderUnshown() {
   const counts = new Map();
   for (const s of state.series.values()) {
-    if (SHOWN_KINDS.has(s.kind)) continue;
+    if (SHOWN_KINDS.has(s.kind) || s.tag === GRAPH_TAG) continue; // graphs: the Graphs tab
     const name = s.plugin || s.kind;
     counts.set(name, (counts.get(name) || 0) + 1);
   }

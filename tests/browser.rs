@@ -256,6 +256,42 @@ fn the_run_table_works_in_chromium() {
     );
 }
 
+/// The Graphs tab on the committed graph fixture (`tests/browser/graph.mjs`): every top-level
+/// scope and the edges between them as the API gives them, a scope opened by a click and closed
+/// from its header, a node found by search and revealed, an op's details, a name with quotes
+/// and non-ASCII letters drawn as text, zoom and pan.
+#[test]
+fn the_graph_tab_works_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    let run = logdir.join("graph");
+    std::fs::create_dir_all(&run).unwrap();
+    let fixture = common::repo().join("tests/fixtures/logdirs/graph");
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, run.join(path.file_name().unwrap())).unwrap();
+    }
+    let (child, base, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
+    let server = common::Server { child, base };
+    let artifacts = artifacts("graph");
+    let (ok, passed) = run_node("graph.mjs", &server.base, &artifacts, &[], |_, _| false);
+    let expected = [
+        "top-level-scopes-and-edges",
+        "a-scope-opens-on-click",
+        "search-finds-and-reveals-a-node",
+        "a-scope-closes-from-its-header",
+        "zoom-and-pan",
+        "no-console-errors",
+    ];
+    assert!(
+        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
+        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
+        artifacts.display(),
+        log.lock().unwrap()
+    );
+}
+
 /// `runboard demo` stopped with SIGTERM (so it removes its scratch database), killed if it lingers.
 struct Demo {
     child: std::process::Child,

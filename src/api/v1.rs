@@ -757,27 +757,34 @@ mod tests {
 #[derive(Debug, Deserialize)]
 pub(super) struct GraphViewParams {
     run: String,
-    /// The name scope to open (`a/b`; the top when absent).
-    #[serde(default)]
-    scope: String,
     /// Also list the ops whose names contain this (case-insensitive).
     find: Option<String>,
 }
 
-/// `GET /api/v1/graph?run=[&scope=A/B][&find=TEXT]`: the run's latest graph, one name scope at a
-/// time ([`crate::graphs::view`]): its children (sub-scopes with their op counts, ops with op,
-/// device, output shapes, attributes and inputs) and the edges between them with counts and
-/// tensor shapes; with `find`, the names of matching ops. 404 for a run without a graph or a
-/// scope the graph does not have; 422 for a graph that does not decode.
+/// `GET /api/v1/graph?run=[&open=SCOPE...][&find=TEXT]`: the run's latest graph as a graph view
+/// draws it ([`crate::graphs::view`]): scopes collapsed but those `open` names (repeatable;
+/// a scope shows once its enclosing scopes are open too), each visible node with its parent
+/// scope, the edges between visible nodes with counts and tensor shapes; with `find`, the
+/// names of matching ops. 404 for a run without a graph; 422 for a graph that does not decode.
 pub(super) async fn graph_view(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<GraphViewParams>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Json<crate::graphs::view::GraphView>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
+    let open: std::collections::BTreeSet<String> = pairs
+        .into_iter()
+        .filter(|(k, _)| k == "open")
+        .map(|(_, v)| v.trim_matches('/').to_owned())
+        .collect();
     read(&state, move |c| {
         let graph = super::tb::latest_graph(c, &p.run)?;
-        crate::graphs::view::view(&graph, &p.scope, p.find.as_deref())
-            .map(Json)
-            .map_err(|e| ApiError::NotFound(format!("run {:?}: {e}", p.run)))
+        Ok(Json(crate::graphs::view::view(
+            &graph,
+            &open,
+            p.find.as_deref(),
+        )))
     })
     .await
 }

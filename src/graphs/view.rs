@@ -1,11 +1,12 @@
-//! A graph seen one name scope at a time, as a graph view draws it with scopes collapsed: the
-//! children of a scope (sub-scopes, with how many ops they hold, and ops, with their op, device,
-//! output shapes and attributes) and the edges between them (every input of an op inside, from
-//! the child holding its source to the child holding it, counted, with the source's tensor
-//! shapes). A graph of any size or shape (cycles, a node with thousands of inputs, inputs to
-//! nodes that do not exist) is answered in one pass over its inputs.
+//! A graph as a graph view draws it: name scopes collapsed unless opened. The visible nodes are
+//! the top level's children and, inside each open scope (whose enclosing scopes are open too),
+//! its children: collapsed scopes (with how many ops they hold) and ops (with their op, device,
+//! output shapes and attributes); open scopes are clusters holding their children. Edges join
+//! the visible nodes that hold an input's source and its consumer, counted, with the source's
+//! tensor shapes. A graph of any size or shape (cycles, a node with thousands of inputs, inputs
+//! from nodes that do not exist) is answered in one pass over its nodes and inputs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use runboard_proto::tensorboard::{AttrValue, GraphDef, NodeDef, attr_value};
 use serde::Serialize;
@@ -15,17 +16,17 @@ pub const MAX_MATCHES: usize = 50;
 /// Characters an attribute's value is shown with at most.
 const MAX_ATTR_TEXT: usize = 200;
 
-/// What a child of a scope is.
+/// What a visible node is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChildKind {
-    /// A name scope, collapsed.
+    /// A name scope: collapsed, or open (a cluster around its children).
     Scope,
     /// An op.
     Op,
 }
 
-/// A child of the scope viewed.
+/// A visible node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ViewNode {
     /// Its full name (a scope's is its path).
@@ -34,6 +35,10 @@ pub struct ViewNode {
     pub label: String,
     /// Scope or op.
     pub kind: ChildKind,
+    /// The open scope it is drawn in (`""`: the top).
+    pub parent: String,
+    /// A scope: whether it is open (a cluster; edges join its children, not it).
+    pub open: bool,
     /// A scope: how many ops it holds, at any depth.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ops: Option<usize>,
@@ -52,16 +57,16 @@ pub struct ViewNode {
     /// An op: its inputs, as the graph names them (`^` a control input, `:k` an output).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
-    /// Inputs its ops take from outside the scope viewed.
-    pub external_inputs: usize,
+    /// Inputs its ops take from nodes the graph does not have.
+    pub missing_inputs: usize,
 }
 
-/// Inputs from one child to another.
+/// Inputs from one visible node to another.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ViewEdge {
-    /// The child holding the sources.
+    /// The node holding the sources.
     pub from: String,
-    /// The child holding the consumers.
+    /// The node holding the consumers.
     pub to: String,
     /// How many inputs (control ones included).
     pub count: usize,
@@ -72,12 +77,10 @@ pub struct ViewEdge {
     pub control: bool,
 }
 
-/// One scope of a graph.
+/// What a graph view draws.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraphView {
-    /// The scope viewed (`""`: the top).
-    pub scope: String,
-    /// Its children, by name.
+    /// The visible nodes, by name (an open scope before its children).
     pub nodes: Vec<ViewNode>,
     /// The edges between them, by source then target.
     pub edges: Vec<ViewEdge>,
@@ -87,28 +90,6 @@ pub struct GraphView {
     /// [`MAX_MATCHES`], by name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<Vec<String>>,
-}
-
-/// Why a scope cannot be viewed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ViewError {
-    /// No op of the graph is in this scope.
-    #[error("the graph has no scope {0:?}")]
-    NoScope(String),
-}
-
-/// The child of `scope` that holds the node `name`, if `name` is in `scope`: `scope/first` for
-/// `scope/first/...`, and `name` itself for an op named as the scope it is in.
-fn child_of<'a>(name: &'a str, scope: &str) -> Option<&'a str> {
-    let rest = if scope.is_empty() {
-        name
-    } else if name == scope {
-        return Some(name);
-    } else {
-        name.strip_prefix(scope)?.strip_prefix('/')?
-    };
-    let first = rest.split('/').next().unwrap_or(rest);
-    Some(&name[..name.len() - rest.len() + first.len()])
 }
 
 /// An input's source node and output index (`^a` → (a, control), `a:2` → (a, 2)).
@@ -136,9 +117,9 @@ fn shapes(n: &NodeDef) -> Vec<Option<Vec<i64>>> {
     }
 }
 
-/// An attribute's value as short text.
+/// An attribute's value as short text (its protobuf text, on one line).
 fn attr_text(a: &AttrValue) -> String {
-    let mut text = crate::graphs::to_text(&GraphDef {
+    let text = crate::graphs::to_text(&GraphDef {
         node: vec![NodeDef {
             attr: [("v".to_owned(), a.clone())].into_iter().collect(),
             ..NodeDef::default()
@@ -152,103 +133,151 @@ fn attr_text(a: &AttrValue) -> String {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    let body = &lines[..lines.len().saturating_sub(3)];
-    text = body.join(" ");
+    let text = lines[..lines.len().saturating_sub(3)].join(" ");
     if text.chars().count() > MAX_ATTR_TEXT {
-        text = text.chars().take(MAX_ATTR_TEXT).collect::<String>() + "…";
+        text.chars().take(MAX_ATTR_TEXT).collect::<String>() + "…"
+    } else {
+        text
     }
-    text
 }
 
-/// `graph` at `scope` (`""`: the top), and with `find`, the ops whose names contain it.
-pub fn view(graph: &GraphDef, scope: &str, find: Option<&str>) -> Result<GraphView, ViewError> {
-    let scope = scope.trim_matches('/');
-    let by_name: BTreeMap<&str, &NodeDef> =
+/// Where a node is drawn: the first of its enclosing scopes (outermost first) that is not
+/// open, else the node itself; and the open scopes around that.
+fn placement<'a>(name: &'a str, open: &BTreeSet<String>) -> (&'a str, Vec<&'a str>) {
+    let mut clusters = Vec::new();
+    for (i, _) in name.match_indices('/') {
+        let scope = &name[..i];
+        if !open.contains(scope) {
+            return (scope, clusters);
+        }
+        clusters.push(scope);
+    }
+    (name, clusters)
+}
+
+/// `graph` with the scopes `open` open (a scope whose enclosing scopes are not all open stays
+/// hidden), and with `find`, the ops whose names contain it.
+pub fn view(graph: &GraphDef, open: &BTreeSet<String>, find: Option<&str>) -> GraphView {
+    let by_name: HashMap<&str, &NodeDef> =
         graph.node.iter().map(|n| (n.name.as_str(), n)).collect();
-    let mut children: BTreeMap<&str, ViewNode> = BTreeMap::new();
+    let mut nodes: BTreeMap<&str, ViewNode> = BTreeMap::new();
+    let mut unit_of: HashMap<&str, &str> = HashMap::with_capacity(graph.node.len());
+    let blank = |name: &str, parent: &str, kind: ChildKind| ViewNode {
+        name: name.to_owned(),
+        label: name.rsplit('/').next().unwrap_or(name).to_owned(),
+        kind,
+        parent: parent.to_owned(),
+        open: false,
+        ops: None,
+        op: None,
+        device: None,
+        shapes: Vec::new(),
+        attrs: Vec::new(),
+        inputs: Vec::new(),
+        missing_inputs: 0,
+    };
     for n in &graph.node {
-        let Some(child) = child_of(&n.name, scope) else {
+        let (unit, clusters) = placement(&n.name, open);
+        let mut parent = "";
+        for c in &clusters {
+            let cluster = nodes.entry(c).or_insert_with(|| ViewNode {
+                open: true,
+                ops: Some(0),
+                ..blank(c, parent, ChildKind::Scope)
+            });
+            if let Some(ops) = &mut cluster.ops {
+                *ops += 1;
+            }
+            parent = c;
+        }
+        if open.contains(unit) {
+            // An op named as its own open scope: counted in it, not drawn (a cluster and a node
+            // cannot share a name), and its edges left out.
+            let cluster = nodes.entry(unit).or_insert_with(|| ViewNode {
+                open: true,
+                ops: Some(0),
+                ..blank(unit, parent, ChildKind::Scope)
+            });
+            if let Some(ops) = &mut cluster.ops {
+                *ops += 1;
+            }
             continue;
-        };
-        // An op is a child of its own; one whose name is also a scope (it has descendants) is
-        // counted in that scope, and shown as an op inside it.
-        let is_op = child == n.name && (child == scope || !has_descendants(&by_name, child));
-        let label = child.rsplit('/').next().unwrap_or(child).to_owned();
-        let entry = children.entry(child).or_insert_with(|| ViewNode {
-            name: child.to_owned(),
-            label,
-            kind: ChildKind::Scope,
-            ops: Some(0),
-            op: None,
-            device: None,
-            shapes: Vec::new(),
-            attrs: Vec::new(),
-            inputs: Vec::new(),
-            external_inputs: 0,
-        });
-        if is_op {
-            entry.kind = ChildKind::Op;
-            entry.ops = None;
-            entry.op = Some(n.op.clone());
-            entry.device = (!n.device.is_empty()).then(|| n.device.clone());
-            entry.shapes = shapes(n);
-            entry.attrs = n
-                .attr
-                .iter()
-                .filter(|(k, _)| *k != "_output_shapes")
-                .map(|(k, v)| (k.clone(), attr_text(v)))
-                .collect::<BTreeMap<_, _>>()
-                .into_iter()
-                .collect();
-            entry.inputs = n.input.clone();
-        } else if let Some(ops) = &mut entry.ops {
-            *ops += 1;
+        }
+        unit_of.insert(&n.name, unit);
+        if unit == n.name && !nodes.get(unit).is_some_and(|v| v.kind == ChildKind::Scope) {
+            nodes.insert(
+                unit,
+                ViewNode {
+                    op: Some(n.op.clone()),
+                    device: (!n.device.is_empty()).then(|| n.device.clone()),
+                    shapes: shapes(n),
+                    attrs: n
+                        .attr
+                        .iter()
+                        .filter(|(k, _)| *k != "_output_shapes")
+                        .map(|(k, v)| (k.clone(), attr_text(v)))
+                        .collect::<BTreeMap<_, _>>()
+                        .into_iter()
+                        .collect(),
+                    inputs: n.input.clone(),
+                    ..blank(unit, parent, ChildKind::Op)
+                },
+            );
+        } else {
+            let entry = nodes.entry(unit).or_insert_with(|| ViewNode {
+                ops: Some(0),
+                ..blank(unit, parent, ChildKind::Scope)
+            });
+            if entry.kind == ChildKind::Op {
+                // An op that turns out to name a scope too: shown as that scope, counted in it.
+                *entry = ViewNode {
+                    ops: Some(1),
+                    ..blank(unit, parent, ChildKind::Scope)
+                };
+            }
+            if let Some(ops) = &mut entry.ops {
+                *ops += 1;
+            }
         }
     }
-    if children.is_empty() && !scope.is_empty() {
-        return Err(ViewError::NoScope(scope.to_owned()));
-    }
     let mut edges: BTreeMap<(&str, &str), ViewEdge> = BTreeMap::new();
-    let mut external: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut missing: HashMap<&str, usize> = HashMap::new();
     for n in &graph.node {
-        let Some(to) = child_of(&n.name, scope) else {
+        let Some(&to) = unit_of.get(n.name.as_str()) else {
             continue;
         };
         for input in &n.input {
             let (src, k, control) = source(input);
-            if !by_name.contains_key(src) {
-                // A source the graph does not have: counted with the outside ones.
-                *external.entry(to).or_default() += 1;
+            let Some(&from) = unit_of.get(src) else {
+                if !by_name.contains_key(src) {
+                    *missing.entry(to).or_default() += 1;
+                }
+                continue;
+            };
+            if from == to {
                 continue;
             }
-            match child_of(src, scope) {
-                Some(from) if from != to => {
-                    let e = edges.entry((from, to)).or_insert_with(|| ViewEdge {
-                        from: from.to_owned(),
-                        to: to.to_owned(),
-                        count: 0,
-                        shapes: Vec::new(),
-                        control: true,
-                    });
-                    e.count += 1;
-                    e.control &= control;
-                    if !control
-                        && e.shapes.len() < 4
-                        && let Some(shape) =
-                            by_name.get(src).and_then(|s| shapes(s).get(k).cloned())
-                        && !e.shapes.contains(&shape)
-                    {
-                        e.shapes.push(shape);
-                    }
-                }
-                Some(_) => {}
-                None => *external.entry(to).or_default() += 1,
+            let e = edges.entry((from, to)).or_insert_with(|| ViewEdge {
+                from: from.to_owned(),
+                to: to.to_owned(),
+                count: 0,
+                shapes: Vec::new(),
+                control: true,
+            });
+            e.count += 1;
+            e.control &= control;
+            if !control
+                && e.shapes.len() < 4
+                && let Some(shape) = by_name.get(src).and_then(|s| shapes(s).get(k).cloned())
+                && !e.shapes.contains(&shape)
+            {
+                e.shapes.push(shape);
             }
         }
     }
-    for (child, n) in external {
-        if let Some(c) = children.get_mut(child) {
-            c.external_inputs = n;
+    for (unit, n) in missing {
+        if let Some(v) = nodes.get_mut(unit) {
+            v.missing_inputs = n;
         }
     }
     let matches = find.filter(|f| !f.is_empty()).map(|f| {
@@ -265,25 +294,12 @@ pub fn view(graph: &GraphDef, scope: &str, find: Option<&str>) -> Result<GraphVi
             .map(str::to_owned)
             .collect()
     });
-    Ok(GraphView {
-        scope: scope.to_owned(),
-        nodes: children.into_values().collect(),
+    GraphView {
+        nodes: nodes.into_values().collect(),
         edges: edges.into_values().collect(),
         total_ops: graph.node.len(),
         matches,
-    })
-}
-
-/// Whether some node's name is under `name/`.
-fn has_descendants(by_name: &BTreeMap<&str, &NodeDef>, name: &str) -> bool {
-    let prefix = format!("{name}/");
-    by_name
-        .range::<&str, _>((
-            std::ops::Bound::Included(prefix.as_str()),
-            std::ops::Bound::Unbounded,
-        ))
-        .next()
-        .is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
 }
 
 #[cfg(test)]
@@ -365,10 +381,14 @@ mod tests {
         }
     }
 
-    fn names(v: &GraphView) -> Vec<(&str, &ChildKind, Option<usize>)> {
+    fn open(scopes: &[&str]) -> BTreeSet<String> {
+        scopes.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn names(v: &GraphView) -> Vec<(&str, &str, &ChildKind, bool, Option<usize>)> {
         v.nodes
             .iter()
-            .map(|n| (n.name.as_str(), &n.kind, n.ops))
+            .map(|n| (n.name.as_str(), n.parent.as_str(), &n.kind, n.open, n.ops))
             .collect()
     }
 
@@ -379,15 +399,18 @@ mod tests {
             .collect()
     }
 
+    const SCOPE: &ChildKind = &ChildKind::Scope;
+    const OP: &ChildKind = &ChildKind::Op;
+
     #[test]
     fn the_top_shows_scopes_collapsed_with_the_edges_between_them() {
-        let v = view(&net(), "", None).unwrap();
+        let v = view(&net(), &open(&[]), None);
         assert_eq!(
             names(&v),
             [
-                ("Net", &ChildKind::Scope, Some(4)),
-                ("input", &ChildKind::Scope, Some(1)),
-                ("output", &ChildKind::Scope, Some(1)),
+                ("Net", "", SCOPE, false, Some(4)),
+                ("input", "", SCOPE, false, Some(1)),
+                ("output", "", SCOPE, false, Some(1)),
             ]
         );
         assert_eq!(edges(&v), [("Net", "output", 1), ("input", "Net", 1)]);
@@ -396,14 +419,17 @@ mod tests {
     }
 
     #[test]
-    fn a_scope_opens_into_its_children_with_inputs_from_outside_counted() {
-        let v = view(&net(), "Net", None).unwrap();
+    fn an_open_scope_is_a_cluster_of_its_children_joined_to_the_rest() {
+        let v = view(&net(), &open(&["Net"]), None);
         assert_eq!(
             names(&v),
             [
-                ("Net/Conv2d[conv]", &ChildKind::Scope, Some(2)),
-                ("Net/Linear[fc]", &ChildKind::Scope, Some(1)),
-                ("Net/ReLU[act]", &ChildKind::Scope, Some(1)),
+                ("Net", "", SCOPE, true, Some(4)),
+                ("Net/Conv2d[conv]", "Net", SCOPE, false, Some(2)),
+                ("Net/Linear[fc]", "Net", SCOPE, false, Some(1)),
+                ("Net/ReLU[act]", "Net", SCOPE, false, Some(1)),
+                ("input", "", SCOPE, false, Some(1)),
+                ("output", "", SCOPE, false, Some(1)),
             ]
         );
         assert_eq!(
@@ -411,25 +437,34 @@ mod tests {
             [
                 ("Net/Conv2d[conv]", "Net/Linear[fc]", 1),
                 ("Net/Conv2d[conv]", "Net/ReLU[act]", 1),
-                ("Net/ReLU[act]", "Net/Linear[fc]", 1)
+                ("Net/Linear[fc]", "output", 1),
+                ("Net/ReLU[act]", "Net/Linear[fc]", 1),
+                ("input", "Net/Conv2d[conv]", 1),
             ]
         );
         assert!(v.edges[0].control && !v.edges[1].control);
-        assert_eq!(v.nodes[0].external_inputs, 1, "input/x feeds the conv");
-        let act = view(&net(), "Net/ReLU[act]/", None).unwrap();
-        let x = &act.nodes[0];
+        // Deeper: an op with its details. A scope under a closed one stays hidden.
+        let v = view(
+            &net(),
+            &open(&["Net", "Net/ReLU[act]", "input/deeper"]),
+            None,
+        );
+        let x = v
+            .nodes
+            .iter()
+            .find(|n| n.name == "Net/ReLU[act]/x")
+            .unwrap();
         assert_eq!(
-            (x.kind.clone(), x.op.as_deref()),
-            (ChildKind::Op, Some("aten::relu"))
+            (x.kind.clone(), x.op.as_deref(), x.parent.as_str()),
+            (ChildKind::Op, Some("aten::relu"), "Net/ReLU[act]")
         );
         assert_eq!(x.device.as_deref(), Some("/device:CPU:0"));
         assert_eq!(x.shapes, [Some(vec![1, 4])]);
         assert_eq!(x.attrs, [("attr".to_owned(), "s: \"{}\"".to_owned())]);
         assert_eq!(x.inputs, ["Net/Conv2d[conv]/y"]);
-        assert_eq!(
-            view(&net(), "Nope", None),
-            Err(ViewError::NoScope("Nope".into()))
-        );
+        assert!(edges(&v).contains(&("Net/Conv2d[conv]", "Net/ReLU[act]/x", 1)));
+        let hidden = view(&net(), &open(&["Net/ReLU[act]"]), None);
+        assert_eq!(hidden.nodes.len(), 3, "Net is closed: {:?}", names(&hidden));
     }
 
     #[test]
@@ -448,33 +483,33 @@ mod tests {
             node: nodes,
             ..GraphDef::default()
         };
-        let v = view(&g, "", Some("INNER")).unwrap();
+        let v = view(&g, &open(&[]), Some("INNER"));
         assert_eq!(
             names(&v),
             [
-                ("a", &ChildKind::Scope, Some(2)),
-                ("b", &ChildKind::Scope, Some(1)),
-                ("hub", &ChildKind::Op, None),
-                ("leaf", &ChildKind::Scope, Some(10_000)),
+                ("a", "", SCOPE, false, Some(2)),
+                ("b", "", SCOPE, false, Some(1)),
+                ("hub", "", OP, false, None),
+                ("leaf", "", SCOPE, false, Some(10_000)),
             ]
         );
         assert_eq!(
             edges(&v),
             [("a", "b", 2), ("b", "a", 1), ("leaf", "hub", 10_000)]
         );
-        assert_eq!(v.nodes[1].external_inputs, 1, "the missing source");
+        assert_eq!(v.nodes[1].missing_inputs, 1, "the missing source");
         assert_eq!(v.matches, Some(vec!["a/inner".to_owned()]));
-        // Inside `a`: the op named `a` and `a/inner`, and the edge between them.
-        let a = view(&g, "a", None).unwrap();
+        // `a` open: `a/inner` inside; the op named `a` is counted in it, not drawn.
+        let a = view(&g, &open(&["a"]), None);
         assert_eq!(
-            names(&a),
+            names(&a)[..2],
             [
-                ("a", &ChildKind::Op, None),
-                ("a/inner", &ChildKind::Op, None)
+                ("a", "", SCOPE, true, Some(2)),
+                ("a/inner", "a", OP, false, None)
             ]
         );
-        assert_eq!(edges(&a), [("a", "a/inner", 1)]);
-        let found = view(&g, "", Some("leaf/")).unwrap().matches.unwrap();
+        assert_eq!(edges(&a), [("a/inner", "b", 1), ("leaf", "hub", 10_000)]);
+        let found = view(&g, &open(&[]), Some("leaf/")).matches.unwrap();
         assert_eq!(found.len(), MAX_MATCHES);
     }
 }

@@ -661,33 +661,31 @@ async fn the_graph_view_opens_scopes_finds_ops_and_says_what_is_missing() {
     };
     let (_dir, state) = state_with_graph(graph.encode_to_vec());
     let r = crate::api::router(state);
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
     let top = get_json(&r, "/api/v1/graph?run=net").await;
-    let names: Vec<&str> = top["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Net", "input", "output"]);
+    assert_eq!(names(&top), ["Net", "input", "output"]);
     assert_eq!(top["nodes"][0]["ops"], 2);
     assert_eq!(top["edges"].as_array().unwrap().len(), 2);
     assert_eq!(top["total_ops"], 4);
-    let net = get_json(&r, "/api/v1/graph?run=net&scope=Net&find=FC2").await;
-    assert_eq!(net["edges"][0]["from"], "Net/fc1");
+    let net = get_json(&r, "/api/v1/graph?run=net&open=Net&open=Net/fc1&find=FC2").await;
+    assert_eq!(
+        names(&net),
+        ["Net", "Net/fc1", "Net/fc1/y", "Net/fc2", "input", "output"]
+    );
+    assert_eq!(net["nodes"][0]["open"], true);
+    assert_eq!(net["nodes"][2]["parent"], "Net/fc1");
+    assert_eq!(net["nodes"][2]["kind"], "op");
+    assert_eq!(net["nodes"][2]["op"], "aten::op");
+    assert_eq!(net["edges"][0]["from"], "Net/fc1/y");
     assert_eq!(net["edges"][0]["to"], "Net/fc2");
-    assert_eq!(net["nodes"][0]["external_inputs"], 1);
     assert_eq!(net["matches"], json!(["Net/fc2/y"]));
-    let op = get_json(&r, "/api/v1/graph?run=net&scope=Net/fc1").await;
-    assert_eq!(op["nodes"][0]["kind"], "op");
-    assert_eq!(op["nodes"][0]["op"], "aten::op");
-    let m = get_error(
-        &r,
-        "/api/v1/graph?run=net&scope=Nope",
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    assert!(m.contains("no scope \"Nope\""), "{m}");
     get_error(
         &r,
         "/api/v1/graph?run=other",

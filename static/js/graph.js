@@ -1,0 +1,275 @@
+// The Graphs tab: a run's model graph (`/api/v1/graph`), its name scopes collapsed until clicked
+// (an open scope is a box around its children; clicking its header closes it), laid out by
+// dagre (vendored) and drawn as SVG with zoom (wheel) and pan (drag). Search lists the ops
+// whose names match; picking one opens the scopes around it and marks it. Clicking an op shows
+// its op, device, output shapes, attributes and inputs. Every name is set as text.
+//
+//   state.series (runs with `__run_graph__`) ──► run menu ──► GET graph?run=&open=…&find= ──► layout ──► SVG
+
+import { Graph, layout } from '../vendor/dagre/dagre.esm.js';
+import { getJson } from './api.js';
+import { el } from './util.js';
+
+/** The tag a run's graph is kept under. */
+export const GRAPH_TAG = '__run_graph__';
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** An SVG element with attributes (null and undefined left out) and children. */
+function svg(tag, attrs = {}, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) e.setAttribute(k, String(v));
+  e.append(...children);
+  return e;
+}
+
+/** A shape as people write it: `[1, 3, -1]` → `1×3×?`; an unknown rank `?`. */
+export function fmtShape(shape) {
+  if (!Array.isArray(shape)) return '?';
+  return shape.length ? shape.map((d) => (d < 0 ? '?' : String(d))).join('×') : 'scalar';
+}
+
+/** Every enclosing scope of a node name, outermost first (`a/b/c` → `a`, `a/b`). */
+export function scopesOf(name) {
+  const parts = name.split('/');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/** The pixel width of a node whose label is `text`. */
+const widthOf = (text) => Math.min(260, Math.max(70, 16 + 7 * text.length));
+
+export class GraphView {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.run = null;
+    /** The open scopes. */
+    this.open = new Set();
+    /** A node to mark (found by search). */
+    this.marked = null;
+    this.data = null;
+    this.loading = 0;
+    this.timings = {};
+    this.select = el('select', { class: 'graph-run', 'aria-label': 'Run' });
+    this.search = el('input', {
+      type: 'search', class: 'graph-search', placeholder: 'find a node by name', spellcheck: 'false', autocomplete: 'off',
+      'aria-label': 'Find a node',
+    });
+    this.info = el('span', { class: 'graph-info muted' });
+    this.matches = el('ul', { class: 'graph-matches' });
+    this.svg = svg('svg', { class: 'graph-svg', role: 'img', 'aria-label': 'Model graph' });
+    this.detail = el('aside', { class: 'graph-detail', hidden: true });
+    this.message = el('div', { class: 'graph-message muted' });
+    this.el = el('section', { class: 'pane', dataset: { pane: 'graphs' } },
+      el('div', { class: 'graph-toolbar' }, this.select, this.search, this.info),
+      this.matches, this.message,
+      el('div', { class: 'graph-body' }, this.svg, this.detail));
+    this.el.graphView = this;
+    this.view = null; // the SVG viewBox [x, y, w, h]
+
+    this.select.addEventListener('change', () => { this.run = this.select.value; this.open.clear(); this.marked = null; this.load(); });
+    let typing = 0;
+    this.search.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => this.load(), 200); });
+    this.matches.addEventListener('click', (e) => {
+      const li = e.target.closest('li[data-name]');
+      if (li) this.reveal(li.dataset.name);
+    });
+    this.svg.addEventListener('click', (e) => this.clicked(e));
+    this.svg.addEventListener('wheel', (e) => this.zoom(e), { passive: false });
+    this.svg.addEventListener('pointerdown', (e) => this.pan(e));
+    ctx.state.subscribe(['series'], () => this.syncRuns());
+    ctx.state.subscribe(['settings.tab'], () => { if (this.shown() && !this.data) this.load(); });
+  }
+
+  shown() { return this.ctx.state.settings.tab === 'graphs'; }
+
+  /** Runs with a graph, in the server's order. */
+  runs() {
+    const out = [];
+    for (const s of this.ctx.state.series.values()) if (s.tag === GRAPH_TAG && !out.includes(s.run)) out.push(s.run);
+    return out;
+  }
+
+  count() { return this.runs().length; }
+
+  syncRuns() {
+    const runs = this.runs();
+    if (runs.join('\u0000') !== [...this.select.options].map((o) => o.value).join('\u0000')) {
+      this.select.replaceChildren(...runs.map((r) => el('option', { value: r, text: r })));
+    }
+    if (!runs.includes(this.run)) {
+      this.run = runs[0] ?? null;
+      this.open.clear();
+      this.data = null;
+    }
+    if (this.run) this.select.value = this.run;
+    if (this.shown() && !this.data) this.load();
+  }
+
+  /** Fetches the view of the open scopes (and the search's matches) and draws it. */
+  async load() {
+    if (!this.run) {
+      this.message.textContent = 'No run has a model graph (log one with add_graph / add_graph_def).';
+      return;
+    }
+    const ticket = ++this.loading;
+    this.timings.fetchStart = performance.now();
+    const find = this.search.value.trim();
+    let data;
+    try {
+      data = await getJson('api/v1/graph', { run: this.run, open: [...this.open].sort(), find: find || null });
+    } catch (e) {
+      if (ticket === this.loading) this.message.textContent = `Could not load the graph: ${e.message}`;
+      return;
+    }
+    if (ticket !== this.loading) return;
+    this.message.textContent = '';
+    this.data = data;
+    this.renderMatches(find);
+    this.render();
+    this.timings.drawn = performance.now();
+    this.el.dataset.drawn = String(ticket);
+  }
+
+  renderMatches(find) {
+    const m = this.data.matches || [];
+    this.matches.replaceChildren(...m.map((name) => el('li', { dataset: { name }, tabindex: '0', text: name })));
+    this.matches.hidden = !find;
+    if (find && !m.length) this.matches.replaceChildren(el('li', { class: 'muted', text: 'no node matches' }));
+  }
+
+  /** Opens the scopes around `name`, marks it, and draws. */
+  reveal(name) {
+    for (const s of scopesOf(name)) this.open.add(s);
+    this.marked = name;
+    this.load();
+  }
+
+  /** Lays the view out and draws it. */
+  render() {
+    const { nodes, edges, total_ops: total } = this.data;
+    const g = new Graph({ compound: true, multigraph: false });
+    g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 36, marginx: 16, marginy: 16 });
+    g.setDefaultEdgeLabel(() => ({}));
+    for (const n of nodes) {
+      const text = n.kind === 'scope' && !n.open ? `${n.label} (${n.ops})` : n.label;
+      g.setNode(n.name, n.open ? { node: n, text, paddingTop: 26 } : { node: n, text, width: widthOf(text), height: 34 });
+    }
+    for (const n of nodes) if (n.parent) g.setParent(n.name, n.parent);
+    for (const e of edges) g.setEdge(e.from, e.to, { edge: e });
+    layout(g);
+
+    const clusters = svg('g', { class: 'g-clusters' });
+    const lines = svg('g', { class: 'g-edges' });
+    const boxes = svg('g', { class: 'g-nodes' });
+    for (const name of g.nodes()) {
+      const d = g.node(name);
+      const n = d.node;
+      const x = d.x - d.width / 2;
+      const y = d.y - d.height / 2;
+      if (n.open) {
+        clusters.append(svg('g', { class: 'g-cluster', 'data-name': name, 'data-kind': 'scope', 'data-open': 'true' },
+          svg('rect', { x, y, width: d.width, height: d.height, rx: 6 }),
+          svg('rect', { x, y, width: d.width, height: 24, rx: 6, class: 'g-cluster-head', 'data-close': 'true' }),
+          svg('text', { x: x + 8, y: y + 17, class: 'g-cluster-label' }, `▾ ${n.label}`),
+          svg('title', {}, `${name}: ${n.ops} ops (click the header to close)`)));
+        continue;
+      }
+      const classes = ['g-node', `g-${n.kind}`, name === this.marked ? 'marked' : ''].join(' ').trim();
+      const title = n.kind === 'scope'
+        ? `${name}: ${n.ops} ops (click to open)`
+        : `${name}\nop: ${n.op}${n.device ? `\ndevice: ${n.device}` : ''}${n.shapes?.length ? `\noutputs: ${n.shapes.map(fmtShape).join(', ')}` : ''}`;
+      boxes.append(svg('g', { class: classes, 'data-name': name, 'data-kind': n.kind },
+        svg('rect', { x, y, width: d.width, height: d.height, rx: n.kind === 'op' ? 16 : 4 }),
+        svg('text', { x: d.x, y: d.y + 4, 'text-anchor': 'middle' }, d.text),
+        svg('title', {}, title)));
+    }
+    for (const key of g.edges()) {
+      const d = g.edge(key);
+      const e = d.edge;
+      const pts = d.points.map((p) => `${p.x},${p.y}`).join(' ');
+      const label = e.shapes?.length ? e.shapes.map(fmtShape).join(', ') : '';
+      const mid = d.points[Math.floor(d.points.length / 2)];
+      lines.append(svg('g', { class: `g-edge${e.control ? ' control' : ''}`, 'data-from': e.from, 'data-to': e.to },
+        svg('polyline', { points: pts, 'marker-end': 'url(#g-arrow)' }),
+        label || e.count > 1 ? svg('text', { x: mid.x + 4, y: mid.y, class: 'g-edge-label' }, `${label}${e.count > 1 ? ` ×${e.count}` : ''}`) : '',
+        svg('title', {}, `${e.from} → ${e.to}: ${e.count} input${e.count === 1 ? '' : 's'}${label ? ` (${label})` : ''}`)));
+    }
+    const defs = svg('defs', {}, svg('marker', { id: 'g-arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+      svg('path', { d: 'M 0 0 L 10 5 L 0 10 z' })));
+    this.svg.replaceChildren(defs, clusters, lines, boxes);
+    // At its natural size (one unit a pixel), centred; a graph larger than the box is fitted.
+    const size = g.graph();
+    const box = this.svg.getBoundingClientRect();
+    const [gw, gh] = [Math.max(size.width || 0, 1), Math.max(size.height || 0, 1)];
+    const scale = Math.max(1, gw / Math.max(1, box.width), gh / Math.max(1, box.height));
+    const [w, h] = [Math.max(1, box.width) * scale, Math.max(1, box.height) * scale];
+    this.view = [(gw - w) / 2, Math.min(0, (gh - h) / 2), w, h];
+    this.svg.setAttribute('viewBox', this.view.join(' '));
+    this.info.textContent = `${nodes.filter((n) => !n.open).length} nodes shown of ${total} ops; click a scope to open it`;
+  }
+
+  clicked(e) {
+    const g = e.target.closest('[data-name]');
+    if (!g || this.dragged) return;
+    const name = g.dataset.name;
+    if (g.dataset.open === 'true') {
+      if (!e.target.closest('[data-close]')) return; // inside a cluster: only its header closes it
+      // Closing a scope closes the ones inside it.
+      for (const s of [...this.open]) if (s === name || s.startsWith(`${name}/`)) this.open.delete(s);
+      this.load();
+    } else if (g.dataset.kind === 'scope') {
+      this.open.add(name);
+      this.load();
+    } else {
+      this.showDetail(this.data.nodes.find((n) => n.name === name));
+    }
+  }
+
+  showDetail(n) {
+    if (!n) return;
+    const row = (k, v) => el('tr', {}, el('th', { text: k }), el('td', { text: v }));
+    this.detail.replaceChildren(
+      el('h3', { text: n.name }),
+      el('table', {}, el('tbody', {},
+        row('op', n.op || ''),
+        ...(n.device ? [row('device', n.device)] : []),
+        ...(n.shapes?.length ? [row('outputs', n.shapes.map(fmtShape).join(', '))] : []),
+        ...(n.attrs || []).map(([k, v]) => row(k, v)),
+        ...(n.inputs || []).map((i, k) => row(k ? '' : 'inputs', i)))),
+      el('button', { type: 'button', class: 'graph-detail-close', text: 'Close', onclick: () => { this.detail.hidden = true; } }));
+    this.detail.hidden = false;
+  }
+
+  zoom(e) {
+    if (!this.view) return;
+    e.preventDefault();
+    const [x, y, w, h] = this.view;
+    const r = this.svg.getBoundingClientRect();
+    const f = Math.exp(Math.sign(e.deltaY) * 0.15);
+    const px = x + ((e.clientX - r.left) / Math.max(1, r.width)) * w;
+    const py = y + ((e.clientY - r.top) / Math.max(1, r.height)) * h;
+    this.view = [px - (px - x) * f, py - (py - y) * f, w * f, h * f];
+    this.svg.setAttribute('viewBox', this.view.join(' '));
+  }
+
+  pan(e) {
+    if (!this.view || e.button !== 0) return;
+    const start = { x: e.clientX, y: e.clientY, view: [...this.view] };
+    const r = this.svg.getBoundingClientRect();
+    this.dragged = false;
+    const move = (m) => {
+      const dx = ((m.clientX - start.x) / Math.max(1, r.width)) * start.view[2];
+      const dy = ((m.clientY - start.y) / Math.max(1, r.height)) * start.view[3];
+      if (Math.abs(m.clientX - start.x) + Math.abs(m.clientY - start.y) > 4) this.dragged = true;
+      this.view = [start.view[0] - dx, start.view[1] - dy, start.view[2], start.view[3]];
+      this.svg.setAttribute('viewBox', this.view.join(' '));
+    };
+    const up = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      setTimeout(() => { this.dragged = false; }, 0);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  }
+}
