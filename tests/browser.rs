@@ -281,6 +281,7 @@ fn the_graph_tab_works_in_chromium() {
         "a-scope-opens-on-click",
         "search-finds-and-reveals-a-node",
         "a-scope-closes-from-its-header",
+        "colour-by-run-metadata",
         "zoom-and-pan",
         "no-console-errors",
     ];

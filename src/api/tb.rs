@@ -864,10 +864,10 @@ mod graphs;
 pub(super) use custom_scalars::{
     layout as custom_scalars_layout, scalars as custom_scalars_scalars,
 };
-pub(super) use graphs::latest_graph;
 pub(super) use graphs::{
     graph as graphs_graph, info as graphs_info, run_metadata as graphs_run_metadata,
 };
+pub(super) use graphs::{latest_graph, latest_run_metadata};
 
 #[cfg(test)]
 mod tests;

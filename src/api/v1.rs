@@ -759,13 +759,17 @@ pub(super) struct GraphViewParams {
     run: String,
     /// Also list the ops whose names contain this (case-insensitive).
     find: Option<String>,
+    /// Add each node's compute time and memory from the run's metadata of this tag.
+    profile: Option<String>,
 }
 
 /// `GET /api/v1/graph?run=[&open=SCOPE...][&find=TEXT]`: the run's latest graph as a graph view
 /// draws it ([`crate::graphs::view`]): scopes collapsed but those `open` names (repeatable;
 /// a scope shows once its enclosing scopes are open too), each visible node with its parent
 /// scope, the edges between visible nodes with counts and tensor shapes; with `find`, the
-/// names of matching ops. 404 for a run without a graph; 422 for a graph that does not decode.
+/// names of matching ops; with `profile=TAG`, each node's compute time and memory from the
+/// run's metadata of that tag (torch's `add_graph` writes `step1`). 404 for a run without a
+/// graph or without that run metadata; 422 for stored bytes that do not decode.
 pub(super) async fn graph_view(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<GraphViewParams>,
@@ -780,10 +784,17 @@ pub(super) async fn graph_view(
         .collect();
     read(&state, move |c| {
         let graph = super::tb::latest_graph(c, &p.run)?;
+        let profile = match &p.profile {
+            Some(tag) => Some(crate::graphs::view::Profile::of(
+                &super::tb::latest_run_metadata(c, &p.run, tag)?,
+            )),
+            None => None,
+        };
         Ok(Json(crate::graphs::view::view(
             &graph,
             &open,
             p.find.as_deref(),
+            profile.as_ref(),
         )))
     })
     .await

@@ -59,6 +59,42 @@ pub struct ViewNode {
     pub inputs: Vec<String>,
     /// Inputs its ops take from nodes the graph does not have.
     pub missing_inputs: usize,
+    /// With a profile: the compute time of its ops that ran, in microseconds (summed over
+    /// devices and, for a scope, over its ops).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_us: Option<i64>,
+    /// With a profile: the memory its ops allocated, in bytes (summed likewise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<i64>,
+}
+
+/// Per-node compute time and memory from run metadata's step stats (what torch's `add_graph`
+/// records under `step1`): by node name, summed over devices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    by_node: HashMap<String, (i64, i64)>,
+}
+
+impl Profile {
+    /// The step stats of `run_metadata`: a node's time is its `all_end_rel_micros` (or the
+    /// nanosecond field when only that is set), its memory the `total_bytes` of its allocators.
+    pub fn of(run_metadata: &runboard_proto::tensorboard::RunMetadata) -> Profile {
+        let mut by_node: HashMap<String, (i64, i64)> = HashMap::new();
+        for dev in run_metadata.step_stats.iter().flat_map(|s| &s.dev_stats) {
+            for n in &dev.node_stats {
+                let time = if n.all_end_rel_micros != 0 {
+                    n.all_end_rel_micros
+                } else {
+                    n.all_end_rel_nanos / 1000
+                };
+                let memory: i64 = n.memory.iter().map(|m| m.total_bytes.max(0)).sum();
+                let e = by_node.entry(n.node_name.clone()).or_default();
+                e.0 += time.max(0);
+                e.1 += memory;
+            }
+        }
+        Profile { by_node }
+    }
 }
 
 /// Inputs from one visible node to another.
@@ -157,7 +193,12 @@ fn placement<'a>(name: &'a str, open: &BTreeSet<String>) -> (&'a str, Vec<&'a st
 
 /// `graph` with the scopes `open` open (a scope whose enclosing scopes are not all open stays
 /// hidden), and with `find`, the ops whose names contain it.
-pub fn view(graph: &GraphDef, open: &BTreeSet<String>, find: Option<&str>) -> GraphView {
+pub fn view(
+    graph: &GraphDef,
+    open: &BTreeSet<String>,
+    find: Option<&str>,
+    profile: Option<&Profile>,
+) -> GraphView {
     let by_name: HashMap<&str, &NodeDef> =
         graph.node.iter().map(|n| (n.name.as_str(), n)).collect();
     let mut nodes: BTreeMap<&str, ViewNode> = BTreeMap::new();
@@ -175,6 +216,8 @@ pub fn view(graph: &GraphDef, open: &BTreeSet<String>, find: Option<&str>) -> Gr
         attrs: Vec::new(),
         inputs: Vec::new(),
         missing_inputs: 0,
+        time_us: None,
+        memory_bytes: None,
     };
     for n in &graph.node {
         let (unit, clusters) = placement(&n.name, open);
@@ -237,6 +280,20 @@ pub fn view(graph: &GraphDef, open: &BTreeSet<String>, find: Option<&str>) -> Gr
             }
             if let Some(ops) = &mut entry.ops {
                 *ops += 1;
+            }
+        }
+    }
+    if let Some(profile) = profile {
+        for n in &graph.node {
+            let Some(&(time, memory)) = profile.by_node.get(&n.name) else {
+                continue;
+            };
+            let (unit, clusters) = placement(&n.name, open);
+            for name in clusters.into_iter().chain([unit]) {
+                if let Some(v) = nodes.get_mut(name) {
+                    *v.time_us.get_or_insert(0) += time;
+                    *v.memory_bytes.get_or_insert(0) += memory;
+                }
             }
         }
     }
@@ -404,7 +461,7 @@ mod tests {
 
     #[test]
     fn the_top_shows_scopes_collapsed_with_the_edges_between_them() {
-        let v = view(&net(), &open(&[]), None);
+        let v = view(&net(), &open(&[]), None, None);
         assert_eq!(
             names(&v),
             [
@@ -420,7 +477,7 @@ mod tests {
 
     #[test]
     fn an_open_scope_is_a_cluster_of_its_children_joined_to_the_rest() {
-        let v = view(&net(), &open(&["Net"]), None);
+        let v = view(&net(), &open(&["Net"]), None, None);
         assert_eq!(
             names(&v),
             [
@@ -448,6 +505,7 @@ mod tests {
             &net(),
             &open(&["Net", "Net/ReLU[act]", "input/deeper"]),
             None,
+            None,
         );
         let x = v
             .nodes
@@ -463,7 +521,7 @@ mod tests {
         assert_eq!(x.attrs, [("attr".to_owned(), "s: \"{}\"".to_owned())]);
         assert_eq!(x.inputs, ["Net/Conv2d[conv]/y"]);
         assert!(edges(&v).contains(&("Net/Conv2d[conv]", "Net/ReLU[act]/x", 1)));
-        let hidden = view(&net(), &open(&["Net/ReLU[act]"]), None);
+        let hidden = view(&net(), &open(&["Net/ReLU[act]"]), None, None);
         assert_eq!(hidden.nodes.len(), 3, "Net is closed: {:?}", names(&hidden));
     }
 
@@ -483,7 +541,7 @@ mod tests {
             node: nodes,
             ..GraphDef::default()
         };
-        let v = view(&g, &open(&[]), Some("INNER"));
+        let v = view(&g, &open(&[]), Some("INNER"), None);
         assert_eq!(
             names(&v),
             [
@@ -500,7 +558,7 @@ mod tests {
         assert_eq!(v.nodes[1].missing_inputs, 1, "the missing source");
         assert_eq!(v.matches, Some(vec!["a/inner".to_owned()]));
         // `a` open: `a/inner` inside; the op named `a` is counted in it, not drawn.
-        let a = view(&g, &open(&["a"]), None);
+        let a = view(&g, &open(&["a"]), None, None);
         assert_eq!(
             names(&a)[..2],
             [
@@ -509,7 +567,67 @@ mod tests {
             ]
         );
         assert_eq!(edges(&a), [("a/inner", "b", 1), ("leaf", "hub", 10_000)]);
-        let found = view(&g, &open(&[]), Some("leaf/")).matches.unwrap();
+        let found = view(&g, &open(&[]), Some("leaf/"), None).matches.unwrap();
         assert_eq!(found.len(), MAX_MATCHES);
+    }
+
+    #[test]
+    fn a_profile_colours_ops_and_sums_into_their_scopes() {
+        use runboard_proto::tensorboard::{
+            AllocatorMemoryUsed, DeviceStepStats, NodeExecStats, RunMetadata, StepStats,
+        };
+        let stats = |name: &str, micros: i64, nanos: i64, bytes: i64| NodeExecStats {
+            node_name: name.into(),
+            all_end_rel_micros: micros,
+            all_end_rel_nanos: nanos,
+            memory: vec![AllocatorMemoryUsed {
+                allocator_name: "cpu".into(),
+                total_bytes: bytes,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let m = RunMetadata {
+            step_stats: Some(StepStats {
+                dev_stats: vec![
+                    DeviceStepStats {
+                        device: "/device:CPU:0".into(),
+                        node_stats: vec![
+                            stats("Net/Conv2d[conv]/y", 30, 0, 4096),
+                            stats("Net/ReLU[act]/x", 0, 5_000, 1024),
+                            stats("not/in/graph", 99, 0, 1),
+                        ],
+                        ..Default::default()
+                    },
+                    DeviceStepStats {
+                        device: "/device:GPU:0".into(),
+                        node_stats: vec![stats("Net/Conv2d[conv]/y", 10, 0, 0)],
+                        ..Default::default()
+                    },
+                ],
+            }),
+            ..Default::default()
+        };
+        let p = Profile::of(&m);
+        let top = view(&net(), &open(&[]), None, Some(&p));
+        let net_node = &top.nodes[0];
+        assert_eq!(
+            (net_node.time_us, net_node.memory_bytes),
+            (Some(45), Some(5120))
+        );
+        assert_eq!(top.nodes[1].time_us, None, "input ran nothing profiled");
+        let inside = view(&net(), &open(&["Net", "Net/Conv2d[conv]"]), None, Some(&p));
+        let y = inside
+            .nodes
+            .iter()
+            .find(|n| n.name == "Net/Conv2d[conv]/y")
+            .unwrap();
+        assert_eq!(
+            (y.time_us, y.memory_bytes),
+            (Some(40), Some(4096)),
+            "both devices"
+        );
+        let cluster = inside.nodes.iter().find(|n| n.name == "Net").unwrap();
+        assert_eq!(cluster.time_us, Some(45));
     }
 }

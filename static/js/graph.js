@@ -12,6 +12,17 @@ import { el } from './util.js';
 
 /** The tag a run's graph is kept under. */
 export const GRAPH_TAG = '__run_graph__';
+/** The plugin of run metadata (per-node compute time and memory, under its own tag). */
+const RUN_METADATA_PLUGIN = 'graph_tagged_run_metadata';
+
+/** `n` bytes for people. */
+function fmtBytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${i ? v.toFixed(1) : v} ${units[i]}`;
+}
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -54,19 +65,27 @@ export class GraphView {
       type: 'search', class: 'graph-search', placeholder: 'find a node by name', spellcheck: 'false', autocomplete: 'off',
       'aria-label': 'Find a node',
     });
+    this.colorBy = el('select', { class: 'graph-color', 'aria-label': 'Colour nodes by', hidden: true });
     this.info = el('span', { class: 'graph-info muted' });
     this.matches = el('ul', { class: 'graph-matches' });
     this.svg = svg('svg', { class: 'graph-svg', role: 'img', 'aria-label': 'Model graph' });
     this.detail = el('aside', { class: 'graph-detail', hidden: true });
     this.message = el('div', { class: 'graph-message muted' });
     this.el = el('section', { class: 'pane', dataset: { pane: 'graphs' } },
-      el('div', { class: 'graph-toolbar' }, this.select, this.search, this.info),
+      el('div', { class: 'graph-toolbar' }, this.select, this.search, this.colorBy, this.info),
       this.matches, this.message,
       el('div', { class: 'graph-body' }, this.svg, this.detail));
     this.el.graphView = this;
     this.view = null; // the SVG viewBox [x, y, w, h]
 
-    this.select.addEventListener('change', () => { this.run = this.select.value; this.open.clear(); this.marked = null; this.load(); });
+    this.select.addEventListener('change', () => {
+      this.run = this.select.value;
+      this.open.clear();
+      this.marked = null;
+      this.syncProfiles();
+      this.load();
+    });
+    this.colorBy.addEventListener('change', () => this.load());
     let typing = 0;
     this.search.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => this.load(), 200); });
     this.matches.addEventListener('click', (e) => {
@@ -102,7 +121,27 @@ export class GraphView {
       this.data = null;
     }
     if (this.run) this.select.value = this.run;
+    this.syncProfiles();
     if (this.shown() && !this.data) this.load();
+  }
+
+  /** The colourings the run's metadata offers: compute time and memory per tag. */
+  syncProfiles() {
+    const tags = [];
+    for (const s of this.ctx.state.series.values()) {
+      if (s.run === this.run && s.plugin === RUN_METADATA_PLUGIN && !tags.includes(s.tag)) tags.push(s.tag);
+    }
+    const values = ['', ...tags.flatMap((t) => [`time:${t}`, `memory:${t}`])];
+    if (values.join('\u0000') !== [...this.colorBy.options].map((o) => o.value).join('\u0000')) {
+      const keep = this.colorBy.value;
+      this.colorBy.replaceChildren(el('option', { value: '', text: 'no colour' }),
+        ...tags.flatMap((t) => [
+          el('option', { value: `time:${t}`, text: `compute time (${t})` }),
+          el('option', { value: `memory:${t}`, text: `memory (${t})` }),
+        ]));
+      this.colorBy.value = values.includes(keep) ? keep : '';
+    }
+    this.colorBy.hidden = !tags.length;
   }
 
   /** Fetches the view of the open scopes (and the search's matches) and draws it. */
@@ -116,7 +155,8 @@ export class GraphView {
     const find = this.search.value.trim();
     let data;
     try {
-      data = await getJson('api/v1/graph', { run: this.run, open: [...this.open].sort(), find: find || null });
+      const [, profile] = this.colorBy.value.split(':');
+      data = await getJson('api/v1/graph', { run: this.run, open: [...this.open].sort(), find: find || null, profile: profile || null });
     } catch (e) {
       if (ticket === this.loading) this.message.textContent = `Could not load the graph: ${e.message}`;
       return;
@@ -158,6 +198,15 @@ export class GraphView {
     for (const e of edges) g.setEdge(e.from, e.to, { edge: e });
     layout(g);
 
+    // Colour: the chosen measure against the largest among the nodes shown.
+    const measure = this.colorBy.value.split(':')[0];
+    const key = measure === 'time' ? 'time_us' : measure === 'memory' ? 'memory_bytes' : null;
+    const top = key ? Math.max(0, ...nodes.filter((n) => !n.open).map((n) => n[key] ?? 0)) : 0;
+    const fill = (n) => (key && top > 0 && n[key] != null ? `hsl(8, 85%, ${Math.round(96 - 46 * (n[key] / top))}%)` : null);
+    const measured = (n) => [
+      n.time_us != null ? `compute time: ${n.time_us} µs` : '',
+      n.memory_bytes != null ? `memory: ${fmtBytes(n.memory_bytes)}` : '',
+    ].filter(Boolean).join('\n');
     const clusters = svg('g', { class: 'g-clusters' });
     const lines = svg('g', { class: 'g-edges' });
     const boxes = svg('g', { class: 'g-nodes' });
@@ -175,11 +224,13 @@ export class GraphView {
         continue;
       }
       const classes = ['g-node', `g-${n.kind}`, name === this.marked ? 'marked' : ''].join(' ').trim();
-      const title = n.kind === 'scope'
+      const title = (n.kind === 'scope'
         ? `${name}: ${n.ops} ops (click to open)`
-        : `${name}\nop: ${n.op}${n.device ? `\ndevice: ${n.device}` : ''}${n.shapes?.length ? `\noutputs: ${n.shapes.map(fmtShape).join(', ')}` : ''}`;
-      boxes.append(svg('g', { class: classes, 'data-name': name, 'data-kind': n.kind },
-        svg('rect', { x, y, width: d.width, height: d.height, rx: n.kind === 'op' ? 16 : 4 }),
+        : `${name}\nop: ${n.op}${n.device ? `\ndevice: ${n.device}` : ''}${n.shapes?.length ? `\noutputs: ${n.shapes.map(fmtShape).join(', ')}` : ''}`)
+        + (measured(n) ? `\n${measured(n)}` : '');
+      const color = fill(n);
+      boxes.append(svg('g', { class: classes, 'data-name': name, 'data-kind': n.kind, 'data-time': n.time_us, 'data-memory': n.memory_bytes },
+        svg('rect', { x, y, width: d.width, height: d.height, rx: n.kind === 'op' ? 16 : 4, style: color ? `fill:${color}` : null }),
         svg('text', { x: d.x, y: d.y + 4, 'text-anchor': 'middle' }, d.text),
         svg('title', {}, title)));
     }
@@ -205,7 +256,8 @@ export class GraphView {
     const [w, h] = [Math.max(1, box.width) * scale, Math.max(1, box.height) * scale];
     this.view = [(gw - w) / 2, Math.min(0, (gh - h) / 2), w, h];
     this.svg.setAttribute('viewBox', this.view.join(' '));
-    this.info.textContent = `${nodes.filter((n) => !n.open).length} nodes shown of ${total} ops; click a scope to open it`;
+    this.info.textContent = `${nodes.filter((n) => !n.open).length} nodes shown of ${total} ops; click a scope to open it`
+      + (key ? `; darker: more ${measure === 'time' ? `compute time (most ${top} µs)` : `memory (most ${fmtBytes(top)})`}` : '');
   }
 
   clicked(e) {
@@ -234,6 +286,8 @@ export class GraphView {
         row('op', n.op || ''),
         ...(n.device ? [row('device', n.device)] : []),
         ...(n.shapes?.length ? [row('outputs', n.shapes.map(fmtShape).join(', '))] : []),
+        ...(n.time_us != null ? [row('compute time', `${n.time_us} µs`)] : []),
+        ...(n.memory_bytes != null ? [row('memory', fmtBytes(n.memory_bytes))] : []),
         ...(n.attrs || []).map(([k, v]) => row(k, v)),
         ...(n.inputs || []).map((i, k) => row(k ? '' : 'inputs', i)))),
       el('button', { type: 'button', class: 'graph-detail-close', text: 'Close', onclick: () => { this.detail.hidden = true; } }));

@@ -29,10 +29,11 @@ const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
 page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
 page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
 
-async function api(open = [], find = '') {
+async function api(open = [], find = '', profile = '') {
   const q = new URLSearchParams({ run: RUN });
   for (const o of open) q.append('open', o);
   if (find) q.set('find', find);
+  if (profile) q.set('profile', profile);
   const r = await fetch(`${base}/api/v1/graph?${q}`);
   assert(r.ok, `GET /api/v1/graph?${q}: ${r.status}`);
   return r.json();
@@ -127,6 +128,22 @@ await check('a-scope-closes-from-its-header', async () => {
   assert(hit.includes('g-cluster-head'), `the header is not where it is drawn: ${hit}`);
   await redraw(() => page.mouse.click(box.x + 12, box.y + 6)); // the header, left of any edge
   expectView(await drawn(), await api(), 'closed');
+});
+
+await check('colour-by-run-metadata', async () => {
+  const options = await page.$$eval('.graph-color option', (os) => os.map((o) => o.value));
+  assert(JSON.stringify(options) === JSON.stringify(['', 'time:step1', 'memory:step1']), `options ${JSON.stringify(options)}`);
+  await redraw(() => page.selectOption('.graph-color', 'time:step1'));
+  const want = await api([], '', 'step1');
+  const got = await page.$$eval('.g-node', (gs) => gs.map((g) => ({ name: g.dataset.name, time: g.dataset.time, fill: g.querySelector('rect').style.fill })));
+  for (const n of want.nodes.filter((x) => !x.open)) {
+    const g = got.find((x) => x.name === n.name);
+    assert(g, `${n.name} not drawn`);
+    assert(String(n.time_us ?? '') === (g.time ?? ''), `${n.name}: time ${g.time}, API ${n.time_us}`);
+    assert((n.time_us > 0) === Boolean(g.fill), `${n.name}: fill ${g.fill} for time ${n.time_us}`);
+  }
+  assert(want.nodes.some((n) => n.time_us > 0), `no profiled node: ${JSON.stringify(want.nodes)}`);
+  await redraw(() => page.selectOption('.graph-color', ''));
 });
 
 await check('zoom-and-pan', async () => {

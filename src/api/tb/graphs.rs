@@ -79,6 +79,32 @@ pub(in crate::api) fn latest_graph(
         .map_err(|e| ApiError::Unprocessable(format!("run {run:?}: its graph {e}")))
 }
 
+/// The latest run metadata of `run` under `tag`, decoded: 404 when there is none, 422 when it
+/// does not decode.
+pub(in crate::api) fn latest_run_metadata(
+    c: &rusqlite::Connection,
+    run: &str,
+    tag: &str,
+) -> Result<runboard_proto::tensorboard::RunMetadata, ApiError> {
+    let none = || ApiError::NotFound(format!("no run metadata for run {run:?}, tag {tag:?}"));
+    let id = match query::series_id(c, run, tag)? {
+        Some((id, Kind::Tensor))
+            if query::series(c, Some(run))?
+                .iter()
+                .any(|s| s.tag == tag && graphs::is_run_metadata(s)) =>
+        {
+            id
+        }
+        _ => return Err(none()),
+    };
+    let latest = query::tensors(c, id)?.pop().ok_or_else(none)?;
+    let tensor = crate::store::codec::tensor(&latest.data)?;
+    let bytes = tensor.string_val.first().map_or(&[][..], Vec::as_slice);
+    graphs::decode_run_metadata(bytes).map_err(|e| {
+        ApiError::Unprocessable(format!("run {run:?}, tag {tag:?}: its run metadata {e}"))
+    })
+}
+
 #[derive(Debug, Deserialize)]
 pub(in crate::api) struct GraphParams {
     run: Option<String>,
@@ -150,30 +176,7 @@ pub(in crate::api) async fn run_metadata(
         ));
     };
     let text = read(&state, move |c| {
-        let id = match query::series_id(c, &run, &tag)? {
-            Some((id, Kind::Tensor))
-                if query::series(c, Some(&run))?
-                    .iter()
-                    .any(|s| s.tag == tag && graphs::is_run_metadata(s)) =>
-            {
-                id
-            }
-            _ => {
-                return Err(ApiError::NotFound(format!(
-                    "no run metadata for run {run:?}, tag {tag:?}"
-                )));
-            }
-        };
-        let Some(latest) = query::tensors(c, id)?.pop() else {
-            return Err(ApiError::NotFound(format!(
-                "no run metadata for run {run:?}, tag {tag:?}"
-            )));
-        };
-        let tensor = crate::store::codec::tensor(&latest.data)?;
-        let bytes = tensor.string_val.first().map_or(&[][..], Vec::as_slice);
-        let m = graphs::decode_run_metadata(bytes).map_err(|e| {
-            ApiError::Unprocessable(format!("run {run:?}, tag {tag:?}: its run metadata {e}"))
-        })?;
+        let m = latest_run_metadata(c, &run, &tag)?;
         Ok(graphs::run_metadata_to_text(&m))
     })
     .await?;

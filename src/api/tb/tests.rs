@@ -704,3 +704,66 @@ async fn the_graph_view_opens_scopes_finds_ops_and_says_what_is_missing() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_graph_view_adds_a_profile_from_run_metadata() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::tensorboard::{
+        DeviceStepStats, GraphDef, NodeDef, NodeExecStats, RunMetadata, StepStats,
+    };
+    let graph = GraphDef {
+        node: vec![NodeDef {
+            name: "Net/fc/y".into(),
+            op: "aten::linear".into(),
+            ..NodeDef::default()
+        }],
+        ..GraphDef::default()
+    };
+    let m = RunMetadata {
+        step_stats: Some(StepStats {
+            dev_stats: vec![DeviceStepStats {
+                node_stats: vec![NodeExecStats {
+                    node_name: "Net/fc/y".into(),
+                    all_end_rel_micros: 12,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }),
+        ..Default::default()
+    };
+    let (_dir, state) = state_with_graph(graph.encode_to_vec());
+    state
+        .store
+        .submit(crate::store::Batch {
+            run: crate::types::RunName::new("net").expect("name"),
+            items: vec![crate::store::Item::Value {
+                tag: "step1".into(),
+                step: 0,
+                wall_time: 1.0,
+                value: runboard_sdk::event::blob_value(
+                    crate::graphs::RUN_METADATA_PLUGIN,
+                    m.encode_to_vec(),
+                ),
+            }],
+            progress: None,
+            dedup: None,
+        })
+        .expect("submit");
+    state.store.flush().expect("flush");
+    let r = crate::api::router(state);
+    let v = get_json(&r, "/api/v1/graph?run=net&profile=step1").await;
+    assert_eq!(v["nodes"][0]["time_us"], 12);
+    assert!(
+        get_json(&r, "/api/v1/graph?run=net").await["nodes"][0]
+            .get("time_us")
+            .is_none()
+    );
+    get_error(
+        &r,
+        "/api/v1/graph?run=net&profile=step2",
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
