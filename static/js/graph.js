@@ -8,10 +8,13 @@
 
 import { Graph, layout } from '../vendor/dagre/dagre.esm.js';
 import { getJson } from './api.js';
+import { sanitizedFragment } from './panels.js';
 import { el } from './util.js';
 
 /** The tag a run's graph is kept under. */
 export const GRAPH_TAG = '__run_graph__';
+/** The text tag of a model summary (the SDK's `add_model_summary`), shown above the graph. */
+export const SUMMARY_TAG = 'model/summary';
 /** The plugin of run metadata (per-node compute time and memory, under its own tag). */
 const RUN_METADATA_PLUGIN = 'graph_tagged_run_metadata';
 
@@ -71,9 +74,12 @@ export class GraphView {
     this.svg = svg('svg', { class: 'graph-svg', role: 'img', 'aria-label': 'Model graph' });
     this.detail = el('aside', { class: 'graph-detail', hidden: true });
     this.message = el('div', { class: 'graph-message muted' });
+    /** The run's model summary (its latest), when it logged one. */
+    this.summary = el('details', { class: 'graph-summary', open: true, hidden: true }, el('summary', { text: 'Model summary' }), el('div', { class: 'text-body' }));
+    this.summaryRun = null;
     this.el = el('section', { class: 'pane', dataset: { pane: 'graphs' } },
       el('div', { class: 'graph-toolbar' }, this.select, this.search, this.colorBy, this.info),
-      this.matches, this.message,
+      this.matches, this.message, this.summary,
       el('div', { class: 'graph-body' }, this.svg, this.detail));
     this.el.graphView = this;
     this.view = null; // the SVG viewBox [x, y, w, h]
@@ -164,10 +170,30 @@ export class GraphView {
     if (ticket !== this.loading) return;
     this.message.textContent = '';
     this.data = data;
+    this.loadSummary();
     this.renderMatches(find);
     this.render();
     this.timings.drawn = performance.now();
     this.el.dataset.drawn = String(ticket);
+  }
+
+  /** The run's model summary table, fetched once per run (escaped and sanitised as the Text
+   * tab shows text). */
+  async loadSummary() {
+    const run = this.run;
+    if (this.summaryRun === run) return;
+    this.summaryRun = run;
+    const has = this.ctx.state.series.get(`${run}\u0000${SUMMARY_TAG}`)?.kind === 'text';
+    this.summary.hidden = true;
+    if (!has) return;
+    try {
+      const rows = await getJson('api/v1/text', { run, tag: SUMMARY_TAG });
+      if (run !== this.run || !rows.length) return;
+      this.summary.lastElementChild.replaceChildren(sanitizedFragment(rows[rows.length - 1].html));
+      this.summary.hidden = false;
+    } catch {
+      this.summaryRun = null; // tried again with the next drawing
+    }
   }
 
   renderMatches(find) {

@@ -88,6 +88,11 @@ await check('top-level-scopes-and-edges', async () => {
   assert(tab === '1', `tab count ${tab}`);
   const run = await page.$eval('.graph-run', (s) => s.value);
   assert(run === RUN, `run ${run}`);
+  // The model summary logged beside the graph, as a table.
+  await page.waitForSelector('.graph-summary:not([hidden]) table', { timeout: 10_000 });
+  const cells = await page.$$eval('.graph-summary td', (tds) => tds.map((td) => td.textContent));
+  assert(cells.includes('1,440') && cells.includes('Net.fc'), `summary cells ${json(cells)}`);
+  assert((await page.textContent('.graph-summary')).includes('Total parameters: 1,450'), 'summary totals');
 });
 
 await check('a-scope-opens-on-click', async () => {
