@@ -151,7 +151,23 @@ fn sdk_values_reach_the_server_at_full_precision() {
         ..Default::default()
     };
     w.add_graph_def(&graph);
+    let layout = runboard_sdk::proto::tensorboard::Layout {
+        version: 0,
+        category: vec![runboard_sdk::proto::tensorboard::Category {
+            title: "streamed".into(),
+            ..Default::default()
+        }],
+    };
+    w.add_custom_scalars(&layout);
     w.close().unwrap();
+    // So does a custom scalars layout.
+    let served = ureq::get(format!("{}/data/plugin/custom_scalars/layout", server.base))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert_eq!(served, runboard::custom_scalars::to_json(&layout));
     // The graph streams too, and is served as TensorBoard serves a file's.
     let text = ureq::get(format!(
         "{}/data/plugin/graphs/graph?run=remote/exp1",

@@ -252,6 +252,25 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                 })
             }
             Some(V::RunEvent(json)) => Value::Run(crate::runs::check_event_text(json)?),
+            Some(V::PluginTensor(t)) => {
+                if t.plugin.is_empty() || t.plugin.len() > 64 {
+                    return Err(ApiError::BadRequest(format!(
+                        "point {:?} at step {}: a plugin tensor needs a plugin name of 1 to 64 bytes",
+                        p.tag, p.step
+                    )));
+                }
+                let tensor = runboard_proto::tensorboard::TensorProto::decode(t.tensor.as_slice())
+                    .map_err(|e| {
+                        ApiError::BadRequest(format!(
+                            "point {:?} at step {}: its tensor does not decode: {e}",
+                            p.tag, p.step
+                        ))
+                    })?;
+                Value::Tensor {
+                    plugin: t.plugin,
+                    tensor: Box::new(tensor),
+                }
+            }
             Some(V::GraphDef(bytes)) => {
                 if p.tag != crate::graphs::RUN_GRAPH_TAG {
                     return Err(ApiError::BadRequest(format!(
@@ -521,9 +540,31 @@ mod tests {
                 ..Default::default()
             }],
         };
+        // Plugin tensors without a plugin, or whose tensor does not decode.
+        let tensor_point = |plugin: &str, tensor: Vec<u8>| pb::Batch {
+            run: "ok".into(),
+            session: "s".into(),
+            seq: 1,
+            points: vec![pb::Point {
+                tag: "layout".into(),
+                value: Some(pb::point::Value::PluginTensor(pb::PluginTensor {
+                    plugin: plugin.into(),
+                    tensor,
+                })),
+                ..Default::default()
+            }],
+        };
         let cases: Vec<(&str, Vec<u8>)> = vec![
             ("application/x-protobuf", vec![0xff, 0xff, 0xff, 0xff, 0x0f]),
             ("application/x-protobuf", misplaced_graph.encode_to_vec()),
+            (
+                "application/x-protobuf",
+                tensor_point("", Vec::new()).encode_to_vec(),
+            ),
+            (
+                "application/x-protobuf",
+                tensor_point("custom_scalars", vec![0xff, 0xff]).encode_to_vec(),
+            ),
             ("application/json", b"{not json".to_vec()),
             (
                 "application/json",

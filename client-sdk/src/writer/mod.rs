@@ -543,7 +543,7 @@ impl SummaryWriter {
     /// Logs a Custom Scalars layout (categories of charts, each over several tags or a value
     /// with its bounds), as tensorboardX's `add_custom_scalars` does: TensorBoard's Custom
     /// Scalars tab and runboard's `/data/plugin/custom_scalars/layout` merge the layouts of
-    /// every run. Written to the event file only (not streamed).
+    /// every run. Written to the event file, and streamed when the writer streams.
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;

@@ -321,7 +321,25 @@ impl Encoder {
                     remote,
                 )
             }
-            PendingKind::Value(v) => (v, None),
+            PendingKind::Value(v) => {
+                // A plugin's tensor (a custom scalars layout) streams as it is; hparams' end
+                // (another ready value) does not stream.
+                let remote = match (&v.metadata, &v.value) {
+                    (Some(m), Some(PbValue::Tensor(t))) if streaming => m
+                        .plugin_data
+                        .as_ref()
+                        .filter(|p| p.plugin_name == crate::event::plugin::CUSTOM_SCALARS)
+                        .map(|p| {
+                            use prost::Message;
+                            RemoteValue::PluginTensor(pb::PluginTensor {
+                                plugin: p.plugin_name.clone(),
+                                tensor: t.encode_to_vec(),
+                            })
+                        }),
+                    _ => None,
+                };
+                (v, remote)
+            }
             PendingKind::RunEvent(json) => (
                 summary::run_event(&json),
                 streaming.then_some(RemoteValue::RunEvent(json)),
