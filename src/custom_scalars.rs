@@ -96,13 +96,10 @@ fn chart_json(w: &mut Json, c: &Chart) {
             }),
             None => {}
         };
-        // The oneof member has presence: it is "set" whenever it is there.
-        let fields: [(bool, Field<'_>); 2] = [(!c.title.is_empty(), title), (true, content)];
-        if c.content.is_some() {
-            in_json_order(w, &fields);
-        } else {
-            title(w);
-        }
+        // The oneof member has presence: "set" whenever it is there (absent, it prints nothing).
+        let fields: [(bool, Field<'_>); 2] =
+            [(!c.title.is_empty(), title), (c.content.is_some(), content)];
+        in_json_order(w, &fields);
     });
 }
 

@@ -112,19 +112,16 @@ pub fn prepare_for_ui(
         for k in &large {
             node.attr.remove(k);
         }
-        for k in large {
-            let entry = node.attr.entry(key.to_owned()).or_default();
-            let list = match &mut entry.value {
-                Some(attr_value::Value::List(list)) => list,
-                other => {
-                    *other = Some(attr_value::Value::List(Default::default()));
-                    match other {
-                        Some(attr_value::Value::List(list)) => list,
-                        _ => unreachable!("just set"),
-                    }
-                }
-            };
-            list.s.push(k.into_bytes());
+        if large.is_empty() {
+            continue;
+        }
+        // The names go in a list under `large_attrs_key` (replacing any other value there).
+        let entry = node.attr.entry(key.to_owned()).or_default();
+        if !matches!(entry.value, Some(attr_value::Value::List(_))) {
+            entry.value = Some(attr_value::Value::List(Default::default()));
+        }
+        if let Some(attr_value::Value::List(list)) = &mut entry.value {
+            list.s.extend(large.into_iter().map(String::into_bytes));
         }
     }
     Ok(())
@@ -137,6 +134,14 @@ fn upb_key_order(a: &str, b: &str) -> std::cmp::Ordering {
         std::cmp::Ordering::Equal => a.len().cmp(&b.len()),
         other => other.reverse(),
     }
+}
+
+/// An attribute's value in protobuf text format, on one line (`s: "{}"`, `list { i: 1 i: 2 }`).
+pub fn attr_value_text(a: &AttrValue) -> String {
+    let mut p = Printer::default();
+    p.attr_value(a);
+    let lines: Vec<&str> = p.out.lines().map(str::trim).collect();
+    lines.join(" ")
 }
 
 /// `graph` in protobuf text format, as TensorBoard serves it.

@@ -28,6 +28,14 @@ pub enum Kind {
     Tensor,
 }
 
+/// Plugins of tensor series the dashboard shows (the Graphs tab draws graphs and colours them
+/// by run metadata). The store says once when it keeps tensors of another plugin, and the page
+/// lists those as stored but not shown (`static/app.js`, `SHOWN_PLUGINS`, keeps the same list).
+pub const DASHBOARD_TENSOR_PLUGINS: [&str; 2] = [
+    runboard_sdk::event::plugin::GRAPHS,
+    runboard_sdk::event::plugin::GRAPH_TAGGED_RUN_METADATA,
+];
+
 impl Kind {
     /// Every kind.
     pub const ALL: [Kind; 5] = [

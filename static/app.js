@@ -21,7 +21,7 @@ import { readTableUrl, RunTableView, writeTableUrl } from './js/runtable.js';
 import { ScalarsView } from './js/scalars.js';
 import { DEFAULT_SETTINGS, State } from './js/state.js';
 import { SystemView } from './js/system.js';
-import { GRAPH_TAG, GraphView } from './js/graph.js';
+import { GraphView } from './js/graph.js';
 import { el } from './js/util.js';
 import { bindXAxis, readXUrl, writeXUrl } from './js/xaxis.js';
 
@@ -34,6 +34,9 @@ const TABS = [
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
 const SHOWN_KINDS = new Set(['scalar', 'histogram', 'text', 'image']);
+/** Tensor plugins a tab shows: graphs and their run metadata (the Graphs tab). The server's
+ * `types::DASHBOARD_TENSOR_PLUGINS` keeps the same list. */
+const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata']);
 
 // ---- URL state: a link reproduces the view ----
 
@@ -254,7 +257,7 @@ function updateTabs() {
 function renderUnshown() {
   const counts = new Map();
   for (const s of state.series.values()) {
-    if (SHOWN_KINDS.has(s.kind) || s.tag === GRAPH_TAG) continue; // graphs: the Graphs tab
+    if (SHOWN_KINDS.has(s.kind) || SHOWN_PLUGINS.has(s.plugin)) continue;
     const name = s.plugin || s.kind;
     counts.set(name, (counts.get(name) || 0) + 1);
   }

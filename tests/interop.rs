@@ -122,36 +122,23 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                 // runboard's own run events (record, status): TensorBoard has no plugin for
                 // them and shows nothing of them; neither is compared here.
                 Value::Run(_) => {}
-                Value::Tensor { plugin, tensor }
-                    if plugin == runboard_sdk::event::plugin::GRAPHS =>
-                {
-                    run.graphs.entry(tag).or_default().push((
-                        step,
-                        wall,
-                        tensor.string_val.iter().map(|b| hex(b)).collect(),
-                    ))
+                // Bytes kept as written (graphs, run metadata, layouts): compared as hex.
+                Value::Tensor { plugin, tensor } => {
+                    use runboard_sdk::event::plugin as p;
+                    let series = match plugin.as_str() {
+                        p::GRAPHS => &mut run.graphs,
+                        p::GRAPH_TAGGED_RUN_METADATA => &mut run.run_metadata,
+                        p::CUSTOM_SCALARS => &mut run.layouts,
+                        _ => {
+                            problems.push(format!(
+                                "tag {tag:?} at step {step}: left as a raw tensor of plugin {plugin:?}"
+                            ));
+                            continue;
+                        }
+                    };
+                    let bytes = tensor.string_val.iter().map(|b| hex(b)).collect();
+                    series.entry(tag).or_default().push((step, wall, bytes));
                 }
-                Value::Tensor { plugin, tensor }
-                    if plugin == runboard_sdk::event::plugin::GRAPH_TAGGED_RUN_METADATA =>
-                {
-                    run.run_metadata.entry(tag).or_default().push((
-                        step,
-                        wall,
-                        tensor.string_val.iter().map(|b| hex(b)).collect(),
-                    ))
-                }
-                Value::Tensor { plugin, tensor }
-                    if plugin == runboard_sdk::event::plugin::CUSTOM_SCALARS =>
-                {
-                    run.layouts.entry(tag).or_default().push((
-                        step,
-                        wall,
-                        tensor.string_val.iter().map(|b| hex(b)).collect(),
-                    ))
-                }
-                Value::Tensor { plugin, .. } => problems.push(format!(
-                    "tag {tag:?} at step {step}: left as a raw tensor of plugin {plugin:?}"
-                )),
             }
         }
     }

@@ -898,6 +898,37 @@ fn elements(html: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// GET `path` with `q` from both servers: the body when they answer the same bytes; else the
+/// difference (from the first line that differs) or the failures go to `problems`.
+fn same_bytes(
+    rb: &mut Runboard,
+    tb: &mut TensorBoard,
+    path: &str,
+    q: &[(&str, &str)],
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    match (fetch(rb, path, q), fetch(tb, path, q)) {
+        (Ok(a), Ok(b)) if a == b => Some(String::from_utf8_lossy(&a).into_owned()),
+        (Ok(a), Ok(b)) => {
+            let (a, b) = (String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+            let line = a.lines().zip(b.lines()).position(|(x, y)| x != y);
+            problems.push(format!(
+                "{path} {q:?}: the answers differ from line {line:?} ({} and {} bytes):\nours:   {:?}\ntheirs: {:?}",
+                a.len(),
+                b.len(),
+                line.and_then(|l| a.lines().nth(l)),
+                line.and_then(|l| b.lines().nth(l)),
+            ));
+            None
+        }
+        (a, b) => {
+            problems.extend(a.err());
+            problems.extend(b.err());
+            None
+        }
+    }
+}
+
 /// Graphs: the `graphs` entry of `plugins_listing`, `info`, and each run's graph as text, whole
 /// and as TensorBoard's front end asks for it (attributes over 1 KiB dropped and named), byte
 /// for byte.
@@ -940,20 +971,8 @@ fn compare_graphs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<St
             .unwrap_or_default();
         for tag in &tags {
             let q = [("run", run.as_str()), ("tag", tag.as_str())];
-            match (fetch(rb, path, &q), fetch(tb, path, &q)) {
-                (Ok(a), Ok(b)) if a == b => {
-                    let text = String::from_utf8_lossy(&a);
-                    assert!(text.contains("node_stats {"), "{text}");
-                }
-                (Ok(a), Ok(b)) => problems.push(format!(
-                    "{path} {q:?}: ours\n{}\nTensorBoard's\n{}",
-                    String::from_utf8_lossy(&a),
-                    String::from_utf8_lossy(&b)
-                )),
-                (a, b) => {
-                    problems.extend(a.err());
-                    problems.extend(b.err());
-                }
+            if let Some(text) = same_bytes(rb, tb, path, &q, problems) {
+                assert!(text.contains("node_stats {"), "{text}");
             }
         }
     }
@@ -966,29 +985,13 @@ fn compare_graphs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<St
             ("large_attrs_key", "_too_large_attrs"),
         ];
         for q in [&whole[..], &limited[..]] {
-            match (fetch(rb, path, q), fetch(tb, path, q)) {
-                (Ok(a), Ok(b)) if a == b => {
-                    let text = String::from_utf8_lossy(&a);
-                    assert!(text.contains("op: \"aten::linear\""), "{text}");
-                    assert_eq!(
-                        text.contains("key: \"_too_large_attrs\""),
-                        q.len() > 1,
-                        "{text}"
-                    );
-                }
-                (Ok(a), Ok(b)) => {
-                    let (a, b) = (String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
-                    let line = a.lines().zip(b.lines()).position(|(x, y)| x != y);
-                    problems.push(format!(
-                        "{path} {q:?}: the texts differ from line {line:?}:\nours:   {:?}\ntheirs: {:?}",
-                        line.and_then(|l| a.lines().nth(l)),
-                        line.and_then(|l| b.lines().nth(l)),
-                    ));
-                }
-                (a, b) => {
-                    problems.extend(a.err());
-                    problems.extend(b.err());
-                }
+            if let Some(text) = same_bytes(rb, tb, path, q, problems) {
+                assert!(text.contains("op: \"aten::linear\""), "{text}");
+                assert_eq!(
+                    text.contains("key: \"_too_large_attrs\""),
+                    q.len() > 1,
+                    "{text}"
+                );
             }
         }
     }
@@ -1007,25 +1010,13 @@ fn compare_custom_scalars(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mu
         ));
     }
     let layout = "/data/plugin/custom_scalars/layout";
-    match (fetch(rb, layout, &[]), fetch(tb, layout, &[])) {
-        (Ok(a), Ok(b)) if a == b => {
-            let text = String::from_utf8_lossy(&a);
-            // Both runs' categories, merged by title: Taiwan holds twse once and tpex.
-            assert!(
-                text.contains("\"tpex\"") && text.contains("Caf\\u00e9"),
-                "{text}"
-            );
-            assert_eq!(text.matches("\"title\": \"twse\"").count(), 1, "{text}");
-        }
-        (Ok(a), Ok(b)) => problems.push(format!(
-            "{layout}: ours\n{}\nTensorBoard's\n{}",
-            String::from_utf8_lossy(&a),
-            String::from_utf8_lossy(&b)
-        )),
-        (a, b) => {
-            problems.extend(a.err());
-            problems.extend(b.err());
-        }
+    if let Some(text) = same_bytes(rb, tb, layout, &[], problems) {
+        // Both runs' categories, merged by title: Taiwan holds twse once and tpex.
+        assert!(
+            text.contains("\"tpex\"") && text.contains("Caf\\u00e9"),
+            "{text}"
+        );
+        assert_eq!(text.matches("\"title\": \"twse\"").count(), 1, "{text}");
     }
     let scalars = "/data/plugin/custom_scalars/scalars";
     for (run, tag) in [
@@ -1057,18 +1048,7 @@ fn compare_custom_scalars(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mu
             ("tag", "dow/bbb"),
             ("format", format),
         ];
-        match (fetch(rb, download, &q), fetch(tb, download, &q)) {
-            (Ok(a), Ok(b)) if a == b => {}
-            (Ok(a), Ok(b)) => problems.push(format!(
-                "{download} {q:?}: ours {}, TensorBoard's {}",
-                head(&a),
-                head(&b)
-            )),
-            (a, b) => {
-                problems.extend(a.err());
-                problems.extend(b.err());
-            }
-        }
+        same_bytes(rb, tb, download, &q, problems);
     }
 }
 

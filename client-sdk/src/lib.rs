@@ -18,6 +18,7 @@
 
 pub mod event;
 pub mod event_file;
+pub mod fmt;
 pub mod gpu;
 #[cfg(feature = "tch")]
 pub mod model;

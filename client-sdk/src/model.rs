@@ -28,6 +28,7 @@ use runboard_proto::tensorboard::{
 use tch::nn::VarStore;
 
 use crate::SummaryWriter;
+use crate::fmt::thousands;
 
 /// One parameter of a model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,8 +43,8 @@ pub struct Parameter {
     pub count: u64,
     /// Whether it is trained (`requires_grad`; false once frozen).
     pub trainable: bool,
-    /// Its element type (`Float`, `Half`, ...).
-    pub kind: String,
+    /// Its element type, as graphs name it (`DT_FLOAT`, `DT_HALF`, ...).
+    pub dtype: DataType,
     /// Bytes it takes.
     pub bytes: u64,
 }
@@ -109,10 +110,7 @@ impl ModelSummary {
                             ..Default::default()
                         })),
                     ),
-                    (
-                        "dtype",
-                        attr(attr_value::Value::Type(data_type(&p.kind) as i32)),
-                    ),
+                    ("dtype", attr(attr_value::Value::Type(p.dtype as i32))),
                     (
                         "parameters",
                         attr(attr_value::Value::I(
@@ -166,33 +164,22 @@ fn escape_cell(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn data_type(kind: &str) -> DataType {
+/// A tch element type as graphs name it.
+fn data_type(kind: tch::Kind) -> DataType {
+    use tch::Kind as K;
     match kind {
-        "Float" => DataType::DtFloat,
-        "Double" => DataType::DtDouble,
-        "Half" => DataType::DtHalf,
-        "BFloat16" => DataType::DtBfloat16,
-        "Int" => DataType::DtInt32,
-        "Int64" => DataType::DtInt64,
-        "Int16" => DataType::DtInt16,
-        "Int8" => DataType::DtInt8,
-        "Uint8" => DataType::DtUint8,
-        "Bool" => DataType::DtBool,
-        "ComplexFloat" => DataType::DtComplex64,
-        "ComplexDouble" => DataType::DtComplex128,
+        K::Float => DataType::DtFloat,
+        K::Double => DataType::DtDouble,
+        K::Half => DataType::DtHalf,
+        K::BFloat16 => DataType::DtBfloat16,
+        K::Int => DataType::DtInt32,
+        K::Int64 => DataType::DtInt64,
+        K::Int16 => DataType::DtInt16,
+        K::Int8 => DataType::DtInt8,
+        K::Uint8 => DataType::DtUint8,
+        K::Bool => DataType::DtBool,
+        K::ComplexFloat => DataType::DtComplex64,
+        K::ComplexDouble => DataType::DtComplex128,
         _ => DataType::DtInvalid,
     }
 }
@@ -279,7 +266,7 @@ pub fn summary(vs: &VarStore) -> ModelSummary {
                 count,
                 shape,
                 trainable: t.requires_grad(),
-                kind: format!("{kind:?}"),
+                dtype: data_type(kind),
                 bytes: count * elt,
             }
         })

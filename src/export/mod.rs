@@ -166,18 +166,7 @@ fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// `10000000` as `10,000,000`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use runboard_sdk::fmt::thousands;
 
 /// Why an export failed. Every message is one line naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -358,16 +347,4 @@ pub fn export(
     progress.finish_and_clear();
     summary.elapsed = started.elapsed();
     Ok(summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_are_separated_by_commas() {
-        assert_eq!(thousands(10_000_000), "10,000,000");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(0), "0");
-    }
 }

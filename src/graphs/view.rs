@@ -153,23 +153,9 @@ fn shapes(n: &NodeDef) -> Vec<Option<Vec<i64>>> {
     }
 }
 
-/// An attribute's value as short text (its protobuf text, on one line).
+/// An attribute's value as short text (its protobuf text, on one line, cut).
 fn attr_text(a: &AttrValue) -> String {
-    let text = crate::graphs::to_text(&GraphDef {
-        node: vec![NodeDef {
-            attr: [("v".to_owned(), a.clone())].into_iter().collect(),
-            ..NodeDef::default()
-        }],
-        ..GraphDef::default()
-    });
-    // `node { attr { key: "v" value { ... } } }`: the value's lines, joined.
-    let lines: Vec<&str> = text
-        .lines()
-        .skip(4)
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let text = lines[..lines.len().saturating_sub(3)].join(" ");
+    let text = crate::graphs::attr_value_text(a);
     if text.chars().count() > MAX_ATTR_TEXT {
         text.chars().take(MAX_ATTR_TEXT).collect::<String>() + "…"
     } else {

@@ -57,7 +57,7 @@ pub(super) struct RunParam {
     run: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub(super) struct StatusOut {
     state: RunState,
     exit_code: Option<i64>,
@@ -65,7 +65,7 @@ pub(super) struct StatusOut {
 }
 
 /// A run as every list shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub(super) struct RunOut {
     name: String,
     /// CSS colour of the run in every chart ([`crate::chart::RunColors`]).
@@ -84,7 +84,7 @@ pub(super) struct RunOut {
     dirty: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub(super) struct MetricOut {
     last: Num,
     min: Option<Num>,
@@ -104,7 +104,7 @@ pub(super) struct MetricOut {
 }
 
 /// A row of the run table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub(super) struct TableRunOut {
     #[serde(flatten)]
     run: RunOut,
@@ -114,7 +114,7 @@ pub(super) struct TableRunOut {
 }
 
 /// The run table: its rows and columns.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub(super) struct TableOut {
     runs: Vec<TableRunOut>,
     /// Runs in the whole table (more than `runs` when a `limit` cut it).

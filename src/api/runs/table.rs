@@ -23,7 +23,7 @@ use crate::runs::Goal;
 use crate::store::experiments;
 
 /// How `/api/v1/run_table` lays its answer out.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(in crate::api) enum Layout {
     /// `runs`: one object per run, its metrics inside.
@@ -80,15 +80,6 @@ struct RowsOut<'a> {
     total: usize,
     config_keys: &'a [String],
     metric_tags: &'a [String],
-}
-
-impl Serialize for Layout {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match self {
-            Layout::Rows => "rows",
-            Layout::Columns => "columns",
-        })
-    }
 }
 
 impl<'a> ColumnsOut<'a> {

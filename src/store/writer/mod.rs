@@ -714,12 +714,8 @@ impl Writer {
                         "INSERT INTO series (run_id, tag, kind, plugin) VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![run_id, tag, kind.as_str(), plugin])?;
-                // Graphs and custom scalar layouts are served (TensorBoard's routes for
-                // them): nothing to say of them here (the page still names what it does not
-                // draw).
                 if kind == Kind::Tensor
-                    && plugin != crate::graphs::PLUGIN
-                    && plugin != crate::custom_scalars::PLUGIN
+                    && !crate::types::DASHBOARD_TENSOR_PLUGINS.contains(&plugin)
                     && self.unshown_plugins.insert(plugin.to_owned())
                 {
                     let what = if plugin.is_empty() {
