@@ -227,11 +227,11 @@ function renderTabs() {
   }
 }
 
-/** Shows the tab's pane, and only the controls that act on it (`data-acts-on`); the run table
- * has its own controls and no sidebar. */
+/** Shows the tab's pane, and only the controls that act on it (`data-acts-on`); the run table and
+ * the Graphs tab have their own controls and no sidebar. */
 function showTab() {
   const id = state.settings.tab;
-  $('sidebar').hidden = id === 'runs';
+  $('sidebar').hidden = id === 'runs' || id === 'graphs'; // their own controls, no run list
   if ((runsStale && id !== 'runs') || (!runsStale && id === 'runs')) renderRuns();
   for (const [t, b] of tabButtons) {
     b.setAttribute('aria-selected', String(t === id));

@@ -214,11 +214,11 @@ export class GraphView {
   render() {
     const { nodes, edges, total_ops: total } = this.data;
     const g = new Graph({ compound: true, multigraph: false });
-    g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 36, marginx: 16, marginy: 16 });
+    g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 48, marginx: 16, marginy: 40 });
     g.setDefaultEdgeLabel(() => ({}));
     for (const n of nodes) {
       const text = n.kind === 'scope' && !n.open ? `${n.label} (${n.ops})` : n.label;
-      g.setNode(n.name, n.open ? { node: n, text, paddingTop: 26 } : { node: n, text, width: widthOf(text), height: 34 });
+      g.setNode(n.name, n.open ? { node: n, text } : { node: n, text, width: widthOf(text), height: 34 });
     }
     for (const n of nodes) if (n.parent) g.setParent(n.name, n.parent);
     for (const e of edges) g.setEdge(e.from, e.to, { edge: e });
@@ -242,10 +242,13 @@ export class GraphView {
       const x = d.x - d.width / 2;
       const y = d.y - d.height / 2;
       if (n.open) {
+        // dagre's box holds the children; its header goes on top of it (ranks are far enough
+        // apart), so that it covers none of them.
+        const head = 24;
         clusters.append(svg('g', { class: 'g-cluster', 'data-name': name, 'data-kind': 'scope', 'data-open': 'true' },
-          svg('rect', { x, y, width: d.width, height: d.height, rx: 6 }),
-          svg('rect', { x, y, width: d.width, height: 24, rx: 6, class: 'g-cluster-head', 'data-close': 'true' }),
-          svg('text', { x: x + 8, y: y + 17, class: 'g-cluster-label' }, `▾ ${n.label}`),
+          svg('rect', { x, y: y - head, width: d.width, height: d.height + head, rx: 6 }),
+          svg('rect', { x, y: y - head, width: d.width, height: head, rx: 6, class: 'g-cluster-head', 'data-close': 'true' }),
+          svg('text', { x: x + 8, y: y - head + 17, class: 'g-cluster-label' }, `▾ ${n.label}`),
           svg('title', {}, `${name}: ${n.ops} ops (click the header to close)`)));
         continue;
       }
@@ -274,13 +277,14 @@ export class GraphView {
     const defs = svg('defs', {}, svg('marker', { id: 'g-arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
       svg('path', { d: 'M 0 0 L 10 5 L 0 10 z' })));
     this.svg.replaceChildren(defs, clusters, lines, boxes);
-    // At its natural size (one unit a pixel), centred; a graph larger than the box is fitted.
+    // At its natural size (one unit a pixel), centred across and from the top; a graph larger
+    // than the box is fitted.
     const size = g.graph();
     const box = this.svg.getBoundingClientRect();
     const [gw, gh] = [Math.max(size.width || 0, 1), Math.max(size.height || 0, 1)];
     const scale = Math.max(1, gw / Math.max(1, box.width), gh / Math.max(1, box.height));
     const [w, h] = [Math.max(1, box.width) * scale, Math.max(1, box.height) * scale];
-    this.view = [(gw - w) / 2, Math.min(0, (gh - h) / 2), w, h];
+    this.view = [(gw - w) / 2, 0, w, h];
     this.svg.setAttribute('viewBox', this.view.join(' '));
     this.info.textContent = `${nodes.filter((n) => !n.open).length} nodes shown of ${total} ops; click a scope to open it`
       + (key ? `; darker: more ${measure === 'time' ? `compute time (most ${top} µs)` : `memory (most ${fmtBytes(top)})`}` : '');
