@@ -16,6 +16,8 @@
 
 use std::fmt::Write as _;
 
+use crate::format::c_g;
+
 pub mod view;
 
 use runboard_proto::prost::Message;
@@ -601,33 +603,6 @@ fn non_finite(v: f64) -> Option<&'static str> {
         Some("-inf")
     } else {
         None
-    }
-}
-
-/// C's `%.{precision}g` of a finite `v`: `precision` significant digits, in fixed notation when
-/// the decimal exponent is in `-4..precision`, else `d.ddde±XX`; trailing zeros (and a trailing
-/// point) removed.
-fn c_g(v: f64, precision: usize) -> String {
-    let p = precision.max(1);
-    // The exponent after rounding to p significant digits, from Rust's correctly rounded `e`.
-    let sci = format!("{:.*e}", p - 1, v);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= p as i32 {
-        let m = trim_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.unsigned_abs())
-    } else {
-        let decimals = (p as i32 - 1 - exp).max(0) as usize;
-        trim_zeros(&format!("{v:.decimals$}")).to_owned()
-    }
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
     }
 }
 

@@ -37,6 +37,7 @@ pub mod export;
 pub mod format;
 pub mod gpu;
 pub mod graphs;
+pub mod hparams;
 pub mod ingest;
 pub mod inspect;
 pub mod runs;

@@ -29,11 +29,12 @@ pub enum Kind {
 }
 
 /// Plugins of tensor series the dashboard shows (the Graphs tab draws graphs and colours them
-/// by run metadata). The store says once when it keeps tensors of another plugin, and the page
+/// by run metadata; the Custom Scalars tab draws layouts). The store says once when it keeps tensors of another plugin, and the page
 /// lists those as stored but not shown (`static/app.js`, `SHOWN_PLUGINS`, keeps the same list).
-pub const DASHBOARD_TENSOR_PLUGINS: [&str; 2] = [
+pub const DASHBOARD_TENSOR_PLUGINS: [&str; 3] = [
     runboard_sdk::event::plugin::GRAPHS,
     runboard_sdk::event::plugin::GRAPH_TAGGED_RUN_METADATA,
+    runboard_sdk::event::plugin::CUSTOM_SCALARS,
 ];
 
 impl Kind {

@@ -13,6 +13,7 @@
 import { follow, getJson } from './js/api.js';
 import { plural } from './js/chart.js';
 import { CompareView, bindCompareButton, readCompareUrl, writeCompareUrl } from './js/compare.js';
+import { CustomScalarsView } from './js/customscalars.js';
 import { ScalarStore } from './js/data.js';
 import { bindGroupControls, readGroupUrl, writeGroupUrl } from './js/groups.js';
 import { HParamsView } from './js/hparams.js';
@@ -29,14 +30,14 @@ const $ = (id) => document.getElementById(id);
 
 const TABS = [
   ['runs', 'Runs'], ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
-  ['images', 'Images'], ['hparams', 'HParams'], ['graphs', 'Graphs'], ['system', 'System'],
-  ['compare', 'Compare'],
+  ['images', 'Images'], ['hparams', 'HParams'], ['graphs', 'Graphs'], ['custom_scalars', 'Custom Scalars'],
+  ['system', 'System'], ['compare', 'Compare'],
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
 const SHOWN_KINDS = new Set(['scalar', 'histogram', 'text', 'image']);
-/** Tensor plugins a tab shows: graphs and their run metadata (the Graphs tab). The server's
- * `types::DASHBOARD_TENSOR_PLUGINS` keeps the same list. */
-const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata']);
+/** Tensor plugins a tab shows: graphs and their run metadata (the Graphs tab), Custom Scalars
+ * layouts (its tab). The server's `types::DASHBOARD_TENSOR_PLUGINS` keeps the same list. */
+const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata', 'custom_scalars']);
 
 // ---- URL state: a link reproduces the view ----
 
@@ -96,6 +97,8 @@ const views = {
   hparams: new HParamsView(ctx),
   system: new SystemView(ctx),
   graphs: new GraphView(ctx),
+  // The tab's count comes with the layout, after the lists.
+  custom_scalars: new CustomScalarsView(ctx, { onCount: () => updateTabs() }),
   // The compared runs' charts: the scalars pane's cards, given those runs.
   compare: new CompareView(ctx, new ScalarsView(ctx, {
     pane: 'compare-charts',
@@ -142,7 +145,9 @@ function bindControls() {
   let resizeTimer = 0;
   new ResizeObserver(() => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => { views.scalars.resize(); views.system.resize(); views.compare.resize(); }, 100);
+    resizeTimer = setTimeout(() => {
+      views.scalars.resize(); views.system.resize(); views.compare.resize(); views.custom_scalars.resize();
+    }, 100);
   }).observe($('main'));
 }
 
@@ -356,6 +361,7 @@ const perRunViews = () => [views.histograms, views.distributions, views.text, vi
 function resync() {
   ctx.scalars.clear();
   for (const v of perRunViews()) v.reloadAll();
+  views.custom_scalars.reload();
   views.runs.resync();
   refreshListsSoon();
 }
@@ -405,6 +411,7 @@ function startStream() {
     series: (d) => {
       addSeries(d.run, d.tag, d.kind);
       for (const v of perRunViews()) v.changed(d.run, d.tag);
+      views.custom_scalars.changed(d.run, d.tag);
     },
     resync: () => resync(),
   }, setLive, () => resync());

@@ -293,6 +293,159 @@ fn the_graph_tab_works_in_chromium() {
     );
 }
 
+/// The Custom Scalars tab (`tests/browser/custom_scalars.mjs`) on the committed tensorboardX
+/// fixture (runs `a` and `b`: multiline charts over exact tags and `tpex/.*`, a margin chart)
+/// and a run `c` written here whose layout adds a category marked closed, with HTML in its
+/// title and a chart with an invalid regex. Every category and chart, each multiline chart's
+/// lines and the margin chart's band as the server's `/data/plugin/custom_scalars/*` answers
+/// say; `c`'s event file is left open so the page sees points appended to it live.
+#[test]
+fn the_custom_scalars_tab_works_in_chromium() {
+    use runboard_sdk::proto::tensorboard::{Category, Chart, Layout, MultilineChartContent, chart};
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    let fixture = common::repo().join("tests/fixtures/logdirs/custom_scalars");
+    for name in ["a", "b"] {
+        let run = logdir.join(name);
+        std::fs::create_dir_all(&run).unwrap();
+        for entry in std::fs::read_dir(fixture.join(name)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, run.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let multiline = |title: &str, tags: &[&str]| Chart {
+        title: title.into(),
+        content: Some(chart::Content::Multiline(MultilineChartContent {
+            tag: tags.iter().map(|t| (*t).into()).collect(),
+        })),
+    };
+    let mut live = SummaryWriter::new(logdir.join("c")).unwrap();
+    live.add_custom_scalars(&Layout {
+        version: 0,
+        category: vec![Category {
+            title: "Closed <b>by default</b>".into(),
+            chart: vec![
+                multiline("c loss", &["loss"]),
+                multiline("bad regex", &["(unclosed", "loss"]),
+            ],
+            closed: true,
+        }],
+    });
+    for step in 0..6i64 {
+        live.add_scalar("loss", 4.0 - 0.25 * step as f64, step);
+    }
+    live.flush().unwrap();
+    let (child, base, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
+    let server = common::Server { child, base };
+    let artifacts = artifacts("custom-scalars");
+    let (ok, passed) = run_node(
+        "custom_scalars.mjs",
+        &server.base,
+        &artifacts,
+        &[],
+        |words, to_node| {
+            let ["append", step, value] = words else {
+                return false;
+            };
+            live.add_scalar("loss", value.parse::<f64>().unwrap(), step.parse().unwrap());
+            live.flush().unwrap();
+            writeln!(to_node, "ok").unwrap();
+            true
+        },
+    );
+    let expected = [
+        "categories-and-charts",
+        "multiline-lines",
+        "margin-band",
+        "closed-category",
+        "invalid-regex-said-on-card",
+        "live-update",
+        "no-console-errors",
+    ];
+    assert!(
+        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
+        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
+        artifacts.display(),
+        log.lock().unwrap()
+    );
+    live.close().unwrap();
+}
+
+/// The HParams tab (`tests/browser/hparams.mjs`) on a copy of the committed fixture
+/// `tests/fixtures/logdirs/hparams` (an experiment declared by a `config` run, sessions of every
+/// status with metrics in their runs and `validation` sub-runs, a run that is no session), with
+/// a scalar tag written here into a session run that the experiment does not declare and a
+/// session whose optimizer lies outside the declared domain: the
+/// declared metrics as columns, the status column and filter, hyperparameter and metric range
+/// filters, brushes on the parallel axes, every category a tick, labels that fit, and the
+/// scatter-plot matrix, each as the server's `/api/v1/hparams` says.
+#[test]
+fn the_hparams_tab_works_in_chromium() {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            let dest = to.join(path.file_name().unwrap());
+            if path.is_dir() {
+                copy_dir(&path, &dest);
+            } else {
+                std::fs::copy(&path, &dest).unwrap();
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    copy_dir(
+        &common::repo().join("tests/fixtures/logdirs/hparams"),
+        &logdir,
+    );
+    // A scalar tag the experiment does not declare, in a session's run.
+    let mut w = SummaryWriter::new(logdir.join("trial_0")).unwrap();
+    for step in 0..3i64 {
+        w.add_scalar("debug/grad_norm", 1.0 + step as f64, step);
+    }
+    w.close().unwrap();
+    // A session with an optimizer outside the declared domain: three categories on its axis.
+    let mut w = SummaryWriter::new(logdir.join("trial_6")).unwrap();
+    w.add_hparams(
+        &[
+            ("lr", 0.03.into()),
+            ("optimizer", "rmsprop".into()),
+            ("layers", 3.0.into()),
+            ("batch_norm", false.into()),
+        ],
+        &[],
+    );
+    for step in 0..4i64 {
+        w.add_scalar("loss", 0.3 - 0.02 * step as f64, step);
+    }
+    w.add_hparams_end(false);
+    w.close().unwrap();
+    let (child, base, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
+    let server = common::Server { child, base };
+    let artifacts = artifacts("hparams");
+    let (ok, passed) = run_node("hparams.mjs", &server.base, &artifacts, &[], |_, _| false);
+    let expected = [
+        "declared-metric-columns",
+        "status-column-and-filter",
+        "hparam-filter",
+        "metric-range-filter",
+        "brushing",
+        "categorical-ticks",
+        "labels-fit",
+        "scatter-matrix",
+        "no-console-errors",
+    ];
+    assert!(
+        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
+        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
+        artifacts.display(),
+        log.lock().unwrap()
+    );
+}
+
 /// `runboard demo` stopped with SIGTERM (so it removes its scratch database), killed if it lingers.
 struct Demo {
     child: std::process::Child,

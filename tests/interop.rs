@@ -183,7 +183,27 @@ fn hparam_value(v: &Json) -> HParamValue {
     }
 }
 
+/// What TensorBoard's loader found under an hparams tag: the plugin data's bytes, decoded as
+/// runboard decodes them. (The parsed fields `tb_dump.py` also writes are checked against these
+/// by [`hparams_fields_agree`].)
 fn hparams_of(v: &Json) -> HParams {
+    use runboard_sdk::proto::prost::Message;
+    let hex = v["content_hex"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let data =
+        runboard_sdk::proto::tensorboard::hparams::HParamsPluginData::decode(bytes.as_slice())
+            .unwrap();
+    let h = HParams::from_plugin_data(data).unwrap();
+    hparams_fields_agree(&h, v);
+    h
+}
+
+/// The fields TensorBoard's hparams plugin parsed from the bytes are those runboard's decoding
+/// holds.
+fn hparams_fields_agree(h: &HParams, v: &Json) {
     let strings = |v: &Json| -> Vec<String> {
         v.as_array()
             .unwrap()
@@ -191,31 +211,45 @@ fn hparams_of(v: &Json) -> HParams {
             .map(|s| s.as_str().unwrap().to_owned())
             .collect()
     };
-    if let Some(e) = v.get("experiment") {
-        HParams::Experiment {
-            hparams: strings(&e["hparams"]),
-            metrics: strings(&e["metrics"]),
+    match h {
+        HParams::Experiment(e) => {
+            let names: Vec<String> = e.hparam_infos.iter().map(|i| i.name.clone()).collect();
+            let metrics: Vec<String> = e
+                .metric_infos
+                .iter()
+                .map(|m| m.name.clone().unwrap_or_default().tag)
+                .collect();
+            assert_eq!(names, strings(&v["experiment"]["hparams"]), "{v}");
+            assert_eq!(metrics, strings(&v["experiment"]["metrics"]), "{v}");
         }
-    } else if let Some(s) = v.get("session_start") {
-        let mut hparams: Vec<(String, HParamValue)> = s["hparams"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), hparam_value(v)))
-            .collect();
-        hparams.sort_by(|a, b| a.0.cmp(&b.0));
         HParams::SessionStart {
             hparams,
-            group_name: s["group_name"].as_str().unwrap().to_owned(),
-            start_time_secs: num(&s["start_time_secs"]),
+            group_name,
+            start_time_secs,
+            ..
+        } => {
+            let s = &v["session_start"];
+            let mut want: Vec<(String, HParamValue)> = s["hparams"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, v)| v.get("other").is_none())
+                .map(|(k, v)| (k.clone(), hparam_value(v)))
+                .collect();
+            want.sort_by(|a, b| a.0.cmp(&b.0));
+            // As text: a NaN value equals itself there (not by `==`).
+            assert_eq!(format!("{hparams:?}"), format!("{want:?}"), "{v}");
+            assert_eq!(group_name, s["group_name"].as_str().unwrap(), "{v}");
+            assert!(same(*start_time_secs, num(&s["start_time_secs"])), "{v}");
         }
-    } else if let Some(e) = v.get("session_end") {
         HParams::SessionEnd {
-            status: i32::try_from(int(&e["status"])).unwrap(),
-            end_time_secs: num(&e["end_time_secs"]),
+            status,
+            end_time_secs,
+        } => {
+            let e = &v["session_end"];
+            assert_eq!(i64::from(*status), int(&e["status"]), "{v}");
+            assert!(same(*end_time_secs, num(&e["end_time_secs"])), "{v}");
         }
-    } else {
-        panic!("unexpected hparams entry {v}")
     }
 }
 
@@ -462,7 +496,8 @@ fn compare_runs(
             debug_pair,
             p,
         );
-        if a.hparams != b.hparams {
+        // As text: a NaN value equals itself there (not by `==`).
+        if format!("{:?}", a.hparams) != format!("{:?}", b.hparams) {
             p.push(format!(
                 "[{run}] hparams: runboard {:#?}\n    TensorBoard {:#?}",
                 a.hparams, b.hparams

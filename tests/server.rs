@@ -121,10 +121,22 @@ fn damaged_and_truncated_files_keep_everything_else() {
     }
     let path = w.path().to_path_buf();
     w.close().unwrap();
-    // Damage one record in the middle: flip a byte inside the file's middle.
+    // Damage one record in the middle: flip a byte inside the data of the record of step 250
+    // (not the file's middle byte: the run record the writer starts with holds the code's
+    // uncommitted diff, and may be most of the file).
     let mut bytes = std::fs::read(&path).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x55;
+    let spans = common::record_spans(&bytes);
+    let (at, total) = spans
+        .iter()
+        .copied()
+        .find(|&(at, total)| {
+            let data = &bytes[at + 12..at + total - 4];
+            runboard_sdk::EventDecoder::new()
+                .decode(data)
+                .is_ok_and(|e| e.step == 250 && e.values.iter().any(|v| v.tag == "x"))
+        })
+        .expect("the record of step 250");
+    bytes[at + 12 + (total - 16) / 2] ^= 0x55;
     // And leave a partial record at the end, as a writer killed mid-write would.
     bytes.extend_from_slice(&[0x20, 0, 0, 0, 0, 0, 0, 0, 1, 2]);
     std::fs::write(&path, &bytes).unwrap();

@@ -141,6 +141,11 @@ fn sdk_values_reach_the_server_at_full_precision() {
     w.add_histogram("weights", &[1.0, 2.0, 2.5, 4.0], 999);
     w.add_text("notes", "**streamed**", 999);
     w.add_hparams(&[("lr", 0.01.into())], &[]);
+    w.add_hparams_config(
+        &[runboard_sdk::hparams::HParam::new("lr").interval(1e-4, 1.0)],
+        &[runboard_sdk::hparams::Metric::new("loss").display_name("Loss")],
+    );
+    w.add_hparams_end(true);
     let graph = runboard_sdk::proto::tensorboard::GraphDef {
         node: vec![runboard_sdk::proto::tensorboard::NodeDef {
             name: "net/fc/matmul".into(),
@@ -168,6 +173,35 @@ fn sdk_values_reach_the_server_at_full_precision() {
         .read_to_string()
         .unwrap();
     assert_eq!(served, runboard::custom_scalars::to_json(&layout));
+    // And what the HParams plugin logged: the declared experiment, the session's end.
+    let groups: serde_json::Value = ureq::get(format!(
+        "{}/data/plugin/hparams/session_groups",
+        server.base
+    ))
+    .query("request", r#"{"allowedStatuses":[0,1,2,3],"sliceSize":10}"#)
+    .call()
+    .unwrap()
+    .into_body()
+    .read_to_string()
+    .map(|t| serde_json::from_str(&t).unwrap())
+    .unwrap();
+    let session = &groups["sessionGroups"][0]["sessions"][0];
+    assert_eq!(session["name"], "remote/exp1", "{groups}");
+    assert_eq!(session["status"], "STATUS_SUCCESS", "{groups}");
+    assert_eq!(
+        session["metricValues"][0]["name"]["tag"], "loss",
+        "{groups}"
+    );
+    let overview: serde_json::Value = ureq::get(format!("{}/api/v1/hparams", server.base))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(overview["declared"], true, "{overview}");
+    assert_eq!(overview["metrics"][0]["display_name"], "Loss", "{overview}");
+    assert_eq!(overview["hparams"][0]["domain"]["max"], 1.0, "{overview}");
     // The graph streams too, and is served as TensorBoard serves a file's.
     let text = ureq::get(format!(
         "{}/data/plugin/graphs/graph?run=remote/exp1",

@@ -1176,3 +1176,283 @@ fn runboard_and_tensorboard_serve_the_same_data() {
         problems.join("\n\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The HParams plugin: its own logdirs (one experiment each, as TensorBoard picks one of several
+// by chance).
+
+/// The scalar series of a fixture logdir (every run under `root`) and their point counts.
+fn fixture_scalar_counts(root: &Path) -> BTreeMap<Key, usize> {
+    let mut want = BTreeMap::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let run = dir
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let run = if run.is_empty() { ".".to_owned() } else { run };
+            let (events, _) = read_events(&path).unwrap();
+            for v in events.iter().flat_map(|e| &e.values) {
+                if matches!(v.value, Value::Scalar(_)) {
+                    *want
+                        .entry((SCALARS, run.clone(), v.tag.clone()))
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+    want
+}
+
+/// A JSON answer with every number as an `f64` (both servers write the same numbers in
+/// different text: `1e-05` and `1e-5`), and, with `sort_domains`, each hyperparameter's
+/// discrete domain sorted (TensorBoard builds it from a Python set: its order is chance).
+fn normalized(body: &[u8], sort_domains: bool) -> Json {
+    fn walk(v: &mut Json, sort_domains: bool) {
+        match v {
+            Json::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    walk(child, sort_domains);
+                    if sort_domains && k == "domainDiscrete" {
+                        if let Json::Array(items) = child {
+                            items.sort_by_key(|i| i.to_string());
+                        }
+                    }
+                }
+            }
+            Json::Array(items) => items.iter_mut().for_each(|i| walk(i, sort_domains)),
+            _ => {}
+        }
+    }
+    let mut json: Json = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)));
+    walk(&mut json, sort_domains);
+    json
+}
+
+/// The requests TensorBoard's HParams front end and scripts send, for a logdir whose
+/// experiment has these hyperparameters.
+fn hparams_requests(hparams: &[String], declared: bool) -> Vec<(&'static str, String)> {
+    let all = r#""allowedStatuses":["STATUS_FAILURE","STATUS_RUNNING","STATUS_SUCCESS","STATUS_UNKNOWN"]"#;
+    let front_end: Vec<String> = hparams
+        .iter()
+        .map(|h| {
+            format!(
+                r#"{{"hparam":{},"includeInResult":true}}"#,
+                Json::from(h.as_str())
+            )
+        })
+        .collect();
+    let mut out = vec![
+        ("experiment", "{}".to_owned()),
+        ("experiment", r#"{"experimentName":"","includeMetrics":false}"#.to_owned()),
+        ("experiment", r#"{"hparamsLimit":2}"#.to_owned()),
+        ("experiment", r#"{"hparams_limit":"1","include_metrics":true}"#.to_owned()),
+        // What the front end asks (metrics left out, every hparam included).
+        (
+            "session_groups",
+            format!(
+                r#"{{"experimentName":"",{all},"colParams":[{}],"startIndex":0,"sliceSize":1000000,"includeMetrics":false}}"#,
+                front_end.join(",")
+            ),
+        ),
+        ("session_groups", format!(r#"{{{all},"sliceSize":100}}"#)),
+        // No allowed status: no session.
+        ("session_groups", r#"{"sliceSize":100}"#.to_owned()),
+        ("session_groups", format!(r#"{{{all},"startIndex":1,"sliceSize":2}}"#)),
+        ("session_groups", format!(r#"{{{all},"startIndex":-2,"sliceSize":5}}"#)),
+        (
+            "session_groups",
+            r#"{"allowedStatuses":[1, "STATUS_UNKNOWN"],"sliceSize":100,"aggregationType":"AGGREGATION_AVG"}"#
+                .to_owned(),
+        ),
+    ];
+    let (first, second) = (&hparams[0], &hparams[hparams.len() - 1]);
+    for order in ["ORDER_ASC", "ORDER_DESC"] {
+        for missing_first in [false, true] {
+            out.push((
+                "session_groups",
+                format!(
+                    r#"{{{all},"sliceSize":100,"colParams":[{{"hparam":"{second}","order":"{order}","missingValuesFirst":{missing_first}}},{{"hparam":"{first}","order":"ORDER_DESC"}}]}}"#
+                ),
+            ));
+        }
+    }
+    if declared {
+        out.extend([
+            (
+                "session_groups",
+                format!(
+                    r#"{{{all},"sliceSize":100,"colParams":[{{"metric":{{"tag":"loss"}},"order":"ORDER_DESC"}},{{"hparam":"optimizer","filterDiscrete":["adam"]}},{{"hparam":"lr","filterInterval":{{"minValue":0.005,"maxValue":0.2}}}}],"aggregationType":"AGGREGATION_MEDIAN","aggregationMetric":{{"tag":"loss"}}}}"#
+                ),
+            ),
+            (
+                "session_groups",
+                format!(
+                    r#"{{{all},"sliceSize":100,"colParams":[{{"hparam":"optimizer","filterRegexp":"^s"}},{{"hparam":"lr","order":"ORDER_ASC","includeInResult":false}},{{"hparam":"layers","includeInResult":true}}]}}"#
+                ),
+            ),
+            (
+                "session_groups",
+                // Not the running session (no accuracy: TensorBoard's `min` of nothing fails).
+                r#"{"allowedStatuses":[0,1,2],"sliceSize":100,"aggregationType":"AGGREGATION_MIN","aggregationMetric":{"group":"validation","tag":"accuracy"}}"#
+                    .to_owned(),
+            ),
+            (
+                "session_groups",
+                // Not the running session (no accuracy: TensorBoard's `max` of nothing fails
+                // with a 500; runboard gives such a group no metrics).
+                r#"{"allowedStatuses":[0,1,2],"sliceSize":100,"aggregationType":"AGGREGATION_MAX","aggregationMetric":{"group":"validation","tag":"accuracy"},"colParams":[{"metric":{"group":"validation","tag":"accuracy"},"excludeMissingValues":true,"order":"ORDER_ASC"}]}"#
+                    .to_owned(),
+            ),
+            (
+                "session_groups",
+                r#"{"allowedStatuses":["STATUS_SUCCESS"],"sliceSize":100,"colParams":[{"hparam":"batch_norm","filterDiscrete":[true]},{"hparam":"dropout","excludeMissingValues":true}]}"#
+                    .to_owned(),
+            ),
+            (
+                "metric_evals",
+                r#"{"sessionName":"trial_0","metricName":{"group":"validation","tag":"accuracy"}}"#
+                    .to_owned(),
+            ),
+            ("metric_evals", r#"{"sessionName":"trial_3","metricName":{"tag":"loss"}}"#.to_owned()),
+        ]);
+    } else {
+        out.extend([
+            (
+                "session_groups",
+                format!(r#"{{{all},"sliceSize":100,"colParams":[{{"hparam":"lr","filterRegexp":"a"}}]}}"#),
+            ),
+            (
+                "session_groups",
+                format!(r#"{{{all},"sliceSize":100,"colParams":[{{"hparam":"lr","filterDiscrete":[0.5,"auto"]}},{{"metric":{{"group":"eval","tag":"acc"}},"order":"ORDER_DESC"}}]}}"#),
+            ),
+            (
+                "metric_evals",
+                r#"{"sessionName":"sweep/a","metricName":{"group":"eval","tag":"acc"}}"#.to_owned(),
+            ),
+        ]);
+    }
+    out
+}
+
+/// runboard and TensorBoard 2.21 answer the HParams plugin's routes alike: for a logdir whose
+/// experiment one run declares (domains, labels, a metric of a sub-run; sessions of every
+/// status, a group of two, NaN and null values) and for one with sessions only (the
+/// experiment built from their values and scalar tags).
+#[test]
+fn runboard_and_tensorboard_serve_the_same_hparams() {
+    let fixtures = common::repo().join("tests/fixtures/logdirs");
+    let mut problems = Vec::new();
+    for (name, declared) in [("hparams", true), ("hparams_runs", false)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("logs");
+        copy_dir(&fixtures.join(name), &root);
+        let want = fixture_scalar_counts(&root);
+        let mut tb = TensorBoard::start(&root, true, &tmp.path().join("tb.log"));
+        let mut rb = Runboard::start(&root, &tmp.path().join("db.sqlite"));
+        wait_loaded(&mut rb, &want);
+        wait_loaded(&mut tb, &want);
+
+        let listing = |s: &mut dyn Server| s.json("/data/plugins_listing", &[])["hparams"].clone();
+        let (ours, theirs) = (listing(&mut rb), listing(&mut tb));
+        if ours != theirs {
+            problems.push(format!(
+                "{name}: plugins_listing hparams: {ours} vs {theirs}"
+            ));
+        }
+        let path = |route: &str| format!("/data/plugin/hparams/{route}");
+        let experiment = normalized(&tb.bytes(&path("experiment"), &[("request", "{}")]), false);
+        let hparams: Vec<String> = experiment["hparamInfos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(hparams.len() >= 4, "{name}: {experiment}");
+        for (route, request) in hparams_requests(&hparams, declared) {
+            let query = [("request", request.as_str())];
+            let ours = rb.try_get(&path(route), &query).unwrap();
+            let theirs = tb.try_get(&path(route), &query).unwrap();
+            if ours.0 != theirs.0 {
+                problems.push(format!(
+                    "{name}: {route} {request}: HTTP {} vs {}: {}",
+                    ours.0,
+                    theirs.0,
+                    String::from_utf8_lossy(&ours.1)
+                ));
+                continue;
+            }
+            if ours.0 != 200 {
+                continue; // refused by both
+            }
+            let (a, b) = (
+                normalized(&ours.1, !declared),
+                normalized(&theirs.1, !declared),
+            );
+            if a != b {
+                problems.push(format!(
+                    "{name}: {route} {request}:\nrunboard:    {a}\nTensorBoard: {b}"
+                ));
+            }
+        }
+        // The table as a file: CSV byte for byte, JSON as values.
+        let columns = hparams.len() + experiment["metricInfos"].as_array().unwrap().len();
+        let visible: Vec<bool> = (0..columns).map(|i| i % 3 != 1).collect();
+        for (format, visible) in [
+            ("csv", vec![true; columns]),
+            ("csv", visible.clone()),
+            ("json", visible),
+        ] {
+            let visible = Json::from(visible).to_string();
+            let request = r#"{"allowedStatuses":[0,1,2,3],"sliceSize":100}"#;
+            let query = [
+                ("format", format),
+                ("columnsVisibility", visible.as_str()),
+                ("request", request),
+            ];
+            let ours = rb.bytes(&path("download_data"), &query);
+            let theirs = tb.bytes(&path("download_data"), &query);
+            let same = match format {
+                "json" => normalized(&ours, false) == normalized(&theirs, false),
+                _ => ours == theirs,
+            };
+            if !same {
+                problems.push(format!(
+                    "{name}: download_data {format} {visible}:\nrunboard:    {}\nTensorBoard: {}",
+                    String::from_utf8_lossy(&ours),
+                    String::from_utf8_lossy(&theirs)
+                ));
+            }
+        }
+        // Requests TensorBoard refuses are refused alike (400).
+        for bad in [
+            "not json",
+            r#"{"colParams":[{"order":"ORDER_ASC"}],"allowedStatuses":[0]}"#,
+            r#"{"unknownField":1}"#,
+            r#"{"allowedStatuses":["STATUS_NOPE"]}"#,
+        ] {
+            let query = [("request", bad)];
+            let ours = rb.try_get(&path("session_groups"), &query).unwrap().0;
+            let theirs = tb.try_get(&path("session_groups"), &query).unwrap().0;
+            if (ours, theirs) != (400, 400) {
+                problems.push(format!(
+                    "{name}: session_groups {bad}: HTTP {ours} vs {theirs}"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} differences between runboard and TensorBoard:\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}

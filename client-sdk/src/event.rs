@@ -257,21 +257,24 @@ impl HParamValue {
 /// What the HParams plugin recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HParams {
-    /// `_hparams_/experiment`: the declared hyperparameters and metrics.
-    Experiment {
-        /// Hyperparameter names, in declaration order.
-        hparams: Vec<String>,
-        /// Metric tags, in declaration order.
-        metrics: Vec<String>,
-    },
+    /// `_hparams_/experiment`: the declared hyperparameters (names, types, domains) and metrics.
+    Experiment(Box<hparams::Experiment>),
     /// `_hparams_/session_start_info`: this run's hyperparameter values.
     SessionStart {
-        /// Name → value, sorted by name.
+        /// Name → value, sorted by name (values that are not a number, string or bool are left
+        /// out).
         hparams: Vec<(String, HParamValue)>,
         /// The session group ("" when the run is its own group).
         group_name: String,
         /// Start time in seconds since the epoch (0 when unset).
         start_time_secs: f64,
+        /// Where the trained model is ("" when unset).
+        model_uri: String,
+        /// Where the session can be monitored ("" when unset).
+        monitor_url: String,
+        /// The values that are not a number, string or bool (null, lists, structs), by name:
+        /// kept so that the plugin data is stored as logged.
+        other_values: Vec<(String, prost_types::Value)>,
     },
     /// `_hparams_/session_end_info`.
     SessionEnd {
@@ -280,6 +283,86 @@ pub enum HParams {
         /// End time in seconds since the epoch.
         end_time_secs: f64,
     },
+}
+
+impl HParams {
+    /// The tag the HParams plugin logs this under.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Self::Experiment(_) => hparams_tag::EXPERIMENT,
+            Self::SessionStart { .. } => hparams_tag::SESSION_START,
+            Self::SessionEnd { .. } => hparams_tag::SESSION_END,
+        }
+    }
+
+    /// As the plugin's `HParamsPluginData` (what its summary metadata holds).
+    pub fn to_plugin_data(&self) -> hparams::HParamsPluginData {
+        use hparams::h_params_plugin_data::Data;
+        let data = match self {
+            Self::Experiment(e) => Data::Experiment((**e).clone()),
+            Self::SessionStart {
+                hparams,
+                group_name,
+                start_time_secs,
+                model_uri,
+                monitor_url,
+                other_values,
+            } => Data::SessionStartInfo(hparams::SessionStartInfo {
+                hparams: hparams
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_proto()))
+                    .chain(other_values.iter().cloned())
+                    .collect(),
+                model_uri: model_uri.clone(),
+                monitor_url: monitor_url.clone(),
+                group_name: group_name.clone(),
+                start_time_secs: *start_time_secs,
+            }),
+            Self::SessionEnd {
+                status,
+                end_time_secs,
+            } => Data::SessionEndInfo(hparams::SessionEndInfo {
+                status: *status,
+                end_time_secs: *end_time_secs,
+            }),
+        };
+        hparams::HParamsPluginData {
+            version: 0,
+            data: Some(data),
+        }
+    }
+
+    /// From the plugin's `HParamsPluginData`; `None` when it holds nothing.
+    pub fn from_plugin_data(data: hparams::HParamsPluginData) -> Option<Self> {
+        use hparams::h_params_plugin_data::Data;
+        Some(match data.data? {
+            Data::Experiment(e) => Self::Experiment(Box::new(e)),
+            Data::SessionStartInfo(s) => {
+                let mut values: Vec<(String, HParamValue)> = Vec::new();
+                let mut other_values = Vec::new();
+                for (k, v) in s.hparams {
+                    match HParamValue::from_proto(&v) {
+                        Some(known) => values.push((k, known)),
+                        None => other_values.push((k, v)),
+                    }
+                }
+                values.sort_by(|a, b| a.0.cmp(&b.0));
+                other_values.sort_by(|a, b| a.0.cmp(&b.0));
+                Self::SessionStart {
+                    hparams: values,
+                    group_name: s.group_name,
+                    start_time_secs: s.start_time_secs,
+                    model_uri: s.model_uri,
+                    monitor_url: s.monitor_url,
+                    other_values,
+                }
+            }
+            Data::SessionEndInfo(e) => Self::SessionEnd {
+                status: e.status,
+                end_time_secs: e.end_time_secs,
+            },
+        })
+    }
 }
 
 /// Counts of what a decoder could not use. Every count is a value (or event) skipped, not a crash.
@@ -681,35 +764,7 @@ fn tensor_images(t: &TensorProto) -> Option<Vec<Image>> {
 
 fn hparams_value(metadata: Option<&pb::SummaryMetadata>) -> Option<HParams> {
     let content = &metadata?.plugin_data.as_ref()?.content;
-    let data = hparams::HParamsPluginData::decode(content.as_slice()).ok()?;
-    use hparams::h_params_plugin_data::Data;
-    Some(match data.data? {
-        Data::Experiment(e) => HParams::Experiment {
-            hparams: e.hparam_infos.into_iter().map(|h| h.name).collect(),
-            metrics: e
-                .metric_infos
-                .into_iter()
-                .filter_map(|m| m.name.map(|n| n.tag))
-                .collect(),
-        },
-        Data::SessionStartInfo(s) => {
-            let mut values: Vec<(String, HParamValue)> = s
-                .hparams
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), HParamValue::from_proto(v)?)))
-                .collect();
-            values.sort_by(|a, b| a.0.cmp(&b.0));
-            HParams::SessionStart {
-                hparams: values,
-                group_name: s.group_name,
-                start_time_secs: s.start_time_secs,
-            }
-        }
-        Data::SessionEndInfo(e) => HParams::SessionEnd {
-            status: e.status,
-            end_time_secs: e.end_time_secs,
-        },
-    })
+    HParams::from_plugin_data(hparams::HParamsPluginData::decode(content.as_slice()).ok()?)
 }
 
 #[cfg(test)]
@@ -1090,6 +1145,9 @@ mod tests {
                 ],
                 group_name: String::new(),
                 start_time_secs: 0.0,
+                model_uri: String::new(),
+                monitor_url: String::new(),
+                other_values: Vec::new(),
             }))
         );
     }

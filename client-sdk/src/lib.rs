@@ -20,6 +20,7 @@ pub mod event;
 pub mod event_file;
 pub mod fmt;
 pub mod gpu;
+pub mod hparams;
 #[cfg(feature = "tch")]
 pub mod model;
 pub mod record;

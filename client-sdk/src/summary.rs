@@ -306,6 +306,14 @@ pub fn hparams_session_start(
     )
 }
 
+/// `_hparams_/experiment`: the declared hyperparameters and metrics.
+pub fn hparams_experiment(experiment: hparams::Experiment) -> pb::summary::Value {
+    hparams_value(
+        hparams_tag::EXPERIMENT,
+        hparams::h_params_plugin_data::Data::Experiment(experiment),
+    )
+}
+
 /// `_hparams_/session_end_info` with a status (`tensorboard.hparams.Status`).
 pub fn hparams_session_end(status: hparams::Status, end_time_secs: f64) -> pb::summary::Value {
     hparams_value(

@@ -61,10 +61,14 @@ enum Access {
 }
 
 /// POSTs that change nothing, and what they need instead of a write's checks: TensorBoard's
-/// `timeSeries` query (its front end posts a form-encoded body) and the login form. Every
-/// other POST, PUT, PATCH and DELETE is a write, whatever route it reaches.
-const READ_ONLY_POSTS: [(&str, Access); 2] = [
+/// `timeSeries` query (its front end posts a form-encoded body), its HParams plugin's queries
+/// (posted as `text/plain` JSON) and the login form. Every other POST, PUT, PATCH and DELETE
+/// is a write, whatever route it reaches.
+const READ_ONLY_POSTS: [(&str, Access); 5] = [
     ("/data/plugin/timeseries/timeSeries", Access::Read),
+    ("/data/plugin/hparams/experiment", Access::Read),
+    ("/data/plugin/hparams/session_groups", Access::Read),
+    ("/data/plugin/hparams/metric_evals", Access::Read),
     (LOGIN_PATH, Access::Public),
 ];
 

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use prost::Message;
 use runboard_proto::runboard::ingest as pb;
+use runboard_proto::tensorboard::hparams::HParamsPluginData;
 use runboard_sdk::event::{HParamValue, HParams, Image, Value};
 use serde::Deserialize;
 
@@ -168,11 +169,18 @@ pub fn content_digest(points: &[pb::Point]) -> u64 {
                 };
                 bare.encode_length_delimited(&mut buf)
                     .expect("a Vec grows to fit any message");
+                let data = pb::HParams {
+                    values: Default::default(),
+                    plugin_data: hparams.plugin_data.clone(),
+                };
+                data.encode(&mut buf)
+                    .expect("a Vec grows to fit any message");
                 let mut entries: Vec<_> = hparams.values.iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(b.0));
                 for (k, v) in entries {
                     let one = pb::HParams {
                         values: [(k.clone(), v.clone())].into_iter().collect(),
+                        plugin_data: Vec::new(),
                     };
                     one.encode(&mut buf)
                         .expect("a Vec grows to fit any message");
@@ -229,6 +237,28 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                 height: img.height,
                 encoded: img.png,
             }]),
+            Some(V::Hparams(h)) if !h.plugin_data.is_empty() => {
+                let bad = |why: &str| {
+                    ApiError::BadRequest(format!(
+                        "hparams point {:?} at step {}: {why}",
+                        p.tag, p.step
+                    ))
+                };
+                if !h.values.is_empty() {
+                    return Err(bad("give values or plugin_data, not both"));
+                }
+                let data = HParamsPluginData::decode(h.plugin_data.as_slice())
+                    .map_err(|e| bad(&format!("plugin_data does not decode: {e}")))?;
+                let hparams = HParams::from_plugin_data(data)
+                    .ok_or_else(|| bad("plugin_data holds no experiment, session start or end"))?;
+                if hparams.tag() != p.tag {
+                    return Err(bad(&format!(
+                        "its plugin_data belongs under {:?}",
+                        hparams.tag()
+                    )));
+                }
+                Value::HParams(hparams)
+            }
             Some(V::Hparams(h)) => {
                 let mut hparams: Vec<(String, HParamValue)> = h
                     .values
@@ -249,6 +279,9 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                     hparams,
                     group_name: String::new(),
                     start_time_secs: p.wall_time,
+                    model_uri: String::new(),
+                    monitor_url: String::new(),
+                    other_values: Vec::new(),
                 })
             }
             Some(V::RunEvent(json)) => Value::Run(crate::runs::check_event_text(json)?),
@@ -777,6 +810,7 @@ mod tests {
                         ((*k).to_owned(), v)
                     })
                     .collect(),
+                plugin_data: Vec::new(),
             })),
         };
         let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();

@@ -21,6 +21,7 @@ pub mod chart;
 pub mod dashboard;
 pub mod error;
 pub mod guard;
+mod hparams;
 pub mod ingest;
 pub mod json;
 pub mod markdown;
@@ -175,6 +176,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/runs", get(runs::runs))
         .route("/run_table", get(runs::run_table))
         .route("/config_keys", get(runs::config_keys))
+        .route("/hparams", get(hparams::overview))
         .route("/group_scalars", get(runs::group_scalars))
         .route(
             "/run",
@@ -217,6 +219,22 @@ pub(crate) fn routes() -> Router<AppState> {
             get(tb::custom_scalars_scalars),
         )
         .route("/plugin/custom_scalars/download_data", get(tb::scalars))
+        .route(
+            "/plugin/hparams/experiment",
+            get(tb::hparams_experiment).post(tb::hparams_experiment),
+        )
+        .route(
+            "/plugin/hparams/session_groups",
+            get(tb::hparams_session_groups).post(tb::hparams_session_groups),
+        )
+        .route(
+            "/plugin/hparams/metric_evals",
+            get(tb::hparams_metric_evals).post(tb::hparams_metric_evals),
+        )
+        .route(
+            "/plugin/hparams/download_data",
+            get(tb::hparams_download_data),
+        )
         .route("/plugin/graphs/graph", get(tb::graphs_graph))
         .route("/plugin/graphs/run_metadata", get(tb::graphs_run_metadata))
         .route("/plugin/text/text", get(tb::text))

@@ -212,6 +212,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
             "images" => has(Kind::Image),
             "graphs" => series.iter().any(crate::graphs::is_run_graph),
             "custom_scalars" => series.iter().any(crate::custom_scalars::is_layout),
+            "hparams" => hparams::has_data(&state).await?,
             _ => false,
         };
         let loading_mechanism = match frontend {
@@ -315,17 +316,8 @@ pub(super) async fn scalars(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ScalarParams>,
 ) -> Result<Response, ApiError> {
-    let (run, tag) = (p.run, p.tag);
-    let points = read(&state, move |c| {
-        match tb_series(c, &run, &tag, Kind::Scalar)? {
-            Some(id) => Ok(query::scalars(c, id, None, None, None)?),
-            None => Err(ApiError::NotFound(format!(
-                "no scalar data for run {run:?}, tag {tag:?}"
-            ))),
-        }
-    })
-    .await?;
     if p.format.as_deref() == Some("csv") {
+        let points = scalar_points(&state, p.run, p.tag).await?;
         let mut csv = String::with_capacity(32 + points.len() * 40);
         csv.push_str("Wall time,Step,Value\r\n");
         for pt in &points {
@@ -338,6 +330,30 @@ pub(super) async fn scalars(
         }
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
     }
+    scalars_json(&state, p.run, p.tag).await
+}
+
+/// Every point of a scalar series; a 404 when the run has no such scalar tag.
+async fn scalar_points(
+    state: &AppState,
+    run: String,
+    tag: String,
+) -> Result<Vec<crate::store::chunk::Point>, ApiError> {
+    read(state, move |c| {
+        match tb_series(c, &run, &tag, Kind::Scalar)? {
+            Some(id) => Ok(query::scalars(c, id, None, None, None)?),
+            None => Err(ApiError::NotFound(format!(
+                "no scalar data for run {run:?}, tag {tag:?}"
+            ))),
+        }
+    })
+    .await
+}
+
+/// `[[wall_time, step, value], ...]`: every point of a scalar series, as TensorBoard's
+/// scalars plugin answers.
+async fn scalars_json(state: &AppState, run: String, tag: String) -> Result<Response, ApiError> {
+    let points = scalar_points(state, run, tag).await?;
     let rows: Vec<(Num, i64, Num)> = points
         .iter()
         .map(|pt| (Num(pt.wall_time), pt.step, Num(pt.value)))
@@ -861,6 +877,7 @@ pub(super) async fn time_series(
 
 mod custom_scalars;
 mod graphs;
+mod hparams;
 pub(super) use custom_scalars::{
     layout as custom_scalars_layout, scalars as custom_scalars_scalars,
 };
@@ -868,6 +885,10 @@ pub(super) use graphs::{
     graph as graphs_graph, info as graphs_info, run_metadata as graphs_run_metadata,
 };
 pub(super) use graphs::{latest_graph, latest_run_metadata};
+pub(super) use hparams::{
+    download_data as hparams_download_data, experiment as hparams_experiment,
+    metric_evals as hparams_metric_evals, session_groups as hparams_session_groups,
+};
 
 #[cfg(test)]
 mod tests;

@@ -208,6 +208,9 @@ mod tests {
             hparams: Vec::new(),
             group_name: String::new(),
             start_time_secs: 0.0,
+            model_uri: String::new(),
+            monitor_url: String::new(),
+            other_values: Vec::new(),
         };
         assert_eq!(encode_value(&Value::HParams(hp)), None);
     }

@@ -420,3 +420,50 @@ pub fn tensor_data(
         .query_row(params![id, series_id], |r| r.get(0))
         .optional()?)
 }
+
+/// What the HParams plugin logged, as `(run, tag, HParamsPluginData bytes)` in run-name order
+/// (runs not deleted).
+pub fn hparams_data(conn: &Connection) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.name, h.tag, h.content FROM hparams_data h JOIN runs r ON r.id = h.run_id
+         WHERE r.deleted_at IS NULL ORDER BY r.name, h.tag",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The last point of a scalar series: what TensorBoard's `read_last_scalars` gives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastScalar {
+    /// Its step.
+    pub step: i64,
+    /// Its wall time.
+    pub wall_time: f64,
+    /// Its value (NaN when it was NaN).
+    pub value: f64,
+}
+
+/// The last point of every scalar series, as `(run, tag, point)` in run and tag order (runs
+/// not deleted).
+pub fn last_scalars(conn: &Connection) -> Result<Vec<(String, String, LastScalar)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.name, s.tag, c.last_step, c.last_wall, c.last_value
+         FROM series s JOIN runs r ON r.id = s.run_id
+         JOIN scalar_chunks c ON c.series_id = s.id
+             AND c.seq = (SELECT max(seq) FROM scalar_chunks m WHERE m.series_id = s.id)
+         WHERE s.kind = 'scalar' AND r.deleted_at IS NULL
+         ORDER BY r.name, s.tag",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            LastScalar {
+                step: r.get(2)?,
+                wall_time: r.get(3)?,
+                value: r.get::<_, Option<f64>>(4)?.unwrap_or(f64::NAN),
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -137,6 +137,17 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX run_edits_by_run ON run_edits (run_id, id);
     "#,
+    // 6: what the HParams plugin logged for a run, as logged (a serialized HParamsPluginData
+    // under its tag: the experiment, the session's start or its end), for TensorBoard's
+    // hparams API and the HParams tab. The latest of each tag is kept.
+    r#"
+    CREATE TABLE hparams_data (
+        run_id      INTEGER NOT NULL REFERENCES runs(id),
+        tag         TEXT NOT NULL,            -- _hparams_/experiment | session_start_info | session_end_info
+        content     BLOB NOT NULL,
+        PRIMARY KEY (run_id, tag)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and reads (`PRAGMA user_version` once migrated).

@@ -77,7 +77,14 @@ def hparam_value(v):
 
 
 def hparams_entry(content):
-    """An hparams summary's plugin content, parsed as the hparams plugin parses it."""
+    """An hparams summary's plugin content, parsed as the hparams plugin parses it (and as
+    the bytes it holds, in hex)."""
+    entry = hparams_parsed(content)
+    entry["content_hex"] = content.hex()
+    return entry
+
+
+def hparams_parsed(content):
     data = hparams_data.HParamsPluginData.FromString(content)
     which = data.WhichOneof("data")
     if which == "experiment":

@@ -635,10 +635,13 @@ impl SummaryWriter {
     /// Records this run's hyperparameters in the HParams plugin's format (so TensorBoard's HParams
     /// tab lists the run), and logs `metrics` as scalars at the largest step logged so far.
     ///
-    /// Unlike torch, this writes into the writer's own run, not a timestamped sub-run, and does
-    /// not write an `_hparams_/experiment` summary: TensorBoard then builds the experiment from
-    /// every run's hparams and scalar tags, so runs with different hparams sit in one table.
-    /// Give metrics tags distinct from the curves you log (e.g. `hparam/accuracy`).
+    /// Unlike torch, this writes into the writer's own run, not a timestamped sub-run. With
+    /// `metrics`, it also declares them, as torch does (an `_hparams_/experiment` naming these
+    /// hyperparameters and metrics): the HParams tabs then show those metrics, not every
+    /// scalar tag. Without, TensorBoard builds the experiment from every run's hparams and
+    /// scalar tags. To declare domains, labels or metrics of sub-runs, see
+    /// [`SummaryWriter::add_hparams_config`]. Give metrics tags distinct from the curves you
+    /// log (e.g. `hparam/accuracy`).
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
@@ -652,6 +655,14 @@ impl SummaryWriter {
     /// ```
     pub fn add_hparams(&mut self, hparams: &[(&str, HParamValue)], metrics: &[(&str, f64)]) {
         let step = self.max_step;
+        if !metrics.is_empty() {
+            let tags: Vec<&str> = metrics.iter().map(|(t, _)| *t).collect();
+            let experiment = crate::hparams::experiment_of_values(hparams, &tags, now_secs());
+            self.push_other(
+                step,
+                PendingKind::Value(summary::hparams_experiment(experiment)),
+            );
+        }
         self.push_other(
             step,
             PendingKind::HParams(
@@ -664,6 +675,34 @@ impl SummaryWriter {
         for (tag, value) in metrics {
             self.add_scalar(tag, *value, step);
         }
+    }
+
+    /// Declares the experiment's hyperparameters (their domains and labels) and the metrics the
+    /// HParams tabs show, as TensorBoard's `hp.hparams_config` does (`_hparams_/experiment`).
+    /// Log it once, in any run of the logdir; each run then records its values with
+    /// [`SummaryWriter::add_hparams`].
+    ///
+    /// ```
+    /// use runboard_sdk::hparams::{HParam, Metric};
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// writer.add_hparams_config(
+    ///     &[HParam::new("lr").interval(1e-4, 0.1), HParam::new("batch").discrete([32.0.into(), 64.0.into()])],
+    ///     &[Metric::new("val/loss"), Metric::new("accuracy").group("eval")],
+    /// );
+    /// writer.add_hparams(&[("lr", 1e-3.into()), ("batch", 32.0.into())], &[]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_hparams_config(
+        &mut self,
+        hparams: &[crate::hparams::HParam],
+        metrics: &[crate::hparams::Metric],
+    ) {
+        let experiment = crate::hparams::experiment(hparams, metrics, now_secs());
+        self.push_other(
+            0,
+            PendingKind::Value(summary::hparams_experiment(experiment)),
+        );
     }
 
     /// Records the end of this run for the HParams plugin (`_hparams_/session_end_info`).
@@ -1317,6 +1356,58 @@ mod tests {
         }
         assert_eq!(find("hparam/acc"), Value::Scalar(0.9f32 as f64));
         assert!(matches!(find("nan"), Value::Scalar(v) if v.is_nan()));
+        // With metrics, `add_hparams` declares them (and the hyperparameters' types), as torch's.
+        match find("_hparams_/experiment") {
+            Value::HParams(HParams::Experiment(e)) => {
+                let names: Vec<&str> = e.hparam_infos.iter().map(|h| h.name.as_str()).collect();
+                assert_eq!(names, ["lr", "opt", "layers"]);
+                assert_eq!(e.hparam_infos[1].r#type, 1, "a string");
+                let tags: Vec<String> = e
+                    .metric_infos
+                    .iter()
+                    .map(|m| m.name.clone().unwrap().tag)
+                    .collect();
+                assert_eq!(tags, ["hparam/acc"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hparams_config_declares_domains_and_metrics_and_hparams_without_metrics_declare_nothing() {
+        use crate::hparams::{HParam, Metric};
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SummaryWriter::new(dir.path()).unwrap();
+        w.add_hparams(&[("lr", 0.1.into())], &[]);
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        assert!(
+            !values_of(&path)
+                .iter()
+                .any(|v| v.1 == "_hparams_/experiment")
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SummaryWriter::new(dir.path()).unwrap();
+        w.add_hparams_config(
+            &[HParam::new("opt").discrete(["adam".into(), "sgd".into()])],
+            &[Metric::new("acc").group("eval").display_name("Accuracy")],
+        );
+        let path = w.path().to_path_buf();
+        w.close().unwrap();
+        let got = values_of(&path);
+        let Some(Value::HParams(HParams::Experiment(e))) = got
+            .iter()
+            .find(|v| v.1 == "_hparams_/experiment")
+            .map(|v| v.2.clone())
+        else {
+            panic!("{got:?}")
+        };
+        assert_eq!(e.hparam_infos[0].name, "opt");
+        assert!(e.hparam_infos[0].domain.is_some());
+        let m = &e.metric_infos[0];
+        assert_eq!(m.display_name, "Accuracy");
+        assert_eq!(m.name.as_ref().unwrap().group, "eval");
     }
 
     #[test]

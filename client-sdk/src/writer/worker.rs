@@ -314,7 +314,10 @@ impl Encoder {
                         .iter()
                         .map(|(k, v)| (k.clone(), v.to_proto()))
                         .collect();
-                    RemoteValue::Hparams(pb::HParams { values })
+                    RemoteValue::Hparams(pb::HParams {
+                        values,
+                        plugin_data: Vec::new(),
+                    })
                 });
                 (
                     summary::hparams_session_start(&borrowed, p.wall_time),
@@ -322,20 +325,25 @@ impl Encoder {
                 )
             }
             PendingKind::Value(v) => {
-                // A plugin's tensor (a custom scalars layout) streams as it is; hparams' end
-                // (another ready value) does not stream.
-                let remote = match (&v.metadata, &v.value) {
-                    (Some(m), Some(PbValue::Tensor(t))) if streaming => m
-                        .plugin_data
-                        .as_ref()
-                        .filter(|p| p.plugin_name == crate::event::plugin::CUSTOM_SCALARS)
-                        .map(|p| {
-                            use prost::Message;
-                            RemoteValue::PluginTensor(pb::PluginTensor {
-                                plugin: p.plugin_name.clone(),
-                                tensor: t.encode_to_vec(),
-                            })
-                        }),
+                // A plugin's tensor (a custom scalars layout) streams as it is, and so does
+                // what the HParams plugin logs (an experiment, a session's end).
+                let plugin = v.metadata.as_ref().and_then(|m| m.plugin_data.as_ref());
+                let remote = match (plugin, &v.value) {
+                    (Some(p), Some(PbValue::Tensor(t)))
+                        if streaming && p.plugin_name == crate::event::plugin::CUSTOM_SCALARS =>
+                    {
+                        use prost::Message;
+                        Some(RemoteValue::PluginTensor(pb::PluginTensor {
+                            plugin: p.plugin_name.clone(),
+                            tensor: t.encode_to_vec(),
+                        }))
+                    }
+                    (Some(p), _) if streaming && p.plugin_name == crate::event::plugin::HPARAMS => {
+                        Some(RemoteValue::Hparams(pb::HParams {
+                            values: Default::default(),
+                            plugin_data: p.content.clone(),
+                        }))
+                    }
                     _ => None,
                 };
                 (v, remote)

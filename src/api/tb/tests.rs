@@ -767,3 +767,244 @@ async fn the_graph_view_adds_a_profile_from_run_metadata() {
     )
     .await;
 }
+
+/// A run streamed over HTTP with an experiment (declared metrics), its session start and end
+/// and a metric's points, as the SDK streams them.
+async fn hparams_router() -> (tempfile::TempDir, axum::Router) {
+    use runboard_proto::prost::Message;
+    use runboard_proto::runboard::ingest as pb;
+    use runboard_sdk::hparams::{HParam, Metric};
+    let (dir, state) = empty_state();
+    let router = crate::api::router(state);
+    let experiment =
+        runboard_sdk::event::HParams::Experiment(Box::new(runboard_sdk::hparams::experiment(
+            &[HParam::new("lr").interval(0.0, 1.0)],
+            &[Metric::new("acc").display_name("Accuracy")],
+            5.0,
+        )));
+    let end = runboard_sdk::event::HParams::SessionEnd {
+        status: 1,
+        end_time_secs: 9.0,
+    };
+    let plugin = |h: &runboard_sdk::event::HParams| pb::Point {
+        tag: h.tag().into(),
+        step: 0,
+        wall_time: 1.0,
+        value: Some(pb::point::Value::Hparams(pb::HParams {
+            values: Default::default(),
+            plugin_data: h.to_plugin_data().encode_to_vec(),
+        })),
+    };
+    let start = pb::Point {
+        tag: "_hparams_/session_start_info".into(),
+        step: 0,
+        wall_time: 2.0,
+        value: Some(pb::point::Value::Hparams(pb::HParams {
+            values: [(
+                "lr".to_owned(),
+                runboard_sdk::HParamValue::Number(0.5).to_proto(),
+            )]
+            .into_iter()
+            .collect(),
+            plugin_data: Vec::new(),
+        })),
+    };
+    let mut points = vec![plugin(&experiment), start, plugin(&end)];
+    for step in 0..3 {
+        points.push(pb::Point {
+            tag: "acc".into(),
+            step,
+            wall_time: 3.0 + step as f64,
+            value: Some(pb::point::Value::Scalar(0.25 * step as f64)),
+        });
+    }
+    let batch = pb::Batch {
+        run: "trial".into(),
+        session: "s".into(),
+        seq: 1,
+        points,
+    };
+    let req = Request::post("/api/v1/ingest")
+        .header(header::CONTENT_TYPE, "application/x-protobuf")
+        .body(Body::from(batch.encode_to_vec()))
+        .expect("request");
+    let (status, _, body) = send(&router, req).await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+    (dir, router)
+}
+
+async fn post_text(
+    router: &axum::Router,
+    uri: &str,
+    body: &str,
+    origin: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::post(uri).header(header::CONTENT_TYPE, "text/plain;charset=UTF-8");
+    if let Some(o) = origin {
+        req = req.header(header::ORIGIN, o);
+    }
+    let (status, _, body) = send(
+        router,
+        req.body(Body::from(body.to_owned())).expect("request"),
+    )
+    .await;
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_hparams_plugin_answers_posts_as_its_front_end_sends_them() {
+    let (_dir, router) = hparams_router().await;
+    let listing = get_json(&router, "/data/plugins_listing").await;
+    assert_eq!(listing["hparams"]["enabled"], true);
+    // The front end posts `text/plain` JSON: a read, not a write (no token, any content type).
+    let (status, e) = post_text(&router, "/data/plugin/hparams/experiment", "{}", None).await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert_eq!(e["timeCreatedSecs"], 5.0);
+    assert_eq!(
+        e["hparamInfos"][0]["domainInterval"],
+        json!({"minValue": 0.0, "maxValue": 1.0})
+    );
+    assert_eq!(e["metricInfos"][0]["displayName"], "Accuracy");
+    let request = r#"{"allowedStatuses":["STATUS_SUCCESS"],"sliceSize":10}"#;
+    let (status, g) = post_text(
+        &router,
+        "/data/plugin/hparams/session_groups",
+        request,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{g}");
+    assert_eq!(g["totalSize"], 1);
+    let session = &g["sessionGroups"][0]["sessions"][0];
+    assert_eq!(session["name"], "trial");
+    assert_eq!(session["status"], "STATUS_SUCCESS");
+    assert_eq!(session["endTimeSecs"], 9.0);
+    assert_eq!(
+        session["metricValues"][0],
+        json!({"name": {"group": "", "tag": "acc"}, "value": 0.5, "trainingStep": 2, "wallTimeSecs": 5.0})
+    );
+    assert_eq!(g["sessionGroups"][0]["hparams"], json!({"lr": 0.5}));
+    let (status, evals) = post_text(
+        &router,
+        "/data/plugin/hparams/metric_evals",
+        r#"{"sessionName":"trial","metricName":{"tag":"acc"}}"#,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(evals, json!([[3.0, 0, 0.0], [4.0, 1, 0.25], [5.0, 2, 0.5]]));
+    // GET with ?request= as well.
+    let uri = format!(
+        "/data/plugin/hparams/session_groups?request={}",
+        form_encode(request)
+    );
+    assert_eq!(get_json(&router, &uri).await["totalSize"], 1);
+    // A foreign page cannot ask; a bad request is a 400 in JSON.
+    let (status, _) = post_text(
+        &router,
+        "/data/plugin/hparams/experiment",
+        "{}",
+        Some("http://evil.example"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, e) = post_text(
+        &router,
+        "/data/plugin/hparams/session_groups",
+        "{\"colParams\":[{}]}",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+    get_error(
+        &router,
+        "/data/plugin/hparams/experiment",
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    get_error(
+        &router,
+        "/data/plugin/hparams/download_data?format=xml&columnsVisibility=[]&request={}",
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    // Writes elsewhere still need their exact content type.
+    let (status, _) = post_text(&router, "/api/v1/ingest", "{}", None).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn hparams_plugin_data_over_http_is_checked() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::runboard::ingest as pb;
+    let (_dir, state) = empty_state();
+    let router = crate::api::router(state);
+    let end = runboard_sdk::event::HParams::SessionEnd {
+        status: 2,
+        end_time_secs: 1.0,
+    };
+    let with = |tag: &str, values: bool, data: Vec<u8>| pb::Batch {
+        run: "r".into(),
+        session: "s".into(),
+        seq: 1,
+        points: vec![pb::Point {
+            tag: tag.into(),
+            step: 0,
+            wall_time: 1.0,
+            value: Some(pb::point::Value::Hparams(pb::HParams {
+                values: if values {
+                    [(
+                        "x".to_owned(),
+                        runboard_sdk::HParamValue::Bool(true).to_proto(),
+                    )]
+                    .into_iter()
+                    .collect()
+                } else {
+                    Default::default()
+                },
+                plugin_data: data,
+            })),
+        }],
+    };
+    for (batch, why) in [
+        (
+            with("_hparams_/session_end_info", false, vec![0xff, 0xff]),
+            "does not decode",
+        ),
+        (
+            with(
+                "_hparams_/experiment",
+                false,
+                end.to_plugin_data().encode_to_vec(),
+            ),
+            "belongs under",
+        ),
+        (
+            with(
+                "_hparams_/session_end_info",
+                true,
+                end.to_plugin_data().encode_to_vec(),
+            ),
+            "not both",
+        ),
+    ] {
+        let req = Request::post("/api/v1/ingest")
+            .header(header::CONTENT_TYPE, "application/x-protobuf")
+            .body(Body::from(batch.encode_to_vec()))
+            .expect("request");
+        let (status, _, body) = send(&router, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text_of(&body));
+        assert!(text_of(&body).contains(why), "{}", text_of(&body));
+    }
+    // Nothing was stored: the plugin stays off.
+    let listing = get_json(&router, "/data/plugins_listing").await;
+    assert_eq!(listing["hparams"]["enabled"], false);
+}

@@ -614,11 +614,18 @@ impl Writer {
             if let Value::Run(text) = &value {
                 return self.apply_run_event(run_id, run, text);
             }
-            if let Value::HParams(HParams::SessionStart { hparams, .. }) = &value {
-                let json = codec::encode_hparams(hparams);
+            if let Value::HParams(h) = &value {
                 self.conn
-                    .prepare_cached("UPDATE runs SET hparams = ?2 WHERE id = ?1")?
-                    .execute(params![run_id, json])?;
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO hparams_data (run_id, tag, content) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![run_id, h.tag(), runboard_proto::prost::Message::encode_to_vec(&h.to_plugin_data())])?;
+                if let HParams::SessionStart { hparams, .. } = h {
+                    let json = codec::encode_hparams(hparams);
+                    self.conn
+                        .prepare_cached("UPDATE runs SET hparams = ?2 WHERE id = ?1")?
+                        .execute(params![run_id, json])?;
+                }
                 // Subscribers refetch the run list, which carries hparams.
                 if !self.change.updated_runs.iter().any(|r| r == run) {
                     self.change.updated_runs.push(run.to_owned());

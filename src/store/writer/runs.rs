@@ -216,7 +216,8 @@ impl Writer {
             "DELETE FROM scalar_points WHERE series_id IN (SELECT id FROM series WHERE run_id = {id});
              DELETE FROM scalar_chunks WHERE series_id IN (SELECT id FROM series WHERE run_id = {id});
              DELETE FROM tensors WHERE series_id IN (SELECT id FROM series WHERE run_id = {id});
-             DELETE FROM series WHERE run_id = {id};"
+             DELETE FROM series WHERE run_id = {id};
+             DELETE FROM hparams_data WHERE run_id = {id};"
         ))?;
         self.conn
             .prepare_cached(
