@@ -162,8 +162,48 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == 6 {
+            backfill_hparams_data(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Migration 6's data: each run's hyperparameters as databases before it kept them (the
+/// `runs.hparams` object) become its session start, so their runs stay in the HParams tab and
+/// TensorBoard's hparams API (their experiments and session ends were not kept).
+fn backfill_hparams_data(conn: &Connection) -> rusqlite::Result<()> {
+    use runboard_proto::prost::Message;
+    use runboard_sdk::event::HParams;
+    let mut rows = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT id, started_at, hparams FROM runs
+             WHERE hparams IS NOT NULL AND deleted_at IS NULL",
+        )?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let (id, started_at, text): (i64, f64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let Some(json) = super::codec::hparams_json(&text) else {
+                continue;
+            };
+            let start = HParams::SessionStart {
+                hparams: super::codec::decode_hparams(&json),
+                group_name: String::new(),
+                start_time_secs: started_at,
+                model_uri: String::new(),
+                monitor_url: String::new(),
+                other_values: Vec::new(),
+            };
+            rows.push((id, start.tag(), start.to_plugin_data().encode_to_vec()));
+        }
+    }
+    let mut insert = conn
+        .prepare("INSERT OR IGNORE INTO hparams_data (run_id, tag, content) VALUES (?1, ?2, ?3)")?;
+    for (id, tag, content) in rows {
+        insert.execute(rusqlite::params![id, tag, content])?;
     }
     Ok(())
 }
@@ -185,6 +225,51 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn migration_6_keeps_runs_hparams_as_their_session_start() {
+        use runboard_proto::prost::Message;
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+        configure(&conn).unwrap();
+        for (i, sql) in MIGRATIONS.iter().enumerate().take(5) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64)
+                .unwrap();
+        }
+        conn.execute_batch(
+            r#"INSERT INTO runs (id, name, started_at, updated_at, hparams)
+                   VALUES (1, 'a', 7, 8, '{"lr":0.1,"opt":"adam"}'), (2, 'b', 0, 0, NULL);"#,
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, String, Vec<u8>)> = conn
+            .prepare("SELECT run_id, tag, content FROM hparams_data")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].0, rows[0].1.as_str()),
+            (1, "_hparams_/session_start_info")
+        );
+        let data =
+            runboard_proto::tensorboard::hparams::HParamsPluginData::decode(rows[0].2.as_slice())
+                .unwrap();
+        match runboard_sdk::event::HParams::from_plugin_data(data) {
+            Some(runboard_sdk::event::HParams::SessionStart {
+                hparams,
+                start_time_secs,
+                ..
+            }) => {
+                assert_eq!(hparams.len(), 2);
+                assert_eq!(start_time_secs, 7.0);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn tensors_keep_their_ids_across_migration_4_and_ids_are_never_reused() {
