@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tensorboard/compat/proto/event.proto",
         "tensorboard/compat/proto/summary.proto",
         "tensorboard/compat/proto/graph.proto",
+        "tensorboard/compat/proto/meta_graph.proto",
         "tensorboard/compat/proto/run_metadata.proto",
         "tensorboard/plugins/custom_scalar/layout.proto",
         "tensorboard/plugins/hparams/plugin_data.proto",

@@ -28,7 +28,7 @@ use runboard_proto::tensorboard::{
 };
 
 pub use runboard_sdk::event::{
-    RUN_GRAPH_TAG, plugin::GRAPH_TAGGED_RUN_METADATA as RUN_METADATA_PLUGIN,
+    META_GRAPH_TAG, RUN_GRAPH_TAG, plugin::GRAPH_TAGGED_RUN_METADATA as RUN_METADATA_PLUGIN,
     plugin::GRAPHS as PLUGIN,
 };
 
@@ -55,6 +55,26 @@ pub fn run_metadata_to_text(run_metadata: &RunMetadata) -> String {
 /// Whether a stored series is a run's graph.
 pub fn is_run_graph(s: &crate::store::query::SeriesInfo) -> bool {
     s.kind == crate::types::Kind::Tensor && s.plugin == PLUGIN && s.tag == RUN_GRAPH_TAG
+}
+
+/// Whether a stored series is a run's meta graph (`Event.meta_graph_def`).
+pub fn is_meta_graph(s: &crate::store::query::SeriesInfo) -> bool {
+    s.kind == crate::types::Kind::Tensor && s.plugin == PLUGIN && s.tag == META_GRAPH_TAG
+}
+
+/// Whether a stored series gives its run a graph: its `graph_def`, or its meta graph's.
+pub fn gives_a_graph(s: &crate::store::query::SeriesInfo) -> bool {
+    is_run_graph(s) || is_meta_graph(s)
+}
+
+/// The graph a serialized `MetaGraphDef` holds (`None` when it holds none).
+pub fn decode_meta_graph(bytes: &[u8]) -> Result<Option<GraphDef>, GraphError> {
+    runboard_proto::tensorboard::MetaGraphDef::decode(bytes)
+        .map(|m| m.graph_def)
+        .map_err(|source| GraphError::Decode {
+            what: "MetaGraphDef",
+            source,
+        })
 }
 
 /// Why a stored graph cannot be served.

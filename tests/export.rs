@@ -93,6 +93,7 @@ fn write_logdir(logdir: &Path) {
         &[("lr", 1e-3.into()), ("opt", "adam".into())],
         &[("hparam/acc", 0.875)],
     );
+    train.add_hparams_end(true);
     train.close().unwrap();
     let mut eval = SummaryWriter::new(logdir.join("nested/eval")).unwrap();
     for s in (0..200).step_by(25) {
@@ -100,6 +101,49 @@ fn write_logdir(logdir: &Path) {
     }
     eval.add_scalar(QUOTED_TAG, 1.5, 0);
     eval.close().unwrap();
+    // A TF1 writer's meta graph and run metadata, in a second file of `train`.
+    let mut w =
+        runboard_sdk::event_file::EventFileWriter::create(&logdir.join("train"), ".tf1").unwrap();
+    for event in tf1_events() {
+        w.write_event(&event).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// An `Event.meta_graph_def` and an `Event.tagged_run_metadata` (bytes kept as written).
+fn tf1_events() -> Vec<runboard_sdk::proto::tensorboard::Event> {
+    use runboard_sdk::proto::prost::Message;
+    use runboard_sdk::proto::tensorboard::{
+        Event, GraphDef, MetaGraphDef, NodeDef, RunMetadata, TaggedRunMetadata, event::What,
+    };
+    let graph = GraphDef {
+        node: vec![NodeDef {
+            name: "tf1/const".into(),
+            op: "Const".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let meta = MetaGraphDef {
+        graph_def: Some(graph),
+    };
+    vec![
+        Event {
+            wall_time: 1_700_000_000.5,
+            step: 0,
+            what: Some(What::MetaGraphDef(meta.encode_to_vec())),
+            ..Default::default()
+        },
+        Event {
+            wall_time: 1_700_000_001.25,
+            step: 3,
+            what: Some(What::TaggedRunMetadata(TaggedRunMetadata {
+                tag: "step3".into(),
+                run_metadata: RunMetadata::default().encode_to_vec(),
+            })),
+            ..Default::default()
+        },
+    ]
 }
 
 /// (run, tag, step) -> (wall_time, value): every scalar point in the logdir's files, read with
@@ -427,13 +471,14 @@ fn first_difference(a: &Json, b: &Json, path: &str) -> Option<String> {
 
 /// The parts of TensorBoard's view that must survive an export unchanged.
 fn tensorboard_view(dump: &Json) -> Json {
+    // Every entry as TensorBoard's hparams plugin parses it (the bytes may differ: a map's
+    // entries are written in any order).
     let mut hparams = serde_json::Map::new();
     for (run, tags) in dump["hparams"].as_object().unwrap() {
         for (tag, entry) in tags.as_object().unwrap() {
-            if let Some(start) = entry.get("session_start") {
-                // runboard stores the values, not the start time or group name.
-                hparams.insert(format!("{run}/{tag}"), start["hparams"].clone());
-            }
+            let mut entry = entry.clone();
+            entry.as_object_mut().unwrap().remove("content_hex");
+            hparams.insert(format!("{run}/{tag}"), entry);
         }
     }
     serde_json::json!({
@@ -443,6 +488,7 @@ fn tensorboard_view(dump: &Json) -> Json {
         "text": dump["text"],
         "images": dump["images"],
         "graphs": dump["graphs"],
+        "run_metadata": dump["run_metadata"],
         "hparams": hparams,
     })
 }
@@ -488,6 +534,7 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
         "text",
         "images",
         "graphs",
+        "run_metadata",
         "hparams",
     ] {
         if let Some(diff) = first_difference(&a[key], &b[key], key) {
@@ -499,6 +546,38 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
         5000
     );
     assert_eq!(
+        a["hparams"].as_object().unwrap().len(),
+        3,
+        "the experiment, the session's start and its end: {}",
+        a["hparams"]
+    );
+    assert!(
+        a["run_metadata"]["train"]["step3"].is_array(),
+        "{}",
+        a["run_metadata"]
+    );
+    // The meta graph (which TensorBoard 2.21 does not read) comes back byte for byte.
+    let meta_graphs = |dir: &Path| -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir.join("train")).unwrap() {
+            let (events, _) =
+                runboard_sdk::event_file::read_events(&entry.unwrap().path()).unwrap();
+            for v in events.iter().flat_map(|e| &e.values) {
+                if v.tag == runboard_sdk::event::META_GRAPH_TAG {
+                    out.push(
+                        runboard_sdk::event::run_graph_bytes(&v.value)
+                            .unwrap()
+                            .to_vec(),
+                    );
+                }
+            }
+        }
+        out
+    };
+    let want = meta_graphs(&logdir);
+    assert_eq!(want.len(), 1);
+    assert_eq!(meta_graphs(&out), want);
+    assert_eq!(
         b["histograms"]["train"]["weights"]
             .as_array()
             .unwrap()
@@ -506,7 +585,7 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
         3
     );
     assert_eq!(
-        b["hparams"]["train/_hparams_/session_start_info"]["opt"]["string"],
+        b["hparams"]["train/_hparams_/session_start_info"]["session_start"]["hparams"]["opt"]["string"],
         "adam"
     );
     // And the real server (`--load_fast=true`, its Rust data server) serves them.

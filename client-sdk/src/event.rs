@@ -51,6 +51,12 @@ pub const CUSTOM_SCALARS_LAYOUT_TAG: &str = "custom_scalars__config__";
 /// name for it).
 pub const RUN_GRAPH_TAG: &str = "__run_graph__";
 
+/// The tag a run's meta graph (`Event.meta_graph_def`, a serialized `MetaGraphDef`) is kept
+/// under, as written (a rank-0 DT_STRING tensor of plugin [`plugin::GRAPHS`]). TensorBoard
+/// 2.21 shows nothing of it; runboard serves its graph when the run has no `graph_def`, as
+/// TensorBoard's older loader did.
+pub const META_GRAPH_TAG: &str = "__meta_graph__";
+
 /// A run's graph (a serialized `GraphDef`) as the value kept under [`RUN_GRAPH_TAG`].
 pub fn run_graph_value(graph_def: Vec<u8>) -> Value {
     blob_value(plugin::GRAPHS, graph_def)
@@ -500,7 +506,9 @@ impl EventDecoder {
                 });
             }
             Some(What::GraphDef(graph)) => on_value(&info, RUN_GRAPH_TAG, run_graph_value(graph)),
-            Some(What::MetaGraphDef(_)) => info.marker = Some(Marker::Other("meta_graph_def")),
+            Some(What::MetaGraphDef(meta)) => {
+                on_value(&info, META_GRAPH_TAG, blob_value(plugin::GRAPHS, meta));
+            }
             Some(What::TaggedRunMetadata(m)) => {
                 let value = blob_value(plugin::GRAPH_TAGGED_RUN_METADATA, m.run_metadata);
                 on_value(&info, &m.tag, value);

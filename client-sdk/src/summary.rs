@@ -279,7 +279,13 @@ fn hparams_value(tag: &str, data: hparams::h_params_plugin_data::Data) -> pb::su
         data: Some(data),
     }
     .encode_to_vec();
-    // Like torch and tensorboardX: the value is empty, the data lives in the metadata.
+    hparams_plugin_value(tag, content)
+}
+
+/// A summary value of the HParams plugin under `tag` holding `content`, a serialized
+/// `HParamsPluginData` (like torch and tensorboardX: the value is empty, the data lives in the
+/// metadata).
+pub fn hparams_plugin_value(tag: &str, content: Vec<u8>) -> pb::summary::Value {
     value(
         tag,
         Some(metadata(plugin::HPARAMS, content, pb::DataClass::Unknown)),

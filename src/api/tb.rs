@@ -210,7 +210,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
             "histograms" | "distributions" => has(Kind::Histogram),
             "text" => has(Kind::Text),
             "images" => has(Kind::Image),
-            "graphs" => series.iter().any(crate::graphs::is_run_graph),
+            "graphs" => series.iter().any(crate::graphs::gives_a_graph),
             "custom_scalars" => series.iter().any(crate::custom_scalars::is_layout),
             "hparams" => hparams::has_data(&state).await?,
             _ => false,

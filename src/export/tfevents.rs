@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 
 use indicatif::ProgressBar;
-use runboard_sdk::event::{HParamValue, Value};
+use runboard_sdk::event::Value;
 use runboard_sdk::event_file::EventFileWriter;
 use runboard_sdk::summary;
 use rusqlite::Connection;
@@ -151,16 +151,13 @@ impl<'a> Cursor<'a> {
                 series, buf, pos, ..
             } => {
                 if let Some(row) = buf.get(*pos) {
-                    if crate::graphs::is_run_graph(&series.info) {
-                        // A run's graph goes back where it came from: `Event.graph_def`.
-                        let tensor = codec::tensor(&row.data)?;
-                        let graph = tensor.string_val.into_iter().next().unwrap_or_default();
+                    if let Some(what) = event_of(&series.info, row)? {
+                        // A graph, meta graph or run metadata goes back where it came from:
+                        // its own field of `Event`.
                         let event = runboard_sdk::proto::tensorboard::Event {
                             wall_time: row.wall_time,
                             step: row.step,
-                            what: Some(runboard_sdk::proto::tensorboard::event::What::GraphDef(
-                                graph,
-                            )),
+                            what: Some(what),
                             ..Default::default()
                         };
                         w.write_event(&event).map_err(io)?;
@@ -175,6 +172,31 @@ impl<'a> Cursor<'a> {
         }
         Ok(())
     }
+}
+
+/// What a stored graph (`Event.graph_def`), meta graph (`Event.meta_graph_def`) or run metadata
+/// (`Event.tagged_run_metadata`) was written as; `None` for a summary value.
+fn event_of(
+    info: &SeriesInfo,
+    row: &TensorRow,
+) -> Result<Option<runboard_sdk::proto::tensorboard::event::What>, ExportError> {
+    use runboard_sdk::proto::tensorboard::{TaggedRunMetadata, event::What};
+    let bytes = || -> Result<Vec<u8>, ExportError> {
+        let tensor = codec::tensor(&row.data)?;
+        Ok(tensor.string_val.into_iter().next().unwrap_or_default())
+    };
+    Ok(if crate::graphs::is_run_graph(info) {
+        Some(What::GraphDef(bytes()?))
+    } else if crate::graphs::is_meta_graph(info) {
+        Some(What::MetaGraphDef(bytes()?))
+    } else if crate::graphs::is_run_metadata(info) {
+        Some(What::TaggedRunMetadata(TaggedRunMetadata {
+            tag: info.tag.clone(),
+            run_metadata: bytes()?,
+        }))
+    } else {
+        None
+    })
 }
 
 /// The summary value of a stored histogram, text, image or tensor, as TensorBoard's plugins
@@ -249,13 +271,14 @@ fn write_run_events(
     let _ = std::fs::remove_file(&tmp);
     let mut w = EventFileWriter::create_new(&tmp, started).map_err(io(&path))?;
     let result = (|| {
-        if let Some(h) = info.and_then(|r| r.hparams.as_ref()) {
-            let pairs = codec::decode_hparams(h);
-            let refs: Vec<(&str, HParamValue)> =
-                pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-            let value = summary::hparams_session_start(&refs, started);
-            w.write_summary(started, 0, vec![value])
-                .map_err(io(&path))?;
+        // What the HParams plugin logged (the experiment, the session's start and end), as
+        // logged.
+        if let Some(run) = info {
+            for (tag, content) in crate::store::query::hparams_data_of(conn, &run.name)? {
+                let value = summary::hparams_plugin_value(&tag, content);
+                w.write_summary(started, 0, vec![value])
+                    .map_err(io(&path))?;
+            }
         }
         let mut cursors: Vec<Cursor<'_>> = series.iter().map(|s| Cursor::new(s)).collect();
         let mut heap = BinaryHeap::new();

@@ -432,6 +432,16 @@ pub fn hparams_data(conn: &Connection) -> Result<Vec<(String, String, Vec<u8>)>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// What the HParams plugin logged for one run, as `(tag, HParamsPluginData bytes)` in tag order.
+pub fn hparams_data_of(conn: &Connection, run: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT h.tag, h.content FROM hparams_data h JOIN runs r ON r.id = h.run_id
+         WHERE r.name = ?1 AND r.deleted_at IS NULL ORDER BY h.tag",
+    )?;
+    let rows = stmt.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The last point of a scalar series: what TensorBoard's `read_last_scalars` gives.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LastScalar {

@@ -4,7 +4,7 @@
 // whose names match; picking one opens the scopes around it and marks it. Clicking an op shows
 // its op, device, output shapes, attributes and inputs. Every name is set as text.
 //
-//   state.series (runs with `__run_graph__`) ──► run menu ──► GET graph?run=&open=…&find= ──► layout ──► SVG
+//   state.series (runs with `__run_graph__` or `__meta_graph__`) ──► run menu ──► GET graph?run=&open=…&find= ──► layout ──► SVG
 
 import { Graph, layout } from '../vendor/dagre/dagre.esm.js';
 import { getJson } from './api.js';
@@ -13,6 +13,8 @@ import { el } from './util.js';
 
 /** The tag a run's graph is kept under. */
 export const GRAPH_TAG = '__run_graph__';
+/** A run's meta graph (`Event.meta_graph_def`): its graph is served when the run has no other. */
+export const META_GRAPH_TAG = '__meta_graph__';
 /** The text tag of a model summary (the SDK's `add_model_summary`), shown above the graph. */
 export const SUMMARY_TAG = 'model/summary';
 /** The plugin of run metadata (per-node compute time and memory, under its own tag). */
@@ -110,7 +112,9 @@ export class GraphView {
   /** Runs with a graph, in the server's order. */
   runs() {
     const out = [];
-    for (const s of this.ctx.state.series.values()) if (s.tag === GRAPH_TAG && !out.includes(s.run)) out.push(s.run);
+    for (const s of this.ctx.state.series.values()) {
+      if ((s.tag === GRAPH_TAG || s.tag === META_GRAPH_TAG) && s.plugin === 'graphs' && !out.includes(s.run)) out.push(s.run);
+    }
     return out;
   }
 

@@ -43,8 +43,9 @@ pub(in crate::api) async fn info(State(state): State<AppState>) -> Result<Respon
         tags: Ordered::default(),
         run_graph: false,
     };
-    // TensorBoard's order: runs with a graph, then those with run metadata only.
-    for s in series.iter().filter(|s| graphs::is_run_graph(s)) {
+    // TensorBoard's order: runs with a graph (its own, or its meta graph's), then those with
+    // run metadata only.
+    for s in series.iter().filter(|s| graphs::gives_a_graph(s)) {
         out.entry(&s.run, || item(&s.run)).run_graph = true;
     }
     for s in series.iter().filter(|s| graphs::is_run_metadata(s)) {
@@ -60,23 +61,35 @@ pub(in crate::api) async fn info(State(state): State<AppState>) -> Result<Respon
     Ok(tb_json(&out))
 }
 
-/// The latest graph of `run`, decoded: 404 when it has none, 422 when it does not decode.
+/// The latest graph of `run`, decoded: its latest `graph_def`, else the graph of its latest
+/// meta graph (as TensorBoard's older loader chose); 404 when it has none, 422 when it does not
+/// decode.
 pub(in crate::api) fn latest_graph(
     c: &rusqlite::Connection,
     run: &str,
 ) -> Result<runboard_proto::tensorboard::GraphDef, ApiError> {
-    let mut rows = match super::tb_series(c, run, graphs::RUN_GRAPH_TAG, Kind::Tensor)? {
-        Some(id) => query::tensors(c, id)?,
-        None => Vec::new(),
+    let latest = |tag: &str| -> Result<Option<Vec<u8>>, ApiError> {
+        let Some(id) = super::tb_series(c, run, tag, Kind::Tensor)? else {
+            return Ok(None);
+        };
+        let Some(row) = query::tensors(c, id)?.pop() else {
+            return Ok(None);
+        };
+        let tensor = crate::store::codec::tensor(&row.data)?;
+        Ok(Some(
+            tensor.string_val.into_iter().next().unwrap_or_default(),
+        ))
     };
-    // The latest, as TensorBoard serves it.
-    let Some(latest) = rows.pop() else {
-        return Err(ApiError::NotFound(format!("no graph for run {run:?}")));
-    };
-    let tensor = crate::store::codec::tensor(&latest.data)?;
-    let bytes = tensor.string_val.first().map_or(&[][..], Vec::as_slice);
-    graphs::decode(bytes)
-        .map_err(|e| ApiError::Unprocessable(format!("run {run:?}: its graph {e}")))
+    let undecodable = |e| ApiError::Unprocessable(format!("run {run:?}: its graph {e}"));
+    if let Some(bytes) = latest(graphs::RUN_GRAPH_TAG)? {
+        return graphs::decode(&bytes).map_err(undecodable);
+    }
+    match latest(graphs::META_GRAPH_TAG)? {
+        Some(bytes) => graphs::decode_meta_graph(&bytes)
+            .map_err(undecodable)?
+            .ok_or_else(|| ApiError::NotFound(format!("run {run:?}: its meta graph has no graph"))),
+        None => Err(ApiError::NotFound(format!("no graph for run {run:?}"))),
+    }
 }
 
 /// The latest run metadata of `run` under `tag`, decoded: 404 when there is none, 422 when it

@@ -1008,3 +1008,98 @@ async fn hparams_plugin_data_over_http_is_checked() {
     let listing = get_json(&router, "/data/plugins_listing").await;
     assert_eq!(listing["hparams"]["enabled"], false);
 }
+
+/// `events` (as an event file holds them) decoded and stored in run `run`.
+fn store_events(
+    state: &crate::api::AppState,
+    run: &str,
+    events: Vec<runboard_proto::tensorboard::Event>,
+) {
+    let mut decoder = runboard_sdk::event::EventDecoder::default();
+    let mut items = Vec::new();
+    for (step, event) in events.into_iter().enumerate() {
+        for v in decoder.convert(event).values {
+            items.push(crate::store::Item::Value {
+                tag: v.tag,
+                step: step as i64,
+                wall_time: 1.0,
+                value: v.value,
+            });
+        }
+    }
+    state
+        .store
+        .submit(crate::store::Batch {
+            run: crate::types::RunName::new(run).expect("name"),
+            items,
+            progress: None,
+            dedup: None,
+        })
+        .expect("submit");
+    state.store.flush().expect("flush");
+}
+
+#[tokio::test]
+async fn a_meta_graphs_graph_is_served_when_the_run_has_no_graph_def() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::tensorboard::event::What;
+    use runboard_proto::tensorboard::{Event, GraphDef, MetaGraphDef, NodeDef};
+    let graph = |name: &str| GraphDef {
+        node: vec![NodeDef {
+            name: name.into(),
+            op: "Const".into(),
+            ..NodeDef::default()
+        }],
+        ..GraphDef::default()
+    };
+    let meta = |g: Option<GraphDef>| Event {
+        what: Some(What::MetaGraphDef(
+            MetaGraphDef { graph_def: g }.encode_to_vec(),
+        )),
+        ..Event::default()
+    };
+    let (_dir, state) = empty_state();
+    // Only a meta graph; a meta graph and a graph_def (the graph_def wins, whatever the order);
+    // a meta graph without a graph.
+    store_events(&state, "meta", vec![meta(Some(graph("from/meta")))]);
+    store_events(
+        &state,
+        "both",
+        vec![
+            Event {
+                what: Some(What::GraphDef(graph("from/graph_def").encode_to_vec())),
+                ..Event::default()
+            },
+            meta(Some(graph("from/meta"))),
+        ],
+    );
+    store_events(&state, "empty", vec![meta(None)]);
+    let router = crate::api::router(state);
+    let info = get_json(&router, "/data/plugin/graphs/info").await;
+    for run in ["meta", "both", "empty"] {
+        assert_eq!(info[run]["run_graph"], true, "{info}");
+    }
+    assert_eq!(
+        get_json(&router, "/data/plugins_listing").await["graphs"]["enabled"],
+        true
+    );
+    for (run, want) in [("meta", "from/meta"), ("both", "from/graph_def")] {
+        let (status, _, body) = get(&router, &format!("/data/plugin/graphs/graph?run={run}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            text_of(&body),
+            crate::graphs::to_text(&graph(want)),
+            "{run}"
+        );
+    }
+    get_error(
+        &router,
+        "/data/plugin/graphs/graph?run=empty",
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // The dashboard's view reads the same graph.
+    let view = get_json(&router, "/api/v1/graph?run=meta").await;
+    assert!(view.to_string().contains("from"), "{view}");
+}
