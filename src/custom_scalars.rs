@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use crate::format::py_json_str;
+
 use runboard_proto::prost::Message;
 use runboard_proto::tensorboard::{Category, Chart, Layout, chart};
 
@@ -66,7 +68,9 @@ pub fn to_json(layout: &Layout) -> String {
 
 fn category_json(w: &mut Json, c: &Category) {
     let fields: [(bool, Field<'_>); 3] = [
-        (!c.title.is_empty(), &|w| w.field("title", &quote(&c.title))),
+        (!c.title.is_empty(), &|w| {
+            w.field("title", &py_json_str(&c.title))
+        }),
         (!c.chart.is_empty(), &|w| {
             w.array("chart", &c.chart, chart_json)
         }),
@@ -79,17 +83,23 @@ fn category_json(w: &mut Json, c: &Category) {
 
 fn chart_json(w: &mut Json, c: &Chart) {
     w.object(|w| {
-        let title: Field<'_> = &|w| w.field("title", &quote(&c.title));
+        let title: Field<'_> = &|w| w.field("title", &py_json_str(&c.title));
         let content: Field<'_> = &|w| match &c.content {
             Some(chart::Content::Multiline(m)) => w.key_object("multiline", |w| {
-                w.array("tag", &m.tag, |w, t| w.item(&quote(t)));
+                w.array("tag", &m.tag, |w, t| w.item(&py_json_str(t)));
             }),
             Some(chart::Content::Margin(m)) => w.key_object("margin", |w| {
                 w.array("series", &m.series, |w, s| {
                     let fields: [(bool, Field<'_>); 3] = [
-                        (!s.value.is_empty(), &|w| w.field("value", &quote(&s.value))),
-                        (!s.lower.is_empty(), &|w| w.field("lower", &quote(&s.lower))),
-                        (!s.upper.is_empty(), &|w| w.field("upper", &quote(&s.upper))),
+                        (!s.value.is_empty(), &|w| {
+                            w.field("value", &py_json_str(&s.value))
+                        }),
+                        (!s.lower.is_empty(), &|w| {
+                            w.field("lower", &py_json_str(&s.lower))
+                        }),
+                        (!s.upper.is_empty(), &|w| {
+                            w.field("upper", &py_json_str(&s.upper))
+                        }),
                     ];
                     w.object(|w| in_json_order(w, &fields));
                 });
@@ -166,7 +176,7 @@ impl Json {
 
     fn key(&mut self, name: &str) {
         self.newline_item();
-        let _ = write!(self.out, "{}: ", quote(name));
+        let _ = write!(self.out, "{}: ", py_json_str(name));
     }
 
     fn field(&mut self, name: &str, value: &str) {
@@ -193,32 +203,6 @@ impl Json {
     fn item(&mut self, value: &str) {
         self.out.push_str(value);
     }
-}
-
-/// A JSON string as Python's `json.dumps` with `ensure_ascii` writes it.
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{u:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
@@ -306,7 +290,7 @@ mod tests {
             "{\n  \"version\": 0,\n  \"category\": []\n}"
         );
         assert_eq!(
-            quote("\u{1f600}\u{7f}\u{1}"),
+            py_json_str("\u{1f600}\u{7f}\u{1}"),
             r#""\ud83d\ude00\u007f\u0001""#
         );
     }

@@ -168,26 +168,8 @@ fn value_string(v: &prost_types::Value) -> Option<String> {
 /// A string's JSON text without its quotes, as Python's `json.dumps` writes it (non-ASCII as
 /// `\uXXXX`).
 fn json_ascii(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c.is_ascii() && !c.is_ascii_control() || c == '\u{7f}' => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{u:04x}"));
-                }
-            }
-        }
-    }
-    out
+    let quoted = crate::format::py_json_str(s);
+    quoted[1..quoted.len() - 1].to_owned()
 }
 
 fn hparam_infos_of_sessions(logged: &Logged) -> Vec<pb::HParamInfo> {

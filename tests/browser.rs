@@ -248,12 +248,7 @@ fn the_run_table_works_in_chromium() {
         "virtualised",
         "no-console-errors",
     ];
-    assert!(
-        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
-        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
-        artifacts.display(),
-        log.lock().unwrap()
-    );
+    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
 }
 
 /// The Graphs tab on the committed graph fixture (`tests/browser/graph.mjs`): every top-level
@@ -264,13 +259,10 @@ fn the_run_table_works_in_chromium() {
 fn the_graph_tab_works_in_chromium() {
     let tmp = tempfile::tempdir().unwrap();
     let logdir = tmp.path().join("logs");
-    let run = logdir.join("graph");
-    std::fs::create_dir_all(&run).unwrap();
-    let fixture = common::repo().join("tests/fixtures/logdirs/graph");
-    for entry in std::fs::read_dir(&fixture).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, run.join(path.file_name().unwrap())).unwrap();
-    }
+    common::copy_dir(
+        &common::repo().join("tests/fixtures/logdirs/graph"),
+        &logdir.join("graph"),
+    );
     let (child, base, log) =
         common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
     let server = common::Server { child, base };
@@ -285,12 +277,7 @@ fn the_graph_tab_works_in_chromium() {
         "zoom-and-pan",
         "no-console-errors",
     ];
-    assert!(
-        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
-        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
-        artifacts.display(),
-        log.lock().unwrap()
-    );
+    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
 }
 
 /// The Custom Scalars tab (`tests/browser/custom_scalars.mjs`) on the committed tensorboardX
@@ -304,15 +291,10 @@ fn the_custom_scalars_tab_works_in_chromium() {
     use runboard_sdk::proto::tensorboard::{Category, Chart, Layout, MultilineChartContent, chart};
     let tmp = tempfile::tempdir().unwrap();
     let logdir = tmp.path().join("logs");
-    let fixture = common::repo().join("tests/fixtures/logdirs/custom_scalars");
-    for name in ["a", "b"] {
-        let run = logdir.join(name);
-        std::fs::create_dir_all(&run).unwrap();
-        for entry in std::fs::read_dir(fixture.join(name)).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, run.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    common::copy_dir(
+        &common::repo().join("tests/fixtures/logdirs/custom_scalars"),
+        &logdir,
+    );
     let multiline = |title: &str, tags: &[&str]| Chart {
         title: title.into(),
         content: Some(chart::Content::Multiline(MultilineChartContent {
@@ -363,12 +345,7 @@ fn the_custom_scalars_tab_works_in_chromium() {
         "live-update",
         "no-console-errors",
     ];
-    assert!(
-        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
-        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
-        artifacts.display(),
-        log.lock().unwrap()
-    );
+    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
     live.close().unwrap();
 }
 
@@ -382,21 +359,9 @@ fn the_custom_scalars_tab_works_in_chromium() {
 /// scatter-plot matrix, each as the server's `/api/v1/hparams` says.
 #[test]
 fn the_hparams_tab_works_in_chromium() {
-    fn copy_dir(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let path = entry.unwrap().path();
-            let dest = to.join(path.file_name().unwrap());
-            if path.is_dir() {
-                copy_dir(&path, &dest);
-            } else {
-                std::fs::copy(&path, &dest).unwrap();
-            }
-        }
-    }
     let tmp = tempfile::tempdir().unwrap();
     let logdir = tmp.path().join("logs");
-    copy_dir(
+    common::copy_dir(
         &common::repo().join("tests/fixtures/logdirs/hparams"),
         &logdir,
     );
@@ -438,12 +403,7 @@ fn the_hparams_tab_works_in_chromium() {
         "scatter-matrix",
         "no-console-errors",
     ];
-    assert!(
-        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
-        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
-        artifacts.display(),
-        log.lock().unwrap()
-    );
+    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
 }
 
 /// `runboard demo` stopped with SIGTERM (so it removes its scratch database), killed if it lingers.
@@ -537,12 +497,7 @@ fn the_dashboard_shows_tensorboardx_files_and_the_demo_as_tensorboard_does() {
         "numbers-for-people",
         "no-errors",
     ];
-    assert!(
-        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
-        "browser checks failed; passed {passed:?} (screenshots in {}); demo log:\n{}",
-        artifacts.display(),
-        log.lock().unwrap()
-    );
+    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
 }
 
 /// A finite value as JSON, a non-finite one as runboard's JSON writes it ("NaN").
@@ -691,13 +646,12 @@ fn groups_x_series_and_compare_work_in_chromium() {
         "config-text-is-not-html",
         "no-console-errors",
     ];
-    assert!(
-        ok && expected_checks
-            .iter()
-            .all(|c| passed.iter().any(|p| p == c)),
-        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{}",
-        artifacts.display(),
-        log.lock().unwrap()
+    assert_passed(
+        ok,
+        &passed,
+        &expected_checks,
+        &artifacts,
+        &log.lock().unwrap(),
     );
 }
 
@@ -705,6 +659,16 @@ fn groups_x_series_and_compare_work_in_chromium() {
 /// `artifacts`, `env` added to its environment). Each line it prints goes to `on_line` with
 /// the script's stdin, for lines that ask the test to act (it answers and returns true);
 /// `pass NAME` lines are collected. Returns whether the script succeeded and what passed.
+/// Every expected check passed and the script succeeded, else a failure naming what passed,
+/// where the screenshots are and the server's log.
+fn assert_passed(ok: bool, passed: &[String], expected: &[&str], artifacts: &Path, log: &str) {
+    assert!(
+        ok && expected.iter().all(|c| passed.iter().any(|p| p == c)),
+        "browser checks failed; passed {passed:?} (screenshots in {}); server log:\n{log}",
+        artifacts.display()
+    );
+}
+
 fn run_node(
     script: &str,
     base: &str,

@@ -129,19 +129,6 @@ impl Server for TensorBoard {
 // ---------------------------------------------------------------------------------------------
 // The logdir.
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let dest = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &dest);
-        } else {
-            std::fs::copy(&path, &dest).unwrap();
-        }
-    }
-}
-
 const MARKDOWN: &str = "# Results\n\n**bold** and _italic_, `code`\n\n\
                         | metric | value |\n|---|---|\n| loss | 0.25 |\n\n\
                         <script>alert('xss')</script>\n";
@@ -194,10 +181,10 @@ fn build_logdir() -> Logdir {
     let root = tmp.path().join("logs");
     let fixtures = common::repo().join("tests/fixtures/logdirs");
     // (a) The committed fixtures, as runs `tbx` (with its sub-run `tbx/hp`) and `tb_ops`.
-    copy_dir(&fixtures.join("tbx"), &root.join("tbx"));
-    copy_dir(&fixtures.join("tb_ops"), &root.join("tb_ops"));
-    copy_dir(&fixtures.join("graph"), &root.join("graph"));
-    copy_dir(
+    common::copy_dir(&fixtures.join("tbx"), &root.join("tbx"));
+    common::copy_dir(&fixtures.join("tb_ops"), &root.join("tb_ops"));
+    common::copy_dir(&fixtures.join("graph"), &root.join("graph"));
+    common::copy_dir(
         &fixtures.join("custom_scalars"),
         &root.join("custom_scalars"),
     );
@@ -1354,7 +1341,7 @@ fn runboard_and_tensorboard_serve_the_same_hparams() {
     for (name, declared) in [("hparams", true), ("hparams_runs", false)] {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("logs");
-        copy_dir(&fixtures.join(name), &root);
+        common::copy_dir(&fixtures.join(name), &root);
         let want = fixture_scalar_counts(&root);
         let mut tb = TensorBoard::start(&root, true, &tmp.path().join("tb.log"));
         let mut rb = Runboard::start(&root, &tmp.path().join("db.sqlite"));

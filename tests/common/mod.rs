@@ -418,6 +418,20 @@ pub fn http_get(
     Some((status, body))
 }
 
+/// Copies the folder `from` (files and sub-folders) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &dest);
+        } else {
+            std::fs::copy(&path, &dest).unwrap();
+        }
+    }
+}
+
 /// `(offset, total length)` of each record of an event file, from the framing alone (lengths,
 /// not CRCs); the file must be whole records.
 pub fn record_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
