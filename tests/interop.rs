@@ -35,6 +35,9 @@ struct RunData {
     images: Series<(u32, u32, Vec<String>)>,
     /// tag -> (step, wall_time, serialized GraphDefs as hex): a run's `Event.graph_def`.
     graphs: Series<Vec<String>>,
+    /// `__meta_graph__` -> (step, wall_time, serialized `MetaGraphDef`s as hex): a run's
+    /// `Event.meta_graph_def` (TensorBoard 2.21 shows nothing of it; runboard keeps it).
+    meta_graphs: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized custom scalars `Layout`s as hex).
     layouts: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized `RunMetadata` as hex): `Event.tagged_run_metadata`.
@@ -126,6 +129,9 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                 Value::Tensor { plugin, tensor } => {
                     use runboard_sdk::event::plugin as p;
                     let series = match plugin.as_str() {
+                        p::GRAPHS if tag == runboard_sdk::event::META_GRAPH_TAG => {
+                            &mut run.meta_graphs
+                        }
                         p::GRAPHS => &mut run.graphs,
                         p::GRAPH_TAGGED_RUN_METADATA => &mut run.run_metadata,
                         p::CUSTOM_SCALARS => &mut run.layouts,
@@ -330,6 +336,9 @@ fn tensorboard_reads(dump: &Json) -> BTreeMap<String, RunData> {
     for (run, s) in tb_series(dump, "graphs", strings) {
         runs.entry(run).or_default().graphs = s;
     }
+    for (run, s) in tb_series(dump, "meta_graphs", strings) {
+        runs.entry(run).or_default().meta_graphs = s;
+    }
     for (run, s) in tb_series(dump, "custom_scalars", strings) {
         runs.entry(run).or_default().layouts = s;
     }
@@ -487,6 +496,15 @@ fn compare_runs(
         compare_series(&images, &a.images, &b.images, |x, y| x == y, debug_pair, p);
         let graphs = format!("[{run}] graph");
         compare_series(&graphs, &a.graphs, &b.graphs, |x, y| x == y, debug_pair, p);
+        let meta = format!("[{run}] meta graph");
+        compare_series(
+            &meta,
+            &a.meta_graphs,
+            &b.meta_graphs,
+            |x, y| x == y,
+            debug_pair,
+            p,
+        );
         let layouts = format!("[{run}] custom scalars layout");
         compare_series(
             &layouts,

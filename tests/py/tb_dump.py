@@ -27,6 +27,7 @@ literal for, as the strings "NaN", "Infinity" and "-Infinity" (as TensorBoard's 
 
 import json
 import math
+import os
 import sys
 
 from google.protobuf import struct_pb2
@@ -34,6 +35,7 @@ from google.protobuf import struct_pb2
 import tensorboard
 from tensorboard import context
 from tensorboard.backend.event_processing import data_provider
+from tensorboard.backend.event_processing import event_file_loader
 from tensorboard.backend.event_processing import plugin_event_accumulator as accumulator
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.plugins.hparams import metadata as hparams_metadata
@@ -184,6 +186,17 @@ def dump(logdir):
             }
             for run, tags in blobs.items()
         }
+
+    # TensorBoard 2.21 shows nothing of a meta graph (`Event.meta_graph_def`); its own event
+    # file loader reads the bytes, which runboard keeps under "__meta_graph__".
+    out["meta_graphs"] = {}
+    for dirpath, _, files in sorted(os.walk(logdir)):
+        for name in sorted(f for f in files if "tfevents" in f):
+            run = os.path.relpath(dirpath, logdir)
+            for ev in event_file_loader.EventFileLoader(os.path.join(dirpath, name)).Load():
+                if ev.HasField("meta_graph_def"):
+                    rows = out["meta_graphs"].setdefault(run, {}).setdefault("__meta_graph__", [])
+                    rows.append([ev.step, num(ev.wall_time), [ev.meta_graph_def.hex()]])
 
     layouts = provider.read_tensors(
         ctx, plugin_name="custom_scalars", downsample=EVERYTHING, **common
