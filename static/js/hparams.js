@@ -84,7 +84,8 @@ export function hparamsModel(answer) {
       name: path,
       tag: m.tag,
       group,
-      label: group ? `${group}/${shown}` : shown,
+      // A display name is the whole label (TensorBoard's); else the tag under its sub-run.
+      label: m.display_name ? shown : path,
       title: [path, m.description, 'the last logged value'].filter(Boolean).join(' — '),
       numeric: true,
       categories: [],

@@ -150,8 +150,7 @@ await check('declared-metric-columns', async () => {
   assert(same(metricHeads.map((h) => json([h.group, h.tag])), metrics.map(metricKey)),
     `metric columns ${json(metricHeads)}, the API lists ${json(metrics)}`);
   for (const m of metrics) {
-    const name = m.display_name || m.tag;
-    const label = m.group ? `${m.group}/${name}` : name;
+    const label = m.display_name || (m.group ? `${m.group}/${m.tag}` : m.tag);
     assert(metricHeads.some((h) => h.tag === m.tag && h.group === (m.group || '') && h.text === label), `no column labelled ${label}`);
   }
   // A scalar tag a session run logged that the experiment does not declare: no column for it.
