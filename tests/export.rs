@@ -94,6 +94,13 @@ fn write_logdir(logdir: &Path) {
         &[("hparam/acc", 0.875)],
     );
     train.add_hparams_end(true);
+    train.add_pr_curve(
+        "pr",
+        &[true, false, true, true],
+        &[0.9, 0.3, 0.6, 0.1],
+        7,
+        21,
+    );
     train.close().unwrap();
     let mut eval = SummaryWriter::new(logdir.join("nested/eval")).unwrap();
     for s in (0..200).step_by(25) {
@@ -489,6 +496,7 @@ fn tensorboard_view(dump: &Json) -> Json {
         "images": dump["images"],
         "graphs": dump["graphs"],
         "run_metadata": dump["run_metadata"],
+        "pr_curves": dump["pr_curves"],
         "hparams": hparams,
     })
 }
@@ -535,6 +543,7 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
         "images",
         "graphs",
         "run_metadata",
+        "pr_curves",
         "hparams",
     ] {
         if let Some(diff) = first_difference(&a[key], &b[key], key) {
@@ -555,6 +564,11 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
         a["run_metadata"]["train"]["step3"].is_array(),
         "{}",
         a["run_metadata"]
+    );
+    assert!(
+        a["pr_curves"]["train"]["pr"].is_array(),
+        "{}",
+        a["pr_curves"]
     );
     // The meta graph (which TensorBoard 2.21 does not read) comes back byte for byte.
     let meta_graphs = |dir: &Path| -> Vec<Vec<u8>> {

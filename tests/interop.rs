@@ -38,6 +38,8 @@ struct RunData {
     /// `__meta_graph__` -> (step, wall_time, serialized `MetaGraphDef`s as hex): a run's
     /// `Event.meta_graph_def` (TensorBoard 2.21 shows nothing of it; runboard keeps it).
     meta_graphs: Series<Vec<String>>,
+    /// tag -> (step, wall_time, the `[6, N]` values as little-endian float32, in hex).
+    pr_curves: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized custom scalars `Layout`s as hex).
     layouts: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized `RunMetadata` as hex): `Event.tagged_run_metadata`.
@@ -126,6 +128,24 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                 // them and shows nothing of them; neither is compared here.
                 Value::Run(_) => {}
                 // Bytes kept as written (graphs, run metadata, layouts): compared as hex.
+                Value::Tensor { plugin, tensor }
+                    if plugin == runboard_sdk::event::plugin::PR_CURVES =>
+                {
+                    let Some(curve) = runboard_sdk::event::pr_curve(tensor) else {
+                        problems.push(format!("tag {tag:?} at step {step}: not a [6, N] curve"));
+                        continue;
+                    };
+                    let bytes: Vec<u8> = curve
+                        .rows
+                        .iter()
+                        .flatten()
+                        .flat_map(|&v| (v as f32).to_le_bytes())
+                        .collect();
+                    run.pr_curves
+                        .entry(tag)
+                        .or_default()
+                        .push((step, wall, vec![hex(&bytes)]));
+                }
                 Value::Tensor { plugin, tensor } => {
                     use runboard_sdk::event::plugin as p;
                     let series = match plugin.as_str() {
@@ -339,6 +359,9 @@ fn tensorboard_reads(dump: &Json) -> BTreeMap<String, RunData> {
     for (run, s) in tb_series(dump, "meta_graphs", strings) {
         runs.entry(run).or_default().meta_graphs = s;
     }
+    for (run, s) in tb_series(dump, "pr_curves", strings) {
+        runs.entry(run).or_default().pr_curves = s;
+    }
     for (run, s) in tb_series(dump, "custom_scalars", strings) {
         runs.entry(run).or_default().layouts = s;
     }
@@ -501,6 +524,15 @@ fn compare_runs(
             &meta,
             &a.meta_graphs,
             &b.meta_graphs,
+            |x, y| x == y,
+            debug_pair,
+            p,
+        );
+        let pr = format!("[{run}] PR curve");
+        compare_series(
+            &pr,
+            &a.pr_curves,
+            &b.pr_curves,
             |x, y| x == y,
             debug_pair,
             p,
@@ -725,6 +757,52 @@ fn sdk_graph() -> runboard_sdk::proto::tensorboard::GraphDef {
 }
 const IMAGE_H: u32 = 3;
 
+/// The tag of the SDK's PR curve in [`write_sdk_log`].
+const PR_TAG: &str = "pr/sdk";
+
+/// The fixture script's `pr_formula`: labels and float32 predictions from a formula.
+fn pr_formula(n: usize) -> (Vec<bool>, Vec<f32>) {
+    let labels = (0..n).map(|i| (i * 13) % 7 < 3).collect();
+    let predictions = (0..n)
+        .map(|i| (((i * 37) % 101) as f64 / 100.0) as f32)
+        .collect();
+    (labels, predictions)
+}
+
+/// The SDK computes a PR curve as tensorboardX does: the fixture's `formula` curve (tensorboardX
+/// `add_pr_curve`, 33 thresholds, predictions from a formula, some above 1) equals the SDK's
+/// for the same inputs, every value as float32.
+#[test]
+fn the_sdk_computes_pr_curves_as_tensorboardx_does() {
+    let file = common::repo().join("tests/fixtures/logdirs/pr_curves/a");
+    let file = std::fs::read_dir(file)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let (events, _) = read_events(&file).unwrap();
+    let tensor = events
+        .iter()
+        .flat_map(|e| &e.values)
+        .find_map(|v| match &v.value {
+            Value::Tensor { tensor, .. } if v.tag == "formula" => Some(tensor.clone()),
+            _ => None,
+        })
+        .expect("the formula curve");
+    let theirs = runboard_sdk::event::pr_curve(&tensor).expect("a [6, N] curve");
+    let (labels, predictions) = pr_formula(500);
+    let ours = runboard_sdk::summary::pr_curve_counts(&labels, &predictions, 33);
+    assert_eq!(theirs.thresholds(), 33);
+    for (row, (a, b)) in ours.rows.iter().zip(&theirs.rows).enumerate() {
+        let a: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+        let b: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+        assert_eq!(a, b, "row {row}");
+    }
+    // Not a trivial curve: predictions over 1 count nowhere, some thresholds have positives.
+    assert!(theirs.rows[0][0] > 0.0 && theirs.rows[0][0] < 500.0);
+}
+
 fn write_sdk_log() -> SdkLog {
     let dir = tempfile::tempdir().unwrap();
     let logdir = dir.path().join("logs");
@@ -792,6 +870,8 @@ fn write_sdk_log() -> SdkLog {
     w.add_graph_def(&graph);
     let layout = sdk_layout();
     w.add_custom_scalars(&layout);
+    let (labels, predictions) = pr_formula(500);
+    w.add_pr_curve(PR_TAG, &labels, &predictions, 4, 33);
     scalars
         .entry("hparam/accuracy")
         .or_default()
@@ -1024,6 +1104,27 @@ fn sdk_files_are_served_by_real_tensorboard() {
         "the layout TensorBoard serves"
     );
 
+    // The PR curve: TensorBoard's plugin serves the SDK's counts.
+    let served = tb.get_json(
+        "/data/plugin/pr_curves/pr_curves",
+        &[("run", log.run), ("tag", PR_TAG)],
+    );
+    let (labels, predictions) = pr_formula(500);
+    let curve = runboard_sdk::summary::pr_curve_counts(&labels, &predictions, 33);
+    let entry = &served[log.run][0];
+    assert_eq!(int(&entry["step"]), 4, "{served}");
+    let tp: Vec<i64> = entry["true_positives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(int)
+        .collect();
+    assert!(!tp.is_empty());
+    let want: Vec<i64> = curve.rows[0][..tp.len()]
+        .iter()
+        .map(|&v| v as i64)
+        .collect();
+    assert_eq!(tp, want, "true positives");
     // The graph: TensorBoard's Graphs plugin finds it and serves what runboard serves for it.
     let info = tb.get_json("/data/plugin/graphs/info", &[]);
     assert_eq!(info[log.run]["run_graph"], true, "{info}");

@@ -146,6 +146,7 @@ fn sdk_values_reach_the_server_at_full_precision() {
         &[runboard_sdk::hparams::Metric::new("loss").display_name("Loss")],
     );
     w.add_hparams_end(true);
+    w.add_pr_curve("pr", &[true, false, true], &[0.9, 0.2, 0.6], 5, 11);
     let graph = runboard_sdk::proto::tensorboard::GraphDef {
         node: vec![runboard_sdk::proto::tensorboard::NodeDef {
             name: "net/fc/matmul".into(),
@@ -173,6 +174,21 @@ fn sdk_values_reach_the_server_at_full_precision() {
         .read_to_string()
         .unwrap();
     assert_eq!(served, runboard::custom_scalars::to_json(&layout));
+    // A PR curve streams as its tensor and is served as TensorBoard serves one.
+    let curves: serde_json::Value =
+        ureq::get(format!("{}/data/plugin/pr_curves/pr_curves", server.base))
+            .query("run", "remote/exp1")
+            .query("tag", "pr")
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap();
+    let curve = &curves["remote/exp1"][0];
+    assert_eq!(curve["step"], 5, "{curves}");
+    assert_eq!(curve["true_positives"][0], 2, "{curves}");
+    assert_eq!(curve["false_positives"][0], 1, "{curves}");
     // And what the HParams plugin logged: the declared experiment, the session's end.
     let groups: serde_json::Value = ureq::get(format!(
         "{}/data/plugin/hparams/session_groups",

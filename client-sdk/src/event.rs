@@ -35,6 +35,9 @@ pub mod plugin {
     /// Model graphs: a run's `Event.graph_def` is kept as this plugin's tensor under
     /// [`super::RUN_GRAPH_TAG`], as TensorBoard's data provider keeps it (a blob sequence).
     pub const GRAPHS: &str = "graphs";
+    /// Precision–recall curves: a `[6, num_thresholds]` numeric tensor per step (true and false
+    /// positives, true and false negatives, precision, recall at each threshold).
+    pub const PR_CURVES: &str = "pr_curves";
     /// Custom Scalars layouts (a serialized `Layout` under
     /// [`super::CUSTOM_SCALARS_LAYOUT_TAG`]).
     pub const CUSTOM_SCALARS: &str = "custom_scalars";
@@ -583,6 +586,11 @@ impl EventDecoder {
             plugin::TEXT => tensor_strings(&t).map(Value::Text),
             plugin::IMAGES => tensor_images(&t).map(Value::Images),
             plugin::HPARAMS => hparams_value(metadata).map(Value::HParams),
+            // Kept as logged, once it is known to be a curve (a wrong shape is a bad value).
+            plugin::PR_CURVES => pr_curve(&t).is_some().then(|| Value::Tensor {
+                plugin: plugin.to_owned(),
+                tensor: Box::new(t),
+            }),
             plugin::RUNBOARD => tensor_strings(&t)
                 .and_then(|mut s| (s.len() == 1).then(|| s.swap_remove(0)))
                 .map(Value::Run),
@@ -692,6 +700,44 @@ fn tensor_numbers(t: &TensorProto) -> Option<Vec<f64>> {
         _ => return None,
     };
     Some(values)
+}
+
+/// A precision–recall curve at one step: each row has one value per threshold (`thresholds`
+/// of them, evenly spaced from 0 to 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrCurve {
+    /// True positives, false positives, true negatives, false negatives (counts, possibly
+    /// weighted), precision and recall, in that order (TensorBoard's rows).
+    pub rows: [Vec<f64>; 6],
+}
+
+impl PrCurve {
+    /// How many thresholds the curve has.
+    pub fn thresholds(&self) -> usize {
+        self.rows[0].len()
+    }
+}
+
+/// The curve a `pr_curves` tensor holds: a numeric tensor of shape `[6, N]` with `N ≥ 1`;
+/// `None` for any other shape or type.
+pub fn pr_curve(t: &TensorProto) -> Option<PrCurve> {
+    let dims: Vec<i64> = t
+        .tensor_shape
+        .as_ref()?
+        .dim
+        .iter()
+        .map(|d| d.size)
+        .collect();
+    let [6, n] = dims[..] else { return None };
+    let n = usize::try_from(n).ok().filter(|&n| n >= 1)?;
+    let values = tensor_numbers(t)?;
+    if values.len() != 6 * n {
+        return None;
+    }
+    let row = |i: usize| values[i * n..(i + 1) * n].to_vec();
+    Some(PrCurve {
+        rows: [row(0), row(1), row(2), row(3), row(4), row(5)],
+    })
 }
 
 /// IEEE 754 half precision to f64.
@@ -925,6 +971,39 @@ mod tests {
     }
 
     #[test]
+    fn pr_curves_of_shape_6_by_n_are_kept_and_other_shapes_are_bad_values() {
+        let mut dec = EventDecoder::new();
+        let curve = |dims: &[i64], n: usize| TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: shape(dims),
+            float_val: (0..n).map(|i| i as f32).collect(),
+            ..Default::default()
+        };
+        let v = |t| {
+            value(
+                "pr",
+                meta("pr_curves", vec![]),
+                Some(PbValue::Tensor(Box::new(t))),
+            )
+        };
+        let kept = decode_one(&mut dec, v(curve(&[6, 3], 18)));
+        let Some(Value::Tensor { tensor, .. }) = kept else {
+            panic!("{kept:?}")
+        };
+        let c = pr_curve(&tensor).unwrap();
+        assert_eq!((c.thresholds(), c.rows[5][2]), (3, 17.0));
+        for bad in [
+            curve(&[5, 3], 15),
+            curve(&[6, 3], 17),
+            curve(&[6, 0], 0),
+            curve(&[18], 18),
+        ] {
+            assert_eq!(decode_one(&mut dec, v(bad)), None);
+        }
+        assert_eq!(dec.stats().bad_values, 4);
+    }
+
+    #[test]
     fn plugin_is_remembered_from_the_first_value_of_a_tag() {
         let mut dec = EventDecoder::new();
         let t = |x: f32| TensorProto {
@@ -937,17 +1016,17 @@ mod tests {
         let first = decode_one(
             &mut dec,
             value(
-                "pr",
-                meta("pr_curves", vec![]),
+                "x",
+                meta("some_plugin", vec![]),
                 Some(PbValue::Tensor(Box::new(t(1.0)))),
             ),
         );
-        assert!(matches!(first, Some(Value::Tensor { ref plugin, .. }) if plugin == "pr_curves"));
+        assert!(matches!(first, Some(Value::Tensor { ref plugin, .. }) if plugin == "some_plugin"));
         let later = decode_one(
             &mut dec,
-            value("pr", None, Some(PbValue::Tensor(Box::new(t(2.0))))),
+            value("x", None, Some(PbValue::Tensor(Box::new(t(2.0))))),
         );
-        assert!(matches!(later, Some(Value::Tensor { ref plugin, .. }) if plugin == "pr_curves"));
+        assert!(matches!(later, Some(Value::Tensor { ref plugin, .. }) if plugin == "some_plugin"));
 
         let text = |s: &str| TensorProto {
             dtype: DataType::DtString as i32,

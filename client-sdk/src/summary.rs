@@ -189,6 +189,77 @@ pub fn tensor(tag: &str, plugin_name: &str, tensor: TensorProto) -> pb::summary:
     value(tag, metadata, Some(PbValue::Tensor(Box::new(tensor))))
 }
 
+/// A precision–recall curve as tensorboardX's `pr_curve` writes it: a `[6, N]` DT_FLOAT tensor
+/// (float32 values in `float_val`) of plugin `pr_curves`, its metadata saying `num_thresholds`.
+pub fn pr_curve(tag: &str, curve: &crate::event::PrCurve) -> pb::summary::Value {
+    let n = curve.thresholds();
+    let tensor = TensorProto {
+        dtype: DataType::DtFloat as i32,
+        tensor_shape: shape(&[6, n as i64]),
+        float_val: curve.rows.iter().flatten().map(|&v| v as f32).collect(),
+        ..Default::default()
+    };
+    let content = pb::PrCurvePluginData {
+        version: 0,
+        num_thresholds: u32::try_from(n).unwrap_or(u32::MAX),
+    }
+    .encode_to_vec();
+    let metadata = metadata(plugin::PR_CURVES, content, pb::DataClass::Tensor);
+    value(tag, Some(metadata), Some(PbValue::Tensor(Box::new(tensor))))
+}
+
+/// The precision–recall curve of binary `labels` and `predictions` (in `[0, 1]`) at
+/// `num_thresholds` evenly spaced thresholds, computed as tensorboardX's `compute_curve` does:
+/// each prediction falls in bucket `floor(p · (N − 1))` (in float32); true and false positives
+/// at threshold `i` count the predictions in buckets `≥ i`; precision and recall divide by at
+/// least 1e-7. Predictions outside `[0, 1]` (and NaN) count nowhere; `labels` and
+/// `predictions` pair up to the shorter; `num_thresholds` is kept within 2 to 127 (tensorboardX's
+/// maximum).
+pub fn pr_curve_counts(
+    labels: &[bool],
+    predictions: &[f32],
+    num_thresholds: u32,
+) -> crate::event::PrCurve {
+    const MINIMUM_COUNT: f64 = 1e-7;
+    let n = num_thresholds.clamp(2, 127) as usize;
+    let mut tp_buckets = vec![0.0f64; n];
+    let mut fp_buckets = vec![0.0f64; n];
+    let top = (n - 1) as f32;
+    for (&label, &p) in labels.iter().zip(predictions) {
+        let bucket = (p * top).floor();
+        if !(0.0..=top).contains(&bucket) {
+            continue;
+        }
+        let b = bucket as usize;
+        if label {
+            tp_buckets[b] += 1.0;
+        } else {
+            fp_buckets[b] += 1.0;
+        }
+    }
+    // Reverse cumulative sums: the counts at or above each threshold.
+    let reverse_cumsum = |buckets: &[f64]| -> Vec<f64> {
+        let mut out = buckets.to_vec();
+        for i in (0..n - 1).rev() {
+            out[i] += out[i + 1];
+        }
+        out
+    };
+    let tp = reverse_cumsum(&tp_buckets);
+    let fp = reverse_cumsum(&fp_buckets);
+    let tn: Vec<f64> = fp.iter().map(|f| fp[0] - f).collect();
+    let fn_: Vec<f64> = tp.iter().map(|t| tp[0] - t).collect();
+    let precision = (0..n)
+        .map(|i| tp[i] / MINIMUM_COUNT.max(tp[i] + fp[i]))
+        .collect();
+    let recall = (0..n)
+        .map(|i| tp[i] / MINIMUM_COUNT.max(tp[i] + fn_[i]))
+        .collect();
+    crate::event::PrCurve {
+        rows: [tp, fp, tn, fn_, precision, recall],
+    }
+}
+
 /// An encoded (PNG) image as a legacy `Summary.Image`, which every TensorBoard reads.
 pub fn image(tag: &str, png: Vec<u8>, width: u32, height: u32, channels: u8) -> pb::summary::Value {
     let img = pb::summary::Image {

@@ -299,6 +299,14 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                             p.tag, p.step
                         ))
                     })?;
+                if t.plugin == runboard_sdk::event::plugin::PR_CURVES
+                    && runboard_sdk::event::pr_curve(&tensor).is_none()
+                {
+                    return Err(ApiError::BadRequest(format!(
+                        "point {:?} at step {}: a PR curve is a numeric tensor of shape [6, N]",
+                        p.tag, p.step
+                    )));
+                }
                 Value::Tensor {
                     plugin: t.plugin,
                     tensor: Box::new(tensor),

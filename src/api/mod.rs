@@ -235,6 +235,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/plugin/hparams/download_data",
             get(tb::hparams_download_data),
         )
+        .route("/plugin/pr_curves/tags", get(tb::pr_curve_tags))
+        .route("/plugin/pr_curves/pr_curves", get(tb::pr_curves))
         .route("/plugin/graphs/graph", get(tb::graphs_graph))
         .route("/plugin/graphs/run_metadata", get(tb::graphs_run_metadata))
         .route("/plugin/text/text", get(tb::text))

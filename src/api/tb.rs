@@ -213,6 +213,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
             "graphs" => series.iter().any(crate::graphs::gives_a_graph),
             "custom_scalars" => series.iter().any(crate::custom_scalars::is_layout),
             "hparams" => hparams::has_data(&state).await?,
+            "pr_curves" => series.iter().any(pr_curves::is_pr_curve),
             _ => false,
         };
         let loading_mechanism = match frontend {
@@ -247,7 +248,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
 }
 
 #[derive(Serialize)]
-struct TagInfo {
+pub(in crate::api) struct TagInfo {
     #[serde(rename = "displayName")]
     display_name: &'static str,
     description: &'static str,
@@ -878,6 +879,7 @@ pub(super) async fn time_series(
 mod custom_scalars;
 mod graphs;
 mod hparams;
+mod pr_curves;
 pub(super) use custom_scalars::{
     layout as custom_scalars_layout, scalars as custom_scalars_scalars,
 };
@@ -889,6 +891,7 @@ pub(super) use hparams::{
     download_data as hparams_download_data, experiment as hparams_experiment,
     metric_evals as hparams_metric_evals, session_groups as hparams_session_groups,
 };
+pub(super) use pr_curves::{pr_curves, tags as pr_curve_tags};
 
 #[cfg(test)]
 mod tests;

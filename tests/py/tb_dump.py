@@ -16,6 +16,7 @@ histograms, text, images and hparams plugins query it. The output:
      "graphs":     {run: {tag: [[step, wall_time, ["<GraphDef hex>"]], ...]}},
      "custom_scalars": {run: {tag: [[step, wall_time, ["<Layout hex>"]], ...]}},
      "run_metadata": {run: {tag: [[step, wall_time, ["<RunMetadata hex>"]], ...]}},
+     "pr_curves":  {run: {tag: [[step, wall_time, ["<[6, N] float32 LE hex>"]], ...]}},
      "hparams":    {run: {tag: {"experiment": {"hparams": [...], "metrics": [...]}}
                               | {"session_start": {"hparams": {name: {"number"|"string"|"bool": v}},
                                                    "group_name": "...", "start_time_secs": t}}
@@ -197,6 +198,17 @@ def dump(logdir):
                 if ev.HasField("meta_graph_def"):
                     rows = out["meta_graphs"].setdefault(run, {}).setdefault("__meta_graph__", [])
                     rows.append([ev.step, num(ev.wall_time), [ev.meta_graph_def.hex()]])
+
+    curves = provider.read_tensors(
+        ctx, plugin_name="pr_curves", downsample=EVERYTHING, **common
+    )
+    out["pr_curves"] = {
+        run: {
+            tag: [[d.step, num(d.wall_time), [d.numpy.astype("<f4").tobytes().hex()]] for d in data]
+            for tag, data in tags.items()
+        }
+        for run, tags in curves.items()
+    }
 
     layouts = provider.read_tensors(
         ctx, plugin_name="custom_scalars", downsample=EVERYTHING, **common

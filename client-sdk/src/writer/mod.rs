@@ -577,6 +577,32 @@ impl SummaryWriter {
         self.push_other(0, PendingKind::Value(value));
     }
 
+    /// Logs a precision–recall curve of binary `labels` and `predictions` (scores in `[0, 1]`)
+    /// at `num_thresholds` thresholds (2 to 127; tensorboardX's default is 127), computed as
+    /// tensorboardX's and torch's `add_pr_curve` compute it, for TensorBoard's PR Curves tab
+    /// and runboard's. The counts are computed here (one pass over the predictions); the
+    /// writer thread writes them.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let labels = [true, false, true, true];
+    /// let scores = [0.9f32, 0.4, 0.65, 0.2];
+    /// writer.add_pr_curve("pr/cat", &labels, &scores, 10, 127);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_pr_curve(
+        &mut self,
+        tag: &str,
+        labels: &[bool],
+        predictions: &[f32],
+        step: i64,
+        num_thresholds: u32,
+    ) {
+        let curve = summary::pr_curve_counts(labels, predictions, num_thresholds);
+        self.push_other(step, PendingKind::Value(summary::pr_curve(tag, &curve)));
+    }
+
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).
     ///
     /// ```

@@ -325,12 +325,17 @@ impl Encoder {
                 )
             }
             PendingKind::Value(v) => {
-                // A plugin's tensor (a custom scalars layout) streams as it is, and so does
+                // A plugin's tensor (a custom scalars layout, a PR curve) streams as it is, and so does
                 // what the HParams plugin logs (an experiment, a session's end).
                 let plugin = v.metadata.as_ref().and_then(|m| m.plugin_data.as_ref());
                 let remote = match (plugin, &v.value) {
                     (Some(p), Some(PbValue::Tensor(t)))
-                        if streaming && p.plugin_name == crate::event::plugin::CUSTOM_SCALARS =>
+                        if streaming
+                            && [
+                                crate::event::plugin::CUSTOM_SCALARS,
+                                crate::event::plugin::PR_CURVES,
+                            ]
+                            .contains(&p.plugin_name.as_str()) =>
                     {
                         use prost::Message;
                         Some(RemoteValue::PluginTensor(pb::PluginTensor {

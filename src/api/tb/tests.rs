@@ -1103,3 +1103,76 @@ async fn a_meta_graphs_graph_is_served_when_the_run_has_no_graph_def() {
     let view = get_json(&router, "/api/v1/graph?run=meta").await;
     assert!(view.to_string().contains("from"), "{view}");
 }
+
+#[tokio::test]
+async fn a_pr_curve_of_the_wrong_shape_over_http_is_a_400_and_the_routes_say_what_is_missing() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::runboard::ingest as pb;
+    use runboard_proto::tensorboard::{
+        DataType, TensorProto, TensorShapeProto, tensor_shape_proto::Dim,
+    };
+    let (_dir, state) = empty_state();
+    let router = crate::api::router(state);
+    let tensor = |dims: &[i64]| TensorProto {
+        dtype: DataType::DtFloat as i32,
+        tensor_shape: Some(TensorShapeProto {
+            dim: dims
+                .iter()
+                .map(|&size| Dim {
+                    size,
+                    name: String::new(),
+                })
+                .collect(),
+            unknown_rank: false,
+        }),
+        float_val: vec![1.0; dims.iter().product::<i64>() as usize],
+        ..TensorProto::default()
+    };
+    let post = |dims: &[i64], seq: u64| {
+        let batch = pb::Batch {
+            run: "r".into(),
+            session: "s".into(),
+            seq,
+            points: vec![pb::Point {
+                tag: "pr".into(),
+                step: 0,
+                wall_time: 1.0,
+                value: Some(pb::point::Value::PluginTensor(pb::PluginTensor {
+                    plugin: "pr_curves".into(),
+                    tensor: tensor(dims).encode_to_vec(),
+                })),
+            }],
+        };
+        Request::post("/api/v1/ingest")
+            .header(header::CONTENT_TYPE, "application/x-protobuf")
+            .body(Body::from(batch.encode_to_vec()))
+            .expect("request")
+    };
+    let (status, _, body) = send(&router, post(&[5, 4], 1)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text_of(&body));
+    assert!(text_of(&body).contains("[6, N]"), "{}", text_of(&body));
+    let (status, _, body) = send(&router, post(&[6, 4], 2)).await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+    let tags = get_json(&router, "/data/plugin/pr_curves/tags").await;
+    assert_eq!(
+        tags,
+        json!({"r": {"pr": {"displayName": "", "description": ""}}})
+    );
+    let curves = get_json(&router, "/data/plugin/pr_curves/pr_curves?run=r&tag=pr").await;
+    assert_eq!(
+        curves["r"][0]["thresholds"],
+        json!([0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0])
+    );
+    for uri in [
+        "/data/plugin/pr_curves/pr_curves?tag=pr",
+        "/data/plugin/pr_curves/pr_curves?run=r",
+        "/data/plugin/pr_curves/pr_curves?run=r&run=nope&tag=pr",
+        "/data/plugin/pr_curves/pr_curves?run=r&tag=nope",
+    ] {
+        get_error(&router, uri, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    assert_eq!(
+        get_json(&router, "/data/plugins_listing").await["pr_curves"]["enabled"],
+        true
+    );
+}
