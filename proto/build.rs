@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tensorboard/compat/proto/run_metadata.proto",
         "tensorboard/plugins/custom_scalar/layout.proto",
         "tensorboard/plugins/pr_curve/plugin_data.proto",
+        "tensorboard/plugins/audio/plugin_data.proto",
         "tensorboard/plugins/hparams/plugin_data.proto",
         "runboard/ingest.proto",
     ];

@@ -101,6 +101,7 @@ fn write_logdir(logdir: &Path) {
         7,
         21,
     );
+    train.add_audio("clip", &[0.0, 0.25, -0.75, 1.0], 8000, 9);
     train.close().unwrap();
     let mut eval = SummaryWriter::new(logdir.join("nested/eval")).unwrap();
     for s in (0..200).step_by(25) {
@@ -497,6 +498,7 @@ fn tensorboard_view(dump: &Json) -> Json {
         "graphs": dump["graphs"],
         "run_metadata": dump["run_metadata"],
         "pr_curves": dump["pr_curves"],
+        "audio": dump["audio"],
         "hparams": hparams,
     })
 }
@@ -544,6 +546,7 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
         "graphs",
         "run_metadata",
         "pr_curves",
+        "audio",
         "hparams",
     ] {
         if let Some(diff) = first_difference(&a[key], &b[key], key) {
@@ -570,6 +573,7 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
         "{}",
         a["pr_curves"]
     );
+    assert!(a["audio"]["train"]["clip"].is_array(), "{}", a["audio"]);
     // The meta graph (which TensorBoard 2.21 does not read) comes back byte for byte.
     let meta_graphs = |dir: &Path| -> Vec<Vec<u8>> {
         let mut out = Vec::new();

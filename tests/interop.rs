@@ -40,6 +40,8 @@ struct RunData {
     meta_graphs: Series<Vec<String>>,
     /// tag -> (step, wall_time, the `[6, N]` values as little-endian float32, in hex).
     pr_curves: Series<Vec<String>>,
+    /// tag -> (step, wall_time, each clip's bytes in hex).
+    audio: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized custom scalars `Layout`s as hex).
     layouts: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized `RunMetadata` as hex): `Event.tagged_run_metadata`.
@@ -128,6 +130,18 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                 // them and shows nothing of them; neither is compared here.
                 Value::Run(_) => {}
                 // Bytes kept as written (graphs, run metadata, layouts): compared as hex.
+                Value::Tensor { plugin, tensor }
+                    if plugin == runboard_sdk::event::plugin::AUDIO =>
+                {
+                    let Some(clips) = runboard_sdk::event::audio_clips(tensor) else {
+                        problems.push(format!(
+                            "tag {tag:?} at step {step}: not a [k, 2] clip list"
+                        ));
+                        continue;
+                    };
+                    let clips = clips.iter().map(|(a, _)| hex(a)).collect();
+                    run.audio.entry(tag).or_default().push((step, wall, clips));
+                }
                 Value::Tensor { plugin, tensor }
                     if plugin == runboard_sdk::event::plugin::PR_CURVES =>
                 {
@@ -362,6 +376,9 @@ fn tensorboard_reads(dump: &Json) -> BTreeMap<String, RunData> {
     for (run, s) in tb_series(dump, "pr_curves", strings) {
         runs.entry(run).or_default().pr_curves = s;
     }
+    for (run, s) in tb_series(dump, "audio", strings) {
+        runs.entry(run).or_default().audio = s;
+    }
     for (run, s) in tb_series(dump, "custom_scalars", strings) {
         runs.entry(run).or_default().layouts = s;
     }
@@ -528,6 +545,8 @@ fn compare_runs(
             debug_pair,
             p,
         );
+        let audio = format!("[{run}] audio");
+        compare_series(&audio, &a.audio, &b.audio, |x, y| x == y, debug_pair, p);
         let pr = format!("[{run}] PR curve");
         compare_series(
             &pr,
@@ -757,6 +776,17 @@ fn sdk_graph() -> runboard_sdk::proto::tensorboard::GraphDef {
 }
 const IMAGE_H: u32 = 3;
 
+/// The tag of the SDK's audio clip in [`write_sdk_log`].
+const AUDIO_TAG: &str = "audio/tone";
+
+/// The clip [`write_sdk_log`] logs: 0.1 s of a 440 Hz tone at 8 kHz, over full scale at its
+/// peaks (clipped).
+fn tone() -> Vec<f32> {
+    (0..800)
+        .map(|i| 1.2 * (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 8000.0).sin())
+        .collect()
+}
+
 /// The tag of the SDK's PR curve in [`write_sdk_log`].
 const PR_TAG: &str = "pr/sdk";
 
@@ -872,6 +902,7 @@ fn write_sdk_log() -> SdkLog {
     w.add_custom_scalars(&layout);
     let (labels, predictions) = pr_formula(500);
     w.add_pr_curve(PR_TAG, &labels, &predictions, 4, 33);
+    w.add_audio(AUDIO_TAG, &tone(), 8000, 3);
     scalars
         .entry("hparam/accuracy")
         .or_default()
@@ -1104,6 +1135,47 @@ fn sdk_files_are_served_by_real_tensorboard() {
         "the layout TensorBoard serves"
     );
 
+    // The audio clip: TensorBoard's plugin serves the SDK's WAV (16-bit PCM, mono, 8 kHz, the
+    // samples clipped and scaled as torch's add_audio does).
+    let listed = tb.get_json(
+        "/data/plugin/audio/audio",
+        &[("run", log.run), ("tag", AUDIO_TAG)],
+    );
+    assert_eq!(int(&listed[0]["step"]), 3, "{listed}");
+    let query = listed[0]["query"].as_str().unwrap().to_owned();
+    let pairs: Vec<(String, String)> = query
+        .split('&')
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            (k.to_owned(), v.replace("%2F", "/"))
+        })
+        .collect();
+    let q: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let wav = tb.get_bytes("/data/plugin/audio/individualAudio", &q);
+    let u32_at = |i: usize| u32::from_le_bytes(wav[i..i + 4].try_into().unwrap());
+    let u16_at = |i: usize| u16::from_le_bytes(wav[i..i + 2].try_into().unwrap());
+    assert_eq!((&wav[..4], &wav[8..16]), (&b"RIFF"[..], &b"WAVEfmt "[..]));
+    assert_eq!(
+        (u16_at(20), u16_at(22), u32_at(24), u16_at(34)),
+        (1, 1, 8000, 16)
+    );
+    assert_eq!(u32_at(40) as usize, 2 * tone().len());
+    let samples: Vec<i16> = wav[44..]
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let want: Vec<i16> = tone()
+        .iter()
+        .map(|x| (x.clamp(-1.0, 1.0) * 32767.0) as i16)
+        .collect();
+    assert_eq!(samples, want);
+    assert!(
+        samples.contains(&32767),
+        "the peaks are clipped to full scale"
+    );
     // The PR curve: TensorBoard's plugin serves the SDK's counts.
     let served = tb.get_json(
         "/data/plugin/pr_curves/pr_curves",

@@ -147,6 +147,7 @@ fn sdk_values_reach_the_server_at_full_precision() {
     );
     w.add_hparams_end(true);
     w.add_pr_curve("pr", &[true, false, true], &[0.9, 0.2, 0.6], 5, 11);
+    w.add_audio("clip", &[0.0, 0.5, -0.5], 4000, 2);
     let graph = runboard_sdk::proto::tensorboard::GraphDef {
         node: vec![runboard_sdk::proto::tensorboard::NodeDef {
             name: "net/fc/matmul".into(),
@@ -189,6 +190,34 @@ fn sdk_values_reach_the_server_at_full_precision() {
     assert_eq!(curve["step"], 5, "{curves}");
     assert_eq!(curve["true_positives"][0], 2, "{curves}");
     assert_eq!(curve["false_positives"][0], 1, "{curves}");
+    // An audio clip streams as the audio plugin's tensor; its WAV bytes are served.
+    let get = |path: &str, query: &[(&str, &str)]| {
+        let mut req = ureq::get(format!("{}{path}", server.base));
+        for (k, v) in query {
+            req = req.query(*k, *v);
+        }
+        req.call().unwrap().into_body().read_to_vec().unwrap()
+    };
+    let listed: serde_json::Value = serde_json::from_slice(&get(
+        "/data/plugin/audio/audio",
+        &[("run", "remote/exp1"), ("tag", "clip")],
+    ))
+    .unwrap();
+    assert_eq!(listed[0]["step"], 2, "{listed}");
+    let key = listed[0]["query"].as_str().unwrap();
+    let blob_key = key
+        .split('&')
+        .next()
+        .unwrap()
+        .trim_start_matches("blob_key=");
+    let wav = get(
+        "/data/plugin/audio/individualAudio",
+        &[("blob_key", blob_key), ("content_type", "audio/wav")],
+    );
+    assert_eq!(
+        wav,
+        runboard_sdk::summary::wav_pcm16(&[0.0, 0.5, -0.5], 4000)
+    );
     // And what the HParams plugin logged: the declared experiment, the session's end.
     let groups: serde_json::Value = ureq::get(format!(
         "{}/data/plugin/hparams/session_groups",

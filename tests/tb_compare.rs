@@ -186,6 +186,7 @@ fn build_logdir() -> Logdir {
     common::copy_dir(&fixtures.join("graph"), &root.join("graph"));
     common::copy_dir(&fixtures.join("graph_tf"), &root.join("graph_tf"));
     common::copy_dir(&fixtures.join("pr_curves"), &root.join("pr_curves"));
+    common::copy_dir(&fixtures.join("audio"), &root.join("audio"));
     common::copy_dir(
         &fixtures.join("custom_scalars"),
         &root.join("custom_scalars"),
@@ -548,6 +549,8 @@ fn compare_runs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Stri
         "graph_tf",
         "pr_curves/a",
         "pr_curves/b",
+        "audio/a",
+        "audio/b",
         "custom_scalars/a",
         "custom_scalars/b",
         "sdk",
@@ -1015,6 +1018,184 @@ fn compare_pr_curves(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec
     }
 }
 
+/// The pairs of a URL query (`+` and `%XX` decoded).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| -> String {
+        let s = s.replace('+', " ");
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match (bytes[i], bytes.get(i + 1..i + 3)) {
+                (b'%', Some(hex)) => {
+                    let hex = std::str::from_utf8(hex).unwrap();
+                    out.push(u8::from_str_radix(hex, 16).unwrap());
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Audio: the `audio` entry of `plugins_listing`, the tags with their most clips a step, each
+/// clip's listing (all but the opaque `query`, whose blob key is each server's own) and its
+/// bytes fetched with that query from each server; a media type TensorBoard does not serve as
+/// is a 400 from both, an unknown tag a 404. The fixtures hold legacy `Summary.Audio` values
+/// (tensorboardX) and TF2's `[k, 2]` tensors with labels.
+fn compare_audio(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<String>) {
+    // (run, tag, clips a step, steps)
+    let want = [
+        ("audio/a", "noise", 1, 2),
+        ("audio/a", "tone", 1, 2),
+        ("audio/b", "speech", 2, 2),
+    ];
+    let path = "/data/plugin/audio/audio";
+    for s in [rb as &mut dyn Server, tb as &mut dyn Server] {
+        let deadline = Instant::now() + TIMEOUT;
+        for (run, tag, _, steps) in want {
+            loop {
+                let got = s
+                    .try_json(path, &[("run", run), ("tag", tag)])
+                    .and_then(|j| j.as_array().map(Vec::len));
+                if got == Some(steps) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{}: {run}/{tag} has {got:?} clips, want {steps}",
+                    s.name()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    let listing = |s: &mut dyn Server| {
+        exact(&fetch(s, "/data/plugins_listing", &[]).unwrap())["audio"].clone()
+    };
+    let (ours, theirs) = (listing(rb), listing(tb));
+    if ours != theirs || ours["enabled"] != true {
+        problems.push(format!(
+            "plugins_listing audio: ours {ours}, TensorBoard's {theirs}"
+        ));
+    }
+    let samples = |s: &mut dyn Server| -> BTreeMap<(String, String), Json> {
+        let tags = s.json("/data/plugin/audio/tags", &[]);
+        let mut out = BTreeMap::new();
+        for (run, tags) in tags.as_object().unwrap() {
+            for (tag, info) in tags.as_object().unwrap() {
+                out.insert((run.clone(), tag.clone()), info["samples"].clone());
+            }
+        }
+        out
+    };
+    let (ours, theirs) = (samples(rb), samples(tb));
+    if ours != theirs {
+        problems.push(format!(
+            "audio/tags samples: ours {ours:?}, TensorBoard's {theirs:?}"
+        ));
+    }
+    let individual = "/data/plugin/audio/individualAudio";
+    let clip = |s: &mut dyn Server, query: &str| -> Result<Vec<u8>, String> {
+        let pairs = query_pairs(query);
+        let q: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        fetch(s, individual, &q)
+    };
+    for (run, tag, clips, _) in want {
+        // (A sample index equal to a step's clip count is a 500 in TensorBoard 2.21: it checks
+        // `len(values) < sample`, then indexes; runboard answers without that step.)
+        for sample in 0..clips {
+            let sample = sample.to_string();
+            let q = [("run", run), ("tag", tag), ("sample", sample.as_str())];
+            let (ours, theirs) = (exact(&rb.bytes(path, &q)), exact(&tb.bytes(path, &q)));
+            let without_query = |j: &Json| -> Json {
+                let mut j = j.clone();
+                for e in j.as_array_mut().unwrap() {
+                    e.as_object_mut().unwrap().remove("query");
+                }
+                j
+            };
+            // TensorBoard 2.21 calls tensorboardX's WAV clips (legacy `Summary.Audio`)
+            // application/octet-stream (its data server writes no encoding for them); runboard
+            // says audio/wav, as their `content_type` does.
+            let mut theirs_seen = theirs.clone();
+            if run == "audio/a" {
+                for e in theirs_seen.as_array_mut().unwrap() {
+                    assert_eq!(e["contentType"], "application/octet-stream", "{theirs}");
+                    e["contentType"] = Json::from("audio/wav");
+                }
+            }
+            if without_query(&ours) != without_query(&theirs_seen) {
+                problems.push(format!("{path} {q:?}: ours {ours}, TensorBoard's {theirs}"));
+                continue;
+            }
+            for (a, b) in ours
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(theirs.as_array().unwrap())
+            {
+                let (a, b) = (
+                    clip(rb, a["query"].as_str().unwrap()),
+                    clip(tb, b["query"].as_str().unwrap()),
+                );
+                match (a, b) {
+                    (Ok(a), Ok(b)) if a == b => assert!(a.starts_with(b"RIFF")),
+                    (a, b) => problems.push(format!(
+                        "{individual} for {run}/{tag} sample {sample}: ours {:?}, TensorBoard's {:?}",
+                        a.map(|x| x.len()),
+                        b.map(|x| x.len())
+                    )),
+                }
+            }
+        }
+    }
+    // A media type TensorBoard does not serve as, and an unknown tag.
+    let status = |s: &mut dyn Server| {
+        let listed = s.json(path, &[("run", "audio/a"), ("tag", "tone")]);
+        let mut pairs = query_pairs(listed[0]["query"].as_str().unwrap());
+        for (k, v) in &mut pairs {
+            if k == "content_type" {
+                *v = "text/html".into();
+            }
+        }
+        let q: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        s.try_get(individual, &q).map(|r| r.0)
+    };
+    let (a, b) = (status(rb), status(tb));
+    if (a, b) != (Some(400), Some(400)) {
+        problems.push(format!(
+            "{individual} as text/html: HTTP {a:?} vs {b:?}, want 400"
+        ));
+    }
+    let q = [("run", "audio/a"), ("tag", "nope")];
+    let (a, b) = (
+        rb.try_get(path, &q).map(|r| r.0),
+        tb.try_get(path, &q).map(|r| r.0),
+    );
+    if (a, b) != (Some(404), Some(404)) {
+        problems.push(format!("{path} {q:?}: HTTP {a:?} vs {b:?}, want 404"));
+    }
+}
+
 /// Graphs: the `graphs` entry of `plugins_listing`, `info`, and each run's graph as text, whole
 /// and as TensorBoard's front end asks for it (attributes over 1 KiB dropped and named), byte
 /// for byte.
@@ -1259,6 +1440,7 @@ fn runboard_and_tensorboard_serve_the_same_data() {
     compare_graphs(&mut rb, &mut tb, &mut problems);
     compare_custom_scalars(&mut rb, &mut tb, &mut problems);
     compare_pr_curves(&mut rb, &mut tb, &mut problems);
+    compare_audio(&mut rb, &mut tb, &mut problems);
     eprintln!(
         "loaded by both in {loaded:?}, compared in {:?}",
         started.elapsed() - loaded

@@ -35,6 +35,9 @@ pub mod plugin {
     /// Model graphs: a run's `Event.graph_def` is kept as this plugin's tensor under
     /// [`super::RUN_GRAPH_TAG`], as TensorBoard's data provider keeps it (a blob sequence).
     pub const GRAPHS: &str = "graphs";
+    /// Audio: a DT_STRING tensor `[k, 2]` per step, each row an encoded clip (WAV) and its
+    /// label (legacy `Summary.Audio` values are kept in this form, as TensorBoard converts them).
+    pub const AUDIO: &str = "audio";
     /// Precision–recall curves: a `[6, num_thresholds]` numeric tensor per step (true and false
     /// positives, true and false negatives, precision, recall at each threshold).
     pub const PR_CURVES: &str = "pr_curves";
@@ -556,7 +559,12 @@ impl EventDecoder {
                 encoded: img.encoded_image_string,
             }])),
             Some(PbValue::Tensor(t)) => self.tensor_value(&plugin, *t, metadata.as_deref()),
-            Some(PbValue::Audio(_)) | Some(PbValue::ObsoleteOldStyleHistogram(_)) => {
+            // A legacy clip becomes the audio plugin's `[1, 2]` tensor (the clip, no label),
+            // as TensorBoard's data server converts it.
+            Some(PbValue::Audio(a)) => {
+                Some(audio_value(vec![(a.encoded_audio_string, Vec::new())]))
+            }
+            Some(PbValue::ObsoleteOldStyleHistogram(_)) => {
                 self.stats.unsupported_values += 1;
                 return None;
             }
@@ -586,6 +594,10 @@ impl EventDecoder {
             plugin::TEXT => tensor_strings(&t).map(Value::Text),
             plugin::IMAGES => tensor_images(&t).map(Value::Images),
             plugin::HPARAMS => hparams_value(metadata).map(Value::HParams),
+            plugin::AUDIO => audio_clips(&t).is_some().then(|| Value::Tensor {
+                plugin: plugin.to_owned(),
+                tensor: Box::new(t),
+            }),
             // Kept as logged, once it is known to be a curve (a wrong shape is a bad value).
             plugin::PR_CURVES => pr_curve(&t).is_some().then(|| Value::Tensor {
                 plugin: plugin.to_owned(),
@@ -700,6 +712,61 @@ fn tensor_numbers(t: &TensorProto) -> Option<Vec<f64>> {
         _ => return None,
     };
     Some(values)
+}
+
+/// Audio clips (encoded bytes and a label each) as the audio plugin's value.
+pub fn audio_value(clips: Vec<(Vec<u8>, Vec<u8>)>) -> Value {
+    Value::Tensor {
+        plugin: plugin::AUDIO.to_owned(),
+        tensor: Box::new(audio_tensor(clips)),
+    }
+}
+
+/// Audio clips (encoded bytes and a label each) as the audio plugin's `[k, 2]` DT_STRING tensor.
+pub fn audio_tensor(clips: Vec<(Vec<u8>, Vec<u8>)>) -> TensorProto {
+    let k = clips.len() as i64;
+    TensorProto {
+        dtype: DataType::DtString as i32,
+        tensor_shape: Some(pb::TensorShapeProto {
+            dim: [k, 2]
+                .into_iter()
+                .map(|size| pb::tensor_shape_proto::Dim {
+                    size,
+                    name: String::new(),
+                })
+                .collect(),
+            unknown_rank: false,
+        }),
+        string_val: clips.into_iter().flat_map(|(a, l)| [a, l]).collect(),
+        ..TensorProto::default()
+    }
+}
+
+/// The clips an audio tensor holds, as `(encoded bytes, label)`: a DT_STRING tensor of shape
+/// `[k, 2]` (TF2's `tf.summary.audio`; `[k]` without labels is accepted too); `None` otherwise.
+pub fn audio_clips(t: &TensorProto) -> Option<Vec<(&[u8], &[u8])>> {
+    if dtype(t)? != DataType::DtString {
+        return None;
+    }
+    let dims: Vec<i64> = t
+        .tensor_shape
+        .as_ref()?
+        .dim
+        .iter()
+        .map(|d| d.size)
+        .collect();
+    let s = &t.string_val;
+    match dims[..] {
+        [k, 2] if usize::try_from(k).ok()? * 2 == s.len() => Some(
+            s.chunks_exact(2)
+                .map(|c| (c[0].as_slice(), c[1].as_slice()))
+                .collect(),
+        ),
+        [k] if usize::try_from(k).ok()? == s.len() => {
+            Some(s.iter().map(|a| (a.as_slice(), &[][..])).collect())
+        }
+        _ => None,
+    }
 }
 
 /// A precision–recall curve at one step: each row has one value per threshold (`thresholds`
@@ -1310,10 +1377,46 @@ mod tests {
     }
 
     #[test]
-    fn audio_is_counted_and_skipped() {
+    fn legacy_audio_becomes_the_audio_plugins_clip_list_and_other_shapes_are_bad_values() {
         let mut dec = EventDecoder::new();
-        let v = value("a", None, Some(PbValue::Audio(Box::default())));
-        assert_eq!(decode_one(&mut dec, v), None);
-        assert_eq!(dec.stats().unsupported_values, 1);
+        let clip = pb::summary::Audio {
+            sample_rate: 8000.0,
+            num_channels: 1,
+            length_frames: 2,
+            encoded_audio_string: b"RIFF....WAVE".to_vec(),
+            content_type: "audio/wav".into(),
+        };
+        let v = value("a", None, Some(PbValue::Audio(Box::new(clip))));
+        let Some(Value::Tensor { plugin, tensor }) = decode_one(&mut dec, v) else {
+            panic!("not a tensor")
+        };
+        assert_eq!(plugin, plugin::AUDIO);
+        assert_eq!(
+            audio_clips(&tensor),
+            Some(vec![(&b"RIFF....WAVE"[..], &b""[..])])
+        );
+        // TF2's [k, 2] with labels is kept; another shape or type is a bad value.
+        let tf2 = audio_tensor(vec![
+            (b"a".to_vec(), b"x".to_vec()),
+            (b"b".to_vec(), b"y".to_vec()),
+        ]);
+        let v = |t: TensorProto| {
+            value(
+                "b",
+                meta("audio", vec![]),
+                Some(PbValue::Tensor(Box::new(t))),
+            )
+        };
+        assert!(matches!(
+            decode_one(&mut dec, v(tf2.clone())),
+            Some(Value::Tensor { .. })
+        ));
+        let mut wrong = tf2.clone();
+        wrong.string_val.pop();
+        assert_eq!(decode_one(&mut dec, v(wrong)), None);
+        let mut numbers = tf2;
+        numbers.dtype = DataType::DtFloat as i32;
+        assert_eq!(decode_one(&mut dec, v(numbers)), None);
+        assert_eq!(dec.stats().bad_values, 2);
     }
 }

@@ -260,6 +260,58 @@ pub fn pr_curve_counts(
     }
 }
 
+/// Mono samples (clipped to `[-1, 1]`) as a 16-bit PCM WAV file, as torch's `add_audio` writes
+/// them (`int16(x · 32767)`, truncated).
+pub fn wav_pcm16(samples: &[f32], sample_rate: u32) -> Vec<u8> {
+    let data_len = u32::try_from(samples.len() * 2).unwrap_or(u32::MAX - 36);
+    let mut out = Vec::with_capacity(44 + samples.len() * 2);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes()); // the fmt chunk's size
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // one channel
+    out.extend_from_slice(&sample_rate.to_le_bytes());
+    out.extend_from_slice(&(sample_rate.saturating_mul(2)).to_le_bytes()); // bytes a second
+    out.extend_from_slice(&2u16.to_le_bytes()); // bytes a frame
+    out.extend_from_slice(&16u16.to_le_bytes()); // bits a sample
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for &x in samples {
+        let x = if x.is_nan() { 0.0 } else { x.clamp(-1.0, 1.0) };
+        out.extend_from_slice(&((x * 32767.0) as i16).to_le_bytes());
+    }
+    out
+}
+
+/// An encoded WAV clip as a legacy `Summary.Audio` (what torch's and tensorboardX's
+/// `add_audio` write; TensorBoard reads it as its audio plugin's data).
+pub fn audio(tag: &str, wav: Vec<u8>, sample_rate: u32, frames: usize) -> pb::summary::Value {
+    let audio = pb::summary::Audio {
+        sample_rate: sample_rate as f32,
+        num_channels: 1,
+        length_frames: i64::try_from(frames).unwrap_or(i64::MAX),
+        encoded_audio_string: wav,
+        content_type: "audio/wav".into(),
+    };
+    value(tag, None, Some(PbValue::Audio(Box::new(audio))))
+}
+
+/// Audio clips as the audio plugin's `[k, 2]` string tensor (clip, label), its metadata saying
+/// WAV, as TensorBoard's data server turns a `Summary.Audio` into (what an export writes).
+pub fn audio_tensor(tag: &str, tensor: TensorProto) -> pb::summary::Value {
+    let content = pb::AudioPluginData {
+        version: 0,
+        encoding: pb::audio_plugin_data::Encoding::Wav as i32,
+        converted_to_tensor: true,
+    }
+    .encode_to_vec();
+    // No data class, as TensorBoard's own `create_summary_metadata` writes it: its loaders then
+    // take the first column (the clips) as the blob sequence.
+    let metadata = metadata(plugin::AUDIO, content, pb::DataClass::Unknown);
+    value(tag, Some(metadata), Some(PbValue::Tensor(Box::new(tensor))))
+}
+
 /// An encoded (PNG) image as a legacy `Summary.Image`, which every TensorBoard reads.
 pub fn image(tag: &str, png: Vec<u8>, width: u32, height: u32, channels: u8) -> pb::summary::Value {
     let img = pb::summary::Image {

@@ -299,11 +299,19 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                             p.tag, p.step
                         ))
                     })?;
-                if t.plugin == runboard_sdk::event::plugin::PR_CURVES
-                    && runboard_sdk::event::pr_curve(&tensor).is_none()
-                {
+                use runboard_sdk::event::{audio_clips, plugin, pr_curve};
+                let shape = match t.plugin.as_str() {
+                    plugin::PR_CURVES if pr_curve(&tensor).is_none() => {
+                        Some("a PR curve is a numeric tensor of shape [6, N]")
+                    }
+                    plugin::AUDIO if audio_clips(&tensor).is_none() => {
+                        Some("audio is a string tensor of shape [k, 2] (clip, label)")
+                    }
+                    _ => None,
+                };
+                if let Some(why) = shape {
                     return Err(ApiError::BadRequest(format!(
-                        "point {:?} at step {}: a PR curve is a numeric tensor of shape [6, N]",
+                        "point {:?} at step {}: {why}",
                         p.tag, p.step
                     )));
                 }

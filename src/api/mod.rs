@@ -236,6 +236,9 @@ pub(crate) fn routes() -> Router<AppState> {
             get(tb::hparams_download_data),
         )
         .route("/plugin/pr_curves/tags", get(tb::pr_curve_tags))
+        .route("/plugin/audio/tags", get(tb::audio_tags))
+        .route("/plugin/audio/audio", get(tb::audio))
+        .route("/plugin/audio/individualAudio", get(tb::individual_audio))
         .route("/plugin/pr_curves/pr_curves", get(tb::pr_curves))
         .route("/plugin/graphs/graph", get(tb::graphs_graph))
         .route("/plugin/graphs/run_metadata", get(tb::graphs_run_metadata))

@@ -214,6 +214,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
             "custom_scalars" => series.iter().any(crate::custom_scalars::is_layout),
             "hparams" => hparams::has_data(&state).await?,
             "pr_curves" => series.iter().any(pr_curves::is_pr_curve),
+            "audio" => series.iter().any(audio::is_audio),
             _ => false,
         };
         let loading_mechanism = match frontend {
@@ -487,13 +488,21 @@ pub(super) async fn text(
 
 /// An image's opaque key: the hex of the JSON `[run, tag, index]` (URL-safe as it is).
 pub fn image_key(run: &str, tag: &str, id: i64) -> String {
-    let json = serde_json::json!([run, tag, id]).to_string();
-    json.bytes().map(|b| format!("{b:02x}")).collect()
+    hex_key(&serde_json::json!([run, tag, id]))
 }
 
-/// The `(run, tag, id)` of an [`image_key`].
-fn parse_image_key(key: &str) -> Result<(String, String, i64), ApiError> {
-    let bad = || ApiError::BadRequest(format!("not an image key: {key:?}"));
+/// An opaque key: the hex of a JSON value (only ASCII hex digits, safe in any URL).
+fn hex_key(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The value of a [`hex_key`], read as `T`; a 400 naming `what` when it is not one.
+fn parse_hex_key<T: serde::de::DeserializeOwned>(key: &str, what: &str) -> Result<T, ApiError> {
+    let bad = || ApiError::BadRequest(format!("not {what}: {key:?}"));
     if key.len() % 2 != 0 || !key.is_ascii() {
         return Err(bad());
     }
@@ -503,6 +512,11 @@ fn parse_image_key(key: &str) -> Result<(String, String, i64), ApiError> {
         .collect::<Result<Vec<u8>, _>>()
         .map_err(|_| bad())?;
     serde_json::from_slice(&bytes).map_err(|_| bad())
+}
+
+/// The `(run, tag, id)` of an [`image_key`].
+fn parse_image_key(key: &str) -> Result<(String, String, i64), ApiError> {
+    parse_hex_key(key, "an image key")
 }
 
 /// The bytes of the image an [`image_key`] names, with their media type.
@@ -876,10 +890,12 @@ pub(super) async fn time_series(
     Ok(tb_json(&out))
 }
 
+mod audio;
 mod custom_scalars;
 mod graphs;
 mod hparams;
 mod pr_curves;
+pub(super) use audio::{audio, individual_audio, tags as audio_tags};
 pub(super) use custom_scalars::{
     layout as custom_scalars_layout, scalars as custom_scalars_scalars,
 };

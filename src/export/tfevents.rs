@@ -220,6 +220,9 @@ fn other_value(
             let channels = png_channels(&image.encoded);
             summary::image(tag, image.encoded, image.width, image.height, channels)
         }
+        Value::Tensor { plugin, tensor } if plugin == runboard_sdk::event::plugin::AUDIO => {
+            summary::audio_tensor(tag, *tensor)
+        }
         Value::Tensor { plugin, tensor } => summary::tensor(tag, &plugin, *tensor),
         Value::Scalar(v) => summary::scalar(tag, v),
         Value::Images(_) | Value::HParams(_) | Value::Run(_) => {

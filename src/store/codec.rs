@@ -162,6 +162,7 @@ mod tests {
     /// The row a reader gets back for a stored value.
     fn row(stored: StoredValue) -> TensorRow {
         TensorRow {
+            id: 0,
             step: 0,
             wall_time: 0.0,
             width: stored.width,

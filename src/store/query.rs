@@ -265,6 +265,7 @@ pub fn tensors_page(
         |r| {
             Ok((
                 TensorRow {
+                    id: r.get(5)?,
                     step: r.get(0)?,
                     wall_time: r.get(1)?,
                     width: r.get(2)?,
@@ -288,6 +289,8 @@ pub fn tensors_page(
 /// A non-scalar value as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorRow {
+    /// The value's id (stable: never reused).
+    pub id: i64,
     /// Training step.
     pub step: i64,
     /// Wall time.
@@ -317,10 +320,11 @@ pub fn series_with_tag(
 /// The values of a non-scalar series in step order.
 pub fn tensors(conn: &Connection, series_id: i64) -> Result<Vec<TensorRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT step, wall_time, width, height, data FROM tensors WHERE series_id = ?1 ORDER BY step, id",
+        "SELECT step, wall_time, width, height, data, id FROM tensors WHERE series_id = ?1 ORDER BY step, id",
     )?;
     let rows = stmt.query_map([series_id], |r| {
         Ok(TensorRow {
+            id: r.get(5)?,
             step: r.get(0)?,
             wall_time: r.get(1)?,
             width: r.get(2)?,

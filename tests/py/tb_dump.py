@@ -17,6 +17,7 @@ histograms, text, images and hparams plugins query it. The output:
      "custom_scalars": {run: {tag: [[step, wall_time, ["<Layout hex>"]], ...]}},
      "run_metadata": {run: {tag: [[step, wall_time, ["<RunMetadata hex>"]], ...]}},
      "pr_curves":  {run: {tag: [[step, wall_time, ["<[6, N] float32 LE hex>"]], ...]}},
+     "audio":      {run: {tag: [[step, wall_time, ["<clip hex>", ...]], ...]}},
      "hparams":    {run: {tag: {"experiment": {"hparams": [...], "metrics": [...]}}
                               | {"session_start": {"hparams": {name: {"number"|"string"|"bool": v}},
                                                    "group_name": "...", "start_time_secs": t}}
@@ -173,7 +174,11 @@ def dump(logdir):
                 rows.append([d.step, num(d.wall_time), width, height, [b.hex() for b in blobs[2:]]])
             out["images"][run][tag] = rows
 
-    for key, plugin in [("graphs", "graphs"), ("run_metadata", "graph_tagged_run_metadata")]:
+    for key, plugin in [
+        ("graphs", "graphs"),
+        ("run_metadata", "graph_tagged_run_metadata"),
+        ("audio", "audio"),
+    ]:
         blobs = provider.read_blob_sequences(
             ctx, plugin_name=plugin, downsample=EVERYTHING, **common
         )

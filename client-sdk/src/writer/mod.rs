@@ -603,6 +603,29 @@ impl SummaryWriter {
         self.push_other(step, PendingKind::Value(summary::pr_curve(tag, &curve)));
     }
 
+    /// Logs a mono audio clip: `samples` in `[-1, 1]` (clipped) at `sample_rate` Hz, encoded as
+    /// 16-bit PCM WAV on the writer thread and written as torch's `add_audio` writes it (a
+    /// `Summary.Audio`), for TensorBoard's Audio tab and runboard's.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let tone: Vec<f32> = (0..8000).map(|i| (i as f32 * 0.1).sin() * 0.5).collect();
+    /// writer.add_audio("samples/tone", &tone, 8000, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_audio(&mut self, tag: &str, samples: &[f32], sample_rate: u32, step: i64) {
+        let tag = self.tag_at(tag, step);
+        self.push_other(
+            step,
+            PendingKind::Audio {
+                tag,
+                samples: samples.to_vec(),
+                sample_rate,
+            },
+        );
+    }
+
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).
     ///
     /// ```

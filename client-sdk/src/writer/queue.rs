@@ -52,6 +52,12 @@ pub(super) enum PendingKind {
         height: u32,
         channels: u8,
     },
+    /// A mono clip, WAV-encoded on the writer thread.
+    Audio {
+        tag: u32,
+        samples: Vec<f32>,
+        sample_rate: u32,
+    },
     /// A ready summary value (hparams end), with its own tag.
     Value(SummaryValue),
     /// Hyperparameters (written as the HParams plugin's session start).

@@ -283,6 +283,27 @@ impl Encoder {
                 summary::text(self.tag(tag), &markdown),
                 streaming.then_some(RemoteValue::Text(markdown)),
             ),
+            PendingKind::Audio {
+                tag,
+                samples,
+                sample_rate,
+            } => {
+                let wav = summary::wav_pcm16(&samples, sample_rate);
+                // Streamed as the audio plugin's tensor (the clip, no label), the form the
+                // server keeps.
+                let remote = streaming.then(|| {
+                    use prost::Message;
+                    let tensor = crate::event::audio_tensor(vec![(wav.clone(), Vec::new())]);
+                    RemoteValue::PluginTensor(pb::PluginTensor {
+                        plugin: crate::event::plugin::AUDIO.to_owned(),
+                        tensor: tensor.encode_to_vec(),
+                    })
+                });
+                (
+                    summary::audio(self.tag(tag), wav, sample_rate, samples.len()),
+                    remote,
+                )
+            }
             PendingKind::Image {
                 tag,
                 pixels,

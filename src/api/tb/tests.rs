@@ -1151,6 +1151,28 @@ async fn a_pr_curve_of_the_wrong_shape_over_http_is_a_400_and_the_routes_say_wha
     let (status, _, body) = send(&router, post(&[5, 4], 1)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text_of(&body));
     assert!(text_of(&body).contains("[6, N]"), "{}", text_of(&body));
+    // Audio must be a [k, 2] string tensor: numbers are refused.
+    let numbers = pb::Batch {
+        run: "r".into(),
+        session: "audio".into(),
+        seq: 1,
+        points: vec![pb::Point {
+            tag: "clip".into(),
+            step: 0,
+            wall_time: 1.0,
+            value: Some(pb::point::Value::PluginTensor(pb::PluginTensor {
+                plugin: "audio".into(),
+                tensor: tensor(&[1, 2]).encode_to_vec(),
+            })),
+        }],
+    };
+    let req = Request::post("/api/v1/ingest")
+        .header(header::CONTENT_TYPE, "application/x-protobuf")
+        .body(Body::from(numbers.encode_to_vec()))
+        .expect("request");
+    let (status, _, body) = send(&router, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text_of(&body));
+    assert!(text_of(&body).contains("[k, 2]"), "{}", text_of(&body));
     let (status, _, body) = send(&router, post(&[6, 4], 2)).await;
     assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
     let tags = get_json(&router, "/data/plugin/pr_curves/tags").await;
