@@ -17,6 +17,7 @@ import { CustomScalarsView } from './js/customscalars.js';
 import { ScalarStore } from './js/data.js';
 import { bindGroupControls, readGroupUrl, writeGroupUrl } from './js/groups.js';
 import { HParamsView } from './js/hparams.js';
+import { PrCurvesView } from './js/prcurves.js';
 import { RunTagView } from './js/panels.js';
 import { readTableUrl, RunTableView, writeTableUrl } from './js/runtable.js';
 import { ScalarsView } from './js/scalars.js';
@@ -31,13 +32,15 @@ const $ = (id) => document.getElementById(id);
 const TABS = [
   ['runs', 'Runs'], ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
   ['images', 'Images'], ['hparams', 'HParams'], ['graphs', 'Graphs'], ['custom_scalars', 'Custom Scalars'],
+  ['pr_curves', 'PR Curves'],
   ['system', 'System'], ['compare', 'Compare'],
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
 const SHOWN_KINDS = new Set(['scalar', 'histogram', 'text', 'image']);
 /** Tensor plugins a tab shows: graphs and their run metadata (the Graphs tab), Custom Scalars
- * layouts (its tab). The server's `types::DASHBOARD_TENSOR_PLUGINS` keeps the same list. */
-const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata', 'custom_scalars']);
+ * layouts and PR curves (their tabs). The server's `types::DASHBOARD_TENSOR_PLUGINS` keeps the
+ * same list. */
+const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata', 'custom_scalars', 'pr_curves']);
 
 // ---- URL state: a link reproduces the view ----
 
@@ -99,6 +102,7 @@ const views = {
   graphs: new GraphView(ctx),
   // The tab's count comes with the layout, after the lists.
   custom_scalars: new CustomScalarsView(ctx, { onCount: () => updateTabs() }),
+  pr_curves: new PrCurvesView(ctx),
   // The compared runs' charts: the scalars pane's cards, given those runs.
   compare: new CompareView(ctx, new ScalarsView(ctx, {
     pane: 'compare-charts',
@@ -147,6 +151,7 @@ function bindControls() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
       views.scalars.resize(); views.system.resize(); views.compare.resize(); views.custom_scalars.resize();
+      views.pr_curves.resize();
     }, 100);
   }).observe($('main'));
 }
@@ -362,6 +367,7 @@ function resync() {
   ctx.scalars.clear();
   for (const v of perRunViews()) v.reloadAll();
   views.custom_scalars.reload();
+  views.pr_curves.reload();
   views.runs.resync();
   refreshListsSoon();
 }
@@ -412,6 +418,7 @@ function startStream() {
       addSeries(d.run, d.tag, d.kind);
       for (const v of perRunViews()) v.changed(d.run, d.tag);
       views.custom_scalars.changed(d.run, d.tag);
+      views.pr_curves.changed(d.run, d.tag);
     },
     resync: () => resync(),
   }, setLive, () => resync());

@@ -349,6 +349,79 @@ fn the_custom_scalars_tab_works_in_chromium() {
     live.close().unwrap();
 }
 
+/// Labels and scores of a classifier at `step`: a third positive, scores that separate the
+/// classes better as steps go on, spread by a fixed pattern (no randomness: the test is the same
+/// every time).
+fn classifier_at(step: i64) -> (Vec<bool>, Vec<f32>) {
+    let n = 300i64;
+    let labels: Vec<bool> = (0..n).map(|i| i % 3 == 0).collect();
+    let scores = labels
+        .iter()
+        .zip(0..n)
+        .map(|(&positive, i)| {
+            let spread = ((i * 37 + step * 101) % 97) as f32 / 97.0 - 0.5;
+            let lean = 0.1 + 0.02 * step as f32;
+            (0.5 + if positive { lean } else { -lean } + 0.8 * spread).clamp(0.0, 1.0)
+        })
+        .collect();
+    (labels, scores)
+}
+
+/// The PR Curves tab (`tests/browser/pr_curves.mjs`) on the committed fixture (run `a` with
+/// `pr/cat` at 3 steps × 127 thresholds, `pr/dog` and `formula`; run `b` with
+/// `quality/pr_curves`) and a run `c` written here that logs `pr/cat` at other steps than `a`:
+/// a card per tag, a curve per run as the server's `/data/plugin/pr_curves/*` answers say, the
+/// step slider, the values at the pointer; `c`'s event file is left open so the page sees
+/// curves appended to it live.
+#[test]
+fn the_pr_curves_tab_works_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    common::copy_dir(
+        &common::repo().join("tests/fixtures/logdirs/pr_curves"),
+        &logdir,
+    );
+    let mut live = SummaryWriter::new(logdir.join("c")).unwrap();
+    // Steps 0 and 3 beside `a`'s 0, 1 and 2: the card's slider lists all four, and each run
+    // draws its last curve at or before the chosen step.
+    for step in [0i64, 3] {
+        let (labels, scores) = classifier_at(step);
+        live.add_pr_curve("pr/cat", &labels, &scores, step, 127);
+    }
+    live.flush().unwrap();
+    let (child, base, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
+    let server = common::Server { child, base };
+    let artifacts = artifacts("pr-curves");
+    let (ok, passed) = run_node(
+        "pr_curves.mjs",
+        &server.base,
+        &artifacts,
+        &[],
+        |words, to_node| {
+            let ["append", step] = words else {
+                return false;
+            };
+            let step: i64 = step.parse().unwrap();
+            let (labels, scores) = classifier_at(step);
+            live.add_pr_curve("pr/cat", &labels, &scores, step, 127);
+            live.flush().unwrap();
+            writeln!(to_node, "ok").unwrap();
+            true
+        },
+    );
+    let expected = [
+        "cards-per-tag",
+        "curve-per-run",
+        "step-slider",
+        "values-at-cursor",
+        "live-update",
+        "no-console-errors",
+    ];
+    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
+    live.close().unwrap();
+}
+
 /// The HParams tab (`tests/browser/hparams.mjs`) on a copy of the committed fixture
 /// `tests/fixtures/logdirs/hparams` (an experiment declared by a `config` run, sessions of every
 /// status with metrics in their runs and `validation` sub-runs, a run that is no session), with

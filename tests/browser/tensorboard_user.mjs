@@ -303,7 +303,11 @@ await check('outliers-ignored-by-default', async () => {
 // 6. Kinds stored but not shown are named, with their counts.
 await check('unshown-kinds-named', async () => {
   const text = await page.textContent('body');
-  assert(/pr_curves \(1 series\)/.test(text), 'pr_curves (1 series) is not named on the page');
+  // PR curves have their own tab now: a card per tag the server's PR curves plugin lists.
+  const prTags = new Set(Object.values(await (await fetch(`${base}/data/plugin/pr_curves/tags`)).json()).flatMap(Object.keys));
+  const prCount = await page.textContent('[data-tab=pr_curves] .count').catch(() => null);
+  assert(prTags.size >= 1 && prCount?.trim() === String(prTags.size), `the PR Curves tab counts ${prCount} tags, the API has ${prTags.size}`);
+  assert(!/pr_curves \(1/.test(text), 'pr_curves is still listed as not shown');
   // Custom scalars layouts have their own tab now.
   const count = await page.textContent('[data-tab=custom_scalars] .count').catch(() => null);
   assert(count?.trim() && Number(count) >= 1, `the Custom Scalars tab counts ${count} charts`);
