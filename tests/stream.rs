@@ -175,34 +175,30 @@ fn sdk_values_reach_the_server_at_full_precision() {
         .read_to_string()
         .unwrap();
     assert_eq!(served, runboard::custom_scalars::to_json(&layout));
-    // A PR curve streams as its tensor and is served as TensorBoard serves one.
-    let curves: serde_json::Value =
-        ureq::get(format!("{}/data/plugin/pr_curves/pr_curves", server.base))
-            .query("run", "remote/exp1")
-            .query("tag", "pr")
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .map(|t| serde_json::from_str(&t).unwrap())
-            .unwrap();
-    let curve = &curves["remote/exp1"][0];
-    assert_eq!(curve["step"], 5, "{curves}");
-    assert_eq!(curve["true_positives"][0], 2, "{curves}");
-    assert_eq!(curve["false_positives"][0], 1, "{curves}");
-    // An audio clip streams as the audio plugin's tensor; its WAV bytes are served.
-    let get = |path: &str, query: &[(&str, &str)]| {
+    let query_bytes = |path: &str, query: &[(&str, &str)]| {
         let mut req = ureq::get(format!("{}{path}", server.base));
         for (k, v) in query {
             req = req.query(*k, *v);
         }
         req.call().unwrap().into_body().read_to_vec().unwrap()
     };
-    let listed: serde_json::Value = serde_json::from_slice(&get(
+    let query_json = |path: &str, query: &[(&str, &str)]| -> serde_json::Value {
+        serde_json::from_slice(&query_bytes(path, query)).unwrap()
+    };
+    // A PR curve streams as its tensor and is served as TensorBoard serves one.
+    let curves = query_json(
+        "/data/plugin/pr_curves/pr_curves",
+        &[("run", "remote/exp1"), ("tag", "pr")],
+    );
+    let curve = &curves["remote/exp1"][0];
+    assert_eq!(curve["step"], 5, "{curves}");
+    assert_eq!(curve["true_positives"][0], 2, "{curves}");
+    assert_eq!(curve["false_positives"][0], 1, "{curves}");
+    // An audio clip streams as the audio plugin's tensor; its WAV bytes are served.
+    let listed = query_json(
         "/data/plugin/audio/audio",
         &[("run", "remote/exp1"), ("tag", "clip")],
-    ))
-    .unwrap();
+    );
     assert_eq!(listed[0]["step"], 2, "{listed}");
     let key = listed[0]["query"].as_str().unwrap();
     let blob_key = key
@@ -210,7 +206,7 @@ fn sdk_values_reach_the_server_at_full_precision() {
         .next()
         .unwrap()
         .trim_start_matches("blob_key=");
-    let wav = get(
+    let wav = query_bytes(
         "/data/plugin/audio/individualAudio",
         &[("blob_key", blob_key), ("content_type", "audio/wav")],
     );
@@ -219,17 +215,10 @@ fn sdk_values_reach_the_server_at_full_precision() {
         runboard_sdk::summary::wav_pcm16(&[0.0, 0.5, -0.5], 4000)
     );
     // And what the HParams plugin logged: the declared experiment, the session's end.
-    let groups: serde_json::Value = ureq::get(format!(
-        "{}/data/plugin/hparams/session_groups",
-        server.base
-    ))
-    .query("request", r#"{"allowedStatuses":[0,1,2,3],"sliceSize":10}"#)
-    .call()
-    .unwrap()
-    .into_body()
-    .read_to_string()
-    .map(|t| serde_json::from_str(&t).unwrap())
-    .unwrap();
+    let groups = query_json(
+        "/data/plugin/hparams/session_groups",
+        &[("request", r#"{"allowedStatuses":[0,1,2,3],"sliceSize":10}"#)],
+    );
     let session = &groups["sessionGroups"][0]["sessions"][0];
     assert_eq!(session["name"], "remote/exp1", "{groups}");
     assert_eq!(session["status"], "STATUS_SUCCESS", "{groups}");
@@ -237,13 +226,7 @@ fn sdk_values_reach_the_server_at_full_precision() {
         session["metricValues"][0]["name"]["tag"], "loss",
         "{groups}"
     );
-    let overview: serde_json::Value = ureq::get(format!("{}/api/v1/hparams", server.base))
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
+    let overview = query_json("/api/v1/hparams", &[]);
     assert_eq!(overview["declared"], true, "{overview}");
     assert_eq!(overview["metrics"][0]["display_name"], "Loss", "{overview}");
     assert_eq!(overview["hparams"][0]["domain"]["max"], 1.0, "{overview}");

@@ -940,26 +940,12 @@ fn compare_pr_curves(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec
     .collect();
     let path = "/data/plugin/pr_curves/pr_curves";
     // Both have read every step of every curve.
+    let steps: Vec<(&str, &str, usize)> = want
+        .iter()
+        .flat_map(|(run, tags)| tags.iter().map(move |(tag, n)| (*run, *tag, *n)))
+        .collect();
     for s in [rb as &mut dyn Server, tb as &mut dyn Server] {
-        let deadline = Instant::now() + TIMEOUT;
-        for (run, tags) in &want {
-            for (tag, steps) in tags {
-                loop {
-                    let got = s
-                        .try_json(path, &[("run", run), ("tag", tag)])
-                        .and_then(|j| j[run].as_array().map(Vec::len));
-                    if got == Some(*steps) {
-                        break;
-                    }
-                    assert!(
-                        Instant::now() < deadline,
-                        "{}: {run}/{tag} has {got:?} PR curves, want {steps}",
-                        s.name()
-                    );
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        }
+        wait_for_lengths(s, path, &steps, |j, run| j[run].as_array().map(Vec::len));
     }
     let listing = |s: &mut dyn Server| {
         exact(&fetch(s, "/data/plugins_listing", &[]).unwrap())["pr_curves"].clone()
@@ -1018,6 +1004,32 @@ fn compare_pr_curves(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec
     }
 }
 
+/// Polls `s` until `path?run=R&tag=T` answers, for every `(R, T, n)` of `want`, with a length
+/// of `n` as `len(answer, R)` reads it.
+fn wait_for_lengths(
+    s: &mut dyn Server,
+    path: &str,
+    want: &[(&str, &str, usize)],
+    len: impl Fn(&Json, &str) -> Option<usize>,
+) {
+    let deadline = Instant::now() + TIMEOUT;
+    for &(run, tag, n) in want {
+        let q = [("run", run), ("tag", tag)];
+        loop {
+            let got = s.try_json(path, &q).and_then(|j| len(&j, run));
+            if got == Some(n) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: {path} {run}/{tag} has {got:?}, want {n}",
+                s.name()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 /// The pairs of a URL query (`+` and `%XX` decoded).
 fn query_pairs(query: &str) -> Vec<(String, String)> {
     let decode = |s: &str| -> String {
@@ -1063,24 +1075,9 @@ fn compare_audio(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Str
         ("audio/b", "speech", 2, 2),
     ];
     let path = "/data/plugin/audio/audio";
+    let steps: Vec<(&str, &str, usize)> = want.iter().map(|(r, t, _, n)| (*r, *t, *n)).collect();
     for s in [rb as &mut dyn Server, tb as &mut dyn Server] {
-        let deadline = Instant::now() + TIMEOUT;
-        for (run, tag, _, steps) in want {
-            loop {
-                let got = s
-                    .try_json(path, &[("run", run), ("tag", tag)])
-                    .and_then(|j| j.as_array().map(Vec::len));
-                if got == Some(steps) {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{}: {run}/{tag} has {got:?} clips, want {steps}",
-                    s.name()
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
+        wait_for_lengths(s, path, &steps, |j, _| j.as_array().map(Vec::len));
     }
     let listing = |s: &mut dyn Server| {
         exact(&fetch(s, "/data/plugins_listing", &[]).unwrap())["audio"].clone()

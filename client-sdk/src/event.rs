@@ -742,19 +742,25 @@ pub fn audio_tensor(clips: Vec<(Vec<u8>, Vec<u8>)>) -> TensorProto {
     }
 }
 
+/// A tensor's dimensions (`None` without a shape).
+fn dims(t: &TensorProto) -> Option<Vec<i64>> {
+    Some(
+        t.tensor_shape
+            .as_ref()?
+            .dim
+            .iter()
+            .map(|d| d.size)
+            .collect(),
+    )
+}
+
 /// The clips an audio tensor holds, as `(encoded bytes, label)`: a DT_STRING tensor of shape
 /// `[k, 2]` (TF2's `tf.summary.audio`; `[k]` without labels is accepted too); `None` otherwise.
 pub fn audio_clips(t: &TensorProto) -> Option<Vec<(&[u8], &[u8])>> {
     if dtype(t)? != DataType::DtString {
         return None;
     }
-    let dims: Vec<i64> = t
-        .tensor_shape
-        .as_ref()?
-        .dim
-        .iter()
-        .map(|d| d.size)
-        .collect();
+    let dims = dims(t)?;
     let s = &t.string_val;
     match dims[..] {
         [k, 2] if usize::try_from(k).ok()? * 2 == s.len() => Some(
@@ -788,13 +794,7 @@ impl PrCurve {
 /// The curve a `pr_curves` tensor holds: a numeric tensor of shape `[6, N]` with `N ≥ 1`;
 /// `None` for any other shape or type.
 pub fn pr_curve(t: &TensorProto) -> Option<PrCurve> {
-    let dims: Vec<i64> = t
-        .tensor_shape
-        .as_ref()?
-        .dim
-        .iter()
-        .map(|d| d.size)
-        .collect();
+    let dims = dims(t)?;
     let [6, n] = dims[..] else { return None };
     let n = usize::try_from(n).ok().filter(|&n| n >= 1)?;
     let values = tensor_numbers(t)?;
