@@ -29,13 +29,14 @@ pub enum Kind {
 }
 
 /// Plugins of tensor series the dashboard shows (the Graphs tab draws graphs and colours them
-/// by run metadata; the Custom Scalars tab draws layouts; the PR Curves tab draws curves). The store says once when it keeps tensors of another plugin, and the page
+/// by run metadata; the Custom Scalars, PR Curves and Audio tabs draw theirs). The store says once when it keeps tensors of another plugin, and the page
 /// lists those as stored but not shown (`static/app.js`, `SHOWN_PLUGINS`, keeps the same list).
-pub const DASHBOARD_TENSOR_PLUGINS: [&str; 4] = [
+pub const DASHBOARD_TENSOR_PLUGINS: [&str; 5] = [
     runboard_sdk::event::plugin::GRAPHS,
     runboard_sdk::event::plugin::GRAPH_TAGGED_RUN_METADATA,
     runboard_sdk::event::plugin::CUSTOM_SCALARS,
     runboard_sdk::event::plugin::PR_CURVES,
+    runboard_sdk::event::plugin::AUDIO,
 ];
 
 impl Kind {

@@ -11,6 +11,7 @@
 // each view subscribes to the state it draws from (js/state.js).
 
 import { follow, getJson } from './js/api.js';
+import { AudioView } from './js/audio.js';
 import { plural } from './js/chart.js';
 import { CompareView, bindCompareButton, readCompareUrl, writeCompareUrl } from './js/compare.js';
 import { CustomScalarsView } from './js/customscalars.js';
@@ -32,15 +33,15 @@ const $ = (id) => document.getElementById(id);
 const TABS = [
   ['runs', 'Runs'], ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
   ['images', 'Images'], ['hparams', 'HParams'], ['graphs', 'Graphs'], ['custom_scalars', 'Custom Scalars'],
-  ['pr_curves', 'PR Curves'],
+  ['pr_curves', 'PR Curves'], ['audio', 'Audio'],
   ['system', 'System'], ['compare', 'Compare'],
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
 const SHOWN_KINDS = new Set(['scalar', 'histogram', 'text', 'image']);
 /** Tensor plugins a tab shows: graphs and their run metadata (the Graphs tab), Custom Scalars
- * layouts and PR curves (their tabs). The server's `types::DASHBOARD_TENSOR_PLUGINS` keeps the
- * same list. */
-const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata', 'custom_scalars', 'pr_curves']);
+ * layouts, PR curves and audio clips (their tabs). The server's `types::DASHBOARD_TENSOR_PLUGINS`
+ * keeps the same list. */
+const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata', 'custom_scalars', 'pr_curves', 'audio']);
 
 // ---- URL state: a link reproduces the view ----
 
@@ -103,6 +104,7 @@ const views = {
   // The tab's count comes with the layout, after the lists.
   custom_scalars: new CustomScalarsView(ctx, { onCount: () => updateTabs() }),
   pr_curves: new PrCurvesView(ctx),
+  audio: new AudioView(ctx),
   // The compared runs' charts: the scalars pane's cards, given those runs.
   compare: new CompareView(ctx, new ScalarsView(ctx, {
     pane: 'compare-charts',
@@ -151,7 +153,7 @@ function bindControls() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
       views.scalars.resize(); views.system.resize(); views.compare.resize(); views.custom_scalars.resize();
-      views.pr_curves.resize();
+      views.pr_curves.resize(); views.audio.resize();
     }, 100);
   }).observe($('main'));
 }
@@ -368,6 +370,7 @@ function resync() {
   for (const v of perRunViews()) v.reloadAll();
   views.custom_scalars.reload();
   views.pr_curves.reload();
+  views.audio.reload();
   views.runs.resync();
   refreshListsSoon();
 }
@@ -419,6 +422,7 @@ function startStream() {
       for (const v of perRunViews()) v.changed(d.run, d.tag);
       views.custom_scalars.changed(d.run, d.tag);
       views.pr_curves.changed(d.run, d.tag);
+      views.audio.changed(d.run, d.tag);
     },
     resync: () => resync(),
   }, setLive, () => resync());

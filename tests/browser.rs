@@ -422,6 +422,69 @@ fn the_pr_curves_tab_works_in_chromium() {
     live.close().unwrap();
 }
 
+/// A clip of `frames` samples at `sample_rate`: a tone whose pitch and loudness depend on
+/// `step`, so that each step's waveform differs (no randomness).
+fn tone_at(step: i64, frames: usize, sample_rate: u32) -> Vec<f32> {
+    let pitch = 220.0 + 110.0 * step as f32;
+    let loudness = 0.3 + 0.1 * (step % 5) as f32;
+    (0..frames)
+        .map(|i| loudness * (std::f32::consts::TAU * pitch * i as f32 / sample_rate as f32).sin())
+        .collect()
+}
+
+/// The Audio tab (`tests/browser/audio.mjs`) on the committed fixture (run `a` with `tone` and
+/// `noise`, run `b` with `speech` holding 2 clips a step) and a run `c` written here with the
+/// SDK: a card per run and tag, players whose duration and waveform match the WAV the server's
+/// `/data/plugin/audio/individualAudio` serves, the step slider, a player per clip; `c`'s event
+/// file is left open so the page sees clips appended to it live.
+#[test]
+fn the_audio_tab_works_in_chromium() {
+    const RATE: u32 = 8000;
+    const FRAMES: usize = 1200;
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    common::copy_dir(
+        &common::repo().join("tests/fixtures/logdirs/audio"),
+        &logdir,
+    );
+    let mut live = SummaryWriter::new(logdir.join("c")).unwrap();
+    for step in [0i64, 2] {
+        live.add_audio("voice", &tone_at(step, FRAMES, RATE), RATE, step);
+    }
+    live.flush().unwrap();
+    let (child, base, log) =
+        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
+    let server = common::Server { child, base };
+    let artifacts = artifacts("audio");
+    let (ok, passed) = run_node(
+        "audio.mjs",
+        &server.base,
+        &artifacts,
+        &[],
+        |words, to_node| {
+            let ["append", step] = words else {
+                return false;
+            };
+            let step: i64 = step.parse().unwrap();
+            live.add_audio("voice", &tone_at(step, FRAMES, RATE), RATE, step);
+            live.flush().unwrap();
+            writeln!(to_node, "ok").unwrap();
+            true
+        },
+    );
+    let expected = [
+        "cards-per-run-and-tag",
+        "audio-duration",
+        "waveform-drawn",
+        "step-slider",
+        "clips-per-step",
+        "live-update",
+        "no-console-errors",
+    ];
+    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
+    live.close().unwrap();
+}
+
 /// The HParams tab (`tests/browser/hparams.mjs`) on a copy of the committed fixture
 /// `tests/fixtures/logdirs/hparams` (an experiment declared by a `config` run, sessions of every
 /// status with metrics in their runs and `validation` sub-runs, a run that is no session), with
