@@ -263,11 +263,6 @@ fn the_graph_tab_works_in_chromium() {
         &common::repo().join("tests/fixtures/logdirs/graph"),
         &logdir.join("graph"),
     );
-    let (child, base, log) =
-        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
-    let server = common::Server { child, base };
-    let artifacts = artifacts("graph");
-    let (ok, passed) = run_node("graph.mjs", &server.base, &artifacts, &[], |_, _| false);
     let expected = [
         "top-level-scopes-and-edges",
         "a-scope-opens-on-click",
@@ -277,7 +272,7 @@ fn the_graph_tab_works_in_chromium() {
         "zoom-and-pan",
         "no-console-errors",
     ];
-    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
+    check_in_chromium(&tmp, &logdir, "graph", "graph.mjs", &expected, |_, _| false);
 }
 
 /// The Custom Scalars tab (`tests/browser/custom_scalars.mjs`) on the committed tensorboardX
@@ -317,15 +312,21 @@ fn the_custom_scalars_tab_works_in_chromium() {
         live.add_scalar("loss", 4.0 - 0.25 * step as f64, step);
     }
     live.flush().unwrap();
-    let (child, base, log) =
-        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
-    let server = common::Server { child, base };
-    let artifacts = artifacts("custom-scalars");
-    let (ok, passed) = run_node(
+    let expected = [
+        "categories-and-charts",
+        "multiline-lines",
+        "margin-band",
+        "closed-category",
+        "invalid-regex-said-on-card",
+        "live-update",
+        "no-console-errors",
+    ];
+    check_in_chromium(
+        &tmp,
+        &logdir,
+        "custom-scalars",
         "custom_scalars.mjs",
-        &server.base,
-        &artifacts,
-        &[],
+        &expected,
         |words, to_node| {
             let ["append", step, value] = words else {
                 return false;
@@ -336,16 +337,6 @@ fn the_custom_scalars_tab_works_in_chromium() {
             true
         },
     );
-    let expected = [
-        "categories-and-charts",
-        "multiline-lines",
-        "margin-band",
-        "closed-category",
-        "invalid-regex-said-on-card",
-        "live-update",
-        "no-console-errors",
-    ];
-    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
     live.close().unwrap();
 }
 
@@ -389,15 +380,20 @@ fn the_pr_curves_tab_works_in_chromium() {
         live.add_pr_curve("pr/cat", &labels, &scores, step, 127);
     }
     live.flush().unwrap();
-    let (child, base, log) =
-        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
-    let server = common::Server { child, base };
-    let artifacts = artifacts("pr-curves");
-    let (ok, passed) = run_node(
+    let expected = [
+        "cards-per-tag",
+        "curve-per-run",
+        "step-slider",
+        "values-at-cursor",
+        "live-update",
+        "no-console-errors",
+    ];
+    check_in_chromium(
+        &tmp,
+        &logdir,
+        "pr-curves",
         "pr_curves.mjs",
-        &server.base,
-        &artifacts,
-        &[],
+        &expected,
         |words, to_node| {
             let ["append", step] = words else {
                 return false;
@@ -410,15 +406,6 @@ fn the_pr_curves_tab_works_in_chromium() {
             true
         },
     );
-    let expected = [
-        "cards-per-tag",
-        "curve-per-run",
-        "step-slider",
-        "values-at-cursor",
-        "live-update",
-        "no-console-errors",
-    ];
-    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
     live.close().unwrap();
 }
 
@@ -452,15 +439,21 @@ fn the_audio_tab_works_in_chromium() {
         live.add_audio("voice", &tone_at(step, FRAMES, RATE), RATE, step);
     }
     live.flush().unwrap();
-    let (child, base, log) =
-        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
-    let server = common::Server { child, base };
-    let artifacts = artifacts("audio");
-    let (ok, passed) = run_node(
+    let expected = [
+        "cards-per-run-and-tag",
+        "audio-duration",
+        "waveform-drawn",
+        "step-slider",
+        "clips-per-step",
+        "live-update",
+        "no-console-errors",
+    ];
+    check_in_chromium(
+        &tmp,
+        &logdir,
+        "audio",
         "audio.mjs",
-        &server.base,
-        &artifacts,
-        &[],
+        &expected,
         |words, to_node| {
             let ["append", step] = words else {
                 return false;
@@ -472,16 +465,6 @@ fn the_audio_tab_works_in_chromium() {
             true
         },
     );
-    let expected = [
-        "cards-per-run-and-tag",
-        "audio-duration",
-        "waveform-drawn",
-        "step-slider",
-        "clips-per-step",
-        "live-update",
-        "no-console-errors",
-    ];
-    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
     live.close().unwrap();
 }
 
@@ -523,11 +506,6 @@ fn the_hparams_tab_works_in_chromium() {
     }
     w.add_hparams_end(false);
     w.close().unwrap();
-    let (child, base, log) =
-        common::spawn_runboard_with(&logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
-    let server = common::Server { child, base };
-    let artifacts = artifacts("hparams");
-    let (ok, passed) = run_node("hparams.mjs", &server.base, &artifacts, &[], |_, _| false);
     let expected = [
         "declared-metric-columns",
         "status-column-and-filter",
@@ -539,7 +517,14 @@ fn the_hparams_tab_works_in_chromium() {
         "scatter-matrix",
         "no-console-errors",
     ];
-    assert_passed(ok, &passed, &expected, &artifacts, &log.lock().unwrap());
+    check_in_chromium(
+        &tmp,
+        &logdir,
+        "hparams",
+        "hparams.mjs",
+        &expected,
+        |_, _| false,
+    );
 }
 
 /// `runboard demo` stopped with SIGTERM (so it removes its scratch database), killed if it lingers.
@@ -791,10 +776,25 @@ fn groups_x_series_and_compare_work_in_chromium() {
     );
 }
 
-/// Runs `tests/browser/<script>` in Node against the server at `base` (screenshots into
-/// `artifacts`, `env` added to its environment). Each line it prints goes to `on_line` with
-/// the script's stdin, for lines that ask the test to act (it answers and returns true);
-/// `pass NAME` lines are collected. Returns whether the script succeeded and what passed.
+/// Serves `logdir` (database in `tmp`, no GPU sampler), runs `tests/browser/<script>` against it
+/// with screenshots into `artifacts(name)` and its requests answered by `on_line` (as in
+/// `run_node`), and asserts that each of `expected` passed.
+fn check_in_chromium(
+    tmp: &tempfile::TempDir,
+    logdir: &Path,
+    name: &str,
+    script: &str,
+    expected: &[&str],
+    on_line: impl FnMut(&[&str], &mut std::process::ChildStdin) -> bool,
+) {
+    let (child, base, log) =
+        common::spawn_runboard_with(logdir, &tmp.path().join("runboard.sqlite"), &["--no-gpu"]);
+    let server = common::Server { child, base };
+    let artifacts = artifacts(name);
+    let (ok, passed) = run_node(script, &server.base, &artifacts, &[], on_line);
+    assert_passed(ok, &passed, expected, &artifacts, &log.lock().unwrap());
+}
+
 /// Every expected check passed and the script succeeded, else a failure naming what passed,
 /// where the screenshots are and the server's log.
 fn assert_passed(ok: bool, passed: &[String], expected: &[&str], artifacts: &Path, log: &str) {
@@ -805,6 +805,10 @@ fn assert_passed(ok: bool, passed: &[String], expected: &[&str], artifacts: &Pat
     );
 }
 
+/// Runs `tests/browser/<script>` in Node against the server at `base` (screenshots into
+/// `artifacts`, `env` added to its environment). Each line it prints goes to `on_line` with
+/// the script's stdin, for lines that ask the test to act (it answers and returns true);
+/// `pass NAME` lines are collected. Returns whether the script succeeded and what passed.
 fn run_node(
     script: &str,
     base: &str,

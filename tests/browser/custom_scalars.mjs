@@ -9,47 +9,13 @@
 // `c`'s open event file; it answers `ok`. Prints `pass <name>` per check; exits non-zero on the
 // first failure.
 
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { artifacts, base, ask, assert, json, same, get, openPage } from './harness.mjs';
 
-const base = process.env.RUNBOARD_URL;
-const artifacts = process.env.ARTIFACTS;
-if (!base || !artifacts) throw new Error('RUNBOARD_URL and ARTIFACTS must be set');
+const { page, check, finish } = await openPage('custom-scalars');
+
 /** The run whose event file the test keeps open. */
 const LIVE_RUN = 'c';
 const PANE = '.pane[data-pane=custom_scalars]';
-
-const replies = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-async function ask(line) {
-  console.log(line);
-  const r = await replies.next();
-  if (r.done || r.value.trim() !== 'ok') throw new Error(`${line}: got ${r.value}`);
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-const json = (x) => JSON.stringify(x);
-const sorted = (xs) => [...xs].sort();
-const same = (a, b) => json(sorted(a)) === json(sorted(b));
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const errors = [];
-const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-
-async function get(path, params = {}) {
-  const q = new URLSearchParams(params);
-  const url = `${base}/${path}${q.size ? `?${q}` : ''}`;
-  const r = await fetch(url);
-  assert(r.ok, `GET ${url}: ${r.status}`);
-  return r.json();
-}
 
 /** The merged layout, as the server gives it to TensorBoard. */
 const layout = () => get('data/plugin/custom_scalars/layout');
@@ -120,18 +86,6 @@ async function expectMultiline(index, chart, what) {
     `${what}: lines ${show(drawn)}, the API matches ${show(want)}`);
   for (const [k, n] of want) assert(drawn.get(k) === n, `${what}: ${k} has ${drawn.get(k)} points drawn, the API ${n}`);
   return want;
-}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`pass ${name}`);
-  } catch (e) {
-    await page.screenshot({ path: `${artifacts}/custom-scalars-${name}.png`, fullPage: true }).catch(() => {});
-    console.error(`FAIL ${name}: ${e.stack || e}`);
-    await browser.close();
-    process.exit(1);
-  }
 }
 
 const L = await layout();
@@ -278,10 +232,4 @@ await check('live-update', async () => {
   await page.screenshot({ path: `${artifacts}/custom-scalars.png`, fullPage: true });
 });
 
-await check('no-console-errors', async () => {
-  assert(errors.length === 0, errors.join('\n'));
-});
-
-await browser.close();
-console.log('done');
-process.exit(0);
+await finish();

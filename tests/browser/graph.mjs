@@ -5,38 +5,17 @@
 // draw comes from the API (`/api/v1/graph`), fetched here. Prints `pass <name>` per check;
 // exits non-zero on the first failure.
 
-import { chromium } from 'playwright-core';
+import { artifacts, base, assert, json, same, get, openPage } from './harness.mjs';
 
-const base = process.env.RUNBOARD_URL;
-const artifacts = process.env.ARTIFACTS;
-if (!base || !artifacts) throw new Error('RUNBOARD_URL and ARTIFACTS must be set');
+const { page, check, finish } = await openPage('graph', { fullPage: false });
+
 const RUN = 'graph';
 
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-const json = (x) => JSON.stringify(x);
-const sorted = (xs) => [...xs].sort();
-const same = (a, b) => json(sorted(a)) === json(sorted(b));
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const errors = [];
-const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-
-async function api(open = [], find = '', profile = '') {
-  const q = new URLSearchParams({ run: RUN });
-  for (const o of open) q.append('open', o);
-  if (find) q.set('find', find);
-  if (profile) q.set('profile', profile);
-  const r = await fetch(`${base}/api/v1/graph?${q}`);
-  assert(r.ok, `GET /api/v1/graph?${q}: ${r.status}`);
-  return r.json();
+function api(open = [], find = '', profile = '') {
+  const params = { run: RUN, open };
+  if (find) params.find = find;
+  if (profile) params.profile = profile;
+  return get('api/v1/graph', params);
 }
 
 /** What the page draws: nodes (collapsed scopes and ops), open clusters and edges. */
@@ -64,18 +43,6 @@ function expectView(got, want, what) {
   assert(same(got.nodes, nodes), `${what}: nodes ${json(got.nodes)}, want ${json(nodes)}`);
   assert(same(got.clusters, clusters), `${what}: open scopes ${json(got.clusters)}, want ${json(clusters)}`);
   assert(same(got.edges, edges), `${what}: edges ${json(got.edges)}, want ${json(edges)}`);
-}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`pass ${name}`);
-  } catch (e) {
-    await page.screenshot({ path: `${artifacts}/graph-${name}.png` }).catch(() => {});
-    console.error(`FAIL ${name}: ${e.stack || e}`);
-    await browser.close();
-    process.exit(1);
-  }
 }
 
 await check('top-level-scopes-and-edges', async () => {
@@ -168,10 +135,4 @@ await check('zoom-and-pan', async () => {
   await page.screenshot({ path: `${artifacts}/graph.png` });
 });
 
-await check('no-console-errors', async () => {
-  assert(errors.length === 0, errors.join('\n'));
-});
-
-await browser.close();
-console.log('done');
-process.exit(0);
+await finish();

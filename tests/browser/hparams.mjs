@@ -8,50 +8,12 @@
 // show is derived here from the server's `/api/v1/hparams` (and `/api/v1/series`), never
 // written down. Prints `pass <name>` per check; exits non-zero on the first failure.
 
-import { chromium } from 'playwright-core';
+import { artifacts, base, assert, json, sorted, same, get, openPage } from './harness.mjs';
 
-const base = process.env.RUNBOARD_URL;
-const artifacts = process.env.ARTIFACTS;
-if (!base || !artifacts) throw new Error('RUNBOARD_URL and ARTIFACTS must be set');
+const { page, check, finish } = await openPage('hparams');
+
 const PANE = '.pane[data-pane=hparams]';
 const STATUSES = ['success', 'failure', 'running', 'unknown'];
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-const json = (x) => JSON.stringify(x);
-const sorted = (xs) => [...xs].sort();
-const same = (a, b) => json(sorted(a)) === json(sorted(b));
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const errors = [];
-const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-
-async function get(path, params = {}) {
-  const q = new URLSearchParams(params);
-  const url = `${base}/${path}${q.size ? `?${q}` : ''}`;
-  const r = await fetch(url);
-  assert(r.ok, `GET ${url}: ${r.status}`);
-  return r.json();
-}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`pass ${name}`);
-  } catch (e) {
-    await page.screenshot({ path: `${artifacts}/hparams-${name}.png`, fullPage: true }).catch(() => {});
-    console.error(`FAIL ${name}: ${e.stack || e}`);
-    await browser.close();
-    process.exit(1);
-  }
-}
 
 // ---- what the API says ----
 
@@ -455,10 +417,4 @@ await check('scatter-matrix', async () => {
   await page.screenshot({ path: `${artifacts}/hparams.png`, fullPage: true });
 });
 
-await check('no-console-errors', async () => {
-  assert(errors.length === 0, errors.join('\n'));
-});
-
-await browser.close();
-console.log('done');
-process.exit(0);
+await finish();

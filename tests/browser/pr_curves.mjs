@@ -9,49 +9,15 @@
 // `<step>` into run `c`'s open event file; it answers `ok`. Prints `pass <name>` per check;
 // exits non-zero on the first failure.
 
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { artifacts, base, ask, assert, json, sorted, get, openPage } from './harness.mjs';
 
-const base = process.env.RUNBOARD_URL;
-const artifacts = process.env.ARTIFACTS;
-if (!base || !artifacts) throw new Error('RUNBOARD_URL and ARTIFACTS must be set');
+const { page, check, finish } = await openPage('pr-curves');
+
 /** The run whose event file the test keeps open, and its tag. */
 const LIVE_RUN = 'c';
 const LIVE_TAG = 'pr/cat';
 const PANE = '.pane[data-pane=pr_curves]';
 const FIELDS = ['thresholds', 'precision', 'recall', 'true_positives', 'false_positives', 'true_negatives', 'false_negatives'];
-
-const replies = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-async function ask(line) {
-  console.log(line);
-  const r = await replies.next();
-  if (r.done || r.value.trim() !== 'ok') throw new Error(`${line}: got ${r.value}`);
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-const json = (x) => JSON.stringify(x);
-const sorted = (xs) => [...xs].sort();
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const errors = [];
-const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-
-async function get(path, params = {}) {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) q.append(k, x);
-  const url = `${base}/${path}${q.size ? `?${q}` : ''}`;
-  const r = await fetch(url);
-  assert(r.ok, `GET ${url}: ${r.status}`);
-  return r.json();
-}
 
 /** A value of the API as a number ("NaN" and infinities come as strings). */
 const num = (v) => (typeof v === 'number' ? v : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : Number(v));
@@ -140,18 +106,6 @@ async function expectCurves(tag, curves, step, what) {
     assert(json(s.precision) === json(e.precision.map(drawnValue)), `${what}: ${s.run}'s precision drawn ${json(s.precision)}, API ${json(e.precision)}`);
   }
   return got;
-}
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`pass ${name}`);
-  } catch (e) {
-    await page.screenshot({ path: `${artifacts}/pr-curves-${name}.png`, fullPage: true }).catch(() => {});
-    console.error(`FAIL ${name}: ${e.stack || e}`);
-    await browser.close();
-    process.exit(1);
-  }
 }
 
 const TAGS = await runsPerTag();
@@ -360,10 +314,4 @@ await check('live-update', async () => {
   await page.screenshot({ path: `${artifacts}/pr-curves.png`, fullPage: true });
 });
 
-await check('no-console-errors', async () => {
-  assert(errors.length === 0, errors.join('\n'));
-});
-
-await browser.close();
-console.log('done');
-process.exit(0);
+await finish();
