@@ -27,7 +27,7 @@ use crate::types::Kind;
 /// A non-scalar value as one `tensors` row stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredValue {
-    /// Image width (images only).
+    /// Image width (images); the clip count (audio).
     pub width: Option<u32>,
     /// Image height (images only).
     pub height: Option<u32>,
@@ -56,6 +56,15 @@ pub fn encode_value(value: &Value) -> Option<StoredValue> {
             },
             None => plain(Vec::new()),
         },
+        // An audio value's clip count rides in `width`, so listings need not read the clips.
+        Value::Tensor { plugin, tensor } if plugin == runboard_sdk::event::plugin::AUDIO => {
+            StoredValue {
+                width: runboard_sdk::event::audio_clips(tensor)
+                    .map(|c| u32::try_from(c.len()).unwrap_or(u32::MAX)),
+                height: None,
+                data: tensor.encode_to_vec(),
+            }
+        }
         Value::Tensor { tensor, .. } => plain(tensor.encode_to_vec()),
         Value::Scalar(_) | Value::HParams(_) | Value::Run(_) => return None,
     })
@@ -200,6 +209,21 @@ mod tests {
         ]);
         assert_eq!(hp, r#"{"b":true,"lr":0.001,"nan":null,"opt":"adam"}"#);
         assert_eq!(histogram_rows(b"[[1,2,3]]").unwrap(), vec![[1.0, 2.0, 3.0]]);
+    }
+
+    #[test]
+    fn an_audio_values_clip_count_is_kept_beside_it() {
+        let clips = vec![(b"a".to_vec(), b"x".to_vec()), (b"b".to_vec(), Vec::new())];
+        let stored = encode_value(&runboard_sdk::event::audio_value(clips)).unwrap();
+        assert_eq!(stored.width, Some(2));
+        let back = decode_value(Kind::Tensor, "audio", &row(stored)).unwrap();
+        let Value::Tensor { tensor, .. } = back else {
+            panic!("{back:?}")
+        };
+        assert_eq!(
+            runboard_sdk::event::audio_clips(&tensor).map(|c| c.len()),
+            Some(2)
+        );
     }
 
     #[test]

@@ -389,7 +389,7 @@ pub struct TensorMeta {
     pub step: i64,
     /// Wall time.
     pub wall_time: f64,
-    /// Image width (images only).
+    /// Image width (images); the clip count (audio).
     pub width: Option<u32>,
     /// Image height (images only).
     pub height: Option<u32>,

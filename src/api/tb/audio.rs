@@ -48,6 +48,21 @@ fn clips(data: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
         .ok_or_else(|| ApiError::Unprocessable("stored audio is not a [k, 2] string tensor".into()))
 }
 
+/// How many clips a stored value holds: kept beside it (`width`), else read from its bytes.
+fn clip_count(
+    c: &rusqlite::Connection,
+    series: i64,
+    row: &query::TensorMeta,
+) -> Result<usize, ApiError> {
+    match row.width {
+        Some(n) => Ok(n as usize),
+        None => {
+            let data = query::tensor_data(c, series, row.id)?.unwrap_or_default();
+            Ok(clips(&data)?.len())
+        }
+    }
+}
+
 /// `GET /data/plugin/audio/tags`: `{run: {tag: {"displayName", "description", "samples"}}}`,
 /// `samples` the most clips a step of the tag holds.
 pub(in crate::api) async fn tags(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -64,8 +79,8 @@ pub(in crate::api) async fn tags(State(state): State<AppState>) -> Result<Respon
                 continue;
             };
             let mut samples = 0;
-            for row in query::tensors(c, id)? {
-                samples = samples.max(clips(&row.data)?.len());
+            for row in query::tensor_meta(c, id)? {
+                samples = samples.max(clip_count(c, id, &row)?);
             }
             out.entry(&run, Ordered::default).0.push((
                 tag,
@@ -115,11 +130,25 @@ pub(in crate::api) async fn audio(
                     .iter()
                     .any(|s| s.tag == tag && is_audio(s)) =>
             {
+                // The clips are read only for the media type, once: a tag's clips share one
+                // writer and one format.
+                let mut media = None;
                 let mut out = Vec::new();
-                for row in query::tensors(c, id)? {
-                    if let Some(clip) = clips(&row.data)?.get(sample) {
-                        out.push((row.id, row.step, row.wall_time, media_type(clip)));
+                for row in query::tensor_meta(c, id)? {
+                    if clip_count(c, id, &row)? <= sample {
+                        continue;
                     }
+                    let kind = match media {
+                        Some(m) => m,
+                        None => {
+                            let data = query::tensor_data(c, id, row.id)?.unwrap_or_default();
+                            let m = clips(&data)?
+                                .get(sample)
+                                .map_or(ALLOWED[1], |c| media_type(c));
+                            *media.insert(m)
+                        }
+                    };
+                    out.push((row.id, row.step, row.wall_time, kind));
                 }
                 Ok(out)
             }
