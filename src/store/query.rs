@@ -103,6 +103,33 @@ pub fn series_id(
         .optional()?)
 }
 
+/// The id of `run`'s tensor series `tag` when `plugin` wrote it (one indexed lookup, not a
+/// listing of the run's series).
+pub fn plugin_series(
+    conn: &Connection,
+    run: &str,
+    tag: &str,
+    plugin: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT s.id FROM series s JOIN runs r ON r.id = s.run_id
+             WHERE r.name = ?1 AND s.tag = ?2 AND s.kind = 'tensor' AND s.plugin = ?3",
+        )?
+        .query_row(params![run, tag, plugin], |r| r.get(0))
+        .optional()?)
+}
+
+/// Whether any run not deleted has logged something for the HParams plugin.
+pub fn has_hparams_data(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM hparams_data h JOIN runs r ON r.id = h.run_id
+                        WHERE r.deleted_at IS NULL)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 fn null_nan(v: Option<f64>) -> f64 {
     v.unwrap_or(f64::NAN)
 }

@@ -75,7 +75,7 @@ pub(in crate::api) async fn tags(State(state): State<AppState>) -> Result<Respon
     let out = read(&state, move |c| {
         let mut out: Ordered<Ordered<TagInfo>> = Ordered::default();
         for (run, tag) in wanted {
-            let Some(id) = super::tb_series(c, &run, &tag, Kind::Tensor)? else {
+            let Some(id) = query::plugin_series(c, &run, &tag, PLUGIN)? else {
                 continue;
             };
             let mut samples = 0;
@@ -124,12 +124,8 @@ pub(in crate::api) async fn audio(
     let sample = p.sample.unwrap_or(0);
     let (run, tag) = (p.run.clone(), p.tag.clone());
     let rows = read(&state, move |c| {
-        match super::tb_series(c, &run, &tag, Kind::Tensor)? {
-            Some(id)
-                if query::series(c, Some(&run))?
-                    .iter()
-                    .any(|s| s.tag == tag && is_audio(s)) =>
-            {
+        match query::plugin_series(c, &run, &tag, PLUGIN)? {
+            Some(id) => {
                 // The clips are read only for the media type, once: a tag's clips share one
                 // writer and one format.
                 let mut media = None;
@@ -196,7 +192,7 @@ pub(in crate::api) async fn individual_audio(
     let (run, tag, id, sample): (String, String, i64, usize) =
         parse_hex_key(&p.blob_key, "an audio key")?;
     let bytes = read(&state, move |c| {
-        let series = super::tb_series(c, &run, &tag, Kind::Tensor)?.ok_or_else(|| {
+        let series = query::plugin_series(c, &run, &tag, PLUGIN)?.ok_or_else(|| {
             ApiError::NotFound(format!("no audio data for run {run:?}, tag {tag:?}"))
         })?;
         let data = query::tensor_data(c, series, id)?

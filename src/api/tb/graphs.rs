@@ -100,16 +100,7 @@ pub(in crate::api) fn latest_run_metadata(
     tag: &str,
 ) -> Result<runboard_proto::tensorboard::RunMetadata, ApiError> {
     let none = || ApiError::NotFound(format!("no run metadata for run {run:?}, tag {tag:?}"));
-    let id = match query::series_id(c, run, tag)? {
-        Some((id, Kind::Tensor))
-            if query::series(c, Some(run))?
-                .iter()
-                .any(|s| s.tag == tag && graphs::is_run_metadata(s)) =>
-        {
-            id
-        }
-        _ => return Err(none()),
-    };
+    let id = query::plugin_series(c, run, tag, graphs::RUN_METADATA_PLUGIN)?.ok_or_else(none)?;
     let latest = query::tensors(c, id)?.pop().ok_or_else(none)?;
     let tensor = crate::store::codec::tensor(&latest.data)?;
     let bytes = tensor.string_val.first().map_or(&[][..], Vec::as_slice);

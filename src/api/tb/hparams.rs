@@ -72,7 +72,7 @@ use super::super::hparams::logged;
 
 /// Whether any run logged something for the HParams plugin (its `plugins_listing` entry).
 pub(in crate::api) async fn has_data(state: &AppState) -> Result<bool, ApiError> {
-    read(state, |c| Ok(!query::hparams_data(c)?.is_empty())).await
+    read(state, |c| Ok(query::has_hparams_data(c)?)).await
 }
 
 /// `/data/plugin/hparams/experiment`: the experiment (see [`hparams::experiment`]).

@@ -121,13 +121,7 @@ pub(in crate::api) async fn pr_curves(
     let out = read(&state, move |c| {
         let mut out: Ordered<Vec<Entry>> = Ordered::default();
         for run in &runs {
-            let series = query::series(c, Some(run))?;
-            let found = series.iter().find(|s| s.tag == tag && is_pr_curve(s));
-            let id = match found {
-                Some(_) => super::tb_series(c, run, &tag, Kind::Tensor)?,
-                None => None,
-            };
-            let Some(id) = id else {
+            let Some(id) = query::plugin_series(c, run, &tag, PLUGIN)? else {
                 return Err(ApiError::BadRequest(format!(
                     "No PR curves could be found for run {run:?} and tag {tag:?}"
                 )));

@@ -371,27 +371,7 @@ fn state_with_graph(graph_def: Vec<u8>) -> (tempfile::TempDir, crate::api::AppSt
         what: Some(What::GraphDef(graph_def)),
         ..Event::default()
     };
-    let decoded = runboard_sdk::event::EventDecoder::default().convert(event);
-    let items = decoded
-        .values
-        .into_iter()
-        .map(|v| crate::store::Item::Value {
-            tag: v.tag,
-            step: 0,
-            wall_time: 1.0,
-            value: v.value,
-        })
-        .collect();
-    state
-        .store
-        .submit(crate::store::Batch {
-            run: crate::types::RunName::new("net").expect("name"),
-            items,
-            progress: None,
-            dedup: None,
-        })
-        .expect("submit");
-    state.store.flush().expect("flush");
+    store_events(&state, "net", vec![event]);
     (dir, state)
 }
 
