@@ -11,7 +11,7 @@
 //   stream `series` (run, tag) ──► that card refetches ──► slider extends (follows the latest)
 
 import { getJson } from './api.js';
-import { CardsView, Group, LazyCard } from './cards.js';
+import { CardsView, LazyCard } from './cards.js';
 import { plural } from './chart.js';
 import { el } from './util.js';
 
@@ -288,7 +288,6 @@ export class AudioView extends CardsView {
     super();
     this.ctx = ctx;
     this.el = el('section', { class: 'pane', dataset: { pane: 'audio' } });
-    this.groups = new Map();
     this.empty = null;
     /** The tags route's answer (a promise), dropped when a series changes. */
     this.tagInfo = null;
@@ -337,29 +336,12 @@ export class AudioView extends CardsView {
   /** Adds and removes cards to match the series, the shown runs and the tag filter. */
   sync() {
     const keys = this.keys();
-    const want = new Map(keys.map(([run, tag]) => [`${run}\u0000${tag}`, [run, tag]]));
-    for (const [key, card] of this.cards) {
-      if (!want.has(key)) { card.destroy(); this.cards.delete(key); }
-    }
-    const runs = [...new Set(keys.map(([run]) => run))];
-    for (const [key, [run, tag]] of want) {
-      let g = this.groups.get(run);
-      if (!g) {
-        g = new Group(run, this.ctx.state.displayName(run), true);
-        this.groups.set(run, g);
-      }
-      if (this.cards.has(key)) continue;
-      const card = new AudioCard(this.ctx, this, run, tag);
-      this.cards.set(key, card);
-      const after = [...g.grid.children].find((c) => c.dataset.tag > tag);
-      g.grid.insertBefore(card.el, after || null);
-    }
-    for (const [run, g] of this.groups) {
-      const n = g.grid.children.length;
-      g.count.textContent = String(n);
-      if (!n) { g.el.remove(); this.groups.delete(run); }
-    }
-    for (const run of runs) this.el.append(this.groups.get(run).el);
+    this.place(keys.map(([run, tag]) => ({
+      key: `${run}\u0000${tag}`,
+      group: run,
+      label: this.ctx.state.displayName(run),
+      make: () => new AudioCard(this.ctx, this, run, tag),
+    })));
     this.renderEmpty(!keys.length);
   }
 

@@ -129,6 +129,52 @@ export class Group {
 export class CardsView {
   constructor() {
     this.cards = new Map();
+    this.groups = new Map();
+  }
+
+  /**
+   * [`place`] for cards keyed by tag and grouped by its prefix ([`groupOf`]): the group without a
+   * prefix first (labelled `label`), then the others by name, each in tag order.
+   */
+  placeByTag(tags, label, make) {
+    const wanted = tags.map((tag) => ({ key: tag, group: groupOf(tag), tag }));
+    wanted.sort((a, b) => (a.group === b.group ? 0 : a.group === '' ? -1 : b.group === '' ? 1 : a.group.localeCompare(b.group))
+      || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+    this.place(wanted.map((w) => ({ ...w, label: w.group || label, make: () => make(w.tag) })));
+  }
+
+  /**
+   * Makes the pane's cards and groups what `wanted` lists, in its order: for each
+   * `{ key, group, label, make }` the card `key` (made with `make()` when new) in the group
+   * `group` (labelled `label` when new). Cards no longer wanted are destroyed, empty groups
+   * removed, and groups placed in the order their first card comes. A card that is already in
+   * its place is not moved (a playing clip keeps playing).
+   */
+  place(wanted) {
+    const keep = new Set(wanted.map((w) => w.key));
+    for (const [key, card] of this.cards) {
+      if (!keep.has(key)) { card.destroy(); this.cards.delete(key); }
+    }
+    const members = new Map(); // group name -> card elements, in order
+    for (const w of wanted) {
+      if (!this.groups.has(w.group)) this.groups.set(w.group, new Group(w.group, w.label, true));
+      let card = this.cards.get(w.key);
+      if (!card) { card = w.make(); this.cards.set(w.key, card); }
+      if (!members.has(w.group)) members.set(w.group, []);
+      members.get(w.group).push(card.el);
+    }
+    for (const [name, g] of this.groups) {
+      const els = members.get(name);
+      if (!els) { g.el.remove(); this.groups.delete(name); continue; }
+      const now = [...g.grid.children];
+      if (now.length !== els.length || now.some((e, i) => e !== els[i])) g.grid.replaceChildren(...els);
+      g.count.textContent = String(els.length);
+    }
+    const order = [...members.keys()].map((name) => this.groups.get(name).el);
+    const placed = [...this.el.children].filter((e) => order.includes(e));
+    if (placed.length !== order.length || placed.some((e, i) => e !== order[i])) {
+      for (const e of order) this.el.append(e);
+    }
   }
 
   /** Redraws every card; `rebuild` makes charts rebuild their shape (axes, theme). */

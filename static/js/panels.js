@@ -4,7 +4,7 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { getJson } from './api.js';
-import { CardsView, Group, LazyCard, groupOf } from './cards.js';
+import { CardsView, LazyCard, groupOf } from './cards.js';
 import { AXIS_FONT, axes, lonePoints, plural, tickLabels, withAlpha, xRange } from './chart.js';
 import { DISTRIBUTION_BPS, DRAWN_BINS, cleanBuckets, percentiles, rebin, spread } from './math.js';
 import { cssVar, el, num } from './util.js';
@@ -305,7 +305,6 @@ export class RunTagView extends CardsView {
     this.ctx = ctx;
     this.kind = kind;
     this.el = el('section', { class: 'pane', dataset: { pane: kind } });
-    this.groups = new Map();
     const { state } = ctx;
     state.subscribe(['runs', 'series', 'selection', 'settings.tagFilter', 'settings.runFilter'], () => this.sync());
     if (kind === 'histogram' || kind === 'distribution') {
@@ -330,31 +329,14 @@ export class RunTagView extends CardsView {
   }
 
   sync() {
-    const keys = this.keys();
-    const want = new Map(keys.map((s) => [`${s.run}\u0000${s.tag}`, s]));
-    for (const [k, card] of this.cards) {
-      if (!want.has(k)) { card.destroy(); this.cards.delete(k); }
-    }
-    for (const [k, s] of want) {
-      if (this.cards.has(k)) continue;
-      const name = groupOf(s.tag);
-      let g = this.groups.get(name);
-      if (!g) { g = new Group(name, name || this.kind, true); this.groups.set(name, g); }
-      const card = new CARDS[this.kind](this.ctx, s.run, s.tag);
-      this.cards.set(k, card);
-    }
-    // Order every group's cards by tag, then run start order.
-    for (const g of this.groups.values()) g.grid.replaceChildren();
-    for (const s of keys) {
-      const card = this.cards.get(`${s.run}\u0000${s.tag}`);
-      this.groups.get(groupOf(s.tag)).grid.append(card.el);
-    }
-    for (const [name, g] of [...this.groups].sort((a, b) => a[0].localeCompare(b[0]))) {
-      g.count.textContent = String(g.grid.children.length);
-      if (!g.grid.children.length) { g.el.remove(); this.groups.delete(name); continue; }
-      this.el.append(g.el);
-    }
+    // Groups by tag prefix, by name; in each, cards by tag, then run start order (`keys()`).
+    const wanted = this.keys().map((s, i) => ({
+      key: `${s.run}\u0000${s.tag}`, group: groupOf(s.tag), label: groupOf(s.tag) || this.kind, i, s,
+    }));
+    wanted.sort((a, b) => a.group.localeCompare(b.group) || a.i - b.i);
+    this.place(wanted.map((w) => ({ ...w, make: () => new CARDS[this.kind](this.ctx, w.s.run, w.s.tag) })));
   }
+
 
   /** A series of this kind got data: its card reloads. */
   changed(run, tag) {

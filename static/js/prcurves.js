@@ -12,7 +12,7 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { getJson } from './api.js';
-import { CardsView, Group, LazyCard, groupOf } from './cards.js';
+import { CardsView, LazyCard } from './cards.js';
 import { axes, fmt, highlight, plural } from './chart.js';
 import { el, floorIndex, num } from './util.js';
 
@@ -345,7 +345,6 @@ export class PrCurvesView extends CardsView {
     super();
     this.ctx = ctx;
     this.el = el('section', { class: 'pane', dataset: { pane: 'pr_curves' } });
-    this.groups = new Map();
     this.empty = null;
     const { state } = ctx;
     state.subscribe(['runs', 'series', 'selection', 'settings.runFilter', 'settings.tagFilter'], () => this.sync());
@@ -379,31 +378,8 @@ export class PrCurvesView extends CardsView {
   sync() {
     const tags = this.tags();
     const keep = new Set(tags);
-    for (const [tag, card] of this.cards) {
-      if (!keep.has(tag)) { card.destroy(); this.cards.delete(tag); }
-    }
-    for (const card of this.cards.values()) card.sync();
-    for (const tag of tags) {
-      if (this.cards.has(tag)) continue;
-      const name = groupOf(tag);
-      let g = this.groups.get(name);
-      if (!g) {
-        g = new Group(name, name || 'pr curves', true);
-        this.groups.set(name, g);
-      }
-      const card = new PrCurveCard(this.ctx, tag);
-      this.cards.set(tag, card);
-      const after = [...g.grid.children].find((c) => c.dataset.tag > tag);
-      g.grid.insertBefore(card.el, after || null);
-    }
-    const names = [...this.groups.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
-    for (const name of names) {
-      const g = this.groups.get(name);
-      const n = g.grid.children.length;
-      g.count.textContent = String(n);
-      if (!n) { g.el.remove(); this.groups.delete(name); continue; }
-      this.el.append(g.el);
-    }
+    for (const [tag, card] of this.cards) if (keep.has(tag)) card.sync();
+    this.placeByTag(tags, 'pr curves', (tag) => new PrCurveCard(this.ctx, tag));
     this.renderEmpty(!tags.length);
   }
 

@@ -7,7 +7,7 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { getJson } from './api.js';
-import { CardsView, Group, LazyCard, groupOf } from './cards.js';
+import { CardsView, LazyCard } from './cards.js';
 import {
   axes, fmt, hideTooltip, highlight, loneIndices, lonePoints, plural, showTooltip, withAlpha, xRange, yRange,
 } from './chart.js';
@@ -785,7 +785,6 @@ export class ScalarsView extends CardsView {
     this.options = { keys: ['selection', 'settings.runFilter'], grouping: true, pane: 'scalars', ...options };
     const { keys } = this.options;
     this.el = el('section', { class: 'pane', dataset: { pane: this.options.pane } });
-    this.groups = new Map();
     const { state } = ctx;
     state.subscribe(['runs', 'series', ...keys, 'settings.tagFilter'], () => this.sync());
     // A chart rebuilds itself when its shape changed (runs, colours, axes, theme).
@@ -833,33 +832,11 @@ export class ScalarsView extends CardsView {
 
   /** Adds and removes cards to match the series, the shown runs and the tag filter. */
   sync() {
-    const tags = this.tags();
-    const keep = new Set(tags);
-    for (const [tag, card] of this.cards) {
-      if (!keep.has(tag)) { card.destroy(); this.cards.delete(tag); }
-    }
-    for (const tag of tags) {
-      if (this.cards.has(tag)) continue;
-      const name = groupOf(tag);
-      let g = this.groups.get(name);
-      if (!g) {
-        g = new Group(name, name || 'scalars', true);
-        this.groups.set(name, g);
-      }
+    this.placeByTag(this.tags(), 'scalars', (tag) => {
       const card = new ScalarCard(this.ctx, tag, { runs: this.options.runs, grouping: this.options.grouping });
-      this.cards.set(tag, card);
       this.xOf.set(tag, card.xMode());
-      // Keep cards in tag order within the group.
-      const after = [...g.grid.children].find((c) => c.dataset.tag > tag);
-      g.grid.insertBefore(card.el, after || null);
-    }
-    const names = [...this.groups.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
-    for (const name of names) {
-      const g = this.groups.get(name);
-      const n = g.grid.children.length;
-      g.count.textContent = String(n);
-      if (!n) { g.el.remove(); this.groups.delete(name); continue; }
-      this.el.append(g.el);
-    }
+      return card;
+    });
   }
+
 }

@@ -157,6 +157,7 @@ await check('curve-per-run', async () => {
   assert(shared.curves >= 2, `${SHARED} draws ${shared.curves} curves`);
   // Runs whose latest curve is older than the card's step draw it (a run of several lengths too).
   assert(new Set(shared.rows.map((r) => r.step)).size >= 2, `${SHARED}: every run's curve is from the same step ${json(shared.rows)}`);
+  await page.screenshot({ path: `${artifacts}/pr-curves.png`, fullPage: true });
 });
 
 await check('step-slider', async () => {
