@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tensorboard/plugins/custom_scalar/layout.proto",
         "tensorboard/plugins/pr_curve/plugin_data.proto",
         "tensorboard/plugins/audio/plugin_data.proto",
+        "tensorboard/plugins/mesh/plugin_data.proto",
         "tensorboard/plugins/hparams/plugin_data.proto",
         "runboard/ingest.proto",
     ];

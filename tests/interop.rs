@@ -130,7 +130,7 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                 // them and shows nothing of them; neither is compared here.
                 Value::Run(_) => {}
                 // Bytes kept as written (graphs, run metadata, layouts): compared as hex.
-                Value::Tensor { plugin, tensor }
+                Value::Tensor { plugin, tensor, .. }
                     if plugin == runboard_sdk::event::plugin::AUDIO =>
                 {
                     let Some(clips) = runboard_sdk::event::audio_clips(tensor) else {
@@ -142,7 +142,7 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                     let clips = clips.iter().map(|(a, _)| hex(a)).collect();
                     run.audio.entry(tag).or_default().push((step, wall, clips));
                 }
-                Value::Tensor { plugin, tensor }
+                Value::Tensor { plugin, tensor, .. }
                     if plugin == runboard_sdk::event::plugin::PR_CURVES =>
                 {
                     let Some(curve) = runboard_sdk::event::pr_curve(tensor) else {
@@ -160,7 +160,7 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                         .or_default()
                         .push((step, wall, vec![hex(&bytes)]));
                 }
-                Value::Tensor { plugin, tensor } => {
+                Value::Tensor { plugin, tensor, .. } => {
                     use runboard_sdk::event::plugin as p;
                     let series = match plugin.as_str() {
                         p::GRAPHS if tag == runboard_sdk::event::META_GRAPH_TAG => {

@@ -187,6 +187,7 @@ fn build_logdir() -> Logdir {
     common::copy_dir(&fixtures.join("graph_tf"), &root.join("graph_tf"));
     common::copy_dir(&fixtures.join("pr_curves"), &root.join("pr_curves"));
     common::copy_dir(&fixtures.join("audio"), &root.join("audio"));
+    common::copy_dir(&fixtures.join("mesh"), &root.join("mesh"));
     common::copy_dir(
         &fixtures.join("custom_scalars"),
         &root.join("custom_scalars"),
@@ -227,6 +228,25 @@ fn build_logdir() -> Logdir {
     }
     w.add_text("notes", MARKDOWN, 0);
     w.add_text("notes", "second **entry** & <b>bold</b>", 1);
+    // A mesh with faces and colours at two steps, and a point cloud.
+    let vertices = [
+        [0.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0],
+        [0.0, 0.0, 1.5],
+    ];
+    let faces = [[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]];
+    let colors = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [200, 200, 200]];
+    let config = serde_json::json!({"camera": {"cls": "PerspectiveCamera", "fov": 60}});
+    for step in [0, 10] {
+        let scaled: Vec<[f32; 3]> = vertices
+            .iter()
+            .map(|v| v.map(|x| x * (1.0 + step as f32 / 10.0)))
+            .collect();
+        w.add_mesh("tetra", &scaled, &faces, &colors, Some(&config), step)
+            .unwrap();
+    }
+    w.add_mesh("points", &vertices, &[], &[], None, 3).unwrap();
     w.close().unwrap();
 
     // (c) A restarted run: steps 0..400 in one file, then 300..600 in a second file whose
@@ -551,6 +571,8 @@ fn compare_runs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Stri
         "pr_curves/b",
         "audio/a",
         "audio/b",
+        "mesh/a",
+        "mesh/b",
         "custom_scalars/a",
         "custom_scalars/b",
         "sdk",
@@ -1062,6 +1084,125 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Meshes: the `mesh` entry of `plugins_listing`, the meshes and their batch sizes (`tags`),
+/// each mesh's parts and their metadata (`meshes`; parts of one step sorted by content type,
+/// as TensorBoard lists them in its data server's hash order), and the bytes of every part of
+/// every step and sample (`data`: float32 vertices, int32 faces, uint8 colours), from
+/// tensorboardX (`name_1` tags, float tensors), TensorBoard's own form (a batch of two,
+/// `tensor_content`) and runboard's SummaryWriter (torch's form). Bad requests: a bad content
+/// type is a 400 from both; a bad step or a missing run is runboard's 400 where TensorBoard
+/// fails with a 500.
+fn compare_mesh(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<String>) {
+    // (run, mesh, parts over all steps)
+    let want = [
+        ("mesh/a", "cube", 9),
+        ("mesh/a", "cloud", 4),
+        ("mesh/b", "pyramid", 6),
+        ("sdk", "tetra", 6),
+        ("sdk", "points", 1),
+    ];
+    let path = "/data/plugin/mesh/meshes";
+    for s in [rb as &mut dyn Server, tb as &mut dyn Server] {
+        wait_for_lengths(s, path, &want, |j, _| j.as_array().map(Vec::len));
+    }
+    let listing = |s: &mut dyn Server| {
+        exact(&fetch(s, "/data/plugins_listing", &[]).unwrap())["mesh"].clone()
+    };
+    let (ours, theirs) = (listing(rb), listing(tb));
+    if ours != theirs || ours["enabled"] != true {
+        problems.push(format!(
+            "plugins_listing mesh: ours {ours}, TensorBoard's {theirs}"
+        ));
+    }
+    let tags = |s: &mut dyn Server| s.json("/data/plugin/mesh/tags", &[]);
+    let (ours, theirs) = (tags(rb), tags(tb));
+    if ours != theirs {
+        problems.push(format!("mesh/tags: ours {ours}, TensorBoard's {theirs}"));
+    }
+    let parts = |s: &mut dyn Server, run: &str, tag: &str| -> Vec<Json> {
+        let mut parts = s
+            .json(path, &[("run", run), ("tag", tag)])
+            .as_array()
+            .cloned()
+            .unwrap();
+        parts.sort_by_key(|p| (p["step"].to_string(), p["content_type"].to_string()));
+        parts
+    };
+    let data = "/data/plugin/mesh/data";
+    for (run, tag, _) in want {
+        let (ours, theirs) = (parts(rb, run, tag), parts(tb, run, tag));
+        if ours != theirs {
+            problems.push(format!(
+                "{path} {run}/{tag}: ours {ours:?}, TensorBoard's {theirs:?}"
+            ));
+            continue;
+        }
+        for part in &ours {
+            let text = |v: &Json| v.as_str().unwrap_or_else(|| panic!("{part}")).to_owned();
+            let step = text(&part["step"]);
+            let content_type = match text(&part["content_type"]).as_str() {
+                "1" => "VERTEX",
+                "2" => "FACE",
+                _ => "COLOR",
+            };
+            let batch: i64 = text(&part["data_shape"][0]).parse().unwrap();
+            let rows: i64 = text(&part["data_shape"][1]).parse().unwrap();
+            // Every sample, and the last one counted from the end (numpy's -1).
+            let samples: Vec<String> = (0..batch)
+                .map(|i| i.to_string())
+                .chain(["-1".into()])
+                .collect();
+            for sample in &samples {
+                let q = [
+                    ("run", run),
+                    ("tag", tag),
+                    ("content_type", content_type),
+                    ("step", &step),
+                    ("sample", sample),
+                ];
+                match (fetch(rb, data, &q), fetch(tb, data, &q)) {
+                    (Ok(a), Ok(b)) if a == b => {
+                        let size = if content_type == "COLOR" { 1 } else { 4 };
+                        if a.len() as i64 != rows * 3 * size {
+                            problems.push(format!("{data} {q:?}: {} bytes", a.len()));
+                        }
+                    }
+                    (a, b) => {
+                        problems.push(format!("{data} {q:?}: ours {a:?}, TensorBoard's {b:?}"))
+                    }
+                }
+            }
+        }
+    }
+    // Bad requests: (query, TensorBoard's status); runboard answers 400 to each.
+    let cases: [(&[(&str, &str)], u16); 4] = [
+        (
+            &[("run", "mesh/a"), ("tag", "cube"), ("content_type", "EDGE")],
+            400,
+        ),
+        (&[("run", "mesh/a"), ("tag", "cube")], 400),
+        (
+            &[
+                ("run", "mesh/a"),
+                ("tag", "cube"),
+                ("content_type", "VERTEX"),
+                ("step", "x"),
+            ],
+            500,
+        ),
+        (&[("content_type", "VERTEX")], 500),
+    ];
+    for (q, tensorboard) in cases {
+        let ours = rb.try_get(data, q).map(|r| r.0);
+        let theirs = tb.try_get(data, q).map(|r| r.0);
+        if ours != Some(400) || theirs != Some(tensorboard) {
+            problems.push(format!(
+                "{data} {q:?}: HTTP {ours:?} vs {theirs:?}, want 400 and {tensorboard}"
+            ));
+        }
+    }
+}
+
 /// Audio: the `audio` entry of `plugins_listing`, the tags with their most clips a step, each
 /// clip's listing (all but the opaque `query`, whose blob key is each server's own) and its
 /// bytes fetched with that query from each server; a media type TensorBoard does not serve as
@@ -1438,6 +1579,7 @@ fn runboard_and_tensorboard_serve_the_same_data() {
     compare_custom_scalars(&mut rb, &mut tb, &mut problems);
     compare_pr_curves(&mut rb, &mut tb, &mut problems);
     compare_audio(&mut rb, &mut tb, &mut problems);
+    compare_mesh(&mut rb, &mut tb, &mut problems);
     eprintln!(
         "loaded by both in {loaded:?}, compared in {:?}",
         started.elapsed() - loaded

@@ -47,6 +47,9 @@ pub mod plugin {
     /// Run metadata (`Event.tagged_run_metadata`: a serialized `RunMetadata` with per-node
     /// times and memory), kept under its tag as TensorBoard's data provider keeps it.
     pub const GRAPH_TAGGED_RUN_METADATA: &str = "graph_tagged_run_metadata";
+    /// Meshes and point clouds: per mesh, one tensor series for each of its vertices, faces
+    /// and colours (`[B, N, 3]`), each tag's metadata a `MeshPluginData` (see `crate::mesh`).
+    pub const MESH: &str = "mesh";
 }
 
 /// The tag a Custom Scalars layout is logged under (TensorBoard's and tensorboardX's).
@@ -78,6 +81,7 @@ pub fn blob_value(plugin: &str, bytes: Vec<u8>) -> Value {
     };
     Value::Tensor {
         plugin: plugin.to_owned(),
+        content: Vec::new(),
         tensor: Box::new(tensor),
     }
 }
@@ -85,7 +89,7 @@ pub fn blob_value(plugin: &str, bytes: Vec<u8>) -> Value {
 /// The serialized `GraphDef` of a value kept under [`RUN_GRAPH_TAG`], if it is one.
 pub fn run_graph_bytes(value: &Value) -> Option<&[u8]> {
     match value {
-        Value::Tensor { plugin, tensor } if plugin == plugin::GRAPHS => {
+        Value::Tensor { plugin, tensor, .. } if plugin == plugin::GRAPHS => {
             tensor.string_val.first().map(Vec::as_slice)
         }
         _ => None,
@@ -166,10 +170,14 @@ pub enum Value {
     HParams(HParams),
     /// A run event of runboard's own plugin: its JSON text (see the SDK's `run_record` module).
     Run(String),
-    /// A tensor of a plugin runboard does not interpret, kept raw.
+    /// A tensor of another plugin (PR curves, audio, meshes, ...), kept as logged.
     Tensor {
         /// The plugin that wrote it ("" when there was no metadata).
         plugin: String,
+        /// The plugin's metadata content for the tag (`SummaryMetadata.plugin_data.content` of
+        /// the tag's first value: a mesh's `MeshPluginData`, a PR curve's thresholds), empty
+        /// when none was logged.
+        content: Vec<u8>,
         /// The tensor, unchanged.
         tensor: Box<TensorProto>,
     },
@@ -398,7 +406,10 @@ pub struct DecodeEventError(#[from] prost::DecodeError);
 /// Decodes events, remembering each tag's plugin across calls (see the module docs).
 #[derive(Debug, Default)]
 pub struct EventDecoder {
-    plugins: FxHashMap<String, String>,
+    /// Each tag's plugin and its metadata content, from the tag's first value that named it.
+    plugins: FxHashMap<String, TagPlugin>,
+    /// Checks meshes' faces against the vertices logged with them.
+    meshes: crate::mesh::MeshCheck,
     stats: DecodeStats,
     /// The last summary's emptied value list, decoded into again so that its allocation is
     /// reused (protobuf merges a oneof message into the one already present).
@@ -411,11 +422,18 @@ impl EventDecoder {
         Self::default()
     }
 
-    /// Tells the decoder which plugin a tag belongs to, as if its first value (with the
-    /// metadata) had been read: a reader resuming in the middle of a file needs this.
-    pub fn remember_plugin(&mut self, tag: &str, plugin: &str) {
+    /// Tells the decoder which plugin a tag belongs to and its metadata content, as if its
+    /// first value (with the metadata) had been read: a reader resuming in the middle of a file
+    /// needs this.
+    pub fn remember_plugin(&mut self, tag: &str, plugin: &str, content: &[u8]) {
         if !plugin.is_empty() {
-            self.plugins.insert(tag.to_owned(), plugin.to_owned());
+            self.plugins.insert(
+                tag.to_owned(),
+                TagPlugin {
+                    name: plugin.to_owned(),
+                    content: content.to_vec(),
+                },
+            );
         }
     }
 
@@ -497,7 +515,7 @@ impl EventDecoder {
             Some(What::Summary(mut summary)) => {
                 for v in summary.value.drain(..) {
                     let tag = String::from_utf8_lossy(&v.tag);
-                    if let Some(value) = self.convert_value(&tag, v.metadata, v.value) {
+                    if let Some(value) = self.convert_value(&tag, event.step, v.metadata, v.value) {
                         on_value(&info, &tag, value);
                     }
                 }
@@ -528,6 +546,7 @@ impl EventDecoder {
     fn convert_value(
         &mut self,
         tag: &str,
+        step: i64,
         metadata: Option<Box<pb::SummaryMetadata>>,
         value: Option<PbValue>,
     ) -> Option<Value> {
@@ -535,20 +554,30 @@ impl EventDecoder {
         if let Some(PbValue::SimpleValue(f)) = value {
             return Some(Value::Scalar(f64::from(f)));
         }
-        // The plugin: from this value's metadata, else what the tag's first value said.
+        // The plugin: from this value's metadata, else what the tag's first value said. Its
+        // content is the first the tag logged under that plugin (TensorBoard keeps the first).
         let metadata_plugin = metadata
             .as_ref()
             .and_then(|m| m.plugin_data.as_ref())
-            .map(|p| p.plugin_name.as_str())
-            .filter(|p| !p.is_empty());
+            .filter(|p| !p.plugin_name.is_empty());
         let plugin: String = match metadata_plugin {
             Some(p) => {
-                if self.plugins.get(tag).map(String::as_str) != Some(p) {
-                    self.plugins.insert(tag.to_owned(), p.to_owned());
+                if self.plugins.get(tag).map(|t| t.name.as_str()) != Some(&p.plugin_name) {
+                    self.plugins.insert(
+                        tag.to_owned(),
+                        TagPlugin {
+                            name: p.plugin_name.clone(),
+                            content: p.content.clone(),
+                        },
+                    );
                 }
-                p.to_owned()
+                p.plugin_name.clone()
             }
-            None => self.plugins.get(tag).cloned().unwrap_or_default(),
+            None => self
+                .plugins
+                .get(tag)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
         };
         let converted = match value {
             Some(PbValue::SimpleValue(f)) => Some(Value::Scalar(f64::from(f))),
@@ -558,7 +587,9 @@ impl EventDecoder {
                 height: u32::try_from(img.height).unwrap_or(0),
                 encoded: img.encoded_image_string,
             }])),
-            Some(PbValue::Tensor(t)) => self.tensor_value(&plugin, *t, metadata.as_deref()),
+            Some(PbValue::Tensor(t)) => {
+                self.tensor_value(tag, step, &plugin, *t, metadata.as_deref())
+            }
             // A legacy clip becomes the audio plugin's `[1, 2]` tensor (the clip, no label),
             // as TensorBoard's data server converts it.
             Some(PbValue::Audio(a)) => {
@@ -584,37 +615,52 @@ impl EventDecoder {
 
     fn tensor_value(
         &mut self,
+        tag: &str,
+        step: i64,
         plugin: &str,
         t: TensorProto,
         metadata: Option<&pb::SummaryMetadata>,
     ) -> Option<Value> {
+        let kept = |t: TensorProto, content: &[u8]| Value::Tensor {
+            plugin: plugin.to_owned(),
+            content: content.to_vec(),
+            tensor: Box::new(t),
+        };
+        let content = self
+            .plugins
+            .get(tag)
+            .map(|t| t.content.as_slice())
+            .unwrap_or_default();
         match plugin {
             plugin::SCALARS => tensor_scalar(&t).map(Value::Scalar),
             plugin::HISTOGRAMS => tensor_histogram(&t).map(Value::Histogram),
             plugin::TEXT => tensor_strings(&t).map(Value::Text),
             plugin::IMAGES => tensor_images(&t).map(Value::Images),
             plugin::HPARAMS => hparams_value(metadata).map(Value::HParams),
-            plugin::AUDIO => audio_clips(&t).is_some().then(|| Value::Tensor {
-                plugin: plugin.to_owned(),
-                tensor: Box::new(t),
-            }),
+            plugin::AUDIO => audio_clips(&t).is_some().then(|| kept(t, content)),
             // Kept as logged, once it is known to be a curve (a wrong shape is a bad value).
-            plugin::PR_CURVES => pr_curve(&t).is_some().then(|| Value::Tensor {
-                plugin: plugin.to_owned(),
-                tensor: Box::new(t),
-            }),
+            plugin::PR_CURVES => pr_curve(&t).is_some().then(|| kept(t, content)),
+            // A mesh part whose metadata, shape or face indices are wrong is a bad value.
+            plugin::MESH => {
+                let ok = self.meshes.check(step, content, &t).is_ok();
+                ok.then(|| kept(t, content))
+            }
             plugin::RUNBOARD => tensor_strings(&t)
                 .and_then(|mut s| (s.len() == 1).then(|| s.swap_remove(0)))
                 .map(Value::Run),
             // No plugin: a rank-0 number is a scalar (TensorBoard's data class rules), anything
             // else is kept raw.
             "" if is_single_number(&t) => tensor_scalar(&t).map(Value::Scalar),
-            other => Some(Value::Tensor {
-                plugin: other.to_owned(),
-                tensor: Box::new(t),
-            }),
+            _ => Some(kept(t, content)),
         }
     }
+}
+
+/// A tag's plugin and the metadata content it logged.
+#[derive(Debug, Clone, Default)]
+struct TagPlugin {
+    name: String,
+    content: Vec<u8>,
 }
 
 /// Converts a legacy `HistogramProto` (tensorboardX's and torch's `histo`) to `[left, right,
@@ -675,7 +721,7 @@ fn is_single_number(t: &TensorProto) -> bool {
 }
 
 /// Reads all elements of a numeric tensor as f64, from the typed field or `tensor_content`.
-fn tensor_numbers(t: &TensorProto) -> Option<Vec<f64>> {
+pub(crate) fn tensor_numbers(t: &TensorProto) -> Option<Vec<f64>> {
     let content = t.tensor_content.as_slice();
     fn le<const N: usize, T>(content: &[u8], f: impl Fn([u8; N]) -> T) -> Option<Vec<T>> {
         if content.len() % N != 0 {
@@ -718,6 +764,7 @@ fn tensor_numbers(t: &TensorProto) -> Option<Vec<f64>> {
 pub fn audio_value(clips: Vec<(Vec<u8>, Vec<u8>)>) -> Value {
     Value::Tensor {
         plugin: plugin::AUDIO.to_owned(),
+        content: Vec::new(),
         tensor: Box::new(audio_tensor(clips)),
     }
 }
@@ -743,7 +790,7 @@ pub fn audio_tensor(clips: Vec<(Vec<u8>, Vec<u8>)>) -> TensorProto {
 }
 
 /// A tensor's dimensions (`None` without a shape).
-fn dims(t: &TensorProto) -> Option<Vec<i64>> {
+pub(crate) fn dims(t: &TensorProto) -> Option<Vec<i64>> {
     Some(
         t.tensor_shape
             .as_ref()?
@@ -1387,7 +1434,7 @@ mod tests {
             content_type: "audio/wav".into(),
         };
         let v = value("a", None, Some(PbValue::Audio(Box::new(clip))));
-        let Some(Value::Tensor { plugin, tensor }) = decode_one(&mut dec, v) else {
+        let Some(Value::Tensor { plugin, tensor, .. }) = decode_one(&mut dec, v) else {
             panic!("not a tensor")
         };
         assert_eq!(plugin, plugin::AUDIO);

@@ -21,6 +21,7 @@ pub mod event_file;
 pub mod fmt;
 pub mod gpu;
 pub mod hparams;
+pub mod mesh;
 #[cfg(feature = "tch")]
 pub mod model;
 pub mod record;

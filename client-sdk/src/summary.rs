@@ -27,7 +27,7 @@ fn metadata(plugin_name: &str, content: Vec<u8>, data_class: pb::DataClass) -> S
     }
 }
 
-fn shape(dims: &[i64]) -> Option<TensorShapeProto> {
+pub(crate) fn shape(dims: &[i64]) -> Option<TensorShapeProto> {
     Some(TensorShapeProto {
         dim: dims
             .iter()
@@ -181,11 +181,16 @@ pub fn run_event(json: &str) -> pb::summary::Value {
     )
 }
 
-/// Any tensor, for the plugin named `plugin_name` (a plugin runboard does not interpret: its
-/// data is passed through as it was logged, minus the plugin's own metadata content).
-pub fn tensor(tag: &str, plugin_name: &str, tensor: TensorProto) -> pb::summary::Value {
+/// Any tensor, for the plugin named `plugin_name` with its metadata `content` (a plugin's data
+/// passed through as it was logged).
+pub fn tensor(
+    tag: &str,
+    plugin_name: &str,
+    content: Vec<u8>,
+    tensor: TensorProto,
+) -> pb::summary::Value {
     let metadata =
-        (!plugin_name.is_empty()).then(|| metadata(plugin_name, Vec::new(), pb::DataClass::Tensor));
+        (!plugin_name.is_empty()).then(|| metadata(plugin_name, content, pb::DataClass::Tensor));
     value(tag, metadata, Some(PbValue::Tensor(Box::new(tensor))))
 }
 

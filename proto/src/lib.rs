@@ -12,6 +12,11 @@ pub mod tensorboard {
     pub mod hparams {
         include!(concat!(env!("OUT_DIR"), "/tensorboard.hparams.rs"));
     }
+
+    /// The mesh plugin's metadata (`tensorboard.mesh`).
+    pub mod mesh {
+        include!(concat!(env!("OUT_DIR"), "/tensorboard.mesh.rs"));
+    }
 }
 
 /// runboard's own messages (`runboard.ingest`): what the SDK streams to a server.

@@ -212,6 +212,7 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
         return Err(ApiError::BadRequest("seq starts at 1".into()));
     }
     let mut items = Vec::with_capacity(b.points.len());
+    let mut meshes = runboard_sdk::mesh::MeshCheck::default();
     for p in b.points {
         check_tag(&p.tag)?;
         use pb::point::Value as V;
@@ -302,11 +303,15 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                 use runboard_sdk::event::{audio_clips, plugin, pr_curve};
                 let shape = match t.plugin.as_str() {
                     plugin::PR_CURVES if pr_curve(&tensor).is_none() => {
-                        Some("a PR curve is a numeric tensor of shape [6, N]")
+                        Some("a PR curve is a numeric tensor of shape [6, N]".to_owned())
                     }
                     plugin::AUDIO if audio_clips(&tensor).is_none() => {
-                        Some("audio is a string tensor of shape [k, 2] (clip, label)")
+                        Some("audio is a string tensor of shape [k, 2] (clip, label)".to_owned())
                     }
+                    plugin::MESH => meshes
+                        .check(p.step, &t.content, &tensor)
+                        .err()
+                        .map(|e| format!("mesh part: {e}")),
                     _ => None,
                 };
                 if let Some(why) = shape {
@@ -317,6 +322,7 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                 }
                 Value::Tensor {
                     plugin: t.plugin,
+                    content: t.content,
                     tensor: Box::new(tensor),
                 }
             }
@@ -599,6 +605,7 @@ mod tests {
                 value: Some(pb::point::Value::PluginTensor(pb::PluginTensor {
                     plugin: plugin.into(),
                     tensor,
+                    content: Vec::new(),
                 })),
                 ..Default::default()
             }],

@@ -215,6 +215,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
             "hparams" => hparams::has_data(&state).await?,
             "pr_curves" => series.iter().any(pr_curves::is_pr_curve),
             "audio" => series.iter().any(audio::is_audio),
+            "mesh" => series.iter().any(mesh::is_mesh),
             _ => false,
         };
         let loading_mechanism = match frontend {
@@ -894,6 +895,7 @@ mod audio;
 mod custom_scalars;
 mod graphs;
 mod hparams;
+mod mesh;
 mod pr_curves;
 pub(super) use audio::{audio, individual_audio, tags as audio_tags};
 pub(super) use custom_scalars::{
@@ -907,6 +909,7 @@ pub(super) use hparams::{
     download_data as hparams_download_data, experiment as hparams_experiment,
     metric_evals as hparams_metric_evals, session_groups as hparams_session_groups,
 };
+pub(super) use mesh::{data as mesh_data, meshes, tags as mesh_tags};
 pub(super) use pr_curves::{pr_curves, tags as pr_curve_tags};
 
 #[cfg(test)]

@@ -208,10 +208,11 @@ fn other_value(
     let tag = info.tag.as_str();
     let damaged =
         |what: String| StoreError::Damaged(format!("{what} (run {:?}, tag {tag:?})", info.run));
-    let value = codec::decode_value(info.kind, &info.plugin, row).map_err(|e| match e {
-        StoreError::Damaged(what) => damaged(what),
-        other => other,
-    })?;
+    let value =
+        codec::decode_value(info.kind, &info.plugin, &info.content, row).map_err(|e| match e {
+            StoreError::Damaged(what) => damaged(what),
+            other => other,
+        })?;
     Ok(match value {
         Value::Histogram(rows) => summary::histogram(tag, &rows),
         Value::Text(strings) => summary::text_strings(tag, &strings),
@@ -220,10 +221,14 @@ fn other_value(
             let channels = png_channels(&image.encoded);
             summary::image(tag, image.encoded, image.width, image.height, channels)
         }
-        Value::Tensor { plugin, tensor } if plugin == runboard_sdk::event::plugin::AUDIO => {
+        Value::Tensor { plugin, tensor, .. } if plugin == runboard_sdk::event::plugin::AUDIO => {
             summary::audio_tensor(tag, *tensor)
         }
-        Value::Tensor { plugin, tensor } => summary::tensor(tag, &plugin, *tensor),
+        Value::Tensor {
+            plugin,
+            content,
+            tensor,
+        } => summary::tensor(tag, &plugin, content, *tensor),
         Value::Scalar(v) => summary::scalar(tag, v),
         Value::Images(_) | Value::HParams(_) | Value::Run(_) => {
             return Err(damaged("no value to write".into()).into());

@@ -462,8 +462,8 @@ impl Tailer {
         let committed = self.store.read(|c| query::file(c, &key))?;
         if !self.decoders.contains_key(run.as_str()) {
             let mut decoder = EventDecoder::new();
-            for (tag, plugin) in self.store.read(|c| query::plugins(c, &run))? {
-                decoder.remember_plugin(&tag, &plugin);
+            for (tag, plugin, content) in self.store.read(|c| query::plugins(c, &run))? {
+                decoder.remember_plugin(&tag, &plugin, &content);
             }
             self.decoders.insert(run.to_string(), decoder);
         }

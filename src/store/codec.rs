@@ -57,7 +57,7 @@ pub fn encode_value(value: &Value) -> Option<StoredValue> {
             None => plain(Vec::new()),
         },
         // An audio value's clip count rides in `width`, so listings need not read the clips.
-        Value::Tensor { plugin, tensor } if plugin == runboard_sdk::event::plugin::AUDIO => {
+        Value::Tensor { plugin, tensor, .. } if plugin == runboard_sdk::event::plugin::AUDIO => {
             StoredValue {
                 width: runboard_sdk::event::audio_clips(tensor)
                     .map(|c| u32::try_from(c.len()).unwrap_or(u32::MAX)),
@@ -70,10 +70,15 @@ pub fn encode_value(value: &Value) -> Option<StoredValue> {
     })
 }
 
-/// The value a `tensors` row of a series of `kind` holds; `plugin` is the series' plugin (it
-/// names a [`Value::Tensor`]'s). An image comes back as one image (width and height 0 when
-/// not stored).
-pub fn decode_value(kind: Kind, plugin: &str, row: &TensorRow) -> Result<Value, StoreError> {
+/// The value a `tensors` row of a series of `kind` holds; `plugin` and `content` are the
+/// series' plugin and its metadata content (a [`Value::Tensor`]'s). An image comes back as one
+/// image (width and height 0 when not stored).
+pub fn decode_value(
+    kind: Kind,
+    plugin: &str,
+    content: &[u8],
+    row: &TensorRow,
+) -> Result<Value, StoreError> {
     Ok(match kind {
         Kind::Histogram => Value::Histogram(histogram_rows(&row.data)?),
         Kind::Text => Value::Text(text_strings(&row.data)?),
@@ -84,6 +89,7 @@ pub fn decode_value(kind: Kind, plugin: &str, row: &TensorRow) -> Result<Value, 
         }]),
         Kind::Tensor => Value::Tensor {
             plugin: plugin.to_owned(),
+            content: content.to_vec(),
             tensor: Box::new(tensor(&row.data)?),
         },
         Kind::Scalar => {
@@ -183,7 +189,11 @@ mod tests {
     fn round_trip(value: &Value, plugin: &str) -> Value {
         let kind = Kind::of(value).expect("a series value");
         let stored = encode_value(value).expect("a tensors row");
-        decode_value(kind, plugin, &row(stored)).expect("decodes")
+        let content = match value {
+            Value::Tensor { content, .. } => content.as_slice(),
+            _ => &[],
+        };
+        decode_value(kind, plugin, content, &row(stored)).expect("decodes")
     }
 
     /// Bits equal, except that every NaN equals every NaN.
@@ -216,7 +226,7 @@ mod tests {
         let clips = vec![(b"a".to_vec(), b"x".to_vec()), (b"b".to_vec(), Vec::new())];
         let stored = encode_value(&runboard_sdk::event::audio_value(clips)).unwrap();
         assert_eq!(stored.width, Some(2));
-        let back = decode_value(Kind::Tensor, "audio", &row(stored)).unwrap();
+        let back = decode_value(Kind::Tensor, "audio", &[], &row(stored)).unwrap();
         let Value::Tensor { tensor, .. } = back else {
             panic!("{back:?}")
         };
@@ -266,7 +276,7 @@ mod tests {
         assert_eq!(round_trip(&v, ""), Value::Images(vec![img(4, 1)]));
         let empty = row(encode_value(&Value::Images(Vec::new())).unwrap());
         assert_eq!(
-            decode_value(Kind::Image, "", &empty).unwrap(),
+            decode_value(Kind::Image, "", &[], &empty).unwrap(),
             Value::Images(vec![Image {
                 width: 0,
                 height: 0,
@@ -284,7 +294,10 @@ mod tests {
         });
         for kind in [Kind::Histogram, Kind::Text, Kind::Tensor, Kind::Scalar] {
             assert!(
-                matches!(decode_value(kind, "", &bad), Err(StoreError::Damaged(_))),
+                matches!(
+                    decode_value(kind, "", &[], &bad),
+                    Err(StoreError::Damaged(_))
+                ),
                 "{kind}"
             );
         }
@@ -380,8 +393,9 @@ mod tests {
         fn tensors_round_trip_with_their_series_plugin(
             tensor in tensor_proto(),
             plugin in "[a-z_]{0,12}",
+            content in proptest::collection::vec(any::<u8>(), 0..16),
         ) {
-            let v = Value::Tensor { plugin: plugin.clone(), tensor: Box::new(tensor) };
+            let v = Value::Tensor { plugin: plugin.clone(), content, tensor: Box::new(tensor) };
             prop_assert_eq!(round_trip(&v, &plugin), v);
         }
 

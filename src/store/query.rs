@@ -31,6 +31,8 @@ pub struct SeriesInfo {
     pub kind: Kind,
     /// The plugin that wrote it ("" when implied).
     pub plugin: String,
+    /// The plugin's metadata content for the tag (empty when none was logged).
+    pub content: Vec<u8>,
     /// Points stored.
     pub count: u64,
     /// Smallest step (None when empty).
@@ -60,7 +62,7 @@ pub fn runs(conn: &Connection) -> Result<Vec<RunInfo>, StoreError> {
 /// Every series (of one run, or of all), with counts and step ranges.
 pub fn series(conn: &Connection, run: Option<&str>) -> Result<Vec<SeriesInfo>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.name, s.tag, s.kind, s.plugin,
+        "SELECT r.name, s.tag, s.kind, s.plugin, coalesce(s.content, x''),
             CASE s.kind WHEN 'scalar'
                 THEN (SELECT coalesce(sum(count), 0) FROM scalar_chunks c WHERE c.series_id = s.id)
                 ELSE (SELECT count(*) FROM tensors t WHERE t.series_id = s.id) END,
@@ -80,9 +82,10 @@ pub fn series(conn: &Connection, run: Option<&str>) -> Result<Vec<SeriesInfo>, S
             tag: r.get(1)?,
             kind: r.get(2)?,
             plugin: r.get(3)?,
-            count: r.get::<_, i64>(4)? as u64,
-            first_step: r.get(5)?,
-            last_step: r.get(6)?,
+            content: r.get(4)?,
+            count: r.get::<_, i64>(5)? as u64,
+            first_step: r.get(6)?,
+            last_step: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -399,11 +402,12 @@ pub fn file(conn: &Connection, path: &str) -> Result<Option<super::FileProgress>
 
 /// (tag, plugin) of every series of a run: a resumed reader needs the plugins that were named
 /// in records before its offset.
-pub fn plugins(conn: &Connection, run: &str) -> Result<Vec<(String, String)>, StoreError> {
+pub fn plugins(conn: &Connection, run: &str) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.tag, s.plugin FROM series s JOIN runs r ON r.id = s.run_id WHERE r.name = ?1 AND s.plugin != ''",
+        "SELECT s.tag, s.plugin, coalesce(s.content, x'') FROM series s JOIN runs r ON r.id = s.run_id
+         WHERE r.name = ?1 AND s.plugin != ''",
     )?;
-    let rows = stmt.query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

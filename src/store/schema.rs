@@ -148,6 +148,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, tag)
     ) WITHOUT ROWID;
     "#,
+    // 7: a tensor series' plugin metadata content (`SummaryMetadata.plugin_data.content` of the
+    // tag's first value): a mesh part's MeshPluginData, a PR curve's thresholds. NULL when none
+    // was logged (and for series stored before).
+    r#"
+    ALTER TABLE series ADD COLUMN content BLOB;
+    "#,
 ];
 
 /// The schema version this build writes and reads (`PRAGMA user_version` once migrated).

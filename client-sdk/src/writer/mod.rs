@@ -572,6 +572,7 @@ impl SummaryWriter {
         let value = crate::summary::tensor(
             crate::event::CUSTOM_SCALARS_LAYOUT_TAG,
             crate::event::plugin::CUSTOM_SCALARS,
+            Vec::new(),
             tensor,
         );
         self.push_other(0, PendingKind::Value(value));
@@ -624,6 +625,57 @@ impl SummaryWriter {
                 sample_rate,
             },
         );
+    }
+
+    /// Logs a 3D mesh or point cloud for TensorBoard's Mesh tab and runboard's, written as
+    /// torch's `add_mesh` writes it: `vertices` (x, y, z), `faces` as vertex indices (empty for
+    /// a point cloud), `colors` as RGB per vertex (empty for the viewer's default) and
+    /// `config`, a JSON object of three.js settings (`{"camera": {"cls":
+    /// "PerspectiveCamera", "fov": 75}, "material": {"cls": "PointsMaterial", "size": 0.05}}`).
+    /// A face naming a missing vertex, colours not one per vertex, or a config that is not an
+    /// object are refused at once, before anything is queued.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let vertices = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+    /// let faces = [[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]];
+    /// let colors = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+    /// writer.add_mesh("tetrahedron", &vertices, &faces, &colors, None, 0)?;
+    /// assert!(writer.add_mesh("bad", &vertices, &[[0, 1, 4]], &[], None, 0).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_mesh(
+        &mut self,
+        tag: &str,
+        vertices: &[[f32; 3]],
+        faces: &[[u32; 3]],
+        colors: &[[u8; 3]],
+        config: Option<&serde_json::Value>,
+        step: i64,
+    ) -> Result<(), crate::mesh::MeshError> {
+        self.add_mesh_batch(tag, 1, vertices, faces, colors, config, step)
+    }
+
+    /// [`SummaryWriter::add_mesh`] for `batch` meshes of the same sizes at one step (the `B` of
+    /// torch's `[B, N, 3]`): each list holds the samples one after another.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_mesh_batch(
+        &mut self,
+        tag: &str,
+        batch: usize,
+        vertices: &[[f32; 3]],
+        faces: &[[u32; 3]],
+        colors: &[[u8; 3]],
+        config: Option<&serde_json::Value>,
+        step: i64,
+    ) -> Result<(), crate::mesh::MeshError> {
+        let values = crate::mesh::summary(tag, batch, vertices, faces, colors, config)?;
+        self.max_step = self.max_step.max(step);
+        for value in values {
+            self.push_other(step, PendingKind::Value(value));
+        }
+        Ok(())
     }
 
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).

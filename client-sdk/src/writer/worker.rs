@@ -297,6 +297,7 @@ impl Encoder {
                     RemoteValue::PluginTensor(pb::PluginTensor {
                         plugin: crate::event::plugin::AUDIO.to_owned(),
                         tensor: tensor.encode_to_vec(),
+                        content: Vec::new(),
                     })
                 });
                 (
@@ -346,8 +347,9 @@ impl Encoder {
                 )
             }
             PendingKind::Value(v) => {
-                // A plugin's tensor (a custom scalars layout, a PR curve) streams as it is, and so does
-                // what the HParams plugin logs (an experiment, a session's end).
+                // A plugin's tensor (a custom scalars layout, a PR curve, a mesh part) streams as
+                // it is with its metadata content, and so does what the HParams plugin logs (an
+                // experiment, a session's end).
                 let plugin = v.metadata.as_ref().and_then(|m| m.plugin_data.as_ref());
                 let remote = match (plugin, &v.value) {
                     (Some(p), Some(PbValue::Tensor(t)))
@@ -355,6 +357,7 @@ impl Encoder {
                             && [
                                 crate::event::plugin::CUSTOM_SCALARS,
                                 crate::event::plugin::PR_CURVES,
+                                crate::event::plugin::MESH,
                             ]
                             .contains(&p.plugin_name.as_str()) =>
                     {
@@ -362,6 +365,7 @@ impl Encoder {
                         Some(RemoteValue::PluginTensor(pb::PluginTensor {
                             plugin: p.plugin_name.clone(),
                             tensor: t.encode_to_vec(),
+                            content: p.content.clone(),
                         }))
                     }
                     (Some(p), _) if streaming && p.plugin_name == crate::event::plugin::HPARAMS => {

@@ -511,6 +511,7 @@ async fn a_custom_scalars_layout_that_does_not_decode_is_a_422() {
                 wall_time: 1.0,
                 value: runboard_sdk::Value::Tensor {
                     plugin: crate::custom_scalars::PLUGIN.into(),
+                    content: Vec::new(),
                     tensor: Box::new(bad),
                 },
             }],
@@ -1120,6 +1121,7 @@ async fn a_pr_curve_of_the_wrong_shape_over_http_is_a_400_and_the_routes_say_wha
                 value: Some(pb::point::Value::PluginTensor(pb::PluginTensor {
                     plugin: "pr_curves".into(),
                     tensor: tensor(dims).encode_to_vec(),
+                    content: Vec::new(),
                 })),
             }],
         };
@@ -1143,6 +1145,7 @@ async fn a_pr_curve_of_the_wrong_shape_over_http_is_a_400_and_the_routes_say_wha
             value: Some(pb::point::Value::PluginTensor(pb::PluginTensor {
                 plugin: "audio".into(),
                 tensor: tensor(&[1, 2]).encode_to_vec(),
+                content: Vec::new(),
             })),
         }],
     };

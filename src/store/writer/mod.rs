@@ -633,17 +633,22 @@ impl Writer {
             }
             return Ok(());
         };
-        let plugin = match (&value, kind) {
-            (Value::Tensor { plugin, .. }, _) => plugin.as_str(),
-            (_, Kind::Scalar) => "scalars",
-            (_, Kind::Histogram) => "histograms",
-            (_, Kind::Text) => "text",
-            (_, Kind::Image) => "images",
-            (_, Kind::Tensor) => "",
+        let (plugin, content) = match (&value, kind) {
+            (
+                Value::Tensor {
+                    plugin, content, ..
+                },
+                _,
+            ) => (plugin.as_str(), content.as_slice()),
+            (_, Kind::Scalar) => ("scalars", &[][..]),
+            (_, Kind::Histogram) => ("histograms", &[][..]),
+            (_, Kind::Text) => ("text", &[][..]),
+            (_, Kind::Image) => ("images", &[][..]),
+            (_, Kind::Tensor) => ("", &[][..]),
         };
         let key = (run_id, tag);
         if !self.series.contains_key(&key) {
-            let state = self.load_series(run_id, run, &key.1, kind, plugin)?;
+            let state = self.load_series(run_id, run, &key.1, kind, plugin, content)?;
             self.series.insert(key.clone(), state);
         }
         let series = self.series.get_mut(&key).expect("inserted above");
@@ -707,20 +712,33 @@ impl Writer {
         tag: &str,
         kind: Kind,
         plugin: &str,
+        content: &[u8],
     ) -> Result<SeriesState, StoreError> {
+        let content = (!content.is_empty()).then_some(content);
         let existing: Option<(i64, Kind)> = self
             .conn
             .prepare_cached("SELECT id, kind FROM series WHERE run_id = ?1 AND tag = ?2")?
             .query_row(params![run_id, tag], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let (id, kind) = match existing {
-            Some((id, k)) => (id, k),
+            Some((id, k)) => {
+                // A series stored before its plugin's content was kept (or without one).
+                if content.is_some() {
+                    self.conn
+                        .prepare_cached(
+                            "UPDATE series SET content = ?2 WHERE id = ?1 AND content IS NULL",
+                        )?
+                        .execute(params![id, content])?;
+                }
+                (id, k)
+            }
             None => {
                 self.conn
                     .prepare_cached(
-                        "INSERT INTO series (run_id, tag, kind, plugin) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO series (run_id, tag, kind, plugin, content)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?
-                    .execute(params![run_id, tag, kind.as_str(), plugin])?;
+                    .execute(params![run_id, tag, kind.as_str(), plugin, content])?;
                 if kind == Kind::Tensor
                     && !crate::types::DASHBOARD_TENSOR_PLUGINS.contains(&plugin)
                     && self.unshown_plugins.insert(plugin.to_owned())
@@ -797,7 +815,7 @@ impl Writer {
                     .conn
                     .prepare_cached("SELECT kind FROM series WHERE run_id = ?1 AND tag = ?2")?
                     .query_row(params![run_id, key.1], |r| r.get(0))?;
-                let state = self.load_series(run_id, &run, &key.1, kind, "")?;
+                let state = self.load_series(run_id, &run, &key.1, kind, "", &[])?;
                 self.series.insert(key.clone(), state);
             }
             if self.series[&key].last_step.is_some_and(|last| last >= step) {
