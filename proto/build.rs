@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tensorboard/plugins/pr_curve/plugin_data.proto",
         "tensorboard/plugins/audio/plugin_data.proto",
         "tensorboard/plugins/mesh/plugin_data.proto",
+        "tensorboard/plugins/projector/projector_config.proto",
         "tensorboard/plugins/hparams/plugin_data.proto",
         "runboard/ingest.proto",
     ];
@@ -21,6 +22,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=runboard");
     println!("cargo:rerun-if-changed=build.rs");
     let descriptors = protox::compile(files, ["."])?;
+    // The descriptors themselves, for code that reads protobuf text format (a projector config).
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out.join("descriptors.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
     prost_build::Config::new()
         // Keep `Summary.Value` small (it is decoded millions of times): box the big, rare parts
         // so a scalar value is not a 400-byte struct to move around.

@@ -39,6 +39,7 @@ pub mod gpu;
 pub mod graphs;
 pub mod hparams;
 pub mod ingest;
+pub mod projector;
 pub mod inspect;
 pub mod runs;
 pub mod server;

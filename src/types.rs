@@ -29,14 +29,16 @@ pub enum Kind {
 }
 
 /// Plugins of tensor series the dashboard shows (the Graphs tab draws graphs and colours them
-/// by run metadata; the Custom Scalars, PR Curves and Audio tabs draw theirs). The store says once when it keeps tensors of another plugin, and the page
-/// lists those as stored but not shown (`static/app.js`, `SHOWN_PLUGINS`, keeps the same list).
-pub const DASHBOARD_TENSOR_PLUGINS: [&str; 5] = [
+/// by run metadata; the Custom Scalars, PR Curves, Audio and Mesh tabs draw theirs). The store
+/// says once when it keeps tensors of another plugin, and the page lists those as stored but not
+/// shown (`static/app.js`, `SHOWN_PLUGINS`, keeps the same list).
+pub const DASHBOARD_TENSOR_PLUGINS: [&str; 6] = [
     runboard_sdk::event::plugin::GRAPHS,
     runboard_sdk::event::plugin::GRAPH_TAGGED_RUN_METADATA,
     runboard_sdk::event::plugin::CUSTOM_SCALARS,
     runboard_sdk::event::plugin::PR_CURVES,
     runboard_sdk::event::plugin::AUDIO,
+    runboard_sdk::event::plugin::MESH,
 ];
 
 impl Kind {

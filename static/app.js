@@ -18,6 +18,7 @@ import { CustomScalarsView } from './js/customscalars.js';
 import { ScalarStore } from './js/data.js';
 import { bindGroupControls, readGroupUrl, writeGroupUrl } from './js/groups.js';
 import { HParamsView } from './js/hparams.js';
+import { MeshView } from './js/mesh.js';
 import { PrCurvesView } from './js/prcurves.js';
 import { RunTagView } from './js/panels.js';
 import { readTableUrl, RunTableView, writeTableUrl } from './js/runtable.js';
@@ -33,15 +34,15 @@ const $ = (id) => document.getElementById(id);
 const TABS = [
   ['runs', 'Runs'], ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
   ['images', 'Images'], ['hparams', 'HParams'], ['graphs', 'Graphs'], ['custom_scalars', 'Custom Scalars'],
-  ['pr_curves', 'PR Curves'], ['audio', 'Audio'],
+  ['pr_curves', 'PR Curves'], ['audio', 'Audio'], ['mesh', 'Mesh'],
   ['system', 'System'], ['compare', 'Compare'],
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
 const SHOWN_KINDS = new Set(['scalar', 'histogram', 'text', 'image']);
 /** Tensor plugins a tab shows: graphs and their run metadata (the Graphs tab), Custom Scalars
- * layouts, PR curves and audio clips (their tabs). The server's `types::DASHBOARD_TENSOR_PLUGINS`
- * keeps the same list. */
-const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata', 'custom_scalars', 'pr_curves', 'audio']);
+ * layouts, PR curves, audio clips and meshes (their tabs). The server's
+ * `types::DASHBOARD_TENSOR_PLUGINS` keeps the same list. */
+const SHOWN_PLUGINS = new Set(['graphs', 'graph_tagged_run_metadata', 'custom_scalars', 'pr_curves', 'audio', 'mesh']);
 
 // ---- URL state: a link reproduces the view ----
 
@@ -105,6 +106,7 @@ const views = {
   custom_scalars: new CustomScalarsView(ctx, { onCount: () => updateTabs() }),
   pr_curves: new PrCurvesView(ctx),
   audio: new AudioView(ctx),
+  mesh: new MeshView(ctx),
   // The compared runs' charts: the scalars pane's cards, given those runs.
   compare: new CompareView(ctx, new ScalarsView(ctx, {
     pane: 'compare-charts',
@@ -153,7 +155,7 @@ function bindControls() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
       views.scalars.resize(); views.system.resize(); views.compare.resize(); views.custom_scalars.resize();
-      views.pr_curves.resize(); views.audio.resize();
+      views.pr_curves.resize(); views.audio.resize(); views.mesh.resize();
     }, 100);
   }).observe($('main'));
 }
@@ -371,6 +373,7 @@ function resync() {
   views.custom_scalars.reload();
   views.pr_curves.reload();
   views.audio.reload();
+  views.mesh.reload();
   views.runs.resync();
   refreshListsSoon();
 }
@@ -423,6 +426,7 @@ function startStream() {
       views.custom_scalars.changed(d.run, d.tag);
       views.pr_curves.changed(d.run, d.tag);
       views.audio.changed(d.run, d.tag);
+      views.mesh.changed(d.run, d.tag);
     },
     resync: () => resync(),
   }, setLive, () => resync());

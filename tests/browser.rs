@@ -468,6 +468,81 @@ fn the_audio_tab_works_in_chromium() {
     live.close().unwrap();
 }
 
+/// A tetrahedron whose size grows with `step` (no randomness), coloured per vertex, and a config
+/// naming every kind of light the Mesh tab applies.
+fn tetrahedron_at(step: i64) -> (Vec<[f32; 3]>, serde_json::Value) {
+    let size = 1.0 + 0.5 * step as f32;
+    let vertices = [[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]
+        .map(|v: [f32; 3]| v.map(|x| x * size));
+    let config = serde_json::json!({
+        "camera": {"cls": "PerspectiveCamera", "fov": 60},
+        "lights": [
+            {"cls": "AmbientLight", "color": "#ffffff", "intensity": 0.4},
+            {"cls": "DirectionalLight", "color": "#ffffff", "intensity": 0.5, "position": [1, 2, 3]},
+            {"cls": "PointLight", "color": "#ffcc88", "intensity": 0.2},
+        ],
+        "material": {"cls": "MeshStandardMaterial", "roughness": 0.5},
+    });
+    (vertices.to_vec(), config)
+}
+
+/// Logs `tetrahedron_at(step)` as the mesh `tetra`.
+fn add_tetrahedron(w: &mut SummaryWriter, step: i64) {
+    const FACES: [[u32; 3]; 4] = [[0, 1, 2], [0, 3, 1], [0, 2, 3], [1, 3, 2]];
+    const COLORS: [[u8; 3]; 4] = [[230, 60, 60], [60, 200, 90], [70, 110, 240], [240, 200, 60]];
+    let (vertices, config) = tetrahedron_at(step);
+    w.add_mesh("tetra", &vertices, &FACES, &COLORS, Some(&config), step)
+        .unwrap();
+}
+
+/// The Mesh tab (`tests/browser/mesh.mjs`) on the committed fixture (run `a` with a coloured
+/// `cube` at 3 steps and a point cloud `cloud`, run `b` with `pyramid` holding 2 samples a step)
+/// and a run `c` written here with the SDK (`tetra`): a card per run and mesh, a canvas drawn
+/// with WebGL (SwiftShader), vertex and face counts and bounding radii as the server's
+/// `/data/plugin/mesh/*` answers say, the step slider, the sample selector, the point cloud's
+/// point size, rendering only on change, and a bad face index kept to its card; `c`'s event file
+/// is left open so the page sees meshes appended to it live.
+#[test]
+fn the_mesh_tab_works_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    common::copy_dir(&common::repo().join("tests/fixtures/logdirs/mesh"), &logdir);
+    let mut live = SummaryWriter::new(logdir.join("c")).unwrap();
+    for step in [0i64, 2] {
+        add_tetrahedron(&mut live, step);
+    }
+    live.flush().unwrap();
+    let expected = [
+        "cards-per-run-and-mesh",
+        "counts-match-api",
+        "canvas-drawn",
+        "step-slider",
+        "sample-selector",
+        "point-cloud",
+        "renders-on-change-only",
+        "live-update",
+        "bad-data-stays-in-its-card",
+        "no-console-errors",
+    ];
+    check_in_chromium(
+        &tmp,
+        &logdir,
+        "mesh",
+        "mesh.mjs",
+        &expected,
+        |words, to_node| {
+            let ["append", step] = words else {
+                return false;
+            };
+            add_tetrahedron(&mut live, step.parse().unwrap());
+            live.flush().unwrap();
+            writeln!(to_node, "ok").unwrap();
+            true
+        },
+    );
+    live.close().unwrap();
+}
+
 /// The HParams tab (`tests/browser/hparams.mjs`) on a copy of the committed fixture
 /// `tests/fixtures/logdirs/hparams` (an experiment declared by a `config` run, sessions of every
 /// status with metrics in their runs and `validation` sub-runs, a run that is no session), with

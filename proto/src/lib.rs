@@ -13,6 +13,11 @@ pub mod tensorboard {
         include!(concat!(env!("OUT_DIR"), "/tensorboard.hparams.rs"));
     }
 
+    /// The projector's configuration (`tensorboard.projector`).
+    pub mod projector {
+        include!(concat!(env!("OUT_DIR"), "/tensorboard.projector.rs"));
+    }
+
     /// The mesh plugin's metadata (`tensorboard.mesh`).
     pub mod mesh {
         include!(concat!(env!("OUT_DIR"), "/tensorboard.mesh.rs"));
@@ -26,6 +31,10 @@ pub mod runboard {
         include!(concat!(env!("OUT_DIR"), "/runboard.ingest.rs"));
     }
 }
+
+/// Every compiled `.proto` file as a serialized `google.protobuf.FileDescriptorSet`, for
+/// reflection (reading protobuf text format).
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));
 
 pub use prost;
 pub use prost_types;

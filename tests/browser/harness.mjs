@@ -1,4 +1,4 @@
-// What the tab scripts (graph, custom_scalars, hparams, pr_curves, audio) share: the server and
+// What the tab scripts (graph, custom_scalars, hparams, pr_curves, audio, mesh) share: the server and
 // artifacts folder tests/browser.rs hands them, the stdio protocol by which they ask it to act,
 // Debian's headless Chromium with one page whose console errors are collected, the `check`
 // runner whose `pass <name>` lines tests/browser.rs collects, and JSON fetches from the server.
@@ -46,12 +46,13 @@ export const get = async (path, params) => (await fetchOk(path, params)).json();
  * `errors`. `check(name, fn)` runs one check: it prints `pass <name>`, or saves a screenshot
  * `<prefix>-<name>.png` (of the whole page when `fullPage`), prints `FAIL <name>: ...` to stderr
  * and exits 1. `finish()` checks that `errors` stayed empty, closes the browser, prints `done`
- * and exits 0.
+ * and exits 0. `args` are Chromium flags in place of `--disable-gpu` (the Mesh tab's test passes
+ * SwiftShader's, for WebGL).
  */
-export async function openPage(prefix, { fullPage = true } = {}) {
+export async function openPage(prefix, { fullPage = true, args = ['--disable-gpu'] } = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    args: ['--no-sandbox', ...args, '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
   const errors = [];
