@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!   <run>/projector_config.pbtxt ─► ProjectorConfig ─► per embedding: tensor file (TSV, or raw
-//!   (or <run>/plugins/projector/)    float32 with tensor_shape), metadata TSV, bookmarks JSON,
+//!   (or its plugin assets folder)    float32 with tensor_shape), metadata TSV, bookmarks JSON,
 //!                                    sprite image ─► EmbeddingData (+ PCA) ─► store
 //! ```
 //!
@@ -26,8 +26,9 @@ use serde::Serialize;
 /// The config file's name (TensorBoard's `PROJECTOR_FILENAME`).
 pub const CONFIG_FILE: &str = "projector_config.pbtxt";
 
-/// Where a run may also keep its config: `<run>/plugins/projector/`.
-const PLUGIN_ASSETS_DIR: [&str; 2] = ["plugins", "projector"];
+/// Where a run may also keep its config: its projector plugin assets folder,
+/// `<run>/plugins/org_tensorflow_tensorboard_projector/` (TensorFlow's writers put it there).
+const PLUGIN_ASSETS_DIR: [&str; 2] = ["plugins", "org_tensorflow_tensorboard_projector"];
 
 /// How many components of the PCA are kept (TensorBoard offers the first 10).
 pub const PCA_COMPONENTS: usize = 10;
@@ -67,7 +68,7 @@ impl Default for Limits {
 }
 
 /// The run a config file belongs to, from its folder relative to the logdir: the folder itself
-/// (`.` for the logdir), or the run above `plugins/projector/`.
+/// (`.` for the logdir), or the run above its plugin assets folder.
 pub fn run_of_config(logdir: &Path, config: &Path) -> Option<String> {
     let folder = config.parent()?.strip_prefix(logdir).ok()?;
     let mut parts: Vec<String> = folder
@@ -217,7 +218,10 @@ fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> 
     let meta = std::fs::metadata(path)
         .map_err(|e| format!("the {what} file \"{}\" cannot be read: {e}", path.display()))?;
     if meta.is_dir() {
-        return Err(format!("the {what} file \"{}\" is a folder", path.display()));
+        return Err(format!(
+            "the {what} file \"{}\" is a folder",
+            path.display()
+        ));
     }
     if meta.len() > limit {
         return Err(format!(
@@ -240,7 +244,8 @@ pub fn read_config(
     previous: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ConfigRead, String> {
     let bytes = read_limited(config_path, limits.config, "projector config")?;
-    let text = String::from_utf8(bytes).map_err(|_| "the projector config is not UTF-8".to_owned())?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| "the projector config is not UTF-8".to_owned())?;
     let mut config = parse_config(&text)?;
     let dir = config_path.parent().unwrap_or(Path::new("."));
     // TensorBoard names the first embedding with a tensor file after its file when unnamed.
@@ -302,7 +307,11 @@ pub fn read_config(
 
 /// Reads one embedding's tensor (an error if it cannot be) and its other files (their errors
 /// kept with the data).
-fn read_embedding(dir: &Path, info: &EmbeddingInfo, limits: Limits) -> Result<EmbeddingData, String> {
+fn read_embedding(
+    dir: &Path,
+    info: &EmbeddingInfo,
+    limits: Limits,
+) -> Result<EmbeddingData, String> {
     let path = resolve(dir, &info.tensor_path)?;
     let bytes = read_limited(&path, limits.tensor, "tensor")?;
     let (rows, dims, tensor) = match std::str::from_utf8(&bytes) {
@@ -372,9 +381,8 @@ fn parse_tsv(text: &str) -> Result<(usize, usize, Vec<f32>), String> {
         }
         let before = values.len();
         for field in line.split('\t') {
-            let v: f64 = parse_float(field).ok_or_else(|| {
-                format!("tensor line {}: {field:?} is not a number", i + 1)
-            })?;
+            let v: f64 = parse_float(field)
+                .ok_or_else(|| format!("tensor line {}: {field:?} is not a number", i + 1))?;
             values.push(v as f32);
         }
         let n = values.len() - before;
@@ -551,10 +559,7 @@ pub fn pca(tensor: &[f32], rows: usize, dims: usize) -> Pca {
         let sign = if top < 0.0 { -1.0 } else { 1.0 };
         let out = &mut directions[c * dims..(c + 1) * dims];
         match &projection {
-            None => out
-                .iter_mut()
-                .zip(&column)
-                .for_each(|(o, v)| *o = sign * v),
+            None => out.iter_mut().zip(&column).for_each(|(o, v)| *o = sign * v),
             Some(p) => {
                 for (j, o) in out.iter_mut().enumerate() {
                     let w = &p[j * d..(j + 1) * d];
@@ -566,7 +571,13 @@ pub fn pca(tensor: &[f32], rows: usize, dims: usize) -> Pca {
     let variance = order
         .iter()
         .take(k)
-        .map(|&i| if trace > 0.0 { values[i].max(0.0) / trace } else { 0.0 })
+        .map(|&i| {
+            if trace > 0.0 {
+                values[i].max(0.0) / trace
+            } else {
+                0.0
+            }
+        })
         .collect();
     let mut coords = Vec::with_capacity(rows * k);
     let mut x = vec![0.0; dims];
@@ -672,10 +683,12 @@ pub fn config_json(config: &ProjectorConfig) -> String {
         }
     }
     let obj = |pairs: Vec<(&str, Option<J>)>| {
-        J::O(pairs
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
-            .collect())
+        J::O(
+            pairs
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+                .collect(),
+        )
     };
     let s = |v: &str| (!v.is_empty()).then(|| J::S(v.to_owned()));
     let u = |v: &[u32]| (!v.is_empty()).then(|| J::U(v.to_vec()));
@@ -701,13 +714,17 @@ pub fn config_json(config: &ProjectorConfig) -> String {
         .collect();
     let top = obj(vec![
         ("modelCheckpointPath", s(&config.model_checkpoint_path)),
-        ("embeddings", (!embeddings.is_empty()).then_some(J::A(embeddings))),
+        (
+            "embeddings",
+            (!embeddings.is_empty()).then_some(J::A(embeddings)),
+        ),
         ("modelCheckpointDir", s(&config.model_checkpoint_dir)),
     ]);
     let mut out = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
     let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-    top.serialize(&mut ser).expect("strings and numbers serialize");
+    top.serialize(&mut ser)
+        .expect("strings and numbers serialize");
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 

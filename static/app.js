@@ -106,7 +106,8 @@ const views = {
   custom_scalars: new CustomScalarsView(ctx, { onCount: () => updateTabs() }),
   pr_curves: new PrCurvesView(ctx),
   audio: new AudioView(ctx),
-  mesh: new MeshView(ctx),
+  // Its count too, with the meshes the tags route names.
+  mesh: new MeshView(ctx, { onCount: () => updateTabs() }),
   // The compared runs' charts: the scalars pane's cards, given those runs.
   compare: new CompareView(ctx, new ScalarsView(ctx, {
     pane: 'compare-charts',

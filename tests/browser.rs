@@ -472,13 +472,18 @@ fn the_audio_tab_works_in_chromium() {
 /// naming every kind of light the Mesh tab applies.
 fn tetrahedron_at(step: i64) -> (Vec<[f32; 3]>, serde_json::Value) {
     let size = 1.0 + 0.5 * step as f32;
-    let vertices = [[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]
-        .map(|v: [f32; 3]| v.map(|x| x * size));
+    let vertices = [
+        [1.0, 1.0, 1.0],
+        [1.0, -1.0, -1.0],
+        [-1.0, 1.0, -1.0],
+        [-1.0, -1.0, 1.0],
+    ]
+    .map(|v: [f32; 3]| v.map(|x| x * size));
     let config = serde_json::json!({
         "camera": {"cls": "PerspectiveCamera", "fov": 60},
         "lights": [
-            {"cls": "AmbientLight", "color": "#ffffff", "intensity": 0.4},
-            {"cls": "DirectionalLight", "color": "#ffffff", "intensity": 0.5, "position": [1, 2, 3]},
+            {"cls": "AmbientLight", "color": "#ffffff", "intensity": 0.5},
+            {"cls": "DirectionalLight", "color": "#ffffff", "intensity": 0.6, "position": [1, 2, 3]},
             {"cls": "PointLight", "color": "#ffcc88", "intensity": 0.2},
         ],
         "material": {"cls": "MeshStandardMaterial", "roughness": 0.5},

@@ -216,6 +216,7 @@ pub(super) async fn plugins_listing(State(state): State<AppState>) -> Result<Res
             "pr_curves" => series.iter().any(pr_curves::is_pr_curve),
             "audio" => series.iter().any(audio::is_audio),
             "mesh" => series.iter().any(mesh::is_mesh),
+            "projector" => projector::has_data(&state).await?,
             _ => false,
         };
         let loading_mechanism = match frontend {
@@ -897,6 +898,7 @@ mod graphs;
 mod hparams;
 mod mesh;
 mod pr_curves;
+mod projector;
 pub(super) use audio::{audio, individual_audio, tags as audio_tags};
 pub(super) use custom_scalars::{
     layout as custom_scalars_layout, scalars as custom_scalars_scalars,
@@ -911,6 +913,10 @@ pub(super) use hparams::{
 };
 pub(super) use mesh::{data as mesh_data, meshes, tags as mesh_tags};
 pub(super) use pr_curves::{pr_curves, tags as pr_curve_tags};
+pub(super) use projector::{
+    bookmarks as projector_bookmarks, info as projector_info, metadata as projector_metadata,
+    runs as projector_runs, sprite_image as projector_sprite, tensor as projector_tensor,
+};
 
 #[cfg(test)]
 mod tests;

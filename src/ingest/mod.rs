@@ -35,6 +35,7 @@
 //! skipped, nothing stored twice, and ingestion resumes by itself when space returns.
 
 mod notices;
+mod projector;
 mod tail;
 mod tailer;
 mod watch;
@@ -236,6 +237,7 @@ pub fn ingest_once(
     let mut tailer = Tailer::new(logdir, store.clone(), options, wake, false, Arc::default());
     tailer.walk(logdir);
     tailer.read_dirty()?;
+    tailer.read_projector()?;
     store.flush()?;
     Ok(tailer.report())
 }

@@ -64,6 +64,8 @@ pub(super) struct Tailer {
     batches: u64,
     /// (run, kind) pairs of skipped data already named in the log.
     skipped_said: rustc_hash::FxHashSet<(String, &'static str)>,
+    /// The embedding projector's configs and the files they name.
+    projector: super::projector::Follower,
 }
 
 impl Tailer {
@@ -102,6 +104,7 @@ impl Tailer {
             pause: None,
             batches: 0,
             skipped_said: Default::default(),
+            projector: Default::default(),
         }
     }
 
@@ -226,7 +229,13 @@ impl Tailer {
         for path in std::mem::take(&mut self.to_walk) {
             self.walk(&path);
         }
-        self.read_dirty()
+        self.read_dirty()?;
+        self.read_projector()
+    }
+
+    /// Reads the projector configs that changed (after the event files: a run's events first).
+    pub(super) fn read_projector(&mut self) -> Result<(), StoreError> {
+        self.projector.read_dirty(&self.logdir, &self.store)
     }
 
     /// Reads every dirty file (what the walks and events marked).
@@ -247,9 +256,12 @@ impl Tailer {
         self.stats.scans.fetch_add(1, Ordering::Relaxed);
         if std::fs::symlink_metadata(path).is_err() {
             self.forget_under(path);
+            self.projector.gone_under(path);
+            self.projector.changed(path);
             return;
         }
         if !path.is_dir() {
+            self.projector.changed(path);
             let is_event = path
                 .file_name()
                 .is_some_and(|n| is_event_file_name(&n.to_string_lossy()));
@@ -305,6 +317,8 @@ impl Tailer {
                         && is_event_file_name(&e.file_name().to_string_lossy())
                     {
                         found.insert(e.path().to_path_buf());
+                    } else if e.file_name() == crate::projector::CONFIG_FILE {
+                        self.projector.changed(e.path());
                     }
                 }
                 Err(err) => {

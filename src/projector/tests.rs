@@ -33,13 +33,17 @@ fn tensorboardx_configs_parse() {
 }
 
 #[test]
-fn a_config_belongs_to_its_folder_or_to_the_run_above_plugins_projector() {
+fn a_config_belongs_to_its_folder_or_to_the_run_of_its_assets_folder() {
     let logdir = Path::new("/logs");
     let run = |p: &str| run_of_config(logdir, Path::new(p));
     assert_eq!(run("/logs/projector_config.pbtxt").as_deref(), Some("."));
-    assert_eq!(run("/logs/a/b/projector_config.pbtxt").as_deref(), Some("a/b"));
     assert_eq!(
-        run("/logs/a/plugins/projector/projector_config.pbtxt").as_deref(),
+        run("/logs/a/b/projector_config.pbtxt").as_deref(),
+        Some("a/b")
+    );
+    assert_eq!(
+        run("/logs/a/plugins/org_tensorflow_tensorboard_projector/projector_config.pbtxt")
+            .as_deref(),
         Some("a")
     );
     assert_eq!(run("/elsewhere/projector_config.pbtxt"), None);
@@ -59,7 +63,11 @@ fn tsv_tensors_read_as_python_reads_them_and_bad_ones_say_where() {
         parse_tsv("1\t2\n3\n").unwrap_err(),
         "tensor line 2: 1 values where the first row has 2"
     );
-    assert!(parse_tsv("1\tx\n").unwrap_err().contains("\"x\" is not a number"));
+    assert!(
+        parse_tsv("1\tx\n")
+            .unwrap_err()
+            .contains("\"x\" is not a number")
+    );
     assert!(parse_tsv("\n\n").is_err());
     let bytes: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]
         .iter()
@@ -129,7 +137,10 @@ fn tall_tensors_are_sampled_and_wide_ones_projected() {
     let ratio = p.coords[0] / -19.5;
     for r in 0..rows {
         let want = (r as f32 - 19.5) * ratio;
-        assert!((p.coords[r * PCA_COMPONENTS] - want).abs() < 1e-2 * ratio.abs() * 20.0, "row {r}");
+        assert!(
+            (p.coords[r * PCA_COMPONENTS] - want).abs() < 1e-2 * ratio.abs() * 20.0,
+            "row {r}"
+        );
     }
 }
 
@@ -204,8 +215,16 @@ fn each_embedding_fails_on_its_own_and_the_rest_is_read() {
         EmbeddingRead::Failed(why) => why.clone(),
         other => panic!("{other:?}"),
     };
-    assert!(failed(1).contains("nope.tsv\" cannot be read"), "{}", failed(1));
-    assert!(failed(2).contains("outside the config directory"), "{}", failed(2));
+    assert!(
+        failed(1).contains("nope.tsv\" cannot be read"),
+        "{}",
+        failed(1)
+    );
+    assert!(
+        failed(2).contains("outside the config directory"),
+        "{}",
+        failed(2)
+    );
     assert!(failed(3).contains("more than the"), "{}", failed(3));
     assert!(failed(4).contains("checkpoints"), "{}", failed(4));
     assert!(read.config.embeddings[1].tensor_shape.is_empty());

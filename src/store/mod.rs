@@ -137,6 +137,9 @@ pub enum Item {
         /// The value.
         value: Value,
     },
+    /// The run's projector config and embeddings as read from its files (replacing what was
+    /// stored).
+    Projector(Box<ProjectorUpdate>),
     /// A `SessionLog` START at `step`: the run restarted there, so every tag's points at or
     /// after `step` are dropped (TensorBoard's purge of orphaned data).
     SessionStart {
@@ -145,6 +148,27 @@ pub enum Item {
         /// Wall time of the event.
         wall_time: f64,
     },
+}
+
+/// What a run's projector config file says now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProjectorUpdate {
+    /// It was read (`path` relative to the logdir).
+    Read {
+        /// The config file.
+        path: String,
+        /// The config and its embeddings.
+        read: crate::projector::ConfigRead,
+    },
+    /// It could not be read or parsed: what was stored stays, with the error.
+    Failed {
+        /// The config file.
+        path: String,
+        /// Why.
+        error: String,
+    },
+    /// It is gone: so is the run's projector data.
+    Removed,
 }
 
 /// Everything one source has to store, committed atomically with its [`FileProgress`].
@@ -219,6 +243,8 @@ pub struct Change {
     pub new_runs: Vec<String>,
     /// Runs deleted by this commit.
     pub deleted_runs: Vec<String>,
+    /// Runs whose projector data changed.
+    pub projector: Vec<String>,
 }
 
 /// A user's change to a run, applied by the writer in a transaction of its own.

@@ -512,3 +512,146 @@ pub fn last_scalars(conn: &Connection) -> Result<Vec<(String, String, LastScalar
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The source signature (files, sizes, modification times) stored for `run`'s embedding
+/// `name`, if its tensor was read.
+pub fn embedding_source(
+    conn: &rusqlite::Connection,
+    run: &str,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT e.source FROM embeddings e JOIN runs r ON r.id = e.run_id
+             WHERE r.name = ?1 AND e.name = ?2 AND e.rows > 0 ORDER BY e.seq LIMIT 1",
+        )?
+        .query_row(params![run, name], |r| r.get(0))
+        .optional()?)
+}
+
+/// An embedding of the projector as stored, without its data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingRow {
+    /// Its id (names its tensor chunks).
+    pub id: i64,
+    /// The run.
+    pub run: String,
+    /// Its place in the run's config.
+    pub seq: i64,
+    /// Its tensor name.
+    pub name: String,
+    /// Rows (0 when its tensor could not be read).
+    pub rows: u64,
+    /// Columns.
+    pub dims: u64,
+    /// Whether a metadata table, bookmarks and a sprite image were read.
+    pub metadata: bool,
+    /// See `metadata`.
+    pub bookmarks: bool,
+    /// See `metadata`.
+    pub sprite: bool,
+    /// Principal components kept.
+    pub pca_k: u64,
+    /// The PCA's variance per component, and how it was computed (JSON).
+    pub pca_info: Option<String>,
+    /// What could not be read.
+    pub error: Option<String>,
+}
+
+/// The embeddings of `run` (or of every run not deleted), runs in start order, each run's in
+/// config order.
+pub fn embeddings(conn: &Connection, run: Option<&str>) -> Result<Vec<EmbeddingRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, r.name, e.seq, e.name, e.rows, e.dims, e.metadata IS NOT NULL,
+                e.bookmarks IS NOT NULL, e.sprite IS NOT NULL, e.pca_k, e.pca_info, e.error
+         FROM embeddings e JOIN runs r ON r.id = e.run_id
+         WHERE r.deleted_at IS NULL AND (?1 IS NULL OR r.name = ?1)
+         ORDER BY r.started_at, r.name, e.seq",
+    )?;
+    let rows = stmt.query_map([run], |r| {
+        Ok(EmbeddingRow {
+            id: r.get(0)?,
+            run: r.get(1)?,
+            seq: r.get(2)?,
+            name: r.get(3)?,
+            rows: r.get::<_, i64>(4)? as u64,
+            dims: r.get::<_, i64>(5)? as u64,
+            metadata: r.get(6)?,
+            bookmarks: r.get(7)?,
+            sprite: r.get(8)?,
+            pca_k: r.get::<_, i64>(9)? as u64,
+            pca_info: r.get(10)?,
+            error: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `run`'s projector config (a serialized `ProjectorConfig`), when one was read.
+pub fn projector_config(conn: &Connection, run: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT p.config FROM projector_configs p JOIN runs r ON r.id = p.run_id
+             WHERE r.name = ?1 AND r.deleted_at IS NULL AND length(p.config) > 0",
+        )?
+        .query_row([run], |r| r.get(0))
+        .optional()?)
+}
+
+/// A file of an embedding as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbeddingFile {
+    /// The metadata TSV.
+    Metadata,
+    /// The bookmarks JSON.
+    Bookmarks,
+    /// The sprite image.
+    Sprite,
+    /// The PCA's coordinates (float32, `pca_k` a row).
+    Pca,
+}
+
+/// The bytes of one file of embedding `id` (`None` when it was not read).
+pub fn embedding_file(
+    conn: &Connection,
+    id: i64,
+    file: EmbeddingFile,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let sql = match file {
+        EmbeddingFile::Metadata => "SELECT metadata FROM embeddings WHERE id = ?1",
+        EmbeddingFile::Bookmarks => "SELECT bookmarks FROM embeddings WHERE id = ?1",
+        EmbeddingFile::Sprite => "SELECT sprite FROM embeddings WHERE id = ?1",
+        EmbeddingFile::Pca => "SELECT pca FROM embeddings WHERE id = ?1",
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([id], |r| r.get::<_, Option<Vec<u8>>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// The first `max_bytes` bytes (all without a limit) of embedding `id`'s tensor: float32
+/// values, little-endian, row by row.
+pub fn embedding_tensor(
+    conn: &Connection,
+    id: i64,
+    max_bytes: Option<usize>,
+) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT data FROM embedding_chunks WHERE embedding_id = ?1 ORDER BY chunk",
+    )?;
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        let data = row
+            .get_ref(0)?
+            .as_blob()
+            .map_err(|e| StoreError::Damaged(format!("an embedding chunk is not a blob: {e}")))?;
+        let room = max_bytes.map_or(data.len(), |m| m.saturating_sub(out.len()).min(data.len()));
+        out.extend_from_slice(&data[..room]);
+        if max_bytes.is_some_and(|m| out.len() >= m) {
+            break;
+        }
+    }
+    Ok(out)
+}

@@ -154,6 +154,40 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE series ADD COLUMN content BLOB;
     "#,
+    // 8: the embedding projector's data: a run's projector config as TensorBoard serves it,
+    // and each embedding it names with its files as read (the tensor as float32 rows in
+    // chunks, the metadata, bookmarks and sprite as logged) and its PCA.
+    r#"
+    CREATE TABLE projector_configs (
+        run_id      INTEGER PRIMARY KEY REFERENCES runs(id),
+        path        TEXT NOT NULL,            -- the config file
+        config      BLOB NOT NULL,            -- a serialized ProjectorConfig (shapes filled)
+        error       TEXT                      -- why the file could not be read last time
+    );
+    CREATE TABLE embeddings (
+        id          INTEGER PRIMARY KEY,
+        run_id      INTEGER NOT NULL REFERENCES runs(id),
+        seq         INTEGER NOT NULL,         -- its place in the config
+        name        TEXT NOT NULL,            -- its tensor name
+        source      TEXT NOT NULL,            -- the files read: paths, sizes, modification times
+        rows        INTEGER NOT NULL DEFAULT 0,
+        dims        INTEGER NOT NULL DEFAULT 0,
+        metadata    BLOB,
+        bookmarks   BLOB,
+        sprite      BLOB,
+        pca         BLOB,                     -- rows × pca_k float32, little-endian
+        pca_k       INTEGER NOT NULL DEFAULT 0,
+        pca_info    TEXT,                     -- JSON: variance per component, sampled, projected
+        error       TEXT                      -- what could not be read, a line each
+    );
+    CREATE INDEX embeddings_by_run ON embeddings (run_id, seq);
+    CREATE TABLE embedding_chunks (
+        embedding_id INTEGER NOT NULL REFERENCES embeddings(id),
+        chunk       INTEGER NOT NULL,
+        data        BLOB NOT NULL,            -- float32 values, little-endian, whole rows
+        PRIMARY KEY (embedding_id, chunk)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and reads (`PRAGMA user_version` once migrated).

@@ -499,11 +499,13 @@ class MeshCard extends LazyCard {
 }
 
 /** The Mesh pane: per run a group of [`MeshCard`]s, one per mesh the run logged and the tag
- * filter lets through (matched against the mesh's name). */
+ * filter lets through (matched against the mesh's name). `options.onCount()` is called when the
+ * meshes arrived (the page's tab shows how many). */
 export class MeshView extends CardsView {
-  constructor(ctx) {
+  constructor(ctx, options = {}) {
     super();
     this.ctx = ctx;
+    this.onCount = options.onCount || (() => {});
     this.el = el('section', { class: 'pane', dataset: { pane: 'mesh' } });
     this.empty = null;
     /** The tags route's answer, `{run: {mesh: {samples}}}`; null before it came. */
@@ -543,6 +545,7 @@ export class MeshView extends CardsView {
       if (this.asking !== asking) return;
       this.meshes = meshes;
       this.sync();
+      this.onCount();
     }).catch((e) => {
       if (this.asking !== asking) return;
       this.asked = null;

@@ -160,9 +160,11 @@ await check('cards-per-run-and-mesh', async () => {
   assert(want.length >= 4 && MESHES.some(([run]) => run === LIVE_RUN), `the fixture is too small: ${json(TAGS)}`);
   await page.goto(`${base}/?tab=mesh`);
   await page.waitForSelector('#live[data-state=live]', { timeout: 15_000 });
-  const cardsAre = (n) => page.waitForFunction(([sel, k]) => document.querySelectorAll(sel).length === k,
-    [`${PANE} .me-card`, n], { timeout: 15_000 }).catch(() => {});
-  await cardsAre(want.length);
+  /** Waits (up to 15 s) for the cards of `keys`. */
+  const cardsAre = (keys) => page.waitForFunction(([sel, k]) =>
+    JSON.stringify([...document.querySelectorAll(sel)].map((c) => `${c.dataset.run}/${c.dataset.tag}`).sort()) === k,
+  [`${PANE} .me-card`, json(keys)], { timeout: 15_000 }).catch(() => {});
+  await cardsAre(want);
   const got = await cardKeys();
   assert(json(got) === json(want), `cards ${json(got)}, the API's meshes ${json(want)}`);
   const heads = await page.$$eval(`${PANE} .me-card`, (cs) => cs.map((c) => ({
@@ -177,24 +179,25 @@ await check('cards-per-run-and-mesh', async () => {
   // The run filter applies, and the tag filter matches mesh names.
   await page.fill('#run-filter', '^b$');
   const onlyB = want.filter((k) => k.startsWith('b/'));
-  await cardsAre(onlyB.length);
+  await cardsAre(onlyB);
   assert(json(await cardKeys()) === json(onlyB), `with the run filter ^b$: cards ${json(await cardKeys())}, b's meshes ${json(onlyB)}`);
   await page.fill('#run-filter', '');
+  await cardsAre(want);
   await page.fill('#tag-filter', '^cube$');
   const cubes = want.filter((k) => k.endsWith('/cube'));
-  await cardsAre(cubes.length);
+  await cardsAre(cubes);
   assert(json(await cardKeys()) === json(cubes), `with the tag filter ^cube$: cards ${json(await cardKeys())}`);
   await page.fill('#tag-filter', '');
-  await cardsAre(want.length);
+  await cardsAre(want);
   assert(json(await cardKeys()) === json(want), 'the cards did not come back without the filters');
   // Deselecting a run removes its cards.
   await page.goto(`${base}/?tab=mesh&run=a`);
   const onlyA = want.filter((k) => k.startsWith('a/'));
-  await cardsAre(onlyA.length);
+  await cardsAre(onlyA);
   assert(json(await cardKeys()) === json(onlyA), `with only run a selected: cards ${json(await cardKeys())}`);
   await page.goto(`${base}/?tab=mesh`);
   await page.waitForSelector('#live[data-state=live]', { timeout: 15_000 });
-  await cardsAre(want.length);
+  await cardsAre(want);
 });
 
 await check('counts-match-api', async () => {
@@ -338,6 +341,7 @@ await check('live-update', async () => {
   got = await expectMesh(LIVE_RUN, LIVE_TAG, again, next);
   assert(got.latest === 'true' && got.slider.value === got.slider.max, `${json(got.slider)} not at the latest after an append`);
   assert(await page.evaluate(() => window.__notReloaded === true), 'the page reloaded');
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${artifacts}/mesh.png`, fullPage: true });
 });
 

@@ -28,6 +28,7 @@ use super::{
 };
 use crate::types::Kind;
 
+mod projector;
 mod runs;
 
 /// Points per full chunk.
@@ -404,11 +405,14 @@ impl Writer {
             .iter()
             .map(|i| match i {
                 Item::Value { wall_time, .. } | Item::SessionStart { wall_time, .. } => *wall_time,
+                Item::Projector(_) => runboard_sdk::event_file::now_secs(),
             })
             .fold(f64::INFINITY, f64::min);
         let has_values = batch.items.iter().any(|i| matches!(i, Item::Value { .. }));
         let run_id = self.ensure_run(&batch.run, first_wall, has_values)?;
-        if batch.progress.is_none() {
+        let from_files =
+            batch.progress.is_some() || batch.items.iter().all(|i| matches!(i, Item::Projector(_)));
+        if !from_files {
             // Sent by a live process (HTTP, the GPU sampler): it is alive now. Runs read from
             // files are judged by their files' modification times instead (see `crate::runs`).
             self.conn
@@ -437,6 +441,12 @@ impl Writer {
                 Item::SessionStart { step, wall_time } => {
                     max_wall = max_wall.max(wall_time);
                     self.purge_run(run_id, step)?;
+                }
+                Item::Projector(update) => {
+                    self.apply_projector(run_id, *update)?;
+                    if !self.change.projector.contains(&batch.run.to_string()) {
+                        self.change.projector.push(batch.run.to_string());
+                    }
                 }
                 Item::Value {
                     tag,

@@ -1,0 +1,165 @@
+//! The writer's side of the embedding projector: a run's config and embeddings replaced by
+//! what its config file says now, embeddings whose files did not change kept as stored.
+
+use prost::Message;
+use rusqlite::params;
+
+use super::{StoreError, Writer};
+use crate::projector::{EmbeddingData, EmbeddingRead};
+use crate::store::ProjectorUpdate;
+
+/// Values a stored tensor chunk holds at most (4 MiB of float32; whole rows, at least one).
+const CHUNK_VALUES: usize = 1 << 20;
+
+impl Writer {
+    /// Stores what run `run_id`'s projector config says now.
+    pub(super) fn apply_projector(
+        &mut self,
+        run_id: i64,
+        update: ProjectorUpdate,
+    ) -> Result<(), StoreError> {
+        match update {
+            ProjectorUpdate::Removed => {
+                self.conn.execute(
+                    "DELETE FROM embedding_chunks WHERE embedding_id IN
+                         (SELECT id FROM embeddings WHERE run_id = ?1)",
+                    [run_id],
+                )?;
+                self.conn
+                    .execute("DELETE FROM embeddings WHERE run_id = ?1", [run_id])?;
+                self.conn
+                    .execute("DELETE FROM projector_configs WHERE run_id = ?1", [run_id])?;
+            }
+            ProjectorUpdate::Failed { path, error } => {
+                tracing::warn!(
+                    config = path,
+                    "the projector config cannot be read: {error}"
+                );
+                self.conn.execute(
+                    "INSERT INTO projector_configs (run_id, path, config, error) VALUES (?1, ?2, x'', ?3)
+                     ON CONFLICT (run_id) DO UPDATE SET path = ?2, error = ?3",
+                    params![run_id, path, error],
+                )?;
+            }
+            ProjectorUpdate::Read { path, read } => {
+                self.conn.execute(
+                    "INSERT INTO projector_configs (run_id, path, config, error) VALUES (?1, ?2, ?3, NULL)
+                     ON CONFLICT (run_id) DO UPDATE SET path = ?2, config = ?3, error = NULL",
+                    params![run_id, path, read.config.encode_to_vec()],
+                )?;
+                let stored: Vec<(i64, String)> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT id, name FROM embeddings WHERE run_id = ?1 ORDER BY seq",
+                    )?
+                    .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                let mut kept = Vec::new();
+                for (seq, e) in read.embeddings.into_iter().enumerate() {
+                    let old = stored
+                        .iter()
+                        .find(|(id, name)| *name == e.name && !kept.contains(id))
+                        .map(|(id, _)| *id);
+                    let id = match (e.read, old) {
+                        (EmbeddingRead::Unchanged, Some(id)) => {
+                            self.conn.execute(
+                                "UPDATE embeddings SET seq = ?2 WHERE id = ?1",
+                                params![id, seq as i64],
+                            )?;
+                            id
+                        }
+                        (EmbeddingRead::Unchanged, None) => {
+                            // Said unchanged, but not stored (never happens: the reader asks
+                            // the store): stored as failed, read again on the next change.
+                            self.insert_embedding(
+                                run_id,
+                                seq,
+                                &e.name,
+                                "",
+                                None,
+                                Some("not read yet"),
+                            )?
+                        }
+                        (EmbeddingRead::Read(data), _) => self.insert_embedding(
+                            run_id,
+                            seq,
+                            &e.name,
+                            &e.source,
+                            Some(&data),
+                            None,
+                        )?,
+                        (EmbeddingRead::Failed(why), _) => {
+                            tracing::warn!(config = path, embedding = e.name, "{why}");
+                            self.insert_embedding(
+                                run_id,
+                                seq,
+                                &e.name,
+                                &e.source,
+                                None,
+                                Some(&why),
+                            )?
+                        }
+                    };
+                    kept.push(id);
+                }
+                for (id, _) in stored.iter().filter(|(id, _)| !kept.contains(id)) {
+                    self.conn
+                        .execute("DELETE FROM embedding_chunks WHERE embedding_id = ?1", [id])?;
+                    self.conn
+                        .execute("DELETE FROM embeddings WHERE id = ?1", [id])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts an embedding (its data, or the error that kept it from being read).
+    fn insert_embedding(
+        &mut self,
+        run_id: i64,
+        seq: usize,
+        name: &str,
+        source: &str,
+        data: Option<&EmbeddingData>,
+        error: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let f32_bytes = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+        let error = match (data, error) {
+            (Some(d), _) if !d.errors.is_empty() => Some(d.errors.join("\n")),
+            (_, e) => e.map(str::to_owned),
+        };
+        let pca_info = data.map(|d| serde_json::to_string(&d.pca).unwrap_or_default());
+        self.conn
+            .prepare_cached(
+                "INSERT INTO embeddings (run_id, seq, name, source, rows, dims, metadata, bookmarks,
+                     sprite, pca, pca_k, pca_info, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                run_id,
+                seq as i64,
+                name,
+                source,
+                data.map_or(0, |d| d.rows as i64),
+                data.map_or(0, |d| d.dims as i64),
+                data.and_then(|d| d.metadata.as_deref()),
+                data.and_then(|d| d.bookmarks.as_deref()),
+                data.and_then(|d| d.sprite.as_deref()),
+                data.map(|d| f32_bytes(&d.pca.coords)),
+                data.map_or(0, |d| d.pca.k as i64),
+                pca_info,
+                error,
+            ])?;
+        let id = self.conn.last_insert_rowid();
+        if let Some(d) = data {
+            let per_chunk = (CHUNK_VALUES / d.dims.max(1)).max(1) * d.dims.max(1);
+            let mut insert = self.conn.prepare_cached(
+                "INSERT INTO embedding_chunks (embedding_id, chunk, data) VALUES (?1, ?2, ?3)",
+            )?;
+            for (i, chunk) in d.tensor.chunks(per_chunk).enumerate() {
+                insert.execute(params![id, i as i64, f32_bytes(chunk)])?;
+            }
+        }
+        Ok(id)
+    }
+}
