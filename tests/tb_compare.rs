@@ -188,6 +188,7 @@ fn build_logdir() -> Logdir {
     common::copy_dir(&fixtures.join("pr_curves"), &root.join("pr_curves"));
     common::copy_dir(&fixtures.join("audio"), &root.join("audio"));
     common::copy_dir(&fixtures.join("mesh"), &root.join("mesh"));
+    common::copy_dir(&fixtures.join("projector"), &root.join("projector"));
     common::copy_dir(
         &fixtures.join("custom_scalars"),
         &root.join("custom_scalars"),
@@ -573,6 +574,8 @@ fn compare_runs(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Stri
         "audio/b",
         "mesh/a",
         "mesh/b",
+        "projector/a",
+        "projector/b",
         "custom_scalars/a",
         "custom_scalars/b",
         "sdk",
@@ -1203,6 +1206,112 @@ fn compare_mesh(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Stri
     }
 }
 
+/// The projector: the `projector` entry of `plugins_listing`, the runs with embeddings, each
+/// run's config (`info`, byte for byte), and for each embedding its tensor, metadata, sprite
+/// image and bookmarks, whole and cut to `num_rows`: the same status, and the same bytes when
+/// it is a 200. The fixtures hold tensorboardX's `add_embedding` (TSV tensors, a metadata
+/// column, a metadata table with a header, a sprite) and a config in a run's plugin assets
+/// folder naming a raw float32 tensor and bookmarks. Bad requests (no run, an unknown run, no
+/// name, `num_rows=0`) are 400s from both.
+fn compare_projector(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<String>) {
+    // TensorBoard finds configs on a thread its first `plugins_listing` starts.
+    for s in [rb as &mut dyn Server, tb as &mut dyn Server] {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let listing = s.try_json("/data/plugins_listing", &[]);
+            let runs = s.try_json("/data/plugin/projector/runs", &[]);
+            let ready = listing.is_some_and(|l| l["projector"]["enabled"] == true)
+                && runs.and_then(|r| r.as_array().map(Vec::len)) == Some(2);
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}: no projector data", s.name());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let listing = |s: &mut dyn Server| {
+        exact(&fetch(s, "/data/plugins_listing", &[]).unwrap())["projector"].clone()
+    };
+    let (ours, theirs) = (listing(rb), listing(tb));
+    if ours != theirs {
+        problems.push(format!(
+            "plugins_listing projector: ours {ours}, TensorBoard's {theirs}"
+        ));
+    }
+    let runs = |s: &mut dyn Server| -> BTreeSet<String> {
+        s.json("/data/plugin/projector/runs", &[])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (ours, theirs) = (runs(rb), runs(tb));
+    if ours != theirs {
+        problems.push(format!(
+            "projector/runs: ours {ours:?}, TensorBoard's {theirs:?}"
+        ));
+    }
+    let same = |rb: &mut Runboard,
+                tb: &mut TensorBoard,
+                route: &str,
+                q: &[(&str, &str)],
+                problems: &mut Vec<String>| {
+        let path = format!("/data/plugin/projector/{route}");
+        let (a, b) = (rb.try_get(&path, q), tb.try_get(&path, q));
+        match (a, b) {
+            (Some((200, a)), Some((200, b))) if a == b => {}
+            (Some((400, _)), Some((400, _))) => {}
+            (a, b) => problems.push(format!(
+                "{path} {q:?}: ours {:?}, TensorBoard's {:?}",
+                a.map(|(s, body)| (s, head(&body))),
+                b.map(|(s, body)| (s, head(&body)))
+            )),
+        }
+    };
+    let mut names = 0;
+    for run in theirs {
+        same(rb, tb, "info", &[("run", &run)], problems);
+        let info = tb.json("/data/plugin/projector/info", &[("run", &run)]);
+        for e in info["embeddings"].as_array().unwrap() {
+            let name = e["tensorName"].as_str().unwrap();
+            names += 1;
+            for route in ["tensor", "metadata", "sprite_image", "bookmarks"] {
+                same(rb, tb, route, &[("run", &run), ("name", name)], problems);
+            }
+            for route in ["tensor", "metadata"] {
+                let q = [("run", run.as_str()), ("name", name), ("num_rows", "2")];
+                same(rb, tb, route, &q, problems);
+            }
+        }
+    }
+    assert_eq!(names, 3, "the fixtures' embeddings");
+    let bad: [(&str, &[(&str, &str)]); 4] = [
+        ("info", &[]),
+        ("info", &[("run", "nope")]),
+        ("tensor", &[("run", "projector/a")]),
+        (
+            "tensor",
+            &[
+                ("run", "projector/a"),
+                ("name", "default:00000"),
+                ("num_rows", "0"),
+            ],
+        ),
+    ];
+    for (route, q) in bad {
+        let path = format!("/data/plugin/projector/{route}");
+        let (a, b) = (rb.try_get(&path, q), tb.try_get(&path, q));
+        if a.as_ref().map(|r| r.0) != Some(400) || b.as_ref().map(|r| r.0) != Some(400) {
+            problems.push(format!(
+                "{path} {q:?}: HTTP {:?} vs {:?}, want 400 from both",
+                a.map(|r| r.0),
+                b.map(|r| r.0)
+            ));
+        }
+    }
+}
+
 /// Audio: the `audio` entry of `plugins_listing`, the tags with their most clips a step, each
 /// clip's listing (all but the opaque `query`, whose blob key is each server's own) and its
 /// bytes fetched with that query from each server; a media type TensorBoard does not serve as
@@ -1580,6 +1689,7 @@ fn runboard_and_tensorboard_serve_the_same_data() {
     compare_pr_curves(&mut rb, &mut tb, &mut problems);
     compare_audio(&mut rb, &mut tb, &mut problems);
     compare_mesh(&mut rb, &mut tb, &mut problems);
+    compare_projector(&mut rb, &mut tb, &mut problems);
     eprintln!(
         "loaded by both in {loaded:?}, compared in {:?}",
         started.elapsed() - loaded

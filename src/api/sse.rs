@@ -8,7 +8,9 @@
 //!   dropped (a restart): the client drops them before appending;
 //! - `scalars` `{"run", "tag", "points": [[step, wall_time, value], ...]}` per series;
 //! - `series` `{"run", "tag", "kind"}` for series that got non-scalar data (the client refetches);
-//!   kind `hparams` when a run's hyperparameters were set (the run list carries them).
+//!   kind `hparams` when a run's hyperparameters were set (the run list carries them);
+//! - `projector` `{"name"}` for each run whose projector config or embeddings changed (the
+//!   client refetches the embeddings).
 //!
 //! A subscriber that falls behind the store's broadcast buffer gets one `resync` event
 //! `{"missed": n}` (it reloads what it shows) and carries on. The stream ends when the store's
@@ -163,11 +165,16 @@ pub fn events_of(change: &Change) -> Vec<Event> {
         .deleted_runs
         .iter()
         .filter_map(|name| event("run_deleted", &RunEvent { name }));
+    let projector = change
+        .projector
+        .iter()
+        .filter_map(|name| event("projector", &RunEvent { name }));
     deleted
         .chain(runs)
         .chain(purges)
         .chain(scalars)
         .chain(other)
+        .chain(projector)
         .collect()
 }
 
@@ -329,6 +336,7 @@ mod tests {
             // New hyperparameters of an older run: a `run` event too; of the new run: no second.
             updated_runs: vec!["old".into(), "r".into()],
             deleted_runs: vec!["gone".into()],
+            projector: vec!["r".into()],
         }))
         .expect("a receiver");
         drop(tx);
@@ -339,7 +347,19 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["run_deleted", "run", "run", "purge", "scalars", "series"]
+            [
+                "run_deleted",
+                "run",
+                "run",
+                "purge",
+                "scalars",
+                "series",
+                "projector"
+            ]
+        );
+        assert_eq!(
+            data_of(&text, "projector"),
+            serde_json::json!({"name": "r"})
         );
         assert_eq!(
             data_of(&text, "run_deleted"),
