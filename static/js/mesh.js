@@ -54,11 +54,13 @@ const MARGIN = 1.1;
 /** three.js and its OrbitControls, imported once: `{ THREE, OrbitControls }`. */
 let three = null;
 function loadThree() {
-  three ??= Promise.all([
-    import('../vendor/three/build/three.module.js'),
-    import('../vendor/three/examples/jsm/controls/OrbitControls.js'),
-  ]).then(([THREE, controls]) => ({ THREE, OrbitControls: controls.OrbitControls }));
-  three.catch(() => { three = null; });
+  if (!three) {
+    three = Promise.all([
+      import('../vendor/three/build/three.module.js'),
+      import('../vendor/three/examples/jsm/controls/OrbitControls.js'),
+    ]).then(([THREE, controls]) => ({ THREE, OrbitControls: controls.OrbitControls }));
+    three.catch(() => { three = null; });
+  }
   return three;
 }
 
@@ -150,15 +152,18 @@ class MeshCard extends LazyCard {
     this.pointScale = 0;
     /** The step and sample asked for. */
     this.wanted = '';
-    /** three.js objects, made once three.js is loaded: the scene, its camera and controls for
-     * the config `this.config`, and the mesh or points drawn. */
+    /** three.js objects, made once three.js is loaded: the scene, its camera, controls and
+     * lights for the logged config `configText` (read as `config`), and the mesh or points drawn. */
     this.three = null;
     this.scene = null;
     this.camera = null;
     this.controls = null;
     this.lights = null;
+    this.configText = '';
     this.config = null;
     this.object = null;
+    /** The orthographic camera's half height at zoom 1 (its width follows the canvas). */
+    this.halfHeight = 1;
     /** Whether the mesh drawn has its own colours (else it takes the run's). */
     this.hasColors = false;
     /** Whether the pointer moved the camera since the mesh was framed (a new step keeps the
@@ -340,6 +345,14 @@ class MeshCard extends LazyCard {
     const { THREE } = this.three;
     if (this.config === null || configText !== this.configText) this.setup(configText);
     const n = Math.floor(vertices.length / 3);
+    if (!n) {
+      this.dispose();
+      this.canvas.getContext('2d').clearRect(0, 0, this.canvas.width, this.canvas.height);
+      this.error.textContent = `No vertices logged at step ${step}.`;
+      this.foot.textContent = `0 vertices at step ${step}`;
+      Object.assign(this.el.dataset, { step: String(step), sample: String(sample), vertices: '0', faces: '0' });
+      return;
+    }
     const geometry = new THREE.BufferGeometry();
     geometry.setAttribute('position', new THREE.BufferAttribute(vertices.subarray(0, 3 * n), 3));
     const notes = [];
@@ -374,7 +387,7 @@ class MeshCard extends LazyCard {
       light.target?.position.copy(centre);
     }
     if (!this.moved) this.fitView();
-    this.error.textContent = bad ? `Faces not drawn: faces name vertex ${bad.index} of ${n} (0 to ${n - 1}).` : '';
+    this.error.textContent = bad ? `Faces not drawn: faces name vertex ${bad.index} of ${plural(n, 'vertex', 'vertices')}.` : '';
     this.note.textContent = [this.config.note, ...notes].filter(Boolean).join(' ');
     this.sizeBox.hidden = !!triangles;
     const samples = this.sampleSelect.options.length;
@@ -386,7 +399,6 @@ class MeshCard extends LazyCard {
       faces: String(geometry.index ? geometry.index.count / 3 : 0),
       radius: String(sphere.radius),
       points: String(!triangles),
-      faceError: bad ? String(bad.index) : '',
     });
     this.paint();
   }
@@ -468,7 +480,6 @@ class MeshCard extends LazyCard {
     r.render(this.scene, camera);
     const { width: w, height: h } = r.domElement;
     if (this.canvas.width !== w || this.canvas.height !== h) Object.assign(this.canvas, { width: w, height: h });
-    this.canvas.style.width = `${width}px`;
     // Copied in the task that rendered it: the browser clears the drawing buffer only after.
     const g = this.canvas.getContext('2d');
     g.clearRect(0, 0, w, h);
