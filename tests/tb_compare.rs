@@ -248,6 +248,15 @@ fn build_logdir() -> Logdir {
             .unwrap();
     }
     w.add_mesh("points", &vertices, &[], &[], None, 3).unwrap();
+    // An embedding with labels, in tensorboardX's file layout.
+    let rows: Vec<[f32; 3]> = (0..20)
+        .map(|i| {
+            let x = i as f32;
+            [x.sin(), x.cos() * 0.1, x / 7.0 - 1e-6]
+        })
+        .collect();
+    let labels: Vec<String> = (0..20).map(|i| format!("point {i}")).collect();
+    w.add_embedding("features", &rows, &labels, 2).unwrap();
     w.close().unwrap();
 
     // (c) A restarted run: steps 0..400 in one file, then 300..600 in a second file whose
@@ -1211,7 +1220,7 @@ fn compare_mesh(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<Stri
 /// image and bookmarks, whole and cut to `num_rows`: the same status, and the same bytes when
 /// it is a 200. The fixtures hold tensorboardX's `add_embedding` (TSV tensors, a metadata
 /// column, a metadata table with a header, a sprite) and a config in a run's plugin assets
-/// folder naming a raw float32 tensor and bookmarks. Bad requests (no run, an unknown run, no
+/// folder naming a raw float32 tensor and bookmarks, and the SDK's `add_embedding`. Bad requests (no run, an unknown run, no
 /// name, `num_rows=0`) are 400s from both.
 fn compare_projector(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec<String>) {
     // TensorBoard finds configs on a thread its first `plugins_listing` starts.
@@ -1221,7 +1230,7 @@ fn compare_projector(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec
             let listing = s.try_json("/data/plugins_listing", &[]);
             let runs = s.try_json("/data/plugin/projector/runs", &[]);
             let ready = listing.is_some_and(|l| l["projector"]["enabled"] == true)
-                && runs.and_then(|r| r.as_array().map(Vec::len)) == Some(2);
+                && runs.and_then(|r| r.as_array().map(Vec::len)) == Some(3);
             if ready {
                 break;
             }
@@ -1285,7 +1294,7 @@ fn compare_projector(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec
             }
         }
     }
-    assert_eq!(names, 3, "the fixtures' embeddings");
+    assert_eq!(names, 4, "the fixtures' embeddings and the SDK's");
     let bad: [(&str, &[(&str, &str)]); 4] = [
         ("info", &[]),
         ("info", &[("run", "nope")]),

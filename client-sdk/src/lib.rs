@@ -24,6 +24,7 @@ pub mod hparams;
 pub mod mesh;
 #[cfg(feature = "tch")]
 pub mod model;
+pub mod projector;
 pub mod record;
 pub mod remote;
 pub mod run;

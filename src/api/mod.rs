@@ -25,6 +25,7 @@ mod hparams;
 pub mod ingest;
 pub mod json;
 pub mod markdown;
+mod projector;
 pub mod runs;
 pub mod sse;
 pub mod tb;
@@ -177,6 +178,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/run_table", get(runs::run_table))
         .route("/config_keys", get(runs::config_keys))
         .route("/hparams", get(hparams::overview))
+        .route("/projector", get(projector::list))
+        .route("/projector/pca", get(projector::pca))
+        .route("/projector/neighbors", get(projector::neighbors))
         .route("/group_scalars", get(runs::group_scalars))
         .route(
             "/run",

@@ -914,8 +914,9 @@ pub(super) use hparams::{
 pub(super) use mesh::{data as mesh_data, meshes, tags as mesh_tags};
 pub(super) use pr_curves::{pr_curves, tags as pr_curve_tags};
 pub(super) use projector::{
-    bookmarks as projector_bookmarks, info as projector_info, metadata as projector_metadata,
-    runs as projector_runs, sprite_image as projector_sprite, tensor as projector_tensor,
+    bookmarks as projector_bookmarks, embedding as projector_embedding, info as projector_info,
+    metadata as projector_metadata, runs as projector_runs, sprite_image as projector_sprite,
+    tensor as projector_tensor,
 };
 
 #[cfg(test)]

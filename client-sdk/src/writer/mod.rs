@@ -678,6 +678,33 @@ impl SummaryWriter {
         Ok(())
     }
 
+    /// Logs an embedding for the projector (TensorBoard's and runboard's): `matrix`'s rows are
+    /// the points (any number of values, the same for each), `metadata` one label a row (or
+    /// none; a tab in a label separates columns). Written as tensorboardX's `add_embedding`
+    /// writes it, on the writer thread: `<run>/<step:05>/<tag>/tensors.tsv` and
+    /// `metadata.tsv`, and an entry in `<run>/projector_config.pbtxt`. Rows of different
+    /// lengths, or labels not one a row, are refused at once.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let points = [[0.1f32, 0.9, 0.3], [0.8, 0.2, 0.4]];
+    /// writer.add_embedding("features", &points, &["cat", "dog"], 100)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_embedding<R: AsRef<[f32]>, L: AsRef<str>>(
+        &mut self,
+        tag: &str,
+        matrix: &[R],
+        metadata: &[L],
+        step: i64,
+    ) -> Result<(), crate::projector::EmbeddingError> {
+        let files = crate::projector::EmbeddingFiles::new(&self.dir, tag, matrix, metadata, step)?;
+        self.max_step = self.max_step.max(step);
+        self.push_other(step, PendingKind::Embedding(Box::new(files)));
+        Ok(())
+    }
+
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).
     ///
     /// ```

@@ -68,6 +68,8 @@ pub(super) enum PendingKind {
     /// A model graph (`Event.graph_def` in the file, `Point.graph_def` when streaming),
     /// serialized on the writer thread.
     Graph(Box<runboard_proto::tensorboard::GraphDef>),
+    /// An embedding's files for the projector (written beside the event file, not in it).
+    Embedding(Box<crate::projector::EmbeddingFiles>),
 }
 
 /// Everything the logging side and the writer thread share, under [`Queue`]'s one lock.

@@ -270,6 +270,7 @@ impl Encoder {
         let streaming = self.remote.is_some();
         let (value, remote) = match p.kind {
             PendingKind::Graph(graph) => return self.write_graph(&graph, p.step, p.wall_time),
+            PendingKind::Embedding(files) => return files.write(),
             PendingKind::Histogram { tag, values } => {
                 let rows =
                     summary::histogram_buckets(values.iter().copied(), self.histogram_buckets);

@@ -90,7 +90,7 @@ pub(in crate::api) async fn info(
 
 /// The stored embedding `name` of `run` (TensorBoard's lookup: the first entry whose tensor
 /// name matches, `:0` implied), with its config entry's paths.
-fn embedding(
+pub(in crate::api) fn embedding(
     c: &rusqlite::Connection,
     run: &str,
     name: &str,
