@@ -53,6 +53,10 @@ const QUOTED_TAG: &str = "a,b \"quoted\"";
 /// chunks, `acc` every 10 steps, `special` = NaN, +Inf, -Inf, 0.5, histograms, Markdown text,
 /// an image, hparams with a metric) and run `nested/eval` (a run name with a `/`; `loss`, and a
 /// tag with a comma and quotes).
+/// The mesh and the embedding `write_logdir` logs in `train`.
+const MESH: [[f32; 3]; 3] = [[0.0, 0.0, 0.0], [1.5, 0.0, 0.0], [0.0, 0.1, 2.0]];
+const EMBEDDING: [[f32; 2]; 3] = [[0.1, 0.2], [-3.0, 1e-7], [4.5, 6.0]];
+
 fn write_logdir(logdir: &Path) {
     let mut train = SummaryWriter::new(logdir.join("train")).unwrap();
     for s in 0..5000i64 {
@@ -102,6 +106,12 @@ fn write_logdir(logdir: &Path) {
         21,
     );
     train.add_audio("clip", &[0.0, 0.25, -0.75, 1.0], 8000, 9);
+    train
+        .add_mesh("tri", &MESH, &[[0, 1, 2]], &[[9, 99, 199]; 3], None, 11)
+        .unwrap();
+    train
+        .add_embedding("points", &EMBEDDING, &["a", "b", "c"], 12)
+        .unwrap();
     train.close().unwrap();
     let mut eval = SummaryWriter::new(logdir.join("nested/eval")).unwrap();
     for s in (0..200).step_by(25) {
@@ -578,8 +588,11 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
     let meta_graphs = |dir: &Path| -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(dir.join("train")).unwrap() {
-            let (events, _) =
-                runboard_sdk::event_file::read_events(&entry.unwrap().path()).unwrap();
+            let path = entry.unwrap().path();
+            if !path.to_string_lossy().contains("tfevents") {
+                continue; // the projector's files
+            }
+            let (events, _) = runboard_sdk::event_file::read_events(&path).unwrap();
             for v in events.iter().flat_map(|e| &e.values) {
                 if v.tag == runboard_sdk::event::META_GRAPH_TAG {
                     out.push(
@@ -609,6 +622,50 @@ fn tfevents_round_trip_through_the_real_tensorboard() {
     // And the real server (`--load_fast=true`, its Rust data server) serves them.
     let mut tb = TensorBoard::start(&out, true, &dir.path().join("tensorboard.log"));
     tb.wait_for_run("train", Duration::from_secs(90));
+    // The mesh, as logged, and the projector's files rebuilt beside the events.
+    let f32_bytes = |rows: &[&[f32]]| -> Vec<u8> {
+        rows.iter()
+            .flat_map(|r| r.iter().flat_map(|v| v.to_le_bytes()))
+            .collect()
+    };
+    let vertices = common::poll(Duration::from_secs(60), "the mesh served", || {
+        let q = [
+            ("run", "train"),
+            ("tag", "tri"),
+            ("content_type", "VERTEX"),
+            ("step", "11"),
+        ];
+        Some(tb.get_bytes("/data/plugin/mesh/data", &q)).filter(|b| !b.is_empty())
+    });
+    let mesh_rows: Vec<&[f32]> = MESH.iter().map(|r| &r[..]).collect();
+    assert_eq!(vertices, f32_bytes(&mesh_rows));
+    let q = [
+        ("run", "train"),
+        ("tag", "tri"),
+        ("content_type", "COLOR"),
+        ("step", "11"),
+    ];
+    assert_eq!(
+        tb.get_bytes("/data/plugin/mesh/data", &q),
+        [9, 99, 199].repeat(3)
+    );
+    let name = "points:00012";
+    let tensor = common::poll(Duration::from_secs(60), "the projector's runs", || {
+        let runs = tb.get_json("/data/plugin/projector/runs", &[]);
+        (runs.as_array().map(Vec::len) == Some(1)).then(|| {
+            tb.get_bytes(
+                "/data/plugin/projector/tensor",
+                &[("run", "train"), ("name", name)],
+            )
+        })
+    });
+    let embedding_rows: Vec<&[f32]> = EMBEDDING.iter().map(|r| &r[..]).collect();
+    assert_eq!(tensor, f32_bytes(&embedding_rows));
+    let metadata = tb.get_bytes(
+        "/data/plugin/projector/metadata",
+        &[("run", "train"), ("name", name)],
+    );
+    assert_eq!(metadata, b"a\nb\nc\n");
     let want = scalars_in_files(&logdir);
     for (run, tag) in [
         ("train", "loss"),

@@ -28,6 +28,7 @@ mod charts;
 mod files;
 mod points;
 mod progress;
+mod projector;
 mod select;
 mod tfevents;
 

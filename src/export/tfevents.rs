@@ -44,6 +44,7 @@ pub(super) fn write_runs(
         let info = runs.iter().find(|r| r.name == *run);
         let series: Vec<&Chosen> = chosen.iter().filter(|c| c.info.run == *run).collect();
         written += write_run_events(conn, dir, info, &series, &mut ticker)?;
+        super::projector::write_run(conn, dir, run)?;
     }
     Ok(written)
 }
