@@ -369,6 +369,72 @@ pub fn metadata_rows(bytes: &[u8]) -> usize {
     lines.len() - usize::from(header)
 }
 
+/// An embedding sent over HTTP (`tag` its tensor name, `<tag>:<step:05>` from the SDK): its
+/// config entry, naming the files the SDK writes beside its events (so an export lays them out
+/// the same way), and its data with the PCA. An error says why it cannot be stored.
+pub fn streamed(
+    tag: &str,
+    step: i64,
+    dims: usize,
+    values: &[u8],
+    labels: &[String],
+) -> Result<(EmbeddingInfo, EmbeddingData), String> {
+    if dims == 0 || values.is_empty() || values.len() % (4 * dims) != 0 {
+        return Err(format!(
+            "an embedding of {dims} values a row needs a positive multiple of {} bytes, not {}",
+            4 * dims,
+            values.len()
+        ));
+    }
+    let rows = values.len() / (4 * dims);
+    if !labels.is_empty() && labels.len() != rows {
+        return Err(format!("{} labels for {rows} rows", labels.len()));
+    }
+    let tensor: Vec<f32> = values
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+        .collect();
+    let base = tag
+        .strip_suffix(&format!(":{step:05}"))
+        .unwrap_or(tag)
+        .replace('%', "%25")
+        .replace('/', "%2f")
+        .replace('\\', "%5c");
+    let subdir = format!("{step:05}/{base}");
+    let metadata = (!labels.is_empty()).then(|| {
+        labels
+            .iter()
+            .flat_map(|l| [l.replace(['\n', '\r'], " "), "\n".to_owned()])
+            .collect::<String>()
+            .into_bytes()
+    });
+    let info = EmbeddingInfo {
+        tensor_name: tag.to_owned(),
+        tensor_path: format!("{subdir}/tensors.tsv"),
+        metadata_path: if metadata.is_some() {
+            format!("{subdir}/metadata.tsv")
+        } else {
+            String::new()
+        },
+        tensor_shape: vec![rows as u32, dims as u32],
+        ..Default::default()
+    };
+    let pca = pca(&tensor, rows, dims);
+    Ok((
+        info,
+        EmbeddingData {
+            rows,
+            dims,
+            tensor,
+            metadata,
+            bookmarks: None,
+            sprite: None,
+            pca,
+            errors: Vec::new(),
+        },
+    ))
+}
+
 /// A TSV tensor: one row a line (empty lines skipped), values separated by tabs, each read as
 /// Python's `float` reads it and rounded to float32 (TensorBoard's `np.array(..., float32)`).
 fn parse_tsv(text: &str) -> Result<(usize, usize, Vec<f32>), String> {

@@ -148,6 +148,12 @@ fn sdk_values_reach_the_server_at_full_precision() {
     w.add_hparams_end(true);
     w.add_pr_curve("pr", &[true, false, true], &[0.9, 0.2, 0.6], 5, 11);
     w.add_audio("clip", &[0.0, 0.5, -0.5], 4000, 2);
+    let vertices = [[0.0, 0.0, 0.0], [1.0, 0.5, 0.0], [0.0, 1.0, 0.25]];
+    w.add_mesh("tri", &vertices, &[[0, 1, 2]], &[], None, 4)
+        .unwrap();
+    let points = [[0.5f32, 1.5], [2.5, -1.0], [0.0, 1e-8]];
+    w.add_embedding("emb", &points, &["x", "y", "z"], 6)
+        .unwrap();
     let graph = runboard_sdk::proto::tensorboard::GraphDef {
         node: vec![runboard_sdk::proto::tensorboard::NodeDef {
             name: "net/fc/matmul".into(),
@@ -214,6 +220,47 @@ fn sdk_values_reach_the_server_at_full_precision() {
         wav,
         runboard_sdk::summary::wav_pcm16(&[0.0, 0.5, -0.5], 4000)
     );
+    // A mesh streams as its parts with their metadata; the vertices are served as logged.
+    let vertex_bytes = query_bytes(
+        "/data/plugin/mesh/data",
+        &[
+            ("run", "remote/exp1"),
+            ("tag", "tri"),
+            ("content_type", "VERTEX"),
+            ("step", "4"),
+        ],
+    );
+    let want: Vec<u8> = vertices
+        .iter()
+        .flatten()
+        .flat_map(|v: &f32| v.to_le_bytes())
+        .collect();
+    assert_eq!(vertex_bytes, want);
+    let faces = query_json(
+        "/data/plugin/mesh/meshes",
+        &[("run", "remote/exp1"), ("tag", "tri")],
+    );
+    assert_eq!(faces.as_array().map(Vec::len), Some(2), "{faces}");
+    // An embedding streams too: the projector serves its values and labels.
+    let name = "emb:00006";
+    let tensor = query_bytes(
+        "/data/plugin/projector/tensor",
+        &[("run", "remote/exp1"), ("name", name)],
+    );
+    let want: Vec<u8> = points
+        .iter()
+        .flatten()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    assert_eq!(tensor, want);
+    let labels = query_bytes(
+        "/data/plugin/projector/metadata",
+        &[("run", "remote/exp1"), ("name", name)],
+    );
+    assert_eq!(labels, b"x\ny\nz\n");
+    let listed = query_json("/api/v1/projector", &[]);
+    assert_eq!(listed[0]["rows"], 3, "{listed}");
+    assert_eq!(listed[0]["pca"]["k"], 2, "{listed}");
     // And what the HParams plugin logged: the declared experiment, the session's end.
     let groups = query_json(
         "/data/plugin/hparams/session_groups",

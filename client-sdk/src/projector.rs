@@ -109,6 +109,20 @@ impl EmbeddingFiles {
         format!("{:05}/{tag}", self.step)
     }
 
+    /// Its tensor name in the config: `<tag>:<step:05>`.
+    pub fn name(&self) -> String {
+        format!("{}:{:05}", self.tag, self.step)
+    }
+
+    /// As streamed to a server.
+    pub fn to_proto(&self) -> runboard_proto::runboard::ingest::Embedding {
+        runboard_proto::runboard::ingest::Embedding {
+            dims: u32::try_from(self.dims).unwrap_or(u32::MAX),
+            values: self.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            labels: self.labels.clone(),
+        }
+    }
+
     /// Writes the files and appends the config entry.
     pub fn write(&self) -> std::io::Result<()> {
         let subdir = self.subdir();
@@ -135,9 +149,8 @@ impl EmbeddingFiles {
             std::fs::write(folder.join("metadata.tsv"), text)?;
         }
         let mut entry = format!(
-            "embeddings {{\ntensor_name: \"{}:{:05}\"\ntensor_path: \"{subdir}/tensors.tsv\"\n",
-            escape(&self.tag),
-            self.step
+            "embeddings {{\ntensor_name: \"{}\"\ntensor_path: \"{subdir}/tensors.tsv\"\n",
+            escape(&self.name()),
         );
         if !self.labels.is_empty() {
             entry.push_str(&format!("metadata_path: \"{subdir}/metadata.tsv\"\n"));

@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::{Batch, BatchKey, Conflict, Ingested, Item};
+use crate::store::{Batch, BatchKey, Conflict, Ingested, Item, ProjectorUpdate};
 use crate::types::RunName;
 
 /// Longest tag accepted.
@@ -325,6 +325,23 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                     content: t.content,
                     tensor: Box::new(tensor),
                 }
+            }
+            Some(V::Embedding(e)) => {
+                let (info, data) = crate::projector::streamed(
+                    &p.tag,
+                    p.step,
+                    e.dims as usize,
+                    &e.values,
+                    &e.labels,
+                )
+                .map_err(|why| {
+                    ApiError::BadRequest(format!("point {:?} at step {}: {why}", p.tag, p.step))
+                })?;
+                items.push(Item::Projector(Box::new(ProjectorUpdate::Append {
+                    info: Box::new(info),
+                    data: Box::new(data),
+                })));
+                continue;
             }
             Some(V::GraphDef(bytes)) => {
                 if p.tag != crate::graphs::RUN_GRAPH_TAG {

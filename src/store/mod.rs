@@ -169,6 +169,14 @@ pub enum ProjectorUpdate {
     },
     /// It is gone: so is the run's projector data.
     Removed,
+    /// One embedding sent over HTTP: added to the run's config (replacing an entry of the same
+    /// tensor name).
+    Append {
+        /// Its config entry.
+        info: Box<runboard_proto::tensorboard::projector::EmbeddingInfo>,
+        /// Its data.
+        data: Box<crate::projector::EmbeddingData>,
+    },
 }
 
 /// Everything one source has to store, committed atomically with its [`FileProgress`].

@@ -270,7 +270,13 @@ impl Encoder {
         let streaming = self.remote.is_some();
         let (value, remote) = match p.kind {
             PendingKind::Graph(graph) => return self.write_graph(&graph, p.step, p.wall_time),
-            PendingKind::Embedding(files) => return files.write(),
+            PendingKind::Embedding(files) => {
+                if let Some(sink) = &self.remote {
+                    let point = RemoteValue::Embedding(files.to_proto());
+                    sink.push(remote_point(&files.name(), p.step, p.wall_time, point));
+                }
+                return files.write();
+            }
             PendingKind::Histogram { tag, values } => {
                 let rows =
                     summary::histogram_buckets(values.iter().copied(), self.histogram_buckets);

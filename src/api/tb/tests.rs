@@ -1181,3 +1181,110 @@ async fn a_pr_curve_of_the_wrong_shape_over_http_is_a_400_and_the_routes_say_wha
         true
     );
 }
+
+/// Meshes and embeddings over HTTP: faces naming a vertex the batch's vertices do not have, and
+/// embeddings whose bytes do not split into rows or whose labels do not pair with them, are
+/// 400s saying why; good ones are served.
+#[tokio::test]
+async fn bad_meshes_and_embeddings_over_http_are_400s() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::runboard::ingest as pb;
+    let (_dir, state) = empty_state();
+    let router = crate::api::router(state);
+    let post = |points: Vec<pb::Point>, seq: u64| {
+        let batch = pb::Batch {
+            run: "r".into(),
+            session: "s".into(),
+            seq,
+            points,
+        };
+        Request::post("/api/v1/ingest")
+            .header(header::CONTENT_TYPE, "application/x-protobuf")
+            .body(Body::from(batch.encode_to_vec()))
+            .expect("request")
+    };
+    // Points of the mesh parts the SDK writes, with the face indices given.
+    let mesh = |faces: [u32; 3]| -> Vec<pb::Point> {
+        let vertices = [[0.0f32; 3]; 3];
+        runboard_sdk::mesh::summary("m", 1, &vertices, &[[0, 1, 2]], &[], None)
+            .expect("a good mesh")
+            .into_iter()
+            .map(|v| {
+                let metadata = v.metadata.expect("metadata");
+                let plugin = metadata.plugin_data.expect("plugin data");
+                let Some(runboard_proto::tensorboard::summary::value::Value::Tensor(mut t)) =
+                    v.value
+                else {
+                    panic!("a tensor")
+                };
+                if String::from_utf8_lossy(&v.tag).ends_with("_FACE") {
+                    t.float_val = faces.iter().map(|&i| i as f32).collect();
+                }
+                pb::Point {
+                    tag: String::from_utf8_lossy(&v.tag).into_owned(),
+                    step: 1,
+                    wall_time: 1.0,
+                    value: Some(pb::point::Value::PluginTensor(pb::PluginTensor {
+                        plugin: plugin.plugin_name,
+                        tensor: t.encode_to_vec(),
+                        content: plugin.content,
+                    })),
+                }
+            })
+            .collect()
+    };
+    let (status, _, body) = send(&router, post(mesh([0, 1, 7]), 1)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text_of(&body));
+    assert!(
+        text_of(&body).contains("names vertex 7, but the mesh has 3 vertices"),
+        "{}",
+        text_of(&body)
+    );
+    let (status, _, body) = send(&router, post(mesh([0, 1, 2]), 2)).await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+    assert_eq!(
+        get_json(&router, "/data/plugin/mesh/tags").await,
+        json!({"r": {"m": {"samples": 1}}})
+    );
+    let embedding = |values: Vec<u8>, labels: &[&str]| {
+        vec![pb::Point {
+            tag: "e:00000".into(),
+            step: 0,
+            wall_time: 1.0,
+            value: Some(pb::point::Value::Embedding(pb::Embedding {
+                dims: 2,
+                values,
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+            })),
+        }]
+    };
+    let floats = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    for (values, labels, why) in [
+        (floats(&[1.0, 2.0, 3.0]), vec![], "multiple of 8 bytes"),
+        (floats(&[1.0, 2.0]), vec!["a", "b"], "2 labels for 1 rows"),
+        (Vec::new(), vec![], "multiple of 8 bytes"),
+    ] {
+        let (status, _, body) = send(&router, post(embedding(values, &labels), 3)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{}", text_of(&body));
+        assert!(text_of(&body).contains(why), "{}", text_of(&body));
+    }
+    let (status, _, body) = send(
+        &router,
+        post(embedding(floats(&[1.0, 2.0, 3.0, 4.0]), &["a", "b"]), 3),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+    let listed = get_json(&router, "/api/v1/projector").await;
+    assert_eq!(listed[0]["rows"], 2, "{listed}");
+    assert_eq!(
+        get_json(&router, "/data/plugin/projector/runs").await,
+        json!(["r"])
+    );
+    let near = get_json(
+        &router,
+        "/api/v1/projector/neighbors?run=r&name=e:00000&index=0&metric=euclidean",
+    )
+    .await;
+    assert_eq!(near["neighbors"][0]["index"], 1, "{near}");
+    assert_eq!(near["neighbors"][0]["distance"], 8f64.sqrt(), "{near}");
+}

@@ -2,11 +2,15 @@
 //! what its config file says now, embeddings whose files did not change kept as stored.
 
 use prost::Message;
-use rusqlite::params;
+use runboard_proto::tensorboard::projector::ProjectorConfig;
+use rusqlite::{OptionalExtension, params};
 
 use super::{StoreError, Writer};
 use crate::projector::{EmbeddingData, EmbeddingRead};
 use crate::store::ProjectorUpdate;
+
+/// The config path and source of embeddings sent over HTTP (no file).
+const STREAMED: &str = "(streamed)";
 
 /// Values a stored tensor chunk holds at most (4 MiB of float32; whole rows, at least one).
 const CHUNK_VALUES: usize = 1 << 20;
@@ -29,6 +33,50 @@ impl Writer {
                     .execute("DELETE FROM embeddings WHERE run_id = ?1", [run_id])?;
                 self.conn
                     .execute("DELETE FROM projector_configs WHERE run_id = ?1", [run_id])?;
+            }
+            ProjectorUpdate::Append { info, data } => {
+                let stored: Option<Vec<u8>> = self
+                    .conn
+                    .query_row(
+                        "SELECT config FROM projector_configs WHERE run_id = ?1",
+                        [run_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let mut config = stored
+                    .and_then(|b| ProjectorConfig::decode(b.as_slice()).ok())
+                    .unwrap_or_default();
+                let seq = match config
+                    .embeddings
+                    .iter()
+                    .position(|e| e.tensor_name == info.tensor_name)
+                {
+                    Some(seq) => {
+                        config.embeddings[seq] = *info.clone();
+                        seq
+                    }
+                    None => {
+                        config.embeddings.push(*info.clone());
+                        config.embeddings.len() - 1
+                    }
+                };
+                self.conn.execute(
+                    "INSERT INTO projector_configs (run_id, path, config, error) VALUES (?1, ?2, ?3, NULL)
+                     ON CONFLICT (run_id) DO UPDATE SET config = ?3, error = NULL",
+                    params![run_id, STREAMED, config.encode_to_vec()],
+                )?;
+                let old: Vec<i64> = self
+                    .conn
+                    .prepare_cached("SELECT id FROM embeddings WHERE run_id = ?1 AND seq = ?2")?
+                    .query_map(params![run_id, seq as i64], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for id in old {
+                    self.conn
+                        .execute("DELETE FROM embedding_chunks WHERE embedding_id = ?1", [id])?;
+                    self.conn
+                        .execute("DELETE FROM embeddings WHERE id = ?1", [id])?;
+                }
+                self.insert_embedding(run_id, seq, &info.tensor_name, STREAMED, Some(&data), None)?;
             }
             ProjectorUpdate::Failed { path, error } => {
                 tracing::warn!(
