@@ -377,3 +377,167 @@ fn a_full_disk_pauses_ingestion_which_resumes_when_space_returns() {
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(count(&base, "http", "x"), 20_000);
 }
+
+/// Bad items in a logdir are each said and skipped, and everything else is served: a mesh whose
+/// faces name vertices it does not have, a PR curve of the wrong shape, and a projector config
+/// naming a missing tensor file, a huge one (past the read limit: a sparse file), a file
+/// outside its folder and a missing metadata file. While the server runs, a config that changes
+/// is read again.
+#[test]
+fn bad_meshes_curves_and_projector_files_are_said_and_the_rest_is_served() {
+    use runboard_sdk::proto::tensorboard::summary::value::Value as PbValue;
+    use runboard_sdk::proto::tensorboard::{Event, Summary, event::What};
+    let dir = tempfile::tempdir().unwrap();
+    let logdir = dir.path().join("logs");
+    let run = logdir.join("r");
+    let mut w = SummaryWriter::new(&run).unwrap();
+    let vertices = [[0.0f32; 3]; 3];
+    w.add_mesh("good", &vertices, &[[0, 1, 2]], &[], None, 0)
+        .unwrap();
+    w.close().unwrap();
+    // A writer that does not check: faces naming vertex 7 of 3, and a [5, 3] "curve".
+    let mut bad =
+        runboard_sdk::mesh::summary("bad", 1, &vertices, &[[0, 1, 2]], &[], None).unwrap();
+    let Some(PbValue::Tensor(t)) = &mut bad[1].value else {
+        panic!()
+    };
+    t.float_val[2] = 7.0;
+    let curve = runboard_sdk::event::PrCurve {
+        rows: std::array::from_fn(|_| vec![1.0; 3]),
+    };
+    let mut wrong = runboard_sdk::summary::pr_curve("pr", &curve);
+    let Some(PbValue::Tensor(t)) = &mut wrong.value else {
+        panic!()
+    };
+    t.tensor_shape.as_mut().unwrap().dim[0].size = 5;
+    t.float_val.truncate(15);
+    let mut f = runboard_sdk::event_file::EventFileWriter::create(&run, ".bad").unwrap();
+    bad.push(wrong);
+    f.write_event(&Event {
+        wall_time: 1.0,
+        step: 1,
+        what: Some(What::Summary(Summary { value: bad })),
+        ..Event::default()
+    })
+    .unwrap();
+    f.flush().unwrap();
+    std::fs::write(run.join("ok.tsv"), "1\t2\n3\t4\n5\t6\n").unwrap();
+    std::fs::File::create(run.join("huge.tsv"))
+        .unwrap()
+        .set_len(5 << 30)
+        .unwrap();
+    std::fs::write(dir.path().join("secret.tsv"), "1\t2\n").unwrap();
+    let config = |extra: &str| {
+        format!(
+            "embeddings {{ tensor_name: \"ok\" tensor_path: \"ok.tsv\" metadata_path: \"gone.tsv\" }}
+             embeddings {{ tensor_name: \"missing\" tensor_path: \"nope.tsv\" }}
+             embeddings {{ tensor_name: \"huge\" tensor_path: \"huge.tsv\" }}
+             embeddings {{ tensor_name: \"outside\" tensor_path: \"../../secret.tsv\" }}
+             {extra}"
+        )
+    };
+    std::fs::write(run.join("projector_config.pbtxt"), config("")).unwrap();
+    let (child, base, log) =
+        spawn_runboard_with(&logdir, &dir.path().join("db.sqlite"), &["--no-gpu"]);
+    let _server = Killed(child);
+    let get = |path: &str| -> serde_json::Value {
+        agent()
+            .get(format!("{base}{path}"))
+            .call()
+            .ok()
+            .and_then(|r| r.into_body().read_to_string().ok())
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let meshes = poll(Duration::from_secs(30), "the good mesh", || {
+        let tags = get("/data/plugin/mesh/tags");
+        tags["r"]["good"].is_object().then_some(tags)
+    });
+    // The bad mesh's vertices were fine; its faces were not.
+    let parts = get("/data/plugin/mesh/meshes?run=r&tag=bad");
+    assert_eq!(parts.as_array().map(Vec::len), Some(1), "{meshes} {parts}");
+    assert_eq!(parts[0]["content_type"], 1, "{parts}");
+    assert!(get("/data/plugin/pr_curves/tags")["r"].is_null());
+    poll(Duration::from_secs(10), "the skipped values said", || {
+        let faces = lines_mentioning(&log, "\"bad_FACE\"");
+        let curve = lines_mentioning(&log, "\"pr\", step 1");
+        (faces
+            .iter()
+            .any(|l| l.contains("names vertex 7, but the mesh has 3 vertices"))
+            && curve
+                .iter()
+                .any(|l| l.contains("not a valid pr_curves value")))
+        .then_some(())
+    });
+    let embeddings = poll(Duration::from_secs(30), "the embeddings listed", || {
+        let e = get("/api/v1/projector");
+        (e.as_array().map(Vec::len) == Some(4)).then_some(e)
+    });
+    let by_name = |name: &str| {
+        embeddings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let ok = by_name("ok");
+    assert_eq!(
+        (ok["rows"].as_u64(), ok["dims"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert!(ok["error"].as_str().unwrap().contains("gone.tsv"), "{ok}");
+    assert!(
+        by_name("missing")["error"]
+            .as_str()
+            .unwrap()
+            .contains("nope.tsv")
+    );
+    assert!(
+        by_name("huge")["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than the")
+    );
+    assert!(
+        by_name("outside")["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside the config directory")
+    );
+    let tensor = agent()
+        .get(format!("{base}/data/plugin/projector/tensor?run=r&name=ok"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_vec()
+        .unwrap();
+    assert_eq!(tensor.len(), 3 * 2 * 4);
+    let status = |path: &str| {
+        agent()
+            .get(format!("{base}{path}"))
+            .call()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        status("/data/plugin/projector/tensor?run=r&name=missing"),
+        400
+    );
+    assert_eq!(status("/data/plugin/projector/metadata?run=r&name=ok"), 400);
+    // A new entry appended to the config (as tensorboardX appends one a call) is read.
+    std::fs::write(run.join("more.tsv"), "7\t8\t9\n").unwrap();
+    std::fs::write(
+        run.join("projector_config.pbtxt"),
+        config("embeddings { tensor_name: \"more\" tensor_path: \"more.tsv\" }"),
+    )
+    .unwrap();
+    poll(Duration::from_secs(30), "the appended embedding", || {
+        let e = get("/api/v1/projector");
+        e.as_array()?
+            .iter()
+            .any(|e| e["name"] == "more" && e["dims"] == 3)
+            .then_some(())
+    });
+}

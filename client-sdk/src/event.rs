@@ -410,6 +410,10 @@ pub struct EventDecoder {
     plugins: FxHashMap<String, TagPlugin>,
     /// Checks meshes' faces against the vertices logged with them.
     meshes: crate::mesh::MeshCheck,
+    /// Why values were dropped since [`EventDecoder::take_problems`] last ran (the first few).
+    problems: Vec<ValueProblem>,
+    /// Why the value being converted is bad, when a check says more than "cannot be read".
+    why: Option<String>,
     stats: DecodeStats,
     /// The last summary's emptied value list, decoded into again so that its allocation is
     /// reused (protobuf merges a oneof message into the one already present).
@@ -440,6 +444,12 @@ impl EventDecoder {
     /// What was skipped so far.
     pub fn stats(&self) -> DecodeStats {
         self.stats
+    }
+
+    /// The values dropped as bad since the last call (the first [`MAX_PROBLEMS`] of them), with
+    /// why: a reader says them, so that nothing vanishes without a word.
+    pub fn take_problems(&mut self) -> Vec<ValueProblem> {
+        std::mem::take(&mut self.problems)
     }
 
     /// Decodes one record's payload. A payload that is not an `Event` is an error (and counted);
@@ -609,6 +619,21 @@ impl EventDecoder {
         };
         if converted.is_none() {
             self.stats.bad_values += 1;
+            if self.problems.len() < MAX_PROBLEMS {
+                let why = self.why.take().unwrap_or_else(|| {
+                    let kind = if plugin.is_empty() {
+                        "summary"
+                    } else {
+                        plugin.as_str()
+                    };
+                    format!("not a valid {kind} value")
+                });
+                self.problems.push(ValueProblem {
+                    tag: tag.to_owned(),
+                    step,
+                    why,
+                });
+            }
         }
         converted
     }
@@ -641,10 +666,13 @@ impl EventDecoder {
             // Kept as logged, once it is known to be a curve (a wrong shape is a bad value).
             plugin::PR_CURVES => pr_curve(&t).is_some().then(|| kept(t, content)),
             // A mesh part whose metadata, shape or face indices are wrong is a bad value.
-            plugin::MESH => {
-                let ok = self.meshes.check(step, content, &t).is_ok();
-                ok.then(|| kept(t, content))
-            }
+            plugin::MESH => match self.meshes.check(step, content, &t) {
+                Ok(_) => Some(kept(t, content)),
+                Err(e) => {
+                    self.why = Some(format!("a mesh part: {e}"));
+                    None
+                }
+            },
             plugin::RUNBOARD => tensor_strings(&t)
                 .and_then(|mut s| (s.len() == 1).then(|| s.swap_remove(0)))
                 .map(Value::Run),
@@ -654,6 +682,20 @@ impl EventDecoder {
             _ => Some(kept(t, content)),
         }
     }
+}
+
+/// The most dropped values [`EventDecoder::take_problems`] keeps between calls.
+pub const MAX_PROBLEMS: usize = 16;
+
+/// A value dropped as bad, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueProblem {
+    /// Its tag.
+    pub tag: String,
+    /// Its event's step.
+    pub step: i64,
+    /// What is wrong with it.
+    pub why: String,
 }
 
 /// A tag's plugin and the metadata content it logged.

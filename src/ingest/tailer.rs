@@ -674,13 +674,29 @@ impl Tailer {
         state.reader.release_buffer();
         let read = state.reader.stats().records - records_before;
         self.stats.records.fetch_add(read, Ordering::Relaxed);
+        let problems = decoder.take_problems();
+        let run = state.run.clone();
         let unsupported = decoder.stats().unsupported_values - unsupported_before;
         if unsupported > 0 {
             skipped_kinds.push("values of other kinds (legacy audio, values without data)");
         }
         if !skipped_kinds.is_empty() {
-            let run = state.run.clone();
             self.say_skipped(&run, &skipped_kinds);
+        }
+        for p in problems {
+            // Said once per run and tag (a writer that logs bad values logs many).
+            if self
+                .skipped_said
+                .insert((format!("{run}\u{0}{}", p.tag), "bad value"))
+            {
+                tracing::warn!(
+                    file = %path.display(),
+                    "run {run:?}, tag {:?}, step {}: a value was skipped: {} (the rest is kept)",
+                    p.tag,
+                    p.step,
+                    p.why
+                );
+            }
         }
         if let Some(e) = error {
             self.failed(path, &e);

@@ -42,12 +42,24 @@ pub(super) fn classify(event: &notify::Event) -> Vec<Wake> {
     if event.need_rescan() {
         return vec![Wake::Rescan];
     }
+    // An event file to read, or a projector config to look at (see `super::projector`; the
+    // files a config names are read again when it changes).
     let files = || {
         event
             .paths
             .iter()
-            .filter(|p| is_event_file(p))
-            .map(|p| Wake::File(p.clone()))
+            .filter_map(|p| {
+                if is_event_file(p) {
+                    Some(Wake::File(p.clone()))
+                } else if p
+                    .file_name()
+                    .is_some_and(|n| n == crate::projector::CONFIG_FILE)
+                {
+                    Some(Wake::Path(p.clone()))
+                } else {
+                    None
+                }
+            })
             .collect()
     };
     let entries = || {
@@ -257,6 +269,13 @@ mod tests {
         assert_eq!(classify(&e), vec![]);
         let e = event(EventKind::Create(CreateKind::File), &["/logs/a/notes.txt"]);
         assert_eq!(classify(&e), vec![]);
+        // A projector config is looked at (it names the files to read).
+        let config = "/logs/a/projector_config.pbtxt";
+        let e = event(
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            &[config],
+        );
+        assert_eq!(classify(&e), vec![Wake::Path(config.into())]);
     }
 
     #[test]
