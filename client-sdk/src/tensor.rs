@@ -1,7 +1,8 @@
-//! Logging `tch` tensors (the `tch` feature): scalars from one-element tensors, histograms from tensors of any shape.
+//! Logging `tch` tensors (the `tch` feature): scalars from one-element tensors, histograms from tensors of any shape, PR curves, audio, meshes and embeddings.
 //!
-//! [`TensorLogging`] adds [`add_scalar_tensor`](TensorLogging::add_scalar_tensor) and
-//! [`add_histogram_tensor`](TensorLogging::add_histogram_tensor) to [`SummaryWriter`]. Tensors
+//! [`TensorLogging`] adds [`add_scalar_tensor`](TensorLogging::add_scalar_tensor),
+//! [`add_histogram_tensor`](TensorLogging::add_histogram_tensor) and the tensor forms of
+//! `add_pr_curve`, `add_audio`, `add_mesh` and `add_embedding` to [`SummaryWriter`]. Tensors
 //! may have any dtype and live on any device: they are detached, copied to the CPU and
 //! converted to `f64` first. Like every logging call, these never panic and never fail: a
 //! tensor that cannot be logged (an undefined tensor, a "scalar" with several elements, a dtype
@@ -38,6 +39,45 @@ pub trait TensorLogging {
     /// CPU, flattened and converted to `f64`. A tensor that cannot be converted (for example
     /// an undefined gradient) logs a warning and nothing else.
     fn add_histogram_tensor(&mut self, tag: &str, values: &Tensor, step: i64);
+
+    /// [`SummaryWriter::add_pr_curve`] from tensors of any shape (flattened): `labels` true
+    /// where non-zero, `predictions` in `[0, 1]`.
+    fn add_pr_curve_tensor(
+        &mut self,
+        tag: &str,
+        labels: &Tensor,
+        predictions: &Tensor,
+        step: i64,
+        num_thresholds: u32,
+    );
+
+    /// [`SummaryWriter::add_audio`] from a tensor of samples in `[-1, 1]` (flattened: a mono
+    /// clip, as torch's `add_audio` takes it).
+    fn add_audio_tensor(&mut self, tag: &str, samples: &Tensor, sample_rate: u32, step: i64);
+
+    /// [`SummaryWriter::add_mesh`] from tensors shaped as torch's `add_mesh` takes them:
+    /// `vertices` `[B, N, 3]` (or `[N, 3]`), `faces` `[B, F, 3]` vertex indices and `colors`
+    /// `[B, N, 3]` 0–255, either may be `None`. A mesh that does not fit (shapes, faces past the
+    /// vertices) logs a warning and nothing else.
+    fn add_mesh_tensor(
+        &mut self,
+        tag: &str,
+        vertices: &Tensor,
+        faces: Option<&Tensor>,
+        colors: Option<&Tensor>,
+        config: Option<&serde_json::Value>,
+        step: i64,
+    );
+
+    /// [`SummaryWriter::add_embedding`] from a `[N, D]` tensor (a row a point) and one label a
+    /// row (or none).
+    fn add_embedding_tensor<L: AsRef<str>>(
+        &mut self,
+        tag: &str,
+        matrix: &Tensor,
+        metadata: &[L],
+        step: i64,
+    );
 }
 
 impl TensorLogging for SummaryWriter {
@@ -62,6 +102,137 @@ impl TensorLogging for SummaryWriter {
             }
         }
     }
+
+    fn add_pr_curve_tensor(
+        &mut self,
+        tag: &str,
+        labels: &Tensor,
+        predictions: &Tensor,
+        step: i64,
+        num_thresholds: u32,
+    ) {
+        match (flat_values(labels), flat_values(predictions)) {
+            (Ok(l), Ok(p)) => {
+                let l: Vec<bool> = l.iter().map(|&x| x != 0.0).collect();
+                let p: Vec<f32> = p.iter().map(|&x| x as f32).collect();
+                self.add_pr_curve(tag, &l, &p, step, num_thresholds);
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(
+                    "runboard: add_pr_curve_tensor({tag:?}, step {step}): {e}; nothing logged"
+                );
+            }
+        }
+    }
+
+    fn add_audio_tensor(&mut self, tag: &str, samples: &Tensor, sample_rate: u32, step: i64) {
+        match flat_values(samples) {
+            Ok(v) => {
+                let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+                self.add_audio(tag, &v, sample_rate, step);
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "runboard: add_audio_tensor({tag:?}, step {step}): {e}; nothing logged"
+                );
+            }
+        }
+    }
+
+    fn add_mesh_tensor(
+        &mut self,
+        tag: &str,
+        vertices: &Tensor,
+        faces: Option<&Tensor>,
+        colors: Option<&Tensor>,
+        config: Option<&serde_json::Value>,
+        step: i64,
+    ) {
+        if let Err(e) = log_mesh(self, tag, vertices, faces, colors, config, step) {
+            tracing::warn!("runboard: add_mesh_tensor({tag:?}, step {step}): {e}; nothing logged");
+        }
+    }
+
+    fn add_embedding_tensor<L: AsRef<str>>(
+        &mut self,
+        tag: &str,
+        matrix: &Tensor,
+        metadata: &[L],
+        step: i64,
+    ) {
+        let rows = shaped(matrix).and_then(|(size, values)| match size[..] {
+            [_, d] if d > 0 => Ok(values
+                .chunks_exact(d as usize)
+                .map(|r| r.iter().map(|&x| x as f32).collect::<Vec<f32>>())
+                .collect::<Vec<_>>()),
+            _ => Err(TchError::Shape(format!("expected [N, D], got {size:?}"))),
+        });
+        let logged = rows.map_err(|e| e.to_string()).and_then(|rows| {
+            self.add_embedding(tag, &rows, metadata, step)
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = logged {
+            tracing::warn!(
+                "runboard: add_embedding_tensor({tag:?}, step {step}): {e}; nothing logged"
+            );
+        }
+    }
+}
+
+/// `t`'s elements as `f64`s with its shape.
+fn shaped(t: &Tensor) -> Result<(Vec<i64>, Vec<f64>), TchError> {
+    check_defined(t)?;
+    Ok((t.size(), flat_values(t)?))
+}
+
+/// Triples of a `[B, N, 3]` (or `[N, 3]`) tensor, with `B`.
+fn triples(t: &Tensor) -> Result<(usize, Vec<[f64; 3]>), TchError> {
+    let (size, values) = shaped(t)?;
+    let batch = match size[..] {
+        [b, _, 3] => b,
+        [_, 3] => 1,
+        _ => {
+            return Err(TchError::Shape(format!(
+                "expected [B, N, 3] or [N, 3], got {size:?}"
+            )));
+        }
+    };
+    let rows = values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    Ok((usize::try_from(batch).unwrap_or(1), rows))
+}
+
+/// The mesh of `add_mesh_tensor`'s tensors, checked and logged.
+fn log_mesh(
+    w: &mut SummaryWriter,
+    tag: &str,
+    vertices: &Tensor,
+    faces: Option<&Tensor>,
+    colors: Option<&Tensor>,
+    config: Option<&serde_json::Value>,
+    step: i64,
+) -> Result<(), String> {
+    let (batch, v) = triples(vertices).map_err(|e| format!("vertices: {e}"))?;
+    let v: Vec<[f32; 3]> = v.iter().map(|t| t.map(|x| x as f32)).collect();
+    let f: Vec<[u32; 3]> = match faces {
+        Some(t) => triples(t)
+            .map_err(|e| format!("faces: {e}"))?
+            .1
+            .iter()
+            .map(|t| t.map(|x| if x >= 0.0 { x as u32 } else { u32::MAX }))
+            .collect(),
+        None => Vec::new(),
+    };
+    let c: Vec<[u8; 3]> = match colors {
+        Some(t) => triples(t)
+            .map_err(|e| format!("colors: {e}"))?
+            .1
+            .iter()
+            .map(|t| t.map(|x| x.clamp(0.0, 255.0) as u8))
+            .collect(),
+        None => Vec::new(),
+    };
+    w.add_mesh_batch(tag, batch, &v, &f, &c, config, step)
+        .map_err(|e| e.to_string())
 }
 
 /// tch panics on most queries of an undefined tensor (such as a gradient before the first
@@ -246,5 +417,44 @@ mod tests {
         });
         assert_eq!(values_of(&events, "sum"), vec![(1, &Value::Scalar(6.0))]);
         assert_eq!(histogram_count(values_of(&events, "t")[0].1), 3.0);
+    }
+
+    #[test]
+    fn pr_curves_audio_meshes_and_embeddings_log_from_tensors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SummaryWriter::new(dir.path()).unwrap();
+        let path = w.path().to_path_buf();
+        let labels = Tensor::from_slice(&[1i64, 0, 1, 1]);
+        let scores = Tensor::from_slice(&[0.9f32, 0.4, 0.65, 0.2]);
+        w.add_pr_curve_tensor("pr", &labels, &scores, 1, 11);
+        w.add_audio_tensor("clip", &Tensor::from_slice(&[0.0f32, 0.5, -0.5]), 8000, 2);
+        let vertices = Tensor::from_slice(&[0.0f32, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+            .reshape([1, 3, 3]);
+        let faces = Tensor::from_slice(&[0i64, 1, 2]).reshape([1, 1, 3]);
+        let colors = Tensor::from_slice(&[255u8, 0, 0, 0, 255, 0, 0, 0, 255]).reshape([1, 3, 3]);
+        w.add_mesh_tensor("tri", &vertices, Some(&faces), Some(&colors), None, 3);
+        // Faces past the vertices: a warning, nothing logged.
+        let bad = Tensor::from_slice(&[0i64, 1, 9]).reshape([1, 1, 3]);
+        w.add_mesh_tensor("bad", &vertices, Some(&bad), None, None, 3);
+        let matrix = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).reshape([2, 2]);
+        w.add_embedding_tensor("emb", &matrix, &["a", "b"], 4);
+        w.add_embedding_tensor("flat", &Tensor::from_slice(&[1.0f32]), &[] as &[&str], 4);
+        w.close().unwrap();
+        let events = read(&path);
+        let tags: Vec<&str> = events
+            .iter()
+            .flat_map(|e| e.values.iter().map(|v| v.tag.as_str()))
+            .collect();
+        for want in ["pr", "clip", "tri_VERTEX", "tri_FACE", "tri_COLOR"] {
+            assert!(tags.contains(&want), "{want} in {tags:?}");
+        }
+        assert!(!tags.iter().any(|t| t.starts_with("bad")), "{tags:?}");
+        let Value::Tensor { tensor, .. } = values_of(&events, "tri_COLOR")[0].1 else {
+            panic!()
+        };
+        assert_eq!(tensor.float_val[..3], [255.0, 0.0, 0.0]);
+        let tsv = std::fs::read_to_string(dir.path().join("00004/emb/tensors.tsv")).unwrap();
+        assert_eq!(tsv, "1\t2\n3\t4\n");
+        assert!(!dir.path().join("00004/flat").exists());
     }
 }
