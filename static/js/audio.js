@@ -26,7 +26,8 @@ const WAVE_CACHE = 64;
 const fourCC = (v, at) => String.fromCharCode(v.getUint8(at), v.getUint8(at + 1), v.getUint8(at + 2), v.getUint8(at + 3));
 
 /** Parses a WAV file's RIFF chunks: `{channels, sampleRate, bits, format, frames, dataOffset}`
- * for 16-bit PCM, else `{error}` saying why it cannot be drawn. A data chunk longer than the file
+ * for 16-bit PCM (with `truncated: {declared, present}` when its data chunk says more bytes than
+ * the file holds), else `{error}` saying why it cannot be drawn. A data chunk longer than the file
  * (a writer that never patched its size) is cut to the bytes there are. */
 export function parseWav(buffer) {
   const v = new DataView(buffer);
@@ -43,7 +44,10 @@ export function parseWav(buffer) {
       if (format === 0xfffe && size >= 40 && body + 26 <= buffer.byteLength) format = v.getUint16(body + 24, true);
       fmt = { format, channels: v.getUint16(body + 2, true), sampleRate: v.getUint32(body + 4, true), bits: v.getUint16(body + 14, true) };
     } else if (id === 'data') {
-      data = { offset: body, size: Math.min(size, buffer.byteLength - body) };
+      // A size past the end: a writer that never patched it (0xFFFFFFFF, streaming), or a
+      // file cut short, which is said.
+      const present = buffer.byteLength - body;
+      data = { offset: body, size: Math.min(size, present), cut: size !== 0xffffffff && size > present ? size : 0 };
       break;
     }
     at = body + size + (size & 1);
@@ -55,7 +59,8 @@ export function parseWav(buffer) {
   }
   if (!fmt.channels || !fmt.sampleRate) return { error: 'a WAV file with no channels or no sample rate' };
   const frames = Math.floor(data.size / (2 * fmt.channels));
-  return { ...fmt, frames, dataOffset: data.offset };
+  const truncated = data.cut ? { declared: data.cut, present: data.size } : null;
+  return { ...fmt, frames, dataOffset: data.offset, truncated };
 }
 
 /** Per pixel column of `width`, the min and max sample (-1 to 1) over every channel of the
@@ -234,6 +239,13 @@ class AudioCard extends LazyCard {
       }
       canvas.clip = { buffer, wav };
       Object.assign(canvas.dataset, { frames: String(wav.frames), sampleRate: String(wav.sampleRate), channels: String(wav.channels) });
+      if (wav.truncated) {
+        // Drawn as far as it goes, and said: the clip was cut short (a writer that died, a
+        // file copied while written).
+        const { declared, present } = wav.truncated;
+        note.textContent = `Truncated WAV: ${present} of its ${declared} bytes of samples are there; drawn and played as far as they go.`;
+        box.dataset.truncated = `${present}/${declared}`;
+      }
       this.wave(canvas, buffer, wav);
     }).catch((e) => {
       canvas.hidden = true;

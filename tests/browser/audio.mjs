@@ -257,6 +257,36 @@ async function apiWithStep(step) {
   throw new Error(`the API has no ${LIVE_TAG} clip at step ${step} 10 s after it was appended`);
 }
 
+// A clip cut short (a writer that died mid-file): its card says so and draws what is there; the
+// other clips are untouched. The server serves clips as logged, so the cut is made on the way.
+await check('truncated-clip-said', async () => {
+  const [run, tag, samples] = SERIES.find(([r]) => r !== LIVE_RUN);
+  const clips = await clipsOf(run, tag, samples);
+  const steps = stepsOf(clips);
+  const entry = clips[0].find((e) => e.step === steps[steps.length - 1]);
+  const header = await headerOf(entry.query);
+  const full = await (await fetch(`${base}/${clipSrc(entry.query)}`)).arrayBuffer();
+  const keep = full.byteLength - Math.floor(header.frames / 2) * 2 * header.channels;
+  const url = (u) => u.href.endsWith(clipSrc(entry.query));
+  await page.route(url, (r) => r.fulfill({ status: 200, contentType: 'audio/wav', body: Buffer.from(full.slice(0, keep)) }));
+  await page.goto(`${base}/?tab=audio`);
+  await page.waitForSelector('#live[data-state=live]', { timeout: 15_000 });
+  const sel = `${cardSel(run, tag)} .au-clip[data-sample="0"]`;
+  await page.locator(sel).scrollIntoViewIfNeeded();
+  await page.waitForFunction((s) => document.querySelector(s)?.dataset.truncated !== undefined, sel, { timeout: 10_000 }).catch(() => {});
+  const got = await page.$eval(sel, (b) => ({
+    truncated: b.dataset.truncated, note: b.querySelector('.au-note').textContent, frames: Number(b.querySelector('canvas.au-wave').dataset.frames),
+  }));
+  const present = keep - (full.byteLength - header.frames * 2 * header.channels);
+  assert(got.truncated === `${present}/${header.frames * 2 * header.channels}`, `truncated ${got.truncated}, expected ${present} of ${header.frames * 2 * header.channels} sample bytes`);
+  assert(/Truncated WAV/.test(got.note), `the note says ${json(got.note)}`);
+  assert(got.frames === Math.floor(present / (2 * header.channels)), `${got.frames} frames drawn of the ${present} bytes there`);
+  // Every other clip of the page is drawn as before.
+  const others = await page.$$eval('.au-clip[data-truncated]', (bs) => bs.length);
+  assert(others === 1, `${others} clips say they are truncated`);
+  await page.unroute(url);
+});
+
 await check('live-update', async () => {
   const before = await clipsOf(LIVE_RUN, LIVE_TAG, TAGS[LIVE_RUN][LIVE_TAG].samples);
   const steps = stepsOf(before);
