@@ -63,9 +63,11 @@ pub enum ApiError {
     /// better connection or with a smaller body.
     #[error("the request body did not arrive in time")]
     RequestTimeout,
-    /// Every slot for this kind of work (drawing charts) stayed taken while the request waited.
-    /// Retry in a few seconds.
-    #[error("the server is busy drawing other charts: retry in a few seconds")]
+    /// Every slot for this kind of work (drawing charts, a t-SNE) stayed taken while the request
+    /// waited. Retry in a few seconds.
+    #[error(
+        "the server is busy with other work of this kind (drawing charts, a t-SNE): retry in a few seconds"
+    )]
     Busy,
     /// The request body is larger than the server accepts.
     #[error("request body too large")]

@@ -89,6 +89,8 @@ pub struct AppState {
     pub stall_after: f64,
     /// The unfiltered run tables last served (see [`runs::TableCache`]).
     pub(crate) run_table: Arc<runs::TableCache>,
+    /// The projector's t-SNE jobs and their results.
+    pub(crate) tsne: Arc<projector::TsneJobs>,
 }
 
 impl AppState {
@@ -105,6 +107,7 @@ impl AppState {
             ingest: Arc::default(),
             stall_after: crate::runs::DEFAULT_STALL_AFTER_SECS,
             run_table: Arc::default(),
+            tsne: Arc::default(),
         }
     }
 }
@@ -181,6 +184,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/projector", get(projector::list))
         .route("/projector/pca", get(projector::pca))
         .route("/projector/neighbors", get(projector::neighbors))
+        .route("/projector/tsne", get(projector::tsne))
         .route("/group_scalars", get(runs::group_scalars))
         .route(
             "/run",

@@ -218,3 +218,204 @@ pub(super) async fn neighbors(
     }))
     .into_response())
 }
+
+/// t-SNE jobs: each embedding's 2D t-SNE of an evenly spaced sample, computed on a thread of
+/// the server (bhtsne, Barnes–Hut), one at a time, the last few results kept.
+///
+/// Where and why: t-SNE is quadratic-ish and iterative; TensorBoard runs it in the browser tab
+/// and caps it at 10,000 points. Here it runs once on the server with every core, while the
+/// page polls for progress, and any number of tabs then read the result. It stays a sample
+/// (`max_points`, 10,000 by default, at most [`TSNE_MAX_POINTS`]): PCA draws every point.
+#[derive(Debug, Default)]
+pub(crate) struct TsneJobs {
+    jobs: std::sync::Mutex<Vec<TsneJob>>,
+}
+
+/// The most points a t-SNE may embed.
+pub const TSNE_MAX_POINTS: usize = 50_000;
+/// Finished t-SNEs kept.
+const TSNE_KEPT: usize = 4;
+
+#[derive(Debug, Clone, PartialEq)]
+struct TsneKey {
+    embedding: i64,
+    points: usize,
+    perplexity: u32,
+    epochs: usize,
+}
+
+#[derive(Debug)]
+struct TsneJob {
+    key: TsneKey,
+    epoch: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    result: Option<Result<std::sync::Arc<TsneResult>, String>>,
+}
+
+#[derive(Debug, Serialize)]
+struct TsneResult {
+    /// The rows embedded (an evenly spaced sample).
+    indices: Vec<usize>,
+    /// Their 2D coordinates, `x, y` a row.
+    coords: Vec<f32>,
+    seconds: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TsneParams {
+    run: String,
+    name: String,
+    /// Points embedded at most (default 10,000; at most [`TSNE_MAX_POINTS`]).
+    max_points: Option<usize>,
+    /// Default 30 (kept below a third of the points).
+    perplexity: Option<f64>,
+    /// Default 1,000 (at most 5,000).
+    epochs: Option<usize>,
+}
+
+/// `GET /api/v1/projector/tsne?run=R&name=N[&max_points=10000&perplexity=30&epochs=1000]`: the
+/// embedding's t-SNE: `{"state":"done","indices","coords","seconds"}` once computed, else
+/// `{"state":"running","epoch","epochs"}` (202; the first request starts it, ask again), or a
+/// 503 `busy` while another embedding's t-SNE runs. A failed t-SNE is a 422 saying why.
+pub(super) async fn tsne(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<TsneParams>,
+) -> Result<Response, ApiError> {
+    use std::sync::atomic::Ordering;
+    let wanted = p.max_points.unwrap_or(10_000).clamp(3, TSNE_MAX_POINTS);
+    let perplexity = p.perplexity.unwrap_or(30.0);
+    if !(perplexity.is_finite() && perplexity >= 1.0) {
+        return Err(ApiError::BadRequest("perplexity is a number ≥ 1".into()));
+    }
+    let epochs = p.epochs.unwrap_or(1000).clamp(250, 5000);
+    let (run, name) = (p.run.clone(), p.name.clone());
+    let e = read(&state, move |c| {
+        Ok(super::tb::projector_embedding(c, &run, &name)?.0)
+    })
+    .await?;
+    if e.rows < 3 {
+        return Err(ApiError::BadRequest(format!(
+            "a t-SNE needs at least 3 points; this embedding has {}",
+            e.rows
+        )));
+    }
+    let points = wanted.min(e.rows as usize);
+    // Perplexity below a third of the points (bhtsne's bound).
+    let perplexity = perplexity.min((points as f64 - 1.0) / 3.0 - 1e-3).max(0.5);
+    let key = TsneKey {
+        embedding: e.id,
+        points,
+        perplexity: (perplexity * 100.0) as u32,
+        epochs,
+    };
+    let jobs = std::sync::Arc::clone(&state.tsne);
+    let mut list = jobs.jobs.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(job) = list.iter().find(|j| j.key == key) {
+        return Ok(match &job.result {
+            Some(Ok(r)) => axum::Json(serde_json::json!({
+                "state": "done", "indices": r.indices, "coords": r.coords, "seconds": r.seconds,
+            }))
+            .into_response(),
+            Some(Err(why)) => return Err(ApiError::Unprocessable(why.clone())),
+            None => (
+                axum::http::StatusCode::ACCEPTED,
+                axum::Json(serde_json::json!({
+                    "state": "running", "epoch": job.epoch.load(Ordering::Relaxed), "epochs": epochs,
+                })),
+            )
+                .into_response(),
+        });
+    }
+    if list.iter().any(|j| j.result.is_none()) {
+        // Another embedding's t-SNE is running: ask again when it is done.
+        return Err(ApiError::Busy);
+    }
+    // Keep the last few finished ones.
+    while list.len() >= TSNE_KEPT {
+        list.remove(0);
+    }
+    let epoch = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    list.push(TsneJob {
+        key: key.clone(),
+        epoch: std::sync::Arc::clone(&epoch),
+        result: None,
+    });
+    drop(list);
+    let store = state.store.clone();
+    let jobs = std::sync::Arc::clone(&state.tsne);
+    std::thread::Builder::new()
+        .name("runboard-tsne".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_tsne(&store, &key, perplexity as f32, &epoch)
+            }))
+            .unwrap_or_else(|_| Err("the t-SNE failed".into()))
+            .map(|(indices, coords)| {
+                std::sync::Arc::new(TsneResult {
+                    indices,
+                    coords,
+                    seconds: started.elapsed().as_secs_f64(),
+                })
+            });
+            let mut list = jobs.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(job) = list.iter_mut().find(|j| j.key == key) {
+                job.result = Some(result);
+            }
+        })
+        .map_err(|e| ApiError::Internal(format!("starting a t-SNE thread: {e}")))?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({"state": "running", "epoch": 0, "epochs": epochs})),
+    )
+        .into_response())
+}
+
+/// Reads the sample's rows and runs the t-SNE: the rows embedded and their coordinates.
+fn run_tsne(
+    store: &crate::store::Store,
+    key: &TsneKey,
+    perplexity: f32,
+    epoch: &std::sync::atomic::AtomicUsize,
+) -> Result<(Vec<usize>, Vec<f32>), String> {
+    let (rows, dims, bytes) = store
+        .read(|c| {
+            let e = query::embeddings(c, None)?
+                .into_iter()
+                .find(|e| e.id == key.embedding);
+            let bytes = query::embedding_tensor(c, key.embedding, None)?;
+            let (rows, dims) = e.map_or((0, 0), |e| (e.rows as usize, e.dims as usize));
+            Ok((rows, dims, bytes))
+        })
+        .map_err(|e: crate::store::StoreError| e.to_string())?;
+    if rows == 0 || dims == 0 {
+        return Err("the embedding is gone".into());
+    }
+    let stride = rows.div_ceil(key.points).max(1);
+    let indices: Vec<usize> = (0..rows).step_by(stride).take(key.points).collect();
+    let sample: Vec<Vec<f32>> = indices
+        .iter()
+        .map(|&r| {
+            bytes[r * dims * 4..(r + 1) * dims * 4]
+                .chunks_exact(4)
+                .map(|b| {
+                    let v = f32::from_le_bytes(b.try_into().expect("4 bytes"));
+                    if v.is_finite() { v } else { 0.0 }
+                })
+                .collect()
+        })
+        .collect();
+    drop(bytes);
+    let refs: Vec<&[f32]> = sample.iter().map(Vec::as_slice).collect();
+    let mut tsne = bhtsne::tSNE::<f32, &[f32], 2>::new(&refs);
+    tsne.perplexity(perplexity)
+        .epochs(key.epochs)
+        .epoch_callback(|e, _| epoch.store(e, std::sync::atomic::Ordering::Relaxed))
+        .barnes_hut(0.5, |a, b| {
+            a.iter()
+                .zip(b.iter())
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f32>()
+                .sqrt()
+        });
+    Ok((indices, tsne.embedding()))
+}

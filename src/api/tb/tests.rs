@@ -1288,3 +1288,76 @@ async fn bad_meshes_and_embeddings_over_http_are_400s() {
     assert_eq!(near["neighbors"][0]["index"], 1, "{near}");
     assert_eq!(near["neighbors"][0]["distance"], 8f64.sqrt(), "{near}");
 }
+
+/// The projector's t-SNE runs on the server: the first request starts it (202 with progress),
+/// later ones get the embedding of the sample; two well separated clusters stay apart.
+#[tokio::test]
+async fn a_tsne_is_computed_once_on_the_server_and_keeps_clusters_apart() {
+    use runboard_proto::prost::Message;
+    use runboard_proto::runboard::ingest as pb;
+    let (_dir, state) = empty_state();
+    let router = crate::api::router(state);
+    // 60 points of 5 values: two clusters 100 apart.
+    let values: Vec<u8> = (0..60)
+        .flat_map(|i| {
+            let base = if i < 30 { 0.0f32 } else { 100.0 };
+            (0..5).map(move |j| base + ((i * 7 + j * 3) % 11) as f32 * 0.1)
+        })
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let batch = pb::Batch {
+        run: "r".into(),
+        session: "s".into(),
+        seq: 1,
+        points: vec![pb::Point {
+            tag: "e:00000".into(),
+            step: 0,
+            wall_time: 1.0,
+            value: Some(pb::point::Value::Embedding(pb::Embedding {
+                dims: 5,
+                values,
+                labels: Vec::new(),
+            })),
+        }],
+    };
+    let req = Request::post("/api/v1/ingest")
+        .header(header::CONTENT_TYPE, "application/x-protobuf")
+        .body(Body::from(batch.encode_to_vec()))
+        .expect("request");
+    let (status, _, body) = send(&router, req).await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
+    let uri = "/api/v1/projector/tsne?run=r&name=e:00000&epochs=300";
+    let (status, _, body) = get(&router, uri).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", text_of(&body));
+    let done = loop {
+        let (status, _, body) = get(&router, uri).await;
+        let answer: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        match status {
+            StatusCode::OK => break answer,
+            StatusCode::ACCEPTED => assert_eq!(answer["state"], "running", "{answer}"),
+            other => panic!("{other}: {answer}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let indices: Vec<u64> = serde_json::from_value(done["indices"].clone()).expect("indices");
+    let coords: Vec<f64> = serde_json::from_value(done["coords"].clone()).expect("coords");
+    assert_eq!(indices, (0..60).collect::<Vec<u64>>());
+    assert_eq!(coords.len(), 120);
+    assert!(coords.iter().all(|c| c.is_finite()));
+    // Each point's nearest other point (in the t-SNE) is in its own cluster.
+    let point = |i: usize| (coords[2 * i], coords[2 * i + 1]);
+    for i in 0..60 {
+        let (x, y) = point(i);
+        let nearest = (0..60)
+            .filter(|&j| j != i)
+            .min_by(|&a, &b| {
+                let d = |j: usize| (point(j).0 - x).powi(2) + (point(j).1 - y).powi(2);
+                d(a).total_cmp(&d(b))
+            })
+            .expect("others");
+        assert_eq!(i < 30, nearest < 30, "point {i}'s nearest is {nearest}");
+    }
+    // Too few points, and an unknown embedding, are 400s.
+    let (status, _, _) = get(&router, "/api/v1/projector/tsne?run=r&name=nope").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
