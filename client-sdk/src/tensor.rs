@@ -85,9 +85,7 @@ impl TensorLogging for SummaryWriter {
         match scalar_value(value) {
             Ok(v) => self.add_scalar(tag, v, step),
             Err(e) => {
-                tracing::warn!(
-                    "runboard: add_scalar_tensor({tag:?}, step {step}): {e}; nothing logged"
-                );
+                nothing_logged("add_scalar_tensor", tag, step, &e);
             }
         }
     }
@@ -96,9 +94,7 @@ impl TensorLogging for SummaryWriter {
         match flat_values(values) {
             Ok(v) => self.add_histogram(tag, &v, step),
             Err(e) => {
-                tracing::warn!(
-                    "runboard: add_histogram_tensor({tag:?}, step {step}): {e}; nothing logged"
-                );
+                nothing_logged("add_histogram_tensor", tag, step, &e);
             }
         }
     }
@@ -118,9 +114,7 @@ impl TensorLogging for SummaryWriter {
                 self.add_pr_curve(tag, &l, &p, step, num_thresholds);
             }
             (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!(
-                    "runboard: add_pr_curve_tensor({tag:?}, step {step}): {e}; nothing logged"
-                );
+                nothing_logged("add_pr_curve_tensor", tag, step, &e);
             }
         }
     }
@@ -132,9 +126,7 @@ impl TensorLogging for SummaryWriter {
                 self.add_audio(tag, &v, sample_rate, step);
             }
             Err(e) => {
-                tracing::warn!(
-                    "runboard: add_audio_tensor({tag:?}, step {step}): {e}; nothing logged"
-                );
+                nothing_logged("add_audio_tensor", tag, step, &e);
             }
         }
     }
@@ -149,7 +141,7 @@ impl TensorLogging for SummaryWriter {
         step: i64,
     ) {
         if let Err(e) = log_mesh(self, tag, vertices, faces, colors, config, step) {
-            tracing::warn!("runboard: add_mesh_tensor({tag:?}, step {step}): {e}; nothing logged");
+            nothing_logged("add_mesh_tensor", tag, step, &e);
         }
     }
 
@@ -172,11 +164,14 @@ impl TensorLogging for SummaryWriter {
                 .map_err(|e| e.to_string())
         });
         if let Err(e) = logged {
-            tracing::warn!(
-                "runboard: add_embedding_tensor({tag:?}, step {step}): {e}; nothing logged"
-            );
+            nothing_logged("add_embedding_tensor", tag, step, &e);
         }
     }
+}
+
+/// Says that a call logged nothing, and why (logging never fails training).
+fn nothing_logged(call: &str, tag: &str, step: i64, e: &dyn std::fmt::Display) {
+    tracing::warn!("runboard: {call}({tag:?}, step {step}): {e}; nothing logged");
 }
 
 /// `t`'s elements as `f64`s with its shape.

@@ -1182,6 +1182,21 @@ async fn a_pr_curve_of_the_wrong_shape_over_http_is_a_400_and_the_routes_say_wha
     );
 }
 
+/// A protobuf ingest request of `points` for run `r` (session `s`).
+fn ingest_request(points: Vec<runboard_proto::runboard::ingest::Point>, seq: u64) -> Request<Body> {
+    use runboard_proto::prost::Message;
+    let batch = runboard_proto::runboard::ingest::Batch {
+        run: "r".into(),
+        session: "s".into(),
+        seq,
+        points,
+    };
+    Request::post("/api/v1/ingest")
+        .header(header::CONTENT_TYPE, "application/x-protobuf")
+        .body(Body::from(batch.encode_to_vec()))
+        .expect("request")
+}
+
 /// Meshes and embeddings over HTTP: faces naming a vertex the batch's vertices do not have, and
 /// embeddings whose bytes do not split into rows or whose labels do not pair with them, are
 /// 400s saying why; good ones are served.
@@ -1191,18 +1206,7 @@ async fn bad_meshes_and_embeddings_over_http_are_400s() {
     use runboard_proto::runboard::ingest as pb;
     let (_dir, state) = empty_state();
     let router = crate::api::router(state);
-    let post = |points: Vec<pb::Point>, seq: u64| {
-        let batch = pb::Batch {
-            run: "r".into(),
-            session: "s".into(),
-            seq,
-            points,
-        };
-        Request::post("/api/v1/ingest")
-            .header(header::CONTENT_TYPE, "application/x-protobuf")
-            .body(Body::from(batch.encode_to_vec()))
-            .expect("request")
-    };
+    let post = ingest_request;
     // Points of the mesh parts the SDK writes, with the face indices given.
     let mesh = |faces: [u32; 3]| -> Vec<pb::Point> {
         let vertices = [[0.0f32; 3]; 3];
@@ -1293,7 +1297,6 @@ async fn bad_meshes_and_embeddings_over_http_are_400s() {
 /// later ones get the embedding of the sample; two well separated clusters stay apart.
 #[tokio::test]
 async fn a_tsne_is_computed_once_on_the_server_and_keeps_clusters_apart() {
-    use runboard_proto::prost::Message;
     use runboard_proto::runboard::ingest as pb;
     let (_dir, state) = empty_state();
     let router = crate::api::router(state);
@@ -1305,26 +1308,17 @@ async fn a_tsne_is_computed_once_on_the_server_and_keeps_clusters_apart() {
         })
         .flat_map(|v| v.to_le_bytes())
         .collect();
-    let batch = pb::Batch {
-        run: "r".into(),
-        session: "s".into(),
-        seq: 1,
-        points: vec![pb::Point {
-            tag: "e:00000".into(),
-            step: 0,
-            wall_time: 1.0,
-            value: Some(pb::point::Value::Embedding(pb::Embedding {
-                dims: 5,
-                values,
-                labels: Vec::new(),
-            })),
-        }],
+    let point = pb::Point {
+        tag: "e:00000".into(),
+        step: 0,
+        wall_time: 1.0,
+        value: Some(pb::point::Value::Embedding(pb::Embedding {
+            dims: 5,
+            values,
+            labels: Vec::new(),
+        })),
     };
-    let req = Request::post("/api/v1/ingest")
-        .header(header::CONTENT_TYPE, "application/x-protobuf")
-        .body(Body::from(batch.encode_to_vec()))
-        .expect("request");
-    let (status, _, body) = send(&router, req).await;
+    let (status, _, body) = send(&router, ingest_request(vec![point], 1)).await;
     assert_eq!(status, StatusCode::OK, "{}", text_of(&body));
     let uri = "/api/v1/projector/tsne?run=r&name=e:00000&epochs=300";
     let (status, _, body) = get(&router, uri).await;
