@@ -20,7 +20,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use prost_reflect::{DescriptorPool, DynamicMessage};
-use runboard_proto::tensorboard::projector::{EmbeddingInfo, ProjectorConfig};
+use runboard_proto::tensorboard::projector::{EmbeddingInfo, ProjectorConfig, SpriteMetadata};
 use serde::Serialize;
 
 /// The config file's name (TensorBoard's `PROJECTOR_FILENAME`).
@@ -375,10 +375,12 @@ pub fn metadata_rows(bytes: &[u8]) -> usize {
 pub fn streamed(
     tag: &str,
     step: i64,
-    dims: usize,
-    values: &[u8],
-    labels: &[String],
+    e: &runboard_proto::runboard::ingest::Embedding,
 ) -> Result<(EmbeddingInfo, EmbeddingData), String> {
+    let (dims, values, labels) = (e.dims as usize, e.values.as_slice(), e.labels.as_slice());
+    if !e.sprite.is_empty() && crate::api::image_media_type(&e.sprite) != Some("image/png") {
+        return Err("a sprite is a PNG image".into());
+    }
     if dims == 0 || values.is_empty() || values.len() % (4 * dims) != 0 {
         return Err(format!(
             "an embedding of {dims} values a row needs a positive multiple of {} bytes, not {}",
@@ -408,7 +410,12 @@ pub fn streamed(
             .collect::<String>()
             .into_bytes()
     });
+    let sprite = (!e.sprite.is_empty()).then(|| e.sprite.clone());
     let info = EmbeddingInfo {
+        sprite: sprite.as_ref().map(|_| SpriteMetadata {
+            image_path: format!("{subdir}/sprite.png"),
+            single_image_dim: vec![e.thumbnail_size; 2],
+        }),
         tensor_name: tag.to_owned(),
         tensor_path: format!("{subdir}/tensors.tsv"),
         metadata_path: if metadata.is_some() {
@@ -428,7 +435,7 @@ pub fn streamed(
             tensor,
             metadata,
             bookmarks: None,
-            sprite: None,
+            sprite,
             pca,
             errors: Vec::new(),
         },

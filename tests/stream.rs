@@ -152,7 +152,8 @@ fn sdk_values_reach_the_server_at_full_precision() {
     w.add_mesh("tri", &vertices, &[[0, 1, 2]], &[], None, 4)
         .unwrap();
     let points = [[0.5f32, 1.5], [2.5, -1.0], [0.0, 1e-8]];
-    w.add_embedding("emb", &points, &["x", "y", "z"], 6)
+    let thumbs = [[10u8; 4], [20; 4], [30; 4]].concat();
+    w.add_embedding_with_thumbnails("emb", &points, &["x", "y", "z"], &thumbs, 2, 1, 6)
         .unwrap();
     let graph = runboard_sdk::proto::tensorboard::GraphDef {
         node: vec![runboard_sdk::proto::tensorboard::NodeDef {
@@ -258,6 +259,16 @@ fn sdk_values_reach_the_server_at_full_precision() {
         &[("run", "remote/exp1"), ("name", name)],
     );
     assert_eq!(labels, b"x\ny\nz\n");
+    let sprite = query_bytes(
+        "/data/plugin/projector/sprite_image",
+        &[("run", "remote/exp1"), ("name", name)],
+    );
+    assert!(sprite.starts_with(b"\x89PNG"), "a PNG sprite");
+    let info = query_json("/data/plugin/projector/info", &[("run", "remote/exp1")]);
+    assert_eq!(
+        info["embeddings"][0]["sprite"]["singleImageDim"],
+        serde_json::json!([2, 2])
+    );
     let listed = query_json("/api/v1/projector", &[]);
     assert_eq!(listed[0]["rows"], 3, "{listed}");
     assert_eq!(listed[0]["pca"]["k"], 2, "{listed}");

@@ -248,7 +248,7 @@ fn build_logdir() -> Logdir {
             .unwrap();
     }
     w.add_mesh("points", &vertices, &[], &[], None, 3).unwrap();
-    // An embedding with labels, in tensorboardX's file layout.
+    // An embedding with labels and a sprite, in tensorboardX's file layout.
     let rows: Vec<[f32; 3]> = (0..20)
         .map(|i| {
             let x = i as f32;
@@ -256,7 +256,12 @@ fn build_logdir() -> Logdir {
         })
         .collect();
     let labels: Vec<String> = (0..20).map(|i| format!("point {i}")).collect();
-    w.add_embedding("features", &rows, &labels, 2).unwrap();
+    // With a thumbnail a point (RGB 3 × 3), laid out as a sprite.
+    let thumbs: Vec<u8> = (0..20u8)
+        .flat_map(|i| [i * 12, 255 - i * 12, 90].repeat(9))
+        .collect();
+    w.add_embedding_with_thumbnails("features", &rows, &labels, &thumbs, 3, 3, 2)
+        .unwrap();
     w.close().unwrap();
 
     // (c) A restarted run: steps 0..400 in one file, then 300..600 in a second file whose

@@ -28,6 +28,26 @@ pub enum EmbeddingError {
     /// No rows at all, or empty ones.
     #[error("an embedding needs at least one row of at least one value")]
     Empty,
+    /// Thumbnails that are not one `size × size` image a row.
+    #[error("thumbnails: {bytes} bytes for {rows} rows of {size} × {size} × {channels} pixels")]
+    Thumbnails {
+        /// Bytes given.
+        bytes: usize,
+        /// Rows given.
+        rows: usize,
+        /// Side of a thumbnail.
+        size: u32,
+        /// Channels a pixel.
+        channels: u8,
+    },
+    /// The sprite would be larger than TensorBoard's projector loads (8192 pixels a side).
+    #[error(
+        "a sprite of {side} × {side} pixels: TensorBoard's projector loads at most 8192 a side"
+    )]
+    SpriteTooLarge {
+        /// Its side.
+        side: u64,
+    },
     /// Labels that do not pair with the rows.
     #[error("{labels} labels for {rows} rows: give one a row, or none")]
     Labels {
@@ -53,6 +73,66 @@ pub struct EmbeddingFiles {
     pub values: Vec<f32>,
     /// One label a row (a tab in a label separates columns), or none.
     pub labels: Vec<String>,
+    /// One square thumbnail a row for the sprite image, or none.
+    pub thumbnails: Option<Thumbnails>,
+}
+
+/// One square thumbnail a row: `size × size` pixels of `channels` bytes (1 grey, 3 RGB, 4
+/// RGBA), row-major, one image after another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnails {
+    /// The pixels.
+    pub pixels: Vec<u8>,
+    /// A thumbnail's side.
+    pub size: u32,
+    /// Bytes a pixel.
+    pub channels: u8,
+}
+
+/// TensorBoard's projector loads sprites up to this many pixels a side.
+pub const MAX_SPRITE_SIDE: u64 = 8192;
+
+impl Thumbnails {
+    /// Checks that they are one thumbnail for each of `rows` rows, and that their sprite fits.
+    pub fn check(&self, rows: usize) -> Result<(), EmbeddingError> {
+        let side = sprite_grid(rows) as u64 * u64::from(self.size);
+        if side > MAX_SPRITE_SIDE {
+            return Err(EmbeddingError::SpriteTooLarge { side });
+        }
+        let one = self.size as usize * self.size as usize * usize::from(self.channels);
+        if one == 0 || self.pixels.len() != one * rows || ![1, 3, 4].contains(&self.channels) {
+            return Err(EmbeddingError::Thumbnails {
+                bytes: self.pixels.len(),
+                rows,
+                size: self.size,
+                channels: self.channels,
+            });
+        }
+        Ok(())
+    }
+
+    /// The sprite: a square grid of the thumbnails, row-major from the top left, as a PNG
+    /// (tensorboardX's `make_sprite` layout: `ceil(sqrt(n))` a row).
+    pub fn sprite_png(&self, rows: usize) -> Result<Vec<u8>, crate::summary::ImageError> {
+        let per_row = sprite_grid(rows);
+        let (size, ch) = (self.size as usize, usize::from(self.channels));
+        let side = per_row * size;
+        let mut canvas = vec![0u8; side * side * ch];
+        for (i, thumb) in self.pixels.chunks_exact(size * size * ch).enumerate() {
+            let (gx, gy) = (i % per_row, i / per_row);
+            for y in 0..size {
+                let from = &thumb[y * size * ch..(y + 1) * size * ch];
+                let at = ((gy * size + y) * side + gx * size) * ch;
+                canvas[at..at + size * ch].copy_from_slice(from);
+            }
+        }
+        crate::summary::encode_png(&canvas, side as u32, side as u32, self.channels)
+    }
+}
+
+/// Thumbnails a sprite row holds for `rows` thumbnails.
+fn sprite_grid(rows: usize) -> usize {
+    ((rows as f64).sqrt().ceil() as usize).max(1)
 }
 
 impl EmbeddingFiles {
@@ -95,6 +175,7 @@ impl EmbeddingFiles {
                 .flat_map(|r| r.as_ref().iter().copied())
                 .collect(),
             labels: labels.iter().map(|l| l.as_ref().to_owned()).collect(),
+            thumbnails: None,
         })
     }
 
@@ -114,12 +195,19 @@ impl EmbeddingFiles {
         format!("{}:{:05}", self.tag, self.step)
     }
 
-    /// As streamed to a server.
+    /// As streamed to a server (the sprite as its PNG).
     pub fn to_proto(&self) -> runboard_proto::runboard::ingest::Embedding {
+        let rows = self.values.len() / self.dims.max(1);
+        let sprite = self
+            .thumbnails
+            .as_ref()
+            .and_then(|t| Some((t.sprite_png(rows).ok()?, t.size)));
         runboard_proto::runboard::ingest::Embedding {
             dims: u32::try_from(self.dims).unwrap_or(u32::MAX),
             values: self.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
             labels: self.labels.clone(),
+            sprite: sprite.as_ref().map(|s| s.0.clone()).unwrap_or_default(),
+            thumbnail_size: sprite.map_or(0, |s| s.1),
         }
     }
 
@@ -154,6 +242,15 @@ impl EmbeddingFiles {
         );
         if !self.labels.is_empty() {
             entry.push_str(&format!("metadata_path: \"{subdir}/metadata.tsv\"\n"));
+        }
+        if let Some(t) = &self.thumbnails {
+            let rows = self.values.len() / self.dims;
+            let png = t.sprite_png(rows).map_err(std::io::Error::other)?;
+            std::fs::write(folder.join("sprite.png"), png)?;
+            entry.push_str(&format!(
+                "sprite {{\nimage_path: \"{subdir}/sprite.png\"\nsingle_image_dim: {0}\nsingle_image_dim: {0}\n}}\n",
+                t.size
+            ));
         }
         entry.push_str("}\n");
         let mut config = std::fs::OpenOptions::new()
@@ -197,6 +294,49 @@ mod tests {
              metadata_path: \"00007/a%2fb/metadata.tsv\"\n}\n\
              embeddings {\ntensor_name: \"plain:00000\"\ntensor_path: \"00000/plain/tensors.tsv\"\n}\n"
         );
+    }
+
+    #[test]
+    fn thumbnails_make_a_square_sprite_row_by_row() {
+        let dir = tempfile::tempdir().unwrap();
+        // 5 grey 2 × 2 thumbnails, each filled with its index: a 3 × 3 grid of 6 × 6 pixels.
+        let pixels: Vec<u8> = (0..5u8).flat_map(|i| [i * 50; 4]).collect();
+        let mut e =
+            EmbeddingFiles::new(dir.path(), "t", &[[0.0f32]; 5], &[] as &[&str], 0).unwrap();
+        let thumbs = Thumbnails {
+            pixels,
+            size: 2,
+            channels: 1,
+        };
+        thumbs.check(5).unwrap();
+        e.thumbnails = Some(thumbs);
+        e.write().unwrap();
+        let png = std::fs::read(dir.path().join("00000/t/sprite.png")).unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (6, 6));
+        // Thumbnail 4 is the second of the second row: pixels (2..4, 2..4).
+        assert_eq!(buf[2 * 6 + 2], 200);
+        assert_eq!(buf[2 * 6 + 4], 0, "the sixth place is empty");
+        let config = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
+        assert!(config.contains("image_path: \"00000/t/sprite.png\"\nsingle_image_dim: 2\n"));
+        let wrong = Thumbnails {
+            pixels: vec![0; 7],
+            size: 2,
+            channels: 1,
+        };
+        assert!(wrong.check(5).is_err());
+        let huge = Thumbnails {
+            pixels: Vec::new(),
+            size: 1000,
+            channels: 1,
+        };
+        assert!(matches!(
+            huge.check(100),
+            Err(EmbeddingError::SpriteTooLarge { .. })
+        ));
     }
 
     #[test]

@@ -327,16 +327,10 @@ fn to_batch(b: pb::Batch, digest: u64) -> Result<Batch, ApiError> {
                 }
             }
             Some(V::Embedding(e)) => {
-                let (info, data) = crate::projector::streamed(
-                    &p.tag,
-                    p.step,
-                    e.dims as usize,
-                    &e.values,
-                    &e.labels,
-                )
-                .map_err(|why| {
-                    ApiError::BadRequest(format!("point {:?} at step {}: {why}", p.tag, p.step))
-                })?;
+                let (info, data) =
+                    crate::projector::streamed(&p.tag, p.step, &e).map_err(|why| {
+                        ApiError::BadRequest(format!("point {:?} at step {}: {why}", p.tag, p.step))
+                    })?;
                 items.push(Item::Projector(Box::new(ProjectorUpdate::Append {
                     info: Box::new(info),
                     data: Box::new(data),

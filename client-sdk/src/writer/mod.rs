@@ -705,6 +705,44 @@ impl SummaryWriter {
         Ok(())
     }
 
+    /// [`SummaryWriter::add_embedding`] with a thumbnail a row, shown by the projector on its
+    /// points (tensorboardX's `label_img`): `thumbnails` holds one `size × size` image a row,
+    /// `channels` bytes a pixel (1, 3 or 4), one after another. They are laid out as a square
+    /// sprite PNG on the writer thread (at most 8192 pixels a side, TensorBoard's limit).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut writer = runboard_sdk::SummaryWriter::new(dir.path())?;
+    /// let points = [[0.1f32, 0.9], [0.8, 0.2]];
+    /// let thumbnails = [[0u8; 4], [255; 4]].concat(); // two grey 2 × 2 images: black, white
+    /// writer.add_embedding_with_thumbnails("digits", &points, &["0", "1"], &thumbnails, 2, 1, 0)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_embedding_with_thumbnails<R: AsRef<[f32]>, L: AsRef<str>>(
+        &mut self,
+        tag: &str,
+        matrix: &[R],
+        metadata: &[L],
+        thumbnails: &[u8],
+        size: u32,
+        channels: u8,
+        step: i64,
+    ) -> Result<(), crate::projector::EmbeddingError> {
+        let mut files =
+            crate::projector::EmbeddingFiles::new(&self.dir, tag, matrix, metadata, step)?;
+        let thumbs = crate::projector::Thumbnails {
+            pixels: thumbnails.to_vec(),
+            size,
+            channels,
+        };
+        thumbs.check(matrix.len())?;
+        files.thumbnails = Some(thumbs);
+        self.max_step = self.max_step.max(step);
+        self.push_other(step, PendingKind::Embedding(Box::new(files)));
+        Ok(())
+    }
+
     /// Logs Markdown text (TensorBoard's text plugin; HTML in it is escaped when shown).
     ///
     /// ```

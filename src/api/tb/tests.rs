@@ -1259,6 +1259,7 @@ async fn bad_meshes_and_embeddings_over_http_are_400s() {
                 dims: 2,
                 values,
                 labels: labels.iter().map(|l| l.to_string()).collect(),
+                ..Default::default()
             })),
         }]
     };
@@ -1315,7 +1316,7 @@ async fn a_tsne_is_computed_once_on_the_server_and_keeps_clusters_apart() {
         value: Some(pb::point::Value::Embedding(pb::Embedding {
             dims: 5,
             values,
-            labels: Vec::new(),
+            ..Default::default()
         })),
     };
     let (status, _, body) = send(&router, ingest_request(vec![point], 1)).await;
