@@ -6,6 +6,7 @@
 //   /api/v1/stream (SSE) ──► scalars: ScalarStore.append ──► cards redraw on the next frame
 //                        └─► run / run_deleted / series / purge / resync ──► lists refetched,
 //                            cards reload, the run table refetches the runs that changed
+//                        └─► projector ──► the Projector tab refetches its embeddings
 //
 // This file owns the page's frame (sidebar, tabs, notes, the empty page) and the data flow;
 // each view subscribes to the state it draws from (js/state.js).
@@ -20,6 +21,7 @@ import { bindGroupControls, readGroupUrl, writeGroupUrl } from './js/groups.js';
 import { HParamsView } from './js/hparams.js';
 import { MeshView } from './js/mesh.js';
 import { PrCurvesView } from './js/prcurves.js';
+import { ProjectorView } from './js/projector.js';
 import { RunTagView } from './js/panels.js';
 import { readTableUrl, RunTableView, writeTableUrl } from './js/runtable.js';
 import { ScalarsView } from './js/scalars.js';
@@ -34,7 +36,7 @@ const $ = (id) => document.getElementById(id);
 const TABS = [
   ['runs', 'Runs'], ['scalars', 'Scalars'], ['histograms', 'Histograms'], ['distributions', 'Distributions'], ['text', 'Text'],
   ['images', 'Images'], ['hparams', 'HParams'], ['graphs', 'Graphs'], ['custom_scalars', 'Custom Scalars'],
-  ['pr_curves', 'PR Curves'], ['audio', 'Audio'], ['mesh', 'Mesh'],
+  ['pr_curves', 'PR Curves'], ['audio', 'Audio'], ['mesh', 'Mesh'], ['projector', 'Projector'],
   ['system', 'System'], ['compare', 'Compare'],
 ];
 /** The kinds of series the panes draw; the others are named in a note. */
@@ -108,6 +110,8 @@ const views = {
   audio: new AudioView(ctx),
   // Its count too, with the meshes the tags route names.
   mesh: new MeshView(ctx, { onCount: () => updateTabs() }),
+  // Its count too, with the embeddings (files, not series: listed by their own route).
+  projector: new ProjectorView(ctx, { onCount: () => updateTabs() }),
   // The compared runs' charts: the scalars pane's cards, given those runs.
   compare: new CompareView(ctx, new ScalarsView(ctx, {
     pane: 'compare-charts',
@@ -242,11 +246,11 @@ function renderTabs() {
   }
 }
 
-/** Shows the tab's pane, and only the controls that act on it (`data-acts-on`); the run table and
- * the Graphs tab have their own controls and no sidebar. */
+/** Shows the tab's pane, and only the controls that act on it (`data-acts-on`); the run table,
+ * the Graphs and the Projector tabs have their own controls and no sidebar. */
 function showTab() {
   const id = state.settings.tab;
-  $('sidebar').hidden = id === 'runs' || id === 'graphs'; // their own controls, no run list
+  $('sidebar').hidden = id === 'runs' || id === 'graphs' || id === 'projector'; // their own controls, no run list
   if ((runsStale && id !== 'runs') || (!runsStale && id === 'runs')) renderRuns();
   for (const [t, b] of tabButtons) {
     b.setAttribute('aria-selected', String(t === id));
@@ -375,6 +379,7 @@ function resync() {
   views.pr_curves.reload();
   views.audio.reload();
   views.mesh.reload();
+  views.projector.reload();
   views.runs.resync();
   refreshListsSoon();
 }
@@ -413,6 +418,7 @@ function startStream() {
       }
       state.set(patch);
       views.runs.runDeleted(d.name);
+      views.projector.changed(d.name);
       refreshListsSoon();
     },
     purge: (d) => ctx.scalars.purge(d.run, d.tag, d.step),
@@ -429,6 +435,8 @@ function startStream() {
       views.audio.changed(d.run, d.tag);
       views.mesh.changed(d.run, d.tag);
     },
+    // A run's embeddings changed (its projector config or the files it names).
+    projector: (d) => views.projector.changed(d.name),
     resync: () => resync(),
   }, setLive, () => resync());
 }

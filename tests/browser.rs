@@ -445,6 +445,7 @@ fn the_audio_tab_works_in_chromium() {
         "waveform-drawn",
         "step-slider",
         "clips-per-step",
+        "truncated-clip-said",
         "live-update",
         "no-console-errors",
     ];
@@ -540,6 +541,98 @@ fn the_mesh_tab_works_in_chromium() {
                 return false;
             };
             add_tetrahedron(&mut live, step.parse().unwrap());
+            live.flush().unwrap();
+            writeln!(to_node, "ok").unwrap();
+            true
+        },
+    );
+    live.close().unwrap();
+}
+
+/// Logs the embedding `points` at `step` into `w`: 40 rows of 6 values on a spiral that turns
+/// with the step (no randomness), labelled `p0` to `p39`.
+fn add_points(w: &mut SummaryWriter, step: i64) {
+    let rows: Vec<[f32; 6]> = (0..40)
+        .map(|i| {
+            let t = i as f32 * 0.3 + step as f32;
+            let i = i as f32;
+            [
+                t.cos(),
+                t.sin(),
+                0.1 * i,
+                (2.0 * t).sin(),
+                (0.5 * t).cos(),
+                0.01 * i * i,
+            ]
+        })
+        .collect();
+    let labels: Vec<String> = (0..40).map(|i| format!("p{i}")).collect();
+    w.add_embedding("points", &rows, &labels, step).unwrap();
+}
+
+/// The run `bad`: a projector config naming a readable raw float32 tensor (`good`, 8 × 3), a
+/// tensor file that does not exist (`gone`), and the good tensor with a metadata file that does
+/// not exist (`nometa`).
+fn write_bad_projector_run(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let values: Vec<u8> = (0..8 * 3)
+        .flat_map(|i| ((i % 7) as f32 - 0.1 * i as f32).to_le_bytes())
+        .collect();
+    std::fs::write(dir.join("good.bin"), values).unwrap();
+    std::fs::write(
+        dir.join("projector_config.pbtxt"),
+        "embeddings { tensor_name: \"good\" tensor_path: \"good.bin\" tensor_shape: 8 tensor_shape: 3 }\n\
+         embeddings { tensor_name: \"gone\" tensor_path: \"gone.bin\" tensor_shape: 8 tensor_shape: 3 }\n\
+         embeddings { tensor_name: \"nometa\" tensor_path: \"good.bin\" tensor_shape: 8 tensor_shape: 3 \
+         metadata_path: \"nometa.tsv\" }\n",
+    )
+    .unwrap();
+}
+
+/// The Projector tab (`tests/browser/projector.mjs`) on the committed fixture (run `a` with
+/// `default:00000`, 100 × 5 in 4 labelled clusters with a sprite, and `words:00003` with a
+/// two-column metadata table; run `b` with `vectors` from a raw float32 file), the run `bad`
+/// (`write_bad_projector_run`) and a run `c` written here with the SDK (`points`): the picker
+/// lists every embedding as `/api/v1/projector` does, a point drawn per row, colours by a
+/// metadata column, the search's count, the selected point's neighbours as
+/// `/api/v1/projector/neighbors` answers, the 3D view (WebGL through SwiftShader), the sprite
+/// thumbnail, each embedding's error, and an embedding logged to `c` while the page is open.
+#[test]
+fn the_projector_tab_works_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logdir = tmp.path().join("logs");
+    common::copy_dir(
+        &common::repo().join("tests/fixtures/logdirs/projector"),
+        &logdir,
+    );
+    write_bad_projector_run(&logdir.join("bad"));
+    let mut live = SummaryWriter::new(logdir.join("c")).unwrap();
+    add_points(&mut live, 0);
+    live.flush().unwrap();
+    let expected = [
+        "picker-lists-every-embedding",
+        "one-point-per-row",
+        "colour-by-metadata",
+        "search-counts-matches",
+        "click-selects-and-lists-neighbours",
+        "sprite-thumbnail",
+        "3d-draws",
+        "error-texts",
+        "live-update",
+        "screenshot",
+        "no-console-errors",
+    ];
+    check_in_chromium(
+        &tmp,
+        &logdir,
+        "projector",
+        "projector.mjs",
+        &expected,
+        |words, to_node| {
+            let ["append", step] = words else {
+                return false;
+            };
+            add_points(&mut live, step.parse().unwrap());
             live.flush().unwrap();
             writeln!(to_node, "ok").unwrap();
             true
