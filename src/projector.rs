@@ -213,25 +213,21 @@ fn signature(path: &Path) -> String {
     }
 }
 
-/// Reads a file of at most `limit` bytes.
-fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+/// Reads a file of at most `limit` bytes; errors name it as `shown` (as the config names it:
+/// the server's own paths are not told to clients).
+fn read_limited(path: &Path, shown: &str, limit: u64, what: &str) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(path)
-        .map_err(|e| format!("the {what} file \"{}\" cannot be read: {e}", path.display()))?;
+        .map_err(|e| format!("the {what} file \"{shown}\" cannot be read: {e}"))?;
     if meta.is_dir() {
-        return Err(format!(
-            "the {what} file \"{}\" is a folder",
-            path.display()
-        ));
+        return Err(format!("the {what} file \"{shown}\" is a folder"));
     }
     if meta.len() > limit {
         return Err(format!(
-            "the {what} file \"{}\" holds {} bytes, more than the {limit} read at most",
-            path.display(),
+            "the {what} file \"{shown}\" holds {} bytes, more than the {limit} read at most",
             meta.len()
         ));
     }
-    std::fs::read(path)
-        .map_err(|e| format!("the {what} file \"{}\" cannot be read: {e}", path.display()))
+    std::fs::read(path).map_err(|e| format!("the {what} file \"{shown}\" cannot be read: {e}"))
 }
 
 /// Reads the config at `config_path` and each embedding's files. `previous` gives the source
@@ -243,7 +239,7 @@ pub fn read_config(
     limits: Limits,
     previous: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ConfigRead, String> {
-    let bytes = read_limited(config_path, limits.config, "projector config")?;
+    let bytes = read_limited(config_path, CONFIG_FILE, limits.config, "projector config")?;
     let text =
         String::from_utf8(bytes).map_err(|_| "the projector config is not UTF-8".to_owned())?;
     let mut config = parse_config(&text)?;
@@ -313,7 +309,7 @@ fn read_embedding(
     limits: Limits,
 ) -> Result<EmbeddingData, String> {
     let path = resolve(dir, &info.tensor_path)?;
-    let bytes = read_limited(&path, limits.tensor, "tensor")?;
+    let bytes = read_limited(&path, &info.tensor_path, limits.tensor, "tensor")?;
     let (rows, dims, tensor) = match std::str::from_utf8(&bytes) {
         Ok(text) => parse_tsv(text)?,
         Err(_) => parse_binary(&bytes, &info.tensor_shape)?,
@@ -324,7 +320,7 @@ fn read_embedding(
         if p.is_empty() {
             return None;
         }
-        match resolve(dir, p).and_then(|path| read_limited(&path, limit, what)) {
+        match resolve(dir, p).and_then(|path| read_limited(&path, p, limit, what)) {
             Ok(b) => Some(b),
             Err(e) => {
                 errors.push(e);

@@ -437,8 +437,14 @@ fn bad_meshes_curves_and_projector_files_are_said_and_the_rest_is_served() {
         )
     };
     std::fs::write(run.join("projector_config.pbtxt"), config("")).unwrap();
-    let (child, base, log) =
-        spawn_runboard_with(&logdir, &dir.path().join("db.sqlite"), &["--no-gpu"]);
+    // Served from a relative logdir (notifications name files by absolute paths).
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runboard"));
+    cmd.current_dir(dir.path()).args(common::serve_args(
+        Path::new("logs"),
+        &dir.path().join("db.sqlite"),
+        &["--no-gpu"],
+    ));
+    let (child, base, log) = common::spawn_command(cmd);
     let _server = Killed(child);
     let get = |path: &str| -> serde_json::Value {
         agent()
@@ -540,4 +546,23 @@ fn bad_meshes_curves_and_projector_files_are_said_and_the_rest_is_served() {
             .any(|e| e["name"] == "more" && e["dims"] == 3)
             .then_some(())
     });
+    // A new run folder holding only a config and its tensor is picked up too.
+    let fresh = logdir.join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    std::fs::write(fresh.join("t.tsv"), "1\t2\n").unwrap();
+    std::fs::write(
+        fresh.join("projector_config.pbtxt"),
+        "embeddings { tensor_name: \"new\" tensor_path: \"t.tsv\" }",
+    )
+    .unwrap();
+    poll(Duration::from_secs(30), "the new run's embedding", || {
+        let e = get("/api/v1/projector");
+        e.as_array()?
+            .iter()
+            .any(|e| e["run"] == "fresh" && e["name"] == "new" && e["rows"] == 1)
+            .then_some(())
+    });
+    // Errors name files as the config does, not by the server's paths.
+    let listed = get("/api/v1/projector").to_string();
+    assert!(!listed.contains(&*dir.path().to_string_lossy()), "{listed}");
 }

@@ -51,14 +51,24 @@ impl Follower {
 
     /// Reads each dirty config (and the files it names that changed) into the store.
     pub(super) fn read_dirty(&mut self, logdir: &Path, store: &Store) -> Result<(), StoreError> {
+        // Paths from notifications are absolute, the logdir may not be: compare them resolved.
+        let real_logdir = logdir
+            .canonicalize()
+            .unwrap_or_else(|_| logdir.to_path_buf());
         while let Some(config) = self.dirty.pop_first() {
-            let Some(run) =
-                projector::run_of_config(logdir, &config).and_then(|r| RunName::new(r).ok())
+            let real_config = config
+                .parent()
+                .and_then(|p| p.canonicalize().ok())
+                .zip(config.file_name())
+                .map_or_else(|| config.clone(), |(dir, name)| dir.join(name));
+            let Some(run) = projector::run_of_config(&real_logdir, &real_config)
+                .and_then(|r| RunName::new(r).ok())
             else {
+                tracing::debug!(config = %config.display(), "a projector config outside the logdir");
                 continue;
             };
-            let path = config
-                .strip_prefix(logdir)
+            let path = real_config
+                .strip_prefix(&real_logdir)
                 .unwrap_or(&config)
                 .to_string_lossy()
                 .into_owned();
