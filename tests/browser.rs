@@ -617,6 +617,7 @@ fn the_projector_tab_works_in_chromium() {
         "click-selects-and-lists-neighbours",
         "sprite-thumbnail",
         "3d-draws",
+        "tsne-draws",
         "error-texts",
         "live-update",
         "screenshot",

@@ -12,7 +12,9 @@
 //
 // The PCA is computed by the server when it reads the files (`src/projector.rs`), never here:
 // the page fetches only the chosen components as float32 (12 MB for a million points in 3D,
-// where the tensor itself may be gigabytes), and asks the server for neighbours.
+// where the tensor itself may be gigabytes), and asks the server for neighbours. The t-SNE
+// view asks the server too (`/api/v1/projector/tsne`: computed there once, on a sample of up to
+// 10,000 points, with every core), says its progress while it runs, and draws the sample in 2D.
 //
 // Drawing happens only on a change (data, colours, search, selection, view, size): no animation
 // loop. The plot is a 2D canvas (pixels in 2D, the picture of three.js' offscreen renderer in
@@ -23,6 +25,7 @@
 //
 //   GET /api/v1/projector ──► picker (run / name, rows × dims, errors) ──► the chosen embedding
 //     ──► GET /api/v1/projector/pca?components=x,y[,z] ──► Float32Array ──► ImageData | Points
+//     ──► (t-SNE) GET /api/v1/projector/tsne, polled while 202 ──► sample's x, y ──► ImageData
 //     ──► GET /data/plugin/projector/metadata (TSV) ──► columns ──► colours, labels, search
 //     ──► GET /data/plugin/projector/info + sprite_image ──► thumbnails cut with a canvas
 //   click ──► pick ──► GET /api/v1/projector/neighbors ──► list + rings
@@ -746,7 +749,8 @@ export class ProjectorView {
       this.mode = this.modeSelect.value;
       this.loadCoords();
     });
-    this.modeSelect.append(el('option', { value: '2d', text: '2D' }), el('option', { value: '3d', text: '3D' }));
+    this.modeSelect.append(el('option', { value: '2d', text: '2D' }), el('option', { value: '3d', text: '3D' }),
+      el('option', { value: 'tsne', text: 't-SNE' }));
     this.axes = ['x', 'y', 'z'].map((axis, k) => select(`pj-axis pj-${axis}`, `${axis} component`, () => {
       this.components[k] = Number(this.axes[k].value);
       this.loadCoords();
@@ -943,6 +947,7 @@ export class ProjectorView {
   async loadCoords() {
     const e = this.entry;
     const generation = ++this.generation;
+    if (this.mode === 'tsne') return this.loadTsne(e, generation);
     const k = e.pca.k;
     const dims = this.mode === '3d' ? 3 : Math.min(2, k);
     const components = this.components.slice(0, dims);
@@ -974,6 +979,55 @@ export class ProjectorView {
       : 'drag to move, wheel to zoom'}, double-click to fit; click a point for its neighbours`;
   }
 
+  /** Asks the server for the embedding's t-SNE (computed there once, on a sample of up to
+   * 10,000 points: see `/api/v1/projector/tsne`), saying its progress while it runs, and draws
+   * it in 2D: the points not in the sample are left out. */
+  async loadTsne(e, generation) {
+    this.renderAxes();
+    const t0 = performance.now();
+    // The server keeps the result: asking again is cheap.
+    const url = `api/v1/projector/tsne?${query({ run: e.run, name: e.name })}`;
+    let coords = null;
+    let said = '';
+    while (!coords) {
+      let res;
+      let body;
+      try {
+        res = await fetch(url, { credentials: 'same-origin' });
+        body = await res.json();
+      } catch (err) {
+        body = { message: err.message };
+      }
+      if (generation !== this.generation) return;
+      if (res?.status === 200) {
+        coords = new Float32Array(e.rows * 2).fill(NaN);
+        body.indices.forEach((row, i) => {
+          coords[2 * row] = body.coords[2 * i];
+          coords[2 * row + 1] = body.coords[2 * i + 1];
+        });
+        said = `t-SNE of ${plural(body.indices.length, 'point')} of ${e.rows.toLocaleString('en-US')}, computed by the server in ${body.seconds.toFixed(1)} s.`;
+        break;
+      }
+      if (res?.status === 202 || res?.status === 503) {
+        this.note.textContent = res.status === 202
+          ? `t-SNE running on the server: epoch ${body.epoch} of ${body.epochs}…`
+          : 'Waiting for another embedding\'s t-SNE to finish…';
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      this.scatter.clear();
+      this.note.textContent = `No t-SNE: ${body.message ?? res?.statusText}.`;
+      return;
+    }
+    this.note.textContent = said;
+    this.scatter.show(coords, 2, e.rows, '2d', null, { run: e.run, name: e.name, t0 });
+    this.scatter.el.dataset.mode = 'tsne';
+    this.search();
+    this.scatter.draw();
+    this.scatter.setHighlight(this.selected, this.neighbors.map((x) => x.index));
+    this.foot.textContent = `${plural(this.scatter.drawn, 'point')} drawn · drag to move, wheel to zoom, double-click to fit; click a point for its neighbours`;
+  }
+
   /** Adds `text` to the card's notes (what could not be loaded). */
   addNote(text) {
     this.note.textContent = [this.note.textContent, text].filter(Boolean).join(' ');
@@ -983,7 +1037,7 @@ export class ProjectorView {
   renderAxes() {
     const { pca, rows, dims } = this.entry;
     const k = pca.k;
-    const shown = this.mode === '3d' ? 3 : Math.min(2, k);
+    const shown = { '3d': 3, tsne: 0 }[this.mode] ?? Math.min(2, k);
     const pct = (v) => `${(100 * v).toFixed(1)}%`;
     this.axes.forEach((s, i) => {
       s.replaceChildren(...Array.from({ length: k }, (_, c) => el('option', { value: String(c), text: `PC${c + 1} (${pct(pca.variance[c] ?? 0)})` })));
@@ -996,8 +1050,10 @@ export class ProjectorView {
     const explained = used.reduce((sum, c) => sum + (pca.variance[c] ?? 0), 0);
     const notes = [pca.sampled ? 'PCA of a sample of the rows' : '', pca.projected ? 'after a random projection' : ''].filter(Boolean);
     const names = used.map((c) => `PC${c + 1}`).join(', ');
-    this.info.textContent = `${rows.toLocaleString('en-US')} × ${dims} · ${names} explain ${pct(explained)} of the variance`
-      + `${notes.length ? ` (${notes.join(', ')})` : ''}`;
+    this.info.textContent = this.mode === 'tsne'
+      ? `${rows.toLocaleString('en-US')} × ${dims} · t-SNE`
+      : `${rows.toLocaleString('en-US')} × ${dims} · ${names} explain ${pct(explained)} of the variance`
+        + `${notes.length ? ` (${notes.join(', ')})` : ''}`;
     this.info.dataset.variance = String(explained);
   }
 

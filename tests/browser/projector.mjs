@@ -323,6 +323,28 @@ await check('3d-draws', async () => {
   await drawn('a', 'default:00000', '2d');
 });
 
+// t-SNE: computed by the server (asked once, polled), drawn in 2D with every point of a small
+// embedding, coloured like the PCA view; its clusters stay apart.
+await check('tsne-draws', async () => {
+  await choose('a', 'default:00000');
+  await page.selectOption(`${PANE} .pj-color`, 'label');
+  await page.selectOption(`${PANE} .pj-mode`, 'tsne');
+  const got = await drawn('a', 'default:00000', 'tsne');
+  assert(got.drawnPoints === '100', `t-SNE: ${got.drawnPoints} points drawn`);
+  const note = await page.textContent(`${PANE} .pj-note`);
+  assert(/t-SNE of 100 points of 100, computed by the server/.test(note), `the note says ${json(note)}`);
+  const answer = await get('api/v1/projector/tsne', { run: 'a', name: 'default:00000' });
+  assert(answer.state === 'done' && answer.indices.length === 100, `the API's t-SNE: ${json(answer).slice(0, 200)}`);
+  const stats = await canvasStats();
+  const legend = await page.$$eval(`${PANE} .pj-legend-item`, (is) => is.map((i) => i.dataset.color));
+  assert(legend.length === 4 && legend.every((c) => Object.keys(stats.colours).some((d) => near(c, d, 3))),
+    `t-SNE: colours ${json(stats.colours)}, the legend's ${json(legend)}`);
+  const hidden = await page.$$eval(`${PANE} .pj-axis`, (as) => as.every((a) => a.closest('label').hidden));
+  assert(hidden, 't-SNE: the component pickers are shown');
+  await page.selectOption(`${PANE} .pj-mode`, '2d');
+  await drawn('a', 'default:00000', '2d');
+});
+
 await check('error-texts', async () => {
   for (const e of LIST.filter((x) => x.run === 'bad')) {
     await page.selectOption(`${PANE} .pj-pick`, `${e.run}\u0000${e.name}`);
