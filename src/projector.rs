@@ -648,19 +648,18 @@ pub fn pca(tensor: &[f32], rows: usize, dims: usize) -> Pca {
             }
         })
         .collect();
+    // Every row, centred and projected in float32 (the coordinates' own precision), eight lanes
+    // at a time so that the compiler vectorises the loop: this is most of the PCA's time.
+    let directions: Vec<f32> = directions.iter().map(|&v| v as f32).collect();
+    let mean: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
     let mut coords = Vec::with_capacity(rows * k);
-    let mut x = vec![0.0; dims];
+    let mut x = vec![0.0f32; dims];
     for r in 0..rows {
         for ((o, &v), m) in x.iter_mut().zip(row(r)).zip(&mean) {
-            *o = f64::from(v) - m;
+            *o = v - m;
         }
         for c in 0..k {
-            let dot: f64 = directions[c * dims..(c + 1) * dims]
-                .iter()
-                .zip(&x)
-                .map(|(a, b)| a * b)
-                .sum();
-            coords.push(dot as f32);
+            coords.push(dot_f32(&directions[c * dims..(c + 1) * dims], &x));
         }
     }
     Pca {
@@ -670,6 +669,24 @@ pub fn pca(tensor: &[f32], rows: usize, dims: usize) -> Pca {
         sampled: stride > 1,
         projected,
     }
+}
+
+/// The dot product of two slices of the same length, summed in eight lanes.
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// The eigenvalues and eigenvectors (as the columns of a `d × d` row-major matrix) of a
