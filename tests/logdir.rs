@@ -512,14 +512,17 @@ fn bad_meshes_curves_and_projector_files_are_said_and_the_rest_is_served() {
             .unwrap()
             .contains("outside the config directory")
     );
-    let tensor = agent()
-        .get(format!("{base}/data/plugin/projector/tensor?run=r&name=ok"))
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_vec()
-        .unwrap();
-    assert_eq!(tensor.len(), 3 * 2 * 4);
+    // Listed first, its values stored just after.
+    poll(Duration::from_secs(10), "the tensor stored", || {
+        let r = agent()
+            .get(format!("{base}/data/plugin/projector/tensor?run=r&name=ok"))
+            .call()
+            .ok()?;
+        (r.status() == 200).then_some(())?;
+        let bytes = r.into_body().read_to_vec().ok()?;
+        assert_eq!(bytes.len(), 3 * 2 * 4);
+        Some(())
+    });
     let status = |path: &str| {
         agent()
             .get(format!("{base}{path}"))

@@ -1290,6 +1290,14 @@ fn compare_projector(rb: &mut Runboard, tb: &mut TensorBoard, problems: &mut Vec
         for e in info["embeddings"].as_array().unwrap() {
             let name = e["tensorName"].as_str().unwrap();
             names += 1;
+            // runboard lists an embedding before its values are stored (a 404 until then).
+            let q = [("run", run.as_str()), ("name", name)];
+            let deadline = Instant::now() + TIMEOUT;
+            while rb.try_get("/data/plugin/projector/tensor", &q).map(|r| r.0) == Some(404)
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
             for route in ["tensor", "metadata", "sprite_image", "bookmarks"] {
                 same(rb, tb, route, &[("run", &run), ("name", name)], problems);
             }

@@ -19,6 +19,13 @@ use super::json::Num;
 use super::{ApiError, ApiQuery, AppState, read};
 use crate::store::query::{self, EmbeddingFile};
 
+/// The answer while an embedding's values are still being stored (just after it was listed).
+pub(super) fn still_storing() -> ApiError {
+    ApiError::NotFound(
+        "the embedding's values are still being stored: ask again in a moment".into(),
+    )
+}
+
 #[derive(Serialize)]
 struct EmbeddingOut {
     run: String,
@@ -167,7 +174,7 @@ pub(super) async fn neighbors(
                 "row {index} of an embedding with {rows}"
             )));
         }
-        let tensor = query::embedding_tensor(c, e.id, None)?;
+        let tensor = query::embedding_values(c, &e)?.ok_or_else(still_storing)?;
         let values: Vec<f32> = tensor
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
@@ -309,13 +316,19 @@ pub(super) async fn tsne(
     };
     let jobs = std::sync::Arc::clone(&state.tsne);
     let mut list = jobs.jobs.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(job) = list.iter().find(|j| j.key == key) {
+    if let Some(at) = list.iter().position(|j| j.key == key) {
+        let job = &list[at];
         return Ok(match &job.result {
             Some(Ok(r)) => axum::Json(serde_json::json!({
                 "state": "done", "indices": r.indices, "coords": r.coords, "seconds": r.seconds,
             }))
             .into_response(),
-            Some(Err(why)) => return Err(ApiError::Unprocessable(why.clone())),
+            // Said once; the next request tries again.
+            Some(Err(why)) => {
+                let why = why.clone();
+                list.remove(at);
+                return Err(ApiError::Unprocessable(why));
+            }
             None => (
                 axum::http::StatusCode::ACCEPTED,
                 axum::Json(serde_json::json!({
@@ -382,13 +395,18 @@ fn run_tsne(
             let e = query::embeddings(c, None)?
                 .into_iter()
                 .find(|e| e.id == key.embedding);
-            let bytes = query::embedding_tensor(c, key.embedding, None)?;
+            let bytes = match &e {
+                Some(e) => query::embedding_values(c, e)?.unwrap_or_default(),
+                None => Vec::new(),
+            };
             let (rows, dims) = e.map_or((0, 0), |e| (e.rows as usize, e.dims as usize));
             Ok((rows, dims, bytes))
         })
         .map_err(|e: crate::store::StoreError| e.to_string())?;
-    if rows == 0 || dims == 0 {
-        return Err("the embedding is gone".into());
+    if rows == 0 || dims == 0 || bytes.len() != rows * dims * 4 {
+        return Err(
+            "the embedding is gone, or its values are still being stored: ask again".into(),
+        );
     }
     let stride = rows.div_ceil(key.points).max(1);
     let indices: Vec<usize> = (0..rows).step_by(stride).take(key.points).collect();

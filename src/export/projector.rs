@@ -42,8 +42,13 @@ pub(super) fn write_run(conn: &Connection, dir: &Path, run: &str) -> Result<u64,
     };
     let mut written = 0;
     for (seq, info) in config.embeddings.iter_mut().enumerate() {
-        let Some(e) = stored.iter().find(|e| e.seq == seq as i64 && e.rows > 0) else {
-            continue; // not read: its entry is kept, naming files that are not there
+        let found = stored.iter().find(|e| e.seq == seq as i64 && e.rows > 0);
+        let Some((e, values)) = found
+            .map(|e| Ok::<_, StoreError>((e, query::embedding_values(conn, e)?)))
+            .transpose()?
+            .and_then(|(e, v)| Some((e, v?)))
+        else {
+            continue; // not read (or not stored yet): its entry is kept, naming absent files
         };
         let place = |path: &mut String, file: &str| {
             if !stays_inside(path) {
@@ -56,7 +61,6 @@ pub(super) fn write_run(conn: &Connection, dir: &Path, run: &str) -> Result<u64,
         std::fs::create_dir_all(tensor_path.parent().unwrap_or(dir)).map_err(&failed)?;
         let mut tsv =
             std::io::BufWriter::new(std::fs::File::create(&tensor_path).map_err(&failed)?);
-        let values = query::embedding_tensor(conn, e.id, None)?;
         for row in values.chunks_exact(e.dims as usize * 4) {
             for (i, v) in row.chunks_exact(4).enumerate() {
                 let v = f32::from_le_bytes(v.try_into().expect("4 bytes"));

@@ -107,12 +107,34 @@ impl Follower {
                     Err(error) => ProjectorUpdate::Failed { path, error },
                 }
             };
-            store.submit(Batch {
-                run,
-                items: vec![Item::Projector(Box::new(update))],
-                progress: None,
-                dedup: None,
-            })?;
+            // The embeddings and their PCA are committed first, so the projector lists and
+            // draws them at once; each tensor (what neighbours and TensorBoard's `tensor`
+            // route read: the bulk of the bytes) follows in a commit of its own.
+            let mut update = update;
+            let tensors = match &mut update {
+                ProjectorUpdate::Read { read, .. } => read
+                    .embeddings
+                    .iter_mut()
+                    .enumerate()
+                    .filter_map(|(seq, e)| match &mut e.read {
+                        projector::EmbeddingRead::Read(data) => Some(ProjectorUpdate::Tensor {
+                            seq,
+                            source: e.source.clone(),
+                            values: std::mem::take(&mut data.tensor),
+                        }),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for update in std::iter::once(update).chain(tensors) {
+                store.submit(Batch {
+                    run: run.clone(),
+                    items: vec![Item::Projector(Box::new(update))],
+                    progress: None,
+                    dedup: None,
+                })?;
+            }
         }
         Ok(())
     }

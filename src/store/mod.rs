@@ -169,6 +169,16 @@ pub enum ProjectorUpdate {
     },
     /// It is gone: so is the run's projector data.
     Removed,
+    /// The values of the embedding at `seq` of the run's config, read from files of `source`
+    /// (sent after the embedding, which was stored without them).
+    Tensor {
+        /// Its place in the config.
+        seq: usize,
+        /// The files it was read from (it is dropped if the stored embedding is of others).
+        source: String,
+        /// Its values, row by row.
+        values: Vec<f32>,
+    },
     /// One embedding sent over HTTP: added to the run's config (replacing an entry of the same
     /// tensor name).
     Append {

@@ -630,6 +630,16 @@ pub fn embedding_file(
         .flatten())
 }
 
+/// Embedding `e`'s whole tensor (float32 bytes, row by row), or `None` while it is still being
+/// stored (an embedding read from files is committed first, its values just after).
+pub fn embedding_values(
+    conn: &Connection,
+    e: &EmbeddingRow,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let bytes = embedding_tensor(conn, e.id, None)?;
+    Ok((bytes.len() as u64 == e.rows * e.dims * 4).then_some(bytes))
+}
+
 /// The first `max_bytes` bytes (all without a limit) of embedding `id`'s tensor: float32
 /// values, little-endian, row by row.
 pub fn embedding_tensor(

@@ -136,8 +136,13 @@ pub(in crate::api) async fn tensor(
                     .unwrap_or_else(|| format!("Tensor \"{name}\" could not be read")),
             ));
         }
-        let max = rows.map(|r| r.min(e.rows as usize) * e.dims as usize * 4);
-        Ok(query::embedding_tensor(c, e.id, max)?)
+        let Some(mut bytes) = query::embedding_values(c, &e)? else {
+            return Err(super::super::projector::still_storing());
+        };
+        if let Some(r) = rows {
+            bytes.truncate(r.min(e.rows as usize) * e.dims as usize * 4);
+        }
+        Ok(bytes)
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())

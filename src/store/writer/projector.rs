@@ -78,6 +78,25 @@ impl Writer {
                 }
                 self.insert_embedding(run_id, seq, &info.tensor_name, STREAMED, Some(&data), None)?;
             }
+            ProjectorUpdate::Tensor {
+                seq,
+                source,
+                values,
+            } => {
+                let id: Option<(i64, i64)> = self
+                    .conn
+                    .query_row(
+                        "SELECT id, dims FROM embeddings WHERE run_id = ?1 AND seq = ?2 AND source = ?3",
+                        params![run_id, seq as i64, source],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                if let Some((id, dims)) = id {
+                    self.conn
+                        .execute("DELETE FROM embedding_chunks WHERE embedding_id = ?1", [id])?;
+                    self.insert_chunks(id, dims as usize, &values)?;
+                }
+            }
             ProjectorUpdate::Failed { path, error } => {
                 tracing::warn!(
                     config = path,
@@ -200,14 +219,21 @@ impl Writer {
             ])?;
         let id = self.conn.last_insert_rowid();
         if let Some(d) = data {
-            let per_chunk = (CHUNK_VALUES / d.dims.max(1)).max(1) * d.dims.max(1);
-            let mut insert = self.conn.prepare_cached(
-                "INSERT INTO embedding_chunks (embedding_id, chunk, data) VALUES (?1, ?2, ?3)",
-            )?;
-            for (i, chunk) in d.tensor.chunks(per_chunk).enumerate() {
-                insert.execute(params![id, i as i64, f32_bytes(chunk)])?;
-            }
+            self.insert_chunks(id, d.dims, &d.tensor)?;
         }
         Ok(id)
+    }
+
+    /// Stores embedding `id`'s values (rows of `dims`) in chunks of whole rows.
+    fn insert_chunks(&mut self, id: i64, dims: usize, values: &[f32]) -> Result<(), StoreError> {
+        let per_chunk = (CHUNK_VALUES / dims.max(1)).max(1) * dims.max(1);
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO embedding_chunks (embedding_id, chunk, data) VALUES (?1, ?2, ?3)",
+        )?;
+        for (i, chunk) in values.chunks(per_chunk).enumerate() {
+            let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
+            insert.execute(params![id, i as i64, bytes])?;
+        }
+        Ok(())
     }
 }
