@@ -127,13 +127,18 @@ impl Follower {
                     .collect(),
                 _ => Vec::new(),
             };
-            for update in std::iter::once(update).chain(tensors) {
+            let has_tensors = !tensors.is_empty();
+            for (i, update) in std::iter::once(update).chain(tensors).enumerate() {
                 store.submit(Batch {
                     run: run.clone(),
                     items: vec![Item::Projector(Box::new(update))],
                     progress: None,
                     dedup: None,
                 })?;
+                if i == 0 && has_tensors {
+                    // Committed on its own (the writer would group queued batches).
+                    store.flush()?;
+                }
             }
         }
         Ok(())
