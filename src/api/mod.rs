@@ -248,6 +248,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/plugin/audio/audio", get(tb::audio))
         .route("/plugin/audio/individualAudio", get(tb::individual_audio))
         .route("/plugin/pr_curves/pr_curves", get(tb::pr_curves))
+        .route(
+            "/plugin/pr_curves/available_time_entries",
+            get(tb::available_time_entries),
+        )
         .route("/plugin/mesh/tags", get(tb::mesh_tags))
         .route("/plugin/mesh/meshes", get(tb::meshes))
         .route("/plugin/mesh/data", get(tb::mesh_data))

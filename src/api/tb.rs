@@ -912,7 +912,7 @@ pub(super) use hparams::{
     metric_evals as hparams_metric_evals, session_groups as hparams_session_groups,
 };
 pub(super) use mesh::{data as mesh_data, meshes, tags as mesh_tags};
-pub(super) use pr_curves::{pr_curves, tags as pr_curve_tags};
+pub(super) use pr_curves::{available_time_entries, pr_curves, tags as pr_curve_tags};
 pub(super) use projector::{
     bookmarks as projector_bookmarks, embedding as projector_embedding, info as projector_info,
     metadata as projector_metadata, runs as projector_runs, sprite_image as projector_sprite,

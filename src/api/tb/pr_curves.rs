@@ -39,6 +39,49 @@ pub(in crate::api) async fn tags(State(state): State<AppState>) -> Result<Respon
     Ok(tb_json(&out))
 }
 
+#[derive(Serialize)]
+struct TimeEntry {
+    step: i64,
+    wall_time: Num,
+}
+
+/// `GET /data/plugin/pr_curves/available_time_entries`: `{run: [{"step", "wall_time"}, ...]}`
+/// for every run with curves, the steps of its first tag by name (what TensorBoard's step
+/// sliders were populated from; TensorBoard 2.21 dropped the route, earlier versions and their
+/// front ends call it).
+pub(in crate::api) async fn available_time_entries(
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
+    let series = all_series(&state).await?;
+    let mut first: Vec<(String, String)> = Vec::new();
+    for s in series.iter().filter(|s| is_pr_curve(s)) {
+        match first.iter_mut().find(|(run, _)| *run == s.run) {
+            Some((_, tag)) if s.tag < *tag => *tag = s.tag.clone(),
+            Some(_) => {}
+            None => first.push((s.run.clone(), s.tag.clone())),
+        }
+    }
+    let out = read(&state, move |c| {
+        let mut out: Ordered<Vec<TimeEntry>> = Ordered::default();
+        for (run, tag) in first {
+            let Some(id) = query::plugin_series(c, &run, &tag, PLUGIN)? else {
+                continue;
+            };
+            let entries = query::tensor_meta(c, id)?
+                .into_iter()
+                .map(|row| TimeEntry {
+                    step: row.step,
+                    wall_time: Num(row.wall_time),
+                })
+                .collect();
+            *out.entry(&run, Vec::new) = entries;
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(tb_json(&out))
+}
+
 /// One step of a curve, with TensorBoard's keys in its order.
 #[derive(Serialize)]
 struct Entry {

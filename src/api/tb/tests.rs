@@ -1163,6 +1163,10 @@ async fn a_pr_curve_of_the_wrong_shape_over_http_is_a_400_and_the_routes_say_wha
         tags,
         json!({"r": {"pr": {"displayName": "", "description": ""}}})
     );
+    assert_eq!(
+        get_json(&router, "/data/plugin/pr_curves/available_time_entries").await,
+        json!({"r": [{"step": 0, "wall_time": 1.0}]})
+    );
     let curves = get_json(&router, "/data/plugin/pr_curves/pr_curves?run=r&tag=pr").await;
     assert_eq!(
         curves["r"][0]["thresholds"],
