@@ -28,6 +28,7 @@ import { getJson } from './api.js';
 import { CardsView, LazyCard } from './cards.js';
 import { plural } from './chart.js';
 import { el } from './util.js';
+import { loadThree } from './three.js';
 
 /** The plugin of the series this tab draws (`runboard_sdk::event::plugin::MESH`). */
 export const MESH_PLUGIN = 'mesh';
@@ -50,19 +51,6 @@ const DEFAULT_LIGHTS = [
 const VIEW_DIRECTION = [0.7, 0.55, 1];
 /** How far past the bounding sphere the view reaches (a margin around the mesh). */
 const MARGIN = 1.1;
-
-/** three.js and its OrbitControls, imported once: `{ THREE, OrbitControls }`. */
-let three = null;
-function loadThree() {
-  if (!three) {
-    three = Promise.all([
-      import('../vendor/three/build/three.module.js'),
-      import('../vendor/three/examples/jsm/controls/OrbitControls.js'),
-    ]).then(([THREE, controls]) => ({ THREE, OrbitControls: controls.OrbitControls }));
-    three.catch(() => { three = null; });
-  }
-  return three;
-}
 
 /** The tab's one renderer (made on first use), drawing into a canvas that is never shown. */
 let renderer = null;

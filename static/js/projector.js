@@ -38,6 +38,7 @@
 import { getJson } from './api.js';
 import { plural } from './chart.js';
 import { cssVar, el, num, regex } from './util.js';
+import { loadThree } from './three.js';
 
 /** Distinct values a column may have to be coloured by category. */
 const MAX_CATEGORIES = 20;
@@ -57,19 +58,6 @@ const PICK_RADIUS = 8;
 /** Coordinate arrays kept (per embedding and components), and parsed metadata and sprites. */
 const COORD_CACHE = 4;
 const FILE_CACHE = 3;
-
-/** three.js and its OrbitControls, imported once (the same files js/mesh.js imports). */
-let three = null;
-function loadThree() {
-  if (!three) {
-    three = Promise.all([
-      import('../vendor/three/build/three.module.js'),
-      import('../vendor/three/examples/jsm/controls/OrbitControls.js'),
-    ]).then(([THREE, controls]) => ({ THREE, OrbitControls: controls.OrbitControls }));
-    three.catch(() => { three = null; });
-  }
-  return three;
-}
 
 /** The tab's renderer (made on first use), drawing into a canvas that is never shown; the plot
  * copies its picture. Colours are passed through as they are (no sRGB encoding), so a point
