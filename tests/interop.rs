@@ -42,6 +42,9 @@ struct RunData {
     pr_curves: Series<Vec<String>>,
     /// tag -> (step, wall_time, each clip's bytes in hex).
     audio: Series<Vec<String>>,
+    /// tag -> (step, wall_time, [the `[B, N, 3]` values as little-endian float32, the tag's
+    /// `MeshPluginData`, both in hex]).
+    meshes: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized custom scalars `Layout`s as hex).
     layouts: Series<Vec<String>>,
     /// tag -> (step, wall_time, serialized `RunMetadata` as hex): `Event.tagged_run_metadata`.
@@ -159,6 +162,25 @@ fn add_events(run: &mut RunData, events: &[DecodedEvent], problems: &mut Vec<Str
                         .entry(tag)
                         .or_default()
                         .push((step, wall, vec![hex(&bytes)]));
+                }
+                Value::Tensor {
+                    plugin,
+                    tensor,
+                    content,
+                } if plugin == runboard_sdk::event::plugin::MESH => {
+                    let Some((_, values)) = runboard_sdk::mesh::part_values(tensor) else {
+                        problems.push(format!("tag {tag:?} at step {step}: not a [B, N, 3] part"));
+                        continue;
+                    };
+                    let bytes: Vec<u8> = values
+                        .iter()
+                        .flat_map(|&v| (v as f32).to_le_bytes())
+                        .collect();
+                    run.meshes.entry(tag).or_default().push((
+                        step,
+                        wall,
+                        vec![hex(&bytes), hex(content)],
+                    ));
                 }
                 Value::Tensor { plugin, tensor, .. } => {
                     use runboard_sdk::event::plugin as p;
@@ -376,6 +398,9 @@ fn tensorboard_reads(dump: &Json) -> BTreeMap<String, RunData> {
     for (run, s) in tb_series(dump, "pr_curves", strings) {
         runs.entry(run).or_default().pr_curves = s;
     }
+    for (run, s) in tb_series(dump, "meshes", strings) {
+        runs.entry(run).or_default().meshes = s;
+    }
     for (run, s) in tb_series(dump, "audio", strings) {
         runs.entry(run).or_default().audio = s;
     }
@@ -547,6 +572,8 @@ fn compare_runs(
         );
         let audio = format!("[{run}] audio");
         compare_series(&audio, &a.audio, &b.audio, |x, y| x == y, debug_pair, p);
+        let meshes = format!("[{run}] mesh part");
+        compare_series(&meshes, &a.meshes, &b.meshes, |x, y| x == y, debug_pair, p);
         let pr = format!("[{run}] PR curve");
         compare_series(
             &pr,

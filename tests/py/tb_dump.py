@@ -18,6 +18,7 @@ histograms, text, images and hparams plugins query it. The output:
      "run_metadata": {run: {tag: [[step, wall_time, ["<RunMetadata hex>"]], ...]}},
      "pr_curves":  {run: {tag: [[step, wall_time, ["<[6, N] float32 LE hex>"]], ...]}},
      "audio":      {run: {tag: [[step, wall_time, ["<clip hex>", ...]], ...]}},
+     "meshes":     {run: {tag: [[step, wall_time, ["<[B, N, 3] float32 LE hex>", "<MeshPluginData hex>"]], ...]}},
      "hparams":    {run: {tag: {"experiment": {"hparams": [...], "metrics": [...]}}
                               | {"session_start": {"hparams": {name: {"number"|"string"|"bool": v}},
                                                    "group_name": "...", "start_time_secs": t}}
@@ -213,6 +214,26 @@ def dump(logdir):
             for tag, data in tags.items()
         }
         for run, tags in curves.items()
+    }
+
+    meshes = provider.read_tensors(ctx, plugin_name="mesh", downsample=EVERYTHING, **common)
+    mesh_metadata = provider.list_tensors(ctx, plugin_name="mesh", **common)
+    out["meshes"] = {
+        run: {
+            tag: [
+                [
+                    d.step,
+                    num(d.wall_time),
+                    [
+                        d.numpy.astype("<f4").tobytes().hex(),
+                        mesh_metadata[run][tag].plugin_content.hex(),
+                    ],
+                ]
+                for d in data
+            ]
+            for tag, data in tags.items()
+        }
+        for run, tags in meshes.items()
     }
 
     layouts = provider.read_tensors(
