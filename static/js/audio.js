@@ -11,7 +11,7 @@
 //   stream `series` (run, tag) ──► that card refetches ──► slider extends (follows the latest)
 
 import { getJson } from './api.js';
-import { CardsView, LazyCard } from './cards.js';
+import { CardsView, LazyCard, StepSlider } from './cards.js';
 import { plural } from './chart.js';
 import { el } from './util.js';
 
@@ -137,15 +137,12 @@ class AudioCard extends LazyCard {
     /** The step chosen with the slider; null follows the latest. */
     this.step = null;
     this.shape = '';
-    this.slider = el('input', {
-      type: 'range', class: 'au-slider', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'step', disabled: true,
-    });
-    this.stepLabel = el('span', { class: 'au-step-label muted' });
-    this.slider.addEventListener('input', () => {
-      const i = Number(this.slider.value);
-      this.step = i >= this.steps.length - 1 ? null : this.steps[i];
+    this.stepSlider = new StepSlider('au', () => this.steps, (step) => {
+      this.step = step;
       this.schedule();
     });
+    this.slider = this.stepSlider.input;
+    this.stepLabel = this.stepSlider.label;
     this.players = el('div', { class: 'au-players' });
     this.colour();
   }
@@ -207,11 +204,7 @@ class AudioCard extends LazyCard {
 
   /** The slider at index `at` of the steps (null: none to choose). */
   showSlider(at) {
-    const n = this.steps.length;
-    this.slider.max = String(Math.max(0, n - 1));
-    this.slider.value = String(at ?? 0);
-    this.slider.disabled = n < 2;
-    this.stepLabel.textContent = at === null ? '' : `step ${this.steps[at]}${at === n - 1 ? ' (latest)' : ''} · ${at + 1} of ${plural(n, 'step')}`;
+    this.stepSlider.show(this.steps, at);
   }
 
   /** A clip: its player, its duration once known, and its waveform. */

@@ -1,7 +1,34 @@
 // Lazy cards: a card fetches and draws only once it scrolls near the viewport, and redraws
 // changes only while it is visible (or when it next becomes visible).
 
+import { plural } from './chart.js';
 import { el } from './util.js';
+
+/** A card's step slider and its label ("step 40 (latest) · 3 of 3 steps"), over the steps
+ * `steps()` gives: moved to the last step it follows the latest (`pick(null)`), else it picks
+ * that step (`pick(step)`). The PR Curves, Audio and Mesh cards step through logged steps so. */
+export class StepSlider {
+  constructor(cls, steps, pick) {
+    this.input = el('input', {
+      type: 'range', class: `${cls}-slider`, min: 0, max: 0, step: 1, value: 0, 'aria-label': 'step', disabled: true,
+    });
+    this.label = el('span', { class: `${cls}-step-label muted` });
+    this.input.addEventListener('input', () => {
+      const s = steps();
+      const i = Number(this.input.value);
+      pick(i >= s.length - 1 ? null : s[i]);
+    });
+  }
+
+  /** Shows index `at` of `steps` (null: none to choose). */
+  show(steps, at) {
+    const n = steps.length;
+    this.input.max = String(Math.max(0, n - 1));
+    this.input.value = String(at ?? 0);
+    this.input.disabled = n < 2;
+    this.label.textContent = at === null ? '' : `step ${steps[at]}${at === n - 1 ? ' (latest)' : ''} · ${at + 1} of ${plural(n, 'step')}`;
+  }
+}
 
 /** The group of a tag: its first path component (`train/loss` → `train`). */
 export function groupOf(tag) {

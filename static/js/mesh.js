@@ -25,7 +25,7 @@
 //   stream `series` (run, `<mesh>_<part>`) ──► that run's cards refetch ──► slider extends
 
 import { getJson } from './api.js';
-import { CardsView, LazyCard } from './cards.js';
+import { CardsView, LazyCard, StepSlider } from './cards.js';
 import { plural } from './chart.js';
 import { el } from './util.js';
 import { loadThree } from './three.js';
@@ -161,15 +161,12 @@ class MeshCard extends LazyCard {
     /** A render asked for while the card was out of view, done when it shows. */
     this.unpainted = false;
     this.renders = 0;
-    this.slider = el('input', {
-      type: 'range', class: 'me-slider', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'step', disabled: true,
-    });
-    this.stepLabel = el('span', { class: 'me-step-label muted' });
-    this.slider.addEventListener('input', () => {
-      const i = Number(this.slider.value);
-      this.step = i >= this.steps.length - 1 ? null : this.steps[i];
+    this.stepSlider = new StepSlider('me', () => this.steps, (step) => {
+      this.step = step;
       this.schedule();
     });
+    this.slider = this.stepSlider.input;
+    this.stepLabel = this.stepSlider.label;
     this.sampleSelect = el('select', { class: 'me-sample', 'aria-label': 'sample' });
     this.sampleSelect.addEventListener('change', () => {
       this.sample = Number(this.sampleSelect.value);
@@ -251,11 +248,7 @@ class MeshCard extends LazyCard {
 
   /** The slider at index `at` of the steps (null: none to choose). */
   showSlider(at) {
-    const n = this.steps.length;
-    this.slider.max = String(Math.max(0, n - 1));
-    this.slider.value = String(at ?? 0);
-    this.slider.disabled = n < 2;
-    this.stepLabel.textContent = at === null ? '' : `step ${this.steps[at]}${at === n - 1 ? ' (latest)' : ''} · ${at + 1} of ${plural(n, 'step')}`;
+    this.stepSlider.show(this.steps, at);
   }
 
   /** The sample selector, shown when a step holds more than one mesh. */

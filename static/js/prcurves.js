@@ -12,7 +12,7 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { getJson } from './api.js';
-import { CardsView, LazyCard } from './cards.js';
+import { CardsView, LazyCard, StepSlider } from './cards.js';
 import { axes, fmt, highlight, plural } from './chart.js';
 import { el, floorIndex, num } from './util.js';
 
@@ -71,15 +71,12 @@ class PrCurveCard extends LazyCard {
     this.u = null;
     this.shape = '';
     this.hovering = null;
-    this.slider = el('input', {
-      type: 'range', class: 'pr-slider', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'step', disabled: true,
-    });
-    this.stepLabel = el('span', { class: 'pr-step-label muted' });
-    this.slider.addEventListener('input', () => {
-      const i = Number(this.slider.value);
-      this.step = i >= this.steps.length - 1 ? null : this.steps[i];
+    this.stepSlider = new StepSlider('pr', () => this.steps, (step) => {
+      this.step = step;
       this.schedule();
     });
+    this.slider = this.stepSlider.input;
+    this.stepLabel = this.stepSlider.label;
     this.plotBox = el('div', { class: 'plot' });
     this.table = el('table', { class: 'pr-values' });
     this.sync();
@@ -172,11 +169,7 @@ class PrCurveCard extends LazyCard {
 
   /** The slider at index `at` of the steps (null: none to choose). */
   showSlider(at) {
-    const n = this.steps.length;
-    this.slider.max = String(Math.max(0, n - 1));
-    this.slider.value = String(at ?? 0);
-    this.slider.disabled = n < 2;
-    this.stepLabel.textContent = at === null ? '' : `step ${this.steps[at]}${at === n - 1 ? ' (latest)' : ''} · ${at + 1} of ${plural(n, 'step')}`;
+    this.stepSlider.show(this.steps, at);
   }
 
   /** Builds the chart anew (its runs, colours or the theme changed). */
