@@ -88,18 +88,37 @@ pub fn run_of_config(logdir: &Path, config: &Path) -> Option<String> {
     })
 }
 
+/// `ProjectorConfig`'s descriptor, for protobuf text format (decoded from the compiled
+/// descriptors once).
+fn config_descriptor() -> prost_reflect::MessageDescriptor {
+    static DESCRIPTOR: std::sync::OnceLock<prost_reflect::MessageDescriptor> =
+        std::sync::OnceLock::new();
+    DESCRIPTOR
+        .get_or_init(|| {
+            DescriptorPool::decode(runboard_proto::FILE_DESCRIPTOR_SET)
+                .expect("the compiled descriptors load")
+                .get_message_by_name("tensorboard.projector.ProjectorConfig")
+                .expect("ProjectorConfig is compiled in")
+        })
+        .clone()
+}
+
 /// Parses a config in protobuf text format.
 pub fn parse_config(text: &str) -> Result<ProjectorConfig, String> {
-    let pool = DescriptorPool::decode(runboard_proto::FILE_DESCRIPTOR_SET)
-        .map_err(|e| format!("the compiled descriptors do not load: {e}"))?;
-    let descriptor = pool
-        .get_message_by_name("tensorboard.projector.ProjectorConfig")
-        .ok_or("ProjectorConfig is not among the compiled descriptors")?;
-    let message = DynamicMessage::parse_text_format(descriptor, text)
+    let message = DynamicMessage::parse_text_format(config_descriptor(), text)
         .map_err(|e| format!("not a ProjectorConfig in text format: {e}"))?;
     message
         .transcode_to::<ProjectorConfig>()
         .map_err(|e| format!("not a ProjectorConfig: {e}"))
+}
+
+/// A config in protobuf text format (what [`parse_config`] reads back).
+pub fn config_text(config: &ProjectorConfig) -> String {
+    let mut message = DynamicMessage::new(config_descriptor());
+    message
+        .transcode_from(config)
+        .expect("a ProjectorConfig transcodes to its own descriptor");
+    message.to_text_format()
 }
 
 /// The canonical form of a tensor name (`name:0`), as TensorBoard matches names.

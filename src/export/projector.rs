@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::{Component, Path};
 
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage};
 use runboard_proto::tensorboard::projector::ProjectorConfig;
 use rusqlite::Connection;
 
@@ -99,7 +98,10 @@ pub(super) fn write_run(conn: &Connection, dir: &Path, run: &str) -> Result<u64,
         }
         written += 1;
     }
-    write_file(&dir.join(CONFIG_FILE), text_format(&config).as_bytes())?;
+    write_file(
+        &dir.join(CONFIG_FILE),
+        crate::projector::config_text(&config).as_bytes(),
+    )?;
     Ok(written)
 }
 
@@ -111,20 +113,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     };
     std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(failed)?;
     std::fs::write(path, bytes).map_err(failed)
-}
-
-/// A config in protobuf text format.
-fn text_format(config: &ProjectorConfig) -> String {
-    let pool = DescriptorPool::decode(runboard_proto::FILE_DESCRIPTOR_SET)
-        .expect("the compiled descriptors load");
-    let descriptor = pool
-        .get_message_by_name("tensorboard.projector.ProjectorConfig")
-        .expect("ProjectorConfig is compiled in");
-    let mut message = DynamicMessage::new(descriptor);
-    message
-        .transcode_from(config)
-        .expect("a ProjectorConfig transcodes to its own descriptor");
-    message.to_text_format()
 }
 
 #[cfg(test)]
@@ -139,7 +127,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            crate::projector::parse_config(&text_format(&config)).unwrap(),
+            crate::projector::parse_config(&crate::projector::config_text(&config)).unwrap(),
             config
         );
         assert!(stays_inside("00000/a/tensors.tsv"));
