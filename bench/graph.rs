@@ -95,18 +95,6 @@ fn get(url: &str) -> Option<String> {
         .ok()
 }
 
-/// Median and bytes of 5 GETs of `url`.
-fn time_get(url: &str) -> (f64, usize) {
-    let mut ms = Vec::new();
-    let mut bytes = 0;
-    for _ in 0..5 {
-        let t = Instant::now();
-        bytes = get(url).unwrap_or_else(|| panic!("GET {url}")).len();
-        ms.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    (peer::median(&mut ms), bytes)
-}
-
 fn main() {
     let nodes = env_or("NODES", 10_000);
     let scopes = env_or("SCOPES", 10);
@@ -128,7 +116,7 @@ fn main() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (ms, bytes) = time_get(&format!("{base}/api/v1/graph?run=model"));
+    let (ms, bytes) = peer::time_get(&format!("{base}/api/v1/graph?run=model"));
     eprintln!("GET /api/v1/graph (top level of {nodes} ops): median {ms:.1} ms, {bytes} bytes");
     let mut all = String::from("&open=Net");
     for b in 0..scopes {
@@ -137,7 +125,7 @@ fn main() {
             all.push_str(&format!("&open=Net/Block{b}/Layer{l}"));
         }
     }
-    let (ms, bytes) = time_get(&format!("{base}/api/v1/graph?run=model{all}"));
+    let (ms, bytes) = peer::time_get(&format!("{base}/api/v1/graph?run=model{all}"));
     eprintln!("GET /api/v1/graph (every scope open: every op): median {ms:.1} ms, {bytes} bytes");
 
     // TensorBoard on the same logdir, once it serves the graph.
@@ -155,7 +143,7 @@ fn main() {
                     "TensorBoard served the graph {:.1} s after it started",
                     t.elapsed().as_secs_f64()
                 );
-                let (ms, bytes) = time_get(&graph);
+                let (ms, bytes) = peer::time_get(&graph);
                 eprintln!(
                     "TensorBoard GET /data/plugin/graphs/graph (every op, as text): median {ms:.1} ms, {bytes} bytes"
                 );

@@ -183,3 +183,27 @@ pub fn browser_repo() -> &'static std::path::Path {
     );
     repo
 }
+
+/// GET `url`'s body (no size limit), `None` on any failure.
+pub fn get_bytes(url: &str) -> Option<Vec<u8>> {
+    ureq::get(url)
+        .call()
+        .ok()?
+        .into_body()
+        .into_with_config()
+        .limit(u64::MAX)
+        .read_to_vec()
+        .ok()
+}
+
+/// The median milliseconds and the bytes of 5 GETs of `url`.
+pub fn time_get(url: &str) -> (f64, usize) {
+    let mut ms = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        bytes = get_bytes(url).unwrap_or_else(|| panic!("GET {url}")).len();
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    (median(&mut ms), bytes)
+}

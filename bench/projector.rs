@@ -114,30 +114,6 @@ fn write_logdir(logdir: &Path, rows: u64, dims: u64, clusters: u64, seed: u64) {
     w.close().expect("close");
 }
 
-/// GET `url`'s body, `None` on any failure.
-fn get(url: &str) -> Option<Vec<u8>> {
-    ureq::get(url)
-        .call()
-        .ok()?
-        .into_body()
-        .into_with_config()
-        .limit(u64::MAX)
-        .read_to_vec()
-        .ok()
-}
-
-/// Median ms and bytes of 5 GETs of `url`.
-fn time_get(url: &str) -> (f64, usize) {
-    let mut ms = Vec::new();
-    let mut bytes = 0;
-    for _ in 0..5 {
-        let t = Instant::now();
-        bytes = get(url).unwrap_or_else(|| panic!("GET {url}")).len();
-        ms.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    (peer::median(&mut ms), bytes)
-}
-
 /// `VmHWM` (peak resident memory) of process `pid` in MiB, from /proc.
 fn peak_rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -253,7 +229,7 @@ fn serve_and_ingest(logdir: &Path, db: &Path, rows: u64) -> (Proc, String, Inges
     let (server, base) = peer::start_runboard(logdir, db, &["--no-gpu"]);
     let mut up_ms = None;
     let listed_ms = loop {
-        if let Some(body) = get(&format!("{base}/api/v1/projector")) {
+        if let Some(body) = peer::get_bytes(&format!("{base}/api/v1/projector")) {
             let ms = t.elapsed().as_secs_f64() * 1e3;
             up_ms.get_or_insert(ms);
             let list: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -320,9 +296,9 @@ fn start_tensorboard(logdir: &Path, log: &Path) -> Option<(Proc, String)> {
 fn tensorboard_ready(tb_base: &str, log: &Path, timeout_s: u64, rows: u64) -> Option<String> {
     let t = Instant::now();
     loop {
-        let listing = get(&format!("{tb_base}/data/plugins_listing"))
+        let listing = peer::get_bytes(&format!("{tb_base}/data/plugins_listing"))
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-        let runs = get(&format!("{tb_base}/data/plugin/projector/runs"))
+        let runs = peer::get_bytes(&format!("{tb_base}/data/plugin/projector/runs"))
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
         let active = listing.is_some_and(|l| l["projector"]["enabled"] == true);
         let listed = runs
@@ -334,7 +310,7 @@ fn tensorboard_ready(tb_base: &str, log: &Path, timeout_s: u64, rows: u64) -> Op
                 "TensorBoard: projector active with run {RUN} {:.1} s after it started",
                 t.elapsed().as_secs_f64()
             );
-            let (ms, bytes) = time_get(&format!(
+            let (ms, bytes) = peer::time_get(&format!(
                 "{tb_base}/data/plugin/projector/tensor?run={RUN}&name={NAME}&num_rows=100000"
             ));
             eprintln!(
@@ -455,7 +431,7 @@ fn main() {
             served = Some((server, base));
         }
         let (_server, base) = served.expect("at least one start");
-        let pca_get = time_get(&format!(
+        let pca_get = peer::time_get(&format!(
             "{base}/api/v1/projector/pca?run={RUN}&name={NAME}&components=0,1,2"
         ));
         eprintln!(
